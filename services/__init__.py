@@ -1,0 +1,1 @@
+"""Skolit's four services. None imports another: they share only ``shared`` and Kafka events."""

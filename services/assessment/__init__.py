@@ -1,0 +1,1 @@
+"""Assessment: schools' annual self-assessment (självskattning) against the strategy's headings."""

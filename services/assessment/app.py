@@ -1,0 +1,20 @@
+"""The assessment service, declared."""
+
+from pathlib import Path
+
+from services.assessment.api import router
+from services.assessment.handlers import HANDLERS, REPLICAS
+from services.assessment.settings import SERVICE
+from shared.events.assessment import CampaignOpened
+from shared.service import ServiceSpec
+
+SPEC = ServiceSpec(
+    name=SERVICE,
+    title="Skolit assessment",
+    description="Schools' annual self-assessment against the strategy's five headings, with guidance and an action plan.",
+    directory=Path(__file__).parent,
+    router=router,
+    handlers=HANDLERS,
+    replicas=REPLICAS,
+    produces=(CampaignOpened,),
+)

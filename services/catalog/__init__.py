@@ -1,0 +1,1 @@
+"""Catalog: the programbank — apps and learning resources, licences, data protection, requests."""

@@ -1,0 +1,1 @@
+"""Notification: messages to guardians and staff — preferences, channels, delivery status."""

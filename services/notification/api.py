@@ -1,0 +1,27 @@
+"""HTTP routes of the notification service."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Request
+
+from services.notification import store
+from shared.auth import Principal, Role, ensure_school_access, require
+from shared.city.replica import district_of
+
+router = APIRouter(tags=["audiences"])
+
+
+@router.get("/school-units/{school_unit_id}/audience", summary="How many guardians, pupils and staff a message to the school unit reaches")
+async def school_audience(
+    request: Request,
+    school_unit_id: UUID,
+    caller: Annotated[Principal, Depends(require(Role.PRINCIPAL, Role.DISTRICT_ADMIN, Role.CITY_ADMIN))],
+) -> dict[str, Any]:
+    async with request.app.state.pool.acquire() as conn:
+        district = await district_of(conn, school_unit_id)
+        ensure_school_access(caller, str(school_unit_id), str(district) if district else None)
+        counts = await store.audience(conn, school_unit_id)
+    return {"schoolUnitId": str(school_unit_id), **counts}

@@ -1,0 +1,14 @@
+"""`python -m services.reporting [serve|provision|migrate|republish|dlq-reprocess|asyncapi]`"""
+
+import sys
+
+from services.reporting.app import SPEC
+from shared.cli import service_main
+
+
+def main() -> None:
+    sys.exit(service_main(SPEC))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,9 @@
+"""The reporting service's configuration (shared variables; see shared/settings.py)."""
+
+from shared.settings import Settings
+
+SERVICE = "reporting"
+
+
+def load() -> Settings:
+    return Settings.from_env(SERVICE)

@@ -1,0 +1,1 @@
+"""Skolit's shared package: event contracts and the infrastructure every service uses."""

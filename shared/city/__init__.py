@@ -1,0 +1,1 @@
+"""The city's school data as Skolit receives it: replicas, the demo city and the publishing CLI."""

@@ -1,0 +1,244 @@
+"""Idempotent, batch-wise event consumption.
+
+For each batch Kafka hands us: decode every record (no I/O), then in ONE transaction record the
+event ids in the inbox (``ON CONFLICT DO NOTHING`` tells us which are new), apply each new event in
+its own savepoint, and stage dead letters in the outbox. Only after that transaction commits is the
+offset committed (FastStream's NACK_ON_ERROR policy: ack after the handler returns, seek back if it
+raises). So a crash at any point replays the batch, and the inbox makes the replay change nothing.
+
+Failures are sorted: *transient* ones (database or network away) retry the whole batch with bounded
+backoff and then hand it back to Kafka for redelivery; *permanent* ones (not JSON, unknown type,
+schema violation, a handler that rejects the event) dead-letter just that event with the reason and
+the original headers, and the batch moves on. A consumer never crashes or stalls on input.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import asyncpg
+
+from shared import metrics, outbox
+from shared.events.base import Event
+from shared.events.envelope import Envelope, PermanentError, decode, header_map
+from shared.topics import DLQ_SUFFIX
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[asyncpg.Connection, Envelope], Awaitable[None]]
+
+TRANSIENT = (
+    OSError,
+    asyncio.TimeoutError,
+    asyncpg.InterfaceError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.SerializationError,
+    asyncpg.DeadlockDetectedError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+)
+
+
+class Record(Protocol):
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: Sequence[tuple[str, bytes]]
+
+
+class TransientFailure(Exception):
+    """The batch could not be applied now; Kafka will redeliver it."""
+
+
+@dataclass
+class Decoded:
+    record: Record
+    headers: dict[str, str]
+    inbox_id: str
+    envelope: Envelope | None = None
+    error: str | None = None
+    error_class: str | None = None
+
+
+class Handlers:
+    """Which event types a service applies, and with which function."""
+
+    def __init__(self, mapping: Mapping[type[Event], Handler]) -> None:
+        self.by_type = {model.TYPE: fn for model, fn in mapping.items()}
+        self.topics = sorted({model.TOPIC for model in mapping})
+
+    def for_type(self, event_type: str) -> Handler | None:
+        return self.by_type.get(event_type)
+
+
+def decode_record(record: Record, handlers: Handlers) -> Decoded | None:
+    """None when the event is well-formed but not for this service (others on the topic want it)."""
+    headers = header_map(record.headers)
+    ce_id = headers.get("ce_id")
+    # A letter read back from a dead-letter topic keeps the coordinates of where it first arrived.
+    origin = (
+        headers.get("dlq_original_topic", record.topic),
+        headers.get("dlq_original_partition", record.partition),
+        headers.get("dlq_original_offset", record.offset),
+    )
+    inbox_id = ce_id or "kafka:{}:{}:{}".format(*origin)
+    item = Decoded(record=record, headers=headers, inbox_id=inbox_id)
+    if ce_id and headers.get("ce_type") and headers.get("ce_type") not in handlers.by_type:
+        # Well-formed but perhaps unknown: decode fully only to find out whether it is poison.
+        try:
+            decode(headers, record.value)
+        except PermanentError as exc:
+            item.error, item.error_class = str(exc), type(exc).__name__
+            return item
+        return None
+    try:
+        item.envelope = decode(headers, record.value)
+    except PermanentError as exc:
+        item.error, item.error_class = str(exc), type(exc).__name__
+    return item
+
+
+def dead_letter_headers(item: Decoded, service: str, group: str) -> list[tuple[str, str]]:
+    r = item.record
+    extra = {
+        "dlq_reason": item.error or "",
+        "dlq_error_class": item.error_class or "",
+        "dlq_original_topic": r.topic,
+        "dlq_original_partition": str(r.partition),
+        "dlq_original_offset": str(r.offset),
+        "dlq_service": service,
+        "dlq_consumer_group": group,
+        "dlq_time": datetime.now(UTC).isoformat(),
+    }
+    return [(k, v) for k, v in item.headers.items() if not k.startswith("dlq_")] + list(extra.items())
+
+
+class BatchProcessor:
+    def __init__(self, pool: asyncpg.Pool, handlers: Handlers, *, service: str, group: str, retries: int = 5, base_delay: float = 0.2) -> None:
+        self.pool = pool
+        self.handlers = handlers
+        self.service = service
+        self.group = group
+        self.retries = retries
+        self.base_delay = base_delay
+
+    async def process(self, records: Iterable[Record], *, reprocess: bool = False) -> dict[str, int]:
+        """Apply a batch exactly once. Raises TransientFailure if it could not be applied now.
+
+        ``reprocess`` lets events that were dead-lettered earlier be applied (after a fix).
+        """
+        decoded = [d for d in (decode_record(r, self.handlers) for r in records) if d is not None]
+        if not decoded:
+            return {}
+        attempt = 0
+        while True:
+            try:
+                started = time.perf_counter()
+                outcome = await self._apply(decoded, reprocess)
+                for topic in {d.record.topic for d in decoded}:
+                    metrics.HANDLER_DURATION.labels(self.service, topic).observe(time.perf_counter() - started)
+                return outcome
+            except TRANSIENT as exc:
+                attempt += 1
+                for topic in {d.record.topic for d in decoded}:
+                    metrics.EVENTS_FAILED.labels(self.service, topic, "transient").inc()
+                if attempt > self.retries:
+                    raise TransientFailure(f"batch not applied after {attempt} attempts: {exc!r}") from exc
+                delay = min(self.base_delay * 2 ** (attempt - 1), 5.0)
+                log.warning("transient failure applying batch (%s); retry %d in %.1fs", exc, attempt, delay)
+                await asyncio.sleep(delay)
+
+    async def _apply(self, batch: list[Decoded], reprocess: bool) -> dict[str, int]:
+        counts = {"applied": 0, "duplicate": 0, "dead-lettered": 0}
+        async with self.pool.acquire() as conn, conn.transaction():
+            fresh = await self._claim(conn, batch, reprocess)
+            dead: list[str] = []
+            for item in batch:
+                if item.inbox_id not in fresh:
+                    counts["duplicate"] += 1
+                    self._count(item, "duplicate")
+                    continue
+                fresh.discard(item.inbox_id)  # a repeat inside the same batch is a duplicate too
+                if item.error is None:
+                    assert item.envelope is not None
+                    handler = self.handlers.for_type(item.envelope.type)
+                    assert handler is not None
+                    try:
+                        async with conn.transaction():  # savepoint: a rejected event undoes only itself
+                            await handler(conn, item.envelope)
+                        counts["applied"] += 1
+                        self._count(item, "applied")
+                        continue
+                    except TRANSIENT:
+                        raise
+                    except (PermanentError, asyncpg.DataError, asyncpg.IntegrityConstraintViolationError, ValueError, LookupError) as exc:
+                        item.error, item.error_class = f"handler rejected the event: {exc}", type(exc).__name__
+                    except asyncpg.PostgresError as exc:
+                        item.error, item.error_class = f"handler failed: {exc}", type(exc).__name__
+                await self._dead_letter(conn, item)
+                dead.append(item.inbox_id)
+                counts["dead-lettered"] += 1
+            if dead:
+                await conn.execute("UPDATE inbox SET outcome = 'dead-lettered' WHERE event_id = ANY($1::text[])", dead)
+        return counts
+
+    async def _claim(self, conn: asyncpg.Connection, batch: list[Decoded], reprocess: bool) -> set[str]:
+        """Insert the batch's ids into the inbox; returns the ids not seen before."""
+        cols = (
+            [d.inbox_id for d in batch],
+            [d.envelope.type if d.envelope else d.headers.get("ce_type") for d in batch],
+            [d.record.topic for d in batch],
+            [d.record.partition for d in batch],
+            [d.record.offset for d in batch],
+        )
+        conflict = (
+            "ON CONFLICT (event_id) DO UPDATE SET outcome = 'applied', received_at = now() WHERE inbox.outcome = 'dead-lettered'"
+            if reprocess
+            else "ON CONFLICT (event_id) DO NOTHING"
+        )
+        rows = await conn.fetch(
+            "INSERT INTO inbox (event_id, event_type, topic, partition, \"offset\", outcome)"
+            " SELECT DISTINCT ON (id) id, typ, topic, part, off, 'applied'"
+            " FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::bigint[]) AS t(id, typ, topic, part, off) "
+            + conflict
+            + " RETURNING event_id",
+            *cols,
+        )
+        return {r["event_id"] for r in rows}
+
+    async def _dead_letter(self, conn: asyncpg.Connection, item: Decoded) -> None:
+        r = item.record
+        log.warning("dead-lettering %s from %s[%d]@%d: %s", item.inbox_id, r.topic, r.partition, r.offset, item.error)
+        dlq_topic = r.topic if r.topic.endswith(DLQ_SUFFIX) else r.topic + DLQ_SUFFIX
+        await outbox.add_raw(conn, dlq_topic, r.key, dead_letter_headers(item, self.service, self.group), r.value, item.headers.get("ce_type"))
+        metrics.DEAD_LETTERED.labels(self.service, r.topic).inc()
+        metrics.EVENTS_FAILED.labels(self.service, r.topic, "permanent").inc()
+
+    def _count(self, item: Decoded, outcome: str) -> None:
+        typ = item.envelope.type if item.envelope else item.headers.get("ce_type", "")
+        metrics.EVENTS_CONSUMED.labels(self.service, item.record.topic, typ, outcome).inc()
+
+
+def record_lag(service: str, consumer: Any, records: Sequence[Record]) -> None:
+    """Lag per partition = high-water mark − next offset, from what the consumer already knows."""
+    last: dict[tuple[str, int], int] = {}
+    for r in records:
+        last[(r.topic, r.partition)] = max(last.get((r.topic, r.partition), -1), r.offset)
+    if consumer is None:
+        return
+    from aiokafka import TopicPartition
+
+    for (topic, partition), offset in last.items():
+        with_hw = consumer.highwater(TopicPartition(topic, partition))
+        if with_hw is not None:
+            metrics.CONSUMER_LAG.labels(service, topic, str(partition)).set(max(with_hw - offset - 1, 0))

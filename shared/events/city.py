@@ -1,0 +1,183 @@
+"""The contract the city's systems publish against (SS 12000 field names).
+
+Persons appear by id and protection marking only: no names of pupils, no personnummer, no
+contact details. Contact details reach the notification service over its own HTTP API.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from typing import Literal
+from uuid import UUID
+
+from pydantic import Field
+
+from shared.events.base import Event
+from shared.topics import CITY_DUTY, CITY_GUARDIANSHIP, CITY_ORGANISATION, CITY_PERSON
+
+PRODUCER = "city"
+
+
+class OrganisationType(StrEnum):
+    HUVUDMAN = "Huvudman"
+    VERKSAMHETSOMRADE = "Verksamhetsområde"
+    FORVALTNING = "Förvaltning"
+    REKTORSOMRADE = "Rektorsområde"
+    SKOLA = "Skola"
+    SKOLENHET = "Skolenhet"
+    OVRIGT = "Övrigt"
+
+
+class SchoolType(StrEnum):
+    """SS 12000 school type codes."""
+
+    FS = "FS"  # förskola
+    FKLASS = "FKLASS"  # förskoleklass
+    FTH = "FTH"  # fritidshem
+    GR = "GR"  # grundskola
+    GRS = "GRS"  # anpassad grundskola
+    GY = "GY"  # gymnasieskola
+    GYS = "GYS"  # anpassad gymnasieskola
+    VUX = "VUX"  # kommunal vuxenutbildning
+    SFI = "SFI"  # svenska för invandrare
+
+
+class SecurityMarking(StrEnum):
+    INGEN = "Ingen"
+    SEKRETESSMARKERING = "Sekretessmarkering"
+    SKYDDAD_FOLKBOKFORING = "Skyddad folkbokföring"
+
+
+class DutyRole(StrEnum):
+    REKTOR = "Rektor"
+    LARARE = "Lärare"
+    FORSKOLLARARE = "Förskollärare"
+    BARNSKOTARE = "Barnskötare"
+    BIBLIOTEKARIE = "Bibliotekarie"
+    LARARASSISTENT = "Lärarassistent"
+    FRITIDSPEDAGOG = "Fritidspedagog"
+    KURATOR = "Kurator"
+    SKOLSKOTERSKA = "Skolsköterska"
+    STUDIE_OCH_YRKESVAGLEDARE = "Studie- och yrkesvägledare"
+    ANNAN_PERSONAL = "Annan personal"
+
+
+class EndReason(StrEnum):
+    ENDED = "ended"  # the relation or unit reached its end date
+    DELETED = "deleted"  # removed at the source (registered in error)
+
+
+class OrganisationUpserted(Event):
+    """An organisation was created or changed: a district (parent) or a school unit."""
+
+    TYPE = "se.skolit.city.organisation.upserted.v1"
+    TOPIC = CITY_ORGANISATION.name
+    PRODUCER = PRODUCER
+    KEY_FIELD = "id"
+
+    id: UUID
+    displayName: str = Field(min_length=1, max_length=200)
+    organisationType: OrganisationType
+    schoolUnitCode: str | None = Field(default=None, pattern=r"^\d{8}$")
+    organisationCode: str | None = None
+    municipalityCode: str | None = Field(default=None, pattern=r"^\d{4}$")
+    schoolTypes: list[SchoolType] = Field(default_factory=list)
+    parentOrganisation: UUID | None = None
+    startDate: date | None = None
+    endDate: date | None = None
+
+
+class OrganisationEnded(Event):
+    TYPE = "se.skolit.city.organisation.ended.v1"
+    TOPIC = CITY_ORGANISATION.name
+    PRODUCER = PRODUCER
+    KEY_FIELD = "id"
+
+    id: UUID
+    endDate: date
+    reason: EndReason = EndReason.ENDED
+
+
+class PersonUpserted(Event):
+    """A person known to the school: staff, pupil or guardian. Only the protection marking travels."""
+
+    TYPE = "se.skolit.city.person.upserted.v1"
+    TOPIC = CITY_PERSON.name
+    PRODUCER = PRODUCER
+    KEY_FIELD = "id"
+
+    id: UUID
+    securityMarking: SecurityMarking = SecurityMarking.INGEN
+
+
+class PersonRemoved(Event):
+    TYPE = "se.skolit.city.person.removed.v1"
+    TOPIC = CITY_PERSON.name
+    PRODUCER = PRODUCER
+    KEY_FIELD = "id"
+
+    id: UUID
+    reason: EndReason = EndReason.DELETED
+
+
+class DutyAssigned(Event):
+    """A staff member holds a duty at a school unit (SS 12000 Duty)."""
+
+    TYPE = "se.skolit.city.duty.assigned.v1"
+    TOPIC = CITY_DUTY.name
+    PRODUCER = PRODUCER
+    KEY_FIELD = "dutyAt"
+
+    id: UUID
+    person: UUID
+    dutyAt: UUID
+    dutyRole: DutyRole
+    signature: str | None = Field(default=None, max_length=20)
+    startDate: date | None = None
+    endDate: date | None = None
+
+
+class DutyEnded(Event):
+    TYPE = "se.skolit.city.duty.ended.v1"
+    TOPIC = CITY_DUTY.name
+    PRODUCER = PRODUCER
+    KEY_FIELD = "dutyAt"
+
+    id: UUID
+    person: UUID
+    dutyAt: UUID
+    endDate: date
+    reason: EndReason = EndReason.ENDED
+
+
+class GuardianRelationAdded(Event):
+    """A guardian is related to a pupil placed at a school unit."""
+
+    TYPE = "se.skolit.city.guardianship.added.v1"
+    TOPIC = CITY_GUARDIANSHIP.name
+    PRODUCER = PRODUCER
+    KEY_FIELD = "schoolUnit"
+
+    id: UUID
+    guardian: UUID
+    pupil: UUID
+    schoolUnit: UUID
+    relationType: Literal["Vårdnadshavare", "Annan ansvarig", "God man"] = "Vårdnadshavare"
+    schoolType: SchoolType | None = None
+    schoolYear: int | None = Field(default=None, ge=0, le=13)
+    startDate: date | None = None
+
+
+class GuardianRelationEnded(Event):
+    TYPE = "se.skolit.city.guardianship.ended.v1"
+    TOPIC = CITY_GUARDIANSHIP.name
+    PRODUCER = PRODUCER
+    KEY_FIELD = "schoolUnit"
+
+    id: UUID
+    guardian: UUID
+    pupil: UUID
+    schoolUnit: UUID
+    endDate: date
+    reason: EndReason = EndReason.ENDED

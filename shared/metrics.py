@@ -1,0 +1,33 @@
+"""The Prometheus metrics every service exposes at /metrics (one process per service)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+HTTP_DURATION = Histogram(
+    "skolit_http_request_duration_seconds",
+    "HTTP request duration by route template and status",
+    ["service", "method", "route", "status"],
+    buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+EVENTS_CONSUMED = Counter(
+    "skolit_events_consumed_total",
+    "Events taken from Kafka, by outcome (applied, duplicate, ignored, dead-lettered)",
+    ["service", "topic", "type", "outcome"],
+)
+EVENTS_PUBLISHED = Counter("skolit_events_published_total", "Events published from the outbox", ["service", "topic", "type"])
+EVENTS_FAILED = Counter(
+    "skolit_events_failed_total",
+    "Event processing failures: transient (retried) or permanent (dead-lettered)",
+    ["service", "topic", "kind"],
+)
+DEAD_LETTERED = Counter("skolit_events_dead_lettered_total", "Events sent to a dead-letter topic", ["service", "topic"])
+HANDLER_DURATION = Histogram(
+    "skolit_handler_duration_seconds",
+    "Time to apply one consumed batch in its transaction",
+    ["service", "topic"],
+    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+OUTBOX_BACKLOG = Gauge("skolit_outbox_backlog", "Outbox events not yet published", ["service"])
+OUTBOX_OLDEST_AGE = Gauge("skolit_outbox_oldest_unpublished_age_seconds", "Age of the oldest unpublished outbox event (0 when none)", ["service"])
+CONSUMER_LAG = Gauge("skolit_consumer_lag", "Messages behind the partition's high-water mark", ["service", "topic", "partition"])

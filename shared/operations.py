@@ -1,0 +1,81 @@
+"""Operator commands: migrate, re-publish the outbox from a point in time, re-process dead letters."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from shared import db, outbox
+from shared.consumer import BatchProcessor
+from shared.events.envelope import header_map
+from shared.migrate import migrate
+from shared.service import ServiceSpec
+from shared.settings import Settings
+from shared.topics import DLQ_SUFFIX
+
+log = logging.getLogger(__name__)
+
+
+async def migrate_only(spec: ServiceSpec, settings: Settings) -> list[str]:
+    conn = await db.connect(settings.database_url, spec.name)
+    try:
+        return await migrate(conn, spec.name, spec.migrations())
+    finally:
+        await conn.close()
+
+
+async def republish(spec: ServiceSpec, settings: Settings, since: datetime) -> int:
+    conn = await db.connect(settings.database_url, spec.name)
+    try:
+        n = await outbox.republish_since(conn, since)
+        await conn.execute("SELECT pg_notify($1, '')", f"{spec.name}_outbox")
+        return n
+    finally:
+        await conn.close()
+
+
+async def reprocess_dead_letters(spec: ServiceSpec, settings: Settings, *, idle_seconds: float = 5.0) -> dict[str, int]:
+    """Read ``<topic>.dlq`` for each topic the service consumes and apply the letters it wrote.
+
+    Runs in its own consumer group and commits after each applied batch, so it can be run again.
+    Letters that still fail are dead-lettered again (with the new reason).
+    """
+    handlers = spec.all_handlers()
+    dlq_topics = [t + DLQ_SUFFIX for t in handlers.topics]
+    totals = {"applied": 0, "duplicate": 0, "dead-lettered": 0, "other-services": 0}
+    if not dlq_topics:
+        return totals
+    pool = await db.create_pool(settings.database_url, spec.name, min_size=1, max_size=2)
+    consumer = AIOKafkaConsumer(
+        *dlq_topics,
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        group_id=settings.consumer_group + ".dlq-reprocess",
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+    )
+    processor = BatchProcessor(pool, handlers, service=spec.name, group=settings.consumer_group)
+    await consumer.start()
+    try:
+        idle_since = asyncio.get_running_loop().time()
+        while asyncio.get_running_loop().time() - idle_since < idle_seconds:
+            batches = await consumer.getmany(timeout_ms=500, max_records=500)
+            records = [r for batch in batches.values() for r in batch]
+            if not records:
+                continue
+            idle_since = asyncio.get_running_loop().time()
+            mine = [r for r in records if header_map(r.headers).get("dlq_consumer_group") == settings.consumer_group]
+            totals["other-services"] += len(records) - len(mine)
+            if mine:
+                for k, v in (await processor.process(mine, reprocess=True)).items():
+                    totals[k] = totals.get(k, 0) + v
+            await consumer.commit()
+    finally:
+        await consumer.stop()
+        await pool.close()
+    return totals
+
+
+__all__ = ["migrate_only", "republish", "reprocess_dead_letters", "TopicPartition"]

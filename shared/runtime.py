@@ -1,0 +1,136 @@
+"""A service's moving parts: the database pool, the Kafka broker with its batch subscriber, and the
+outbox relay; started in the FastAPI lifespan and stopped in the order that loses nothing.
+
+Start: pool → migrations → relay → broker (connected in the background, so a service whose broker
+is away still serves HTTP and keeps writing events to its outbox). Stop (SIGTERM): the broker first,
+which lets the batch in flight finish and commit its offsets; then the relay, then the pool.
+"""
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+import asyncpg
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+
+from shared import db, metrics, outbox
+from shared.consumer import BatchProcessor, TransientFailure, record_lag
+from shared.migrate import migrate
+from shared.service import ServiceSpec
+from shared.settings import Settings
+from shared.topics import ensure_topics
+
+log = logging.getLogger(__name__)
+
+
+async def _raw(msg: Any, original: Any = None) -> None:
+    # The processor decodes records itself (and dead-letters what it cannot decode), so FastStream
+    # must not try to parse the body first.
+    return None
+
+
+class Runtime:
+    def __init__(self, spec: ServiceSpec, settings: Settings) -> None:
+        self.spec = spec
+        self.settings = settings
+        self.handlers = spec.all_handlers()
+        self.pool: asyncpg.Pool | None = None
+        self.broker = KafkaBroker(
+            settings.kafka_bootstrap_servers,
+            enable_idempotence=False,  # the embedded broker rejects it; correctness comes from outbox + inbox
+            acks="all",
+            linger_ms=5,
+            graceful_timeout=30.0,
+            client_id=f"skolit-{spec.name}",
+            logger=logging.getLogger(f"skolit.{spec.name}.broker"),
+        )
+        self.processor: BatchProcessor | None = None
+        self.relay: outbox.OutboxRelay | None = None
+        self.broker_connected = asyncio.Event()
+        self._connect_task: asyncio.Task[None] | None = None
+        if self.handlers.topics:
+            self.broker.subscriber(
+                *self.handlers.topics,
+                group_id=settings.consumer_group,
+                batch=True,
+                max_records=settings.consumer_max_records,
+                ack_policy=AckPolicy.NACK_ON_ERROR,
+                auto_offset_reset="earliest",
+                decoder=_raw,
+            )(self._consume)
+
+    async def _consume(self, msg: KafkaMessage) -> None:
+        records = msg.raw_message if isinstance(msg.raw_message, tuple) else (msg.raw_message,)
+        assert self.processor is not None
+        try:
+            await self.processor.process(records)
+        except TransientFailure:
+            # raising makes FastStream seek back: the batch is redelivered, offsets stay put
+            raise
+        finally:
+            record_lag(self.spec.name, getattr(msg, "consumer", None), records)
+
+    async def _publish(self, topic: str, key: bytes | None, value: bytes | None, headers: list[tuple[str, bytes]]) -> Any:
+        if not self.broker_connected.is_set():
+            raise ConnectionError("broker not connected yet")
+        return await self.broker.publish(value or b"", topic, key=key, headers={k: v.decode() for k, v in headers}, no_confirm=True)
+
+    async def start(self) -> None:
+        s = self.settings
+        self.pool = await db.create_pool(s.database_url, s.schema)
+        async with self.pool.acquire() as conn:
+            await migrate(conn, s.schema, self.spec.migrations())
+        self.processor = BatchProcessor(self.pool, self.handlers, service=self.spec.name, group=s.consumer_group)
+        self.relay = outbox.OutboxRelay(self.pool, self._publish, service=self.spec.name, batch_size=s.outbox_batch_size, poll_seconds=s.outbox_poll_seconds)
+        await self.relay.start()
+        self._connect_task = asyncio.create_task(self._connect_broker(), name=f"{self.spec.name}-broker-connect")
+
+    async def _connect_broker(self) -> None:
+        delay = 0.5
+        while True:
+            try:
+                await ensure_topics(self.settings.kafka_bootstrap_servers)
+                await self.broker.start()
+                self.broker_connected.set()
+                log.info("%s connected to Kafka at %s", self.spec.name, self.settings.kafka_bootstrap_servers)
+                return
+            except Exception as exc:
+                log.warning("Kafka at %s not reachable (%s); retrying in %.0fs", self.settings.kafka_bootstrap_servers, exc, delay)
+                with contextlib.suppress(Exception):
+                    await self.broker.stop()
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+
+    async def stop(self) -> None:
+        if self._connect_task and not self._connect_task.done():
+            self._connect_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._connect_task
+        await self.broker.stop()  # waits for the batch in flight, which commits before it returns
+        self.broker_connected.clear()
+        if self.relay:
+            await self.relay.stop()
+        if self.pool:
+            await self.pool.close()
+
+    async def readiness(self) -> dict[str, str]:
+        checks: dict[str, str] = {}
+        try:
+            assert self.pool is not None
+            async with self.pool.acquire(timeout=2) as conn:
+                await conn.fetchval("SELECT 1")
+                n, age = await outbox.backlog(conn)
+                metrics.OUTBOX_BACKLOG.labels(self.spec.name).set(n)
+                metrics.OUTBOX_OLDEST_AGE.labels(self.spec.name).set(age)
+            checks["database"] = "ok"
+        except Exception as exc:
+            checks["database"] = f"unreachable: {type(exc).__name__}"
+        try:
+            ok = self.broker_connected.is_set() and await self.broker.ping(timeout=2.0)
+            checks["broker"] = "ok" if ok else "unreachable"
+        except Exception as exc:
+            checks["broker"] = f"unreachable: {type(exc).__name__}"
+        return checks

@@ -1,0 +1,45 @@
+"""What makes a service a service: its name, routes, handlers, replicas and the events it produces.
+
+Each service declares one ``ServiceSpec`` (in its ``app.py``); the shared runtime does the rest, so
+all four have the same shape.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fastapi import APIRouter
+
+from shared.city.replica import Replica
+from shared.consumer import Handler, Handlers
+from shared.events.base import Event
+from shared.migrate import Migration, discover
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    title: str
+    description: str
+    directory: Path
+    router: APIRouter
+    handlers: dict[type[Event], Handler] = field(default_factory=dict)
+    replicas: tuple[Replica, ...] = ()
+    produces: tuple[type[Event], ...] = ()
+
+    def all_handlers(self) -> Handlers:
+        merged: dict[type[Event], Handler] = {}
+        for replica in self.replicas:
+            merged.update(replica.handlers)
+        merged.update(self.handlers)
+        return Handlers(merged)
+
+    def consumes(self) -> list[type[Event]]:
+        types: list[type[Event]] = []
+        for replica in self.replicas:
+            types += list(replica.handlers)
+        return types + list(self.handlers)
+
+    def migrations(self) -> list[Migration]:
+        return discover(self.directory, [r.migration for r in self.replicas])
