@@ -8,7 +8,8 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Request
 
 from services.reporting import store
-from shared.auth import Principal, Role, require
+from shared.auth import Principal, Role, ensure_school_access, require
+from shared.city.replica import district_of
 
 router = APIRouter(tags=["follow-up"])
 
@@ -30,3 +31,23 @@ async def campaigns(
             {"id": str(r["district_id"]) if r["district_id"] else None, "displayName": r["district_name"], "schoolUnits": r["school_units"]}
         )
     return {"items": list(items.values())}
+
+
+@router.get("/school-units/{school_unit_id}/history", summary="Every version of a school unit: name, district and school types over time")
+async def school_unit_history(request: Request, school_unit_id: UUID, caller: Annotated[Principal, Depends(require())]) -> dict[str, Any]:
+    async with request.app.state.pool.acquire() as conn:
+        district = await district_of(conn, school_unit_id)
+        ensure_school_access(caller, str(school_unit_id), str(district) if district else None)
+        rows = await store.school_unit_history(conn, school_unit_id)
+    return {
+        "schoolUnitId": str(school_unit_id),
+        "versions": [
+            {
+                "displayName": r["display_name"],
+                "district": {"id": str(r["district"]), "displayName": r["district_name"]} if r["district"] else None,
+                "schoolTypes": list(r["school_types"]),
+                "validFrom": r["valid_from"].isoformat(),
+            }
+            for r in rows
+        ],
+    }

@@ -34,3 +34,18 @@ async def campaigns_by_district(conn: asyncpg.Connection, *, everything: bool, d
         """,
         everything, districts, year,
     )
+
+
+async def append_school_unit_version(conn: asyncpg.Connection, *, event_id: str, school_unit: UUID, display_name: str, district: UUID | None, school_types: list[str], valid_from: datetime) -> None:
+    await conn.execute(
+        "INSERT INTO school_unit_history (event_id, school_unit, display_name, district, school_types, valid_from) VALUES ($1, $2, $3, $4, $5, $6)",
+        event_id, school_unit, display_name, district, school_types, valid_from,
+    )
+
+
+async def school_unit_history(conn: asyncpg.Connection, school_unit: UUID) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "SELECT h.display_name, h.district, d.display_name AS district_name, h.school_types, h.valid_from"
+        " FROM school_unit_history h LEFT JOIN organisation d ON d.id = h.district WHERE h.school_unit = $1 ORDER BY h.valid_from",
+        school_unit,
+    )

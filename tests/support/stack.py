@@ -1,0 +1,146 @@
+"""The real system for integration tests: embedded PostgreSQL, the Tansu broker behind a cuttable
+proxy, and the four services as separate processes (so they can be killed and restarted)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from shared.auth import mint
+from shared.embedded import EmbeddedBroker, EmbeddedPostgres, free_port
+from shared.settings import DEV_JWT_SECRET, SERVICES, service_database_url
+from tests.support.tcpproxy import TcpProxy
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class ServiceProcess:
+    name: str
+    port: int
+    env: dict[str, str]
+    log_path: Path
+    proc: subprocess.Popen[bytes] | None = None
+    starts: int = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.starts += 1
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([sys.executable, "-m", f"services.{self.name}"], cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc is not None and self.proc.poll() is not None:
+                raise RuntimeError(f"{self.name} exited with {self.proc.returncode}:\n{self.log_tail()}")
+            try:
+                if httpx.get(self.url + "/readyz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise TimeoutError(f"{self.name} not ready after {timeout}s:\n{self.log_tail()}")
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=10)
+
+    def terminate(self, timeout: float = 60) -> int:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout=timeout)
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+@dataclass
+class Stack:
+    workdir: Path
+    admin_url: str = ""
+    bootstrap: str = ""
+    postgres: EmbeddedPostgres | None = None
+    broker: EmbeddedBroker | None = None
+    proxy: TcpProxy | None = None
+    services: dict[str, ServiceProcess] = field(default_factory=dict)
+
+    def start(self) -> None:
+        self.postgres = EmbeddedPostgres(self.workdir / "pgdata", free_port())
+        self.admin_url = self.postgres.start()
+        broker_port, proxy_port = free_port(), free_port()
+        # Clients reach the broker only through the proxy, so a test can make it unreachable.
+        self.broker = EmbeddedBroker(broker_port, advertised_port=proxy_port, log_path=self.workdir / "tansu.log")
+        self.proxy = TcpProxy(proxy_port, broker_port)
+        self.proxy.start()
+        self.bootstrap = self.broker.start().replace(str(broker_port), str(proxy_port))
+
+        from shared.db import ensure_database, provision
+        from shared.topics import ensure_topics
+
+        async def prepare() -> None:
+            await ensure_database(self.admin_url)
+            await provision(self.admin_url)
+            await ensure_topics(self.bootstrap)
+
+        asyncio.run(prepare())
+        for name in SERVICES:
+            env = self.env_for(name)
+            self.services[name] = ServiceProcess(name, int(env[f"SKOLIT_{name.upper()}_PORT"]), env, self.workdir / f"{name}.log")
+            self.services[name].start()
+        for svc in self.services.values():
+            svc.wait_ready()
+
+    def env_for(self, name: str) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SKOLIT_")}
+        env.update(
+            DATABASE_URL=self.admin_url,
+            KAFKA_BOOTSTRAP_SERVERS=self.bootstrap,
+            SKOLIT_JWT_SECRET=DEV_JWT_SECRET,
+            SKOLIT_OUTBOX_POLL_SECONDS="0.5",
+            SKOLIT_LOG_LEVEL="INFO",
+            PYTHONPATH=str(ROOT),
+        )
+        env[f"SKOLIT_{name.upper()}_PORT"] = str(self.services[name].port if name in self.services else free_port())
+        return env
+
+    def service_url(self, name: str) -> str:
+        return service_database_url(name, self.admin_url)
+
+    def stop(self) -> None:
+        for svc in self.services.values():
+            if svc.proc and svc.proc.poll() is None:
+                try:
+                    svc.terminate(timeout=30)
+                except subprocess.TimeoutExpired:
+                    svc.kill()
+        if self.broker:
+            self.broker.stop()
+        if self.proxy:
+            self.proxy.stop()
+        if self.postgres:
+            self.postgres.stop()
+
+
+def token(*roles: str, subject: str = "tester", school_units: tuple[str, ...] = (), districts: tuple[str, ...] = ()) -> str:
+    return mint(DEV_JWT_SECRET, subject=subject, roles=list(roles), school_units=school_units, districts=districts)
+
+
+def auth(*roles: str, **kwargs: object) -> dict[str, str]:
+    return {"Authorization": "Bearer " + token(*roles, **kwargs)}  # type: ignore[arg-type]
