@@ -30,7 +30,7 @@ log = logging.getLogger("skolit.devstack")
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA_DIR = ".skolit"
-PG_PORT = 54329
+PG_PORT = 15432
 KAFKA_PORT = 19092
 READY_TIMEOUT = 90.0
 STOP_TIMEOUT = 20.0
@@ -178,7 +178,7 @@ def _summary(services: list[ServiceProcess], data_dir: Path, database_url: str, 
 
 async def run(args: argparse.Namespace) -> int:
     from shared.db import ensure_database, provision
-    from shared.embedded import EmbeddedBroker, EmbeddedPostgres
+    from shared.embedded import EmbeddedBroker, EmbeddedPostgres, port_open
     from shared.topics import ensure_topics
 
     data_dir = Path(args.data_dir).expanduser().resolve()
@@ -213,6 +213,13 @@ async def run(args: argparse.Namespace) -> int:
             log.info("--reset: deleting %s", data_dir)
             shutil.rmtree(data_dir)
         logs.mkdir(parents=True, exist_ok=True)
+
+        busy = [f"{name} ({_service_port(name)})" for name in SERVICES if port_open("127.0.0.1", _service_port(name))]
+        if busy:
+            # another Skolit (or anything else) already answers there: /readyz would lie to us
+            print(f"skolit-dev: port(s) already in use: {', '.join(busy)}. Stop what runs there, or set "
+                  "SKOLIT_<SERVICE>_PORT.", file=sys.stderr)
+            return 1
 
         database_url = os.environ.get("DATABASE_URL") or ""
         if not database_url:

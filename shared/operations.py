@@ -50,7 +50,6 @@ async def reprocess_dead_letters(spec: ServiceSpec, settings: Settings, *, idle_
         return totals
     pool = await db.create_pool(settings.database_url, spec.name, min_size=1, max_size=2)
     consumer = AIOKafkaConsumer(
-        *dlq_topics,
         bootstrap_servers=settings.kafka_bootstrap_servers,
         group_id=settings.consumer_group + ".dlq-reprocess",
         enable_auto_commit=False,
@@ -59,23 +58,38 @@ async def reprocess_dead_letters(spec: ServiceSpec, settings: Settings, *, idle_
     processor = BatchProcessor(pool, handlers, service=spec.name, group=settings.consumer_group)
     await consumer.start()
     try:
-        idle_since = asyncio.get_running_loop().time()
-        while asyncio.get_running_loop().time() - idle_since < idle_seconds:
-            batches = await consumer.getmany(timeout_ms=500, max_records=500)
-            records = [r for batch in batches.values() for r in batch]
+        partitions = [TopicPartition(t, p) for t in dlq_topics for p in sorted(consumer.partitions_for_topic(t) or await _partitions(consumer, t))]
+        consumer.assign(partitions)
+        # Only what was dead-lettered before this run: letters that fail again land after this mark
+        # and wait for the next run, instead of looping forever.
+        end = await consumer.end_offsets(partitions)
+        loop = asyncio.get_running_loop()
+        idle_since = loop.time()
+        while await _behind(consumer, end) and loop.time() - idle_since < idle_seconds:
+            batches = await consumer.getmany(*partitions, timeout_ms=500, max_records=500)
+            records = [r for tp, batch in batches.items() for r in batch if r.offset < end[tp]]
             if not records:
                 continue
-            idle_since = asyncio.get_running_loop().time()
+            idle_since = loop.time()
             mine = [r for r in records if header_map(r.headers).get("dlq_consumer_group") == settings.consumer_group]
             totals["other-services"] += len(records) - len(mine)
             if mine:
                 for k, v in (await processor.process(mine, reprocess=True)).items():
                     totals[k] = totals.get(k, 0) + v
-            await consumer.commit()
+            await consumer.commit({tp: min(await consumer.position(tp), end[tp]) for tp in partitions if end[tp] > 0})
     finally:
         await consumer.stop()
         await pool.close()
     return totals
 
 
-__all__ = ["migrate_only", "republish", "reprocess_dead_letters", "TopicPartition"]
+async def _behind(consumer: AIOKafkaConsumer, end: dict[TopicPartition, int]) -> bool:
+    for tp, mark in end.items():
+        if await consumer.position(tp) < mark:
+            return True
+    return False
+
+
+async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
+    await consumer._client.force_metadata_update()  # aiokafka has no public call to learn a topic's partitions before assignment
+    return consumer.partitions_for_topic(topic) or set()

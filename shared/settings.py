@@ -8,7 +8,7 @@ from urllib.parse import urlsplit, urlunsplit, quote
 
 SERVICES = ("assessment", "catalog", "reporting", "notification")
 DEFAULT_PORTS = {"assessment": 8101, "catalog": 8102, "reporting": 8103, "notification": 8104}
-DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:54329/skolit"
+DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:15432/skolit"
 DEFAULT_KAFKA = "127.0.0.1:19092"
 # Only for the embedded default: production sets SKOLIT_JWT_SECRET or SKOLIT_JWT_JWKS_URL.
 DEV_JWT_SECRET = "skolit-development-secret-not-for-production"
