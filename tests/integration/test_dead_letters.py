@@ -4,6 +4,7 @@ applied again after a fix."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Iterator
 
 import asyncpg
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from services.reporting.app import SPEC as REPORTING
 from services.reporting.handlers import on_organisation_upserted_with_history
 from shared import operations
+from shared.events import REGISTRY
 from shared.events.city import OrganisationUpserted
 from shared.events.envelope import WireMessage, header_map
 from shared.service import ServiceSpec
@@ -72,7 +74,15 @@ async def test_poison_goes_to_the_dlq_with_its_reason_and_valid_events_keep_flow
     assert not_json["value"] == b"{this is not json" and not_json["ce_type"] == OrganisationUpserted.TYPE
 
 
-async def test_dead_letters_are_applied_after_a_fix(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def request_cleanup() -> Iterator[list[Callable[[], object]]]:
+    undo: list[Callable[[], object]] = []
+    yield undo
+    for fn in undo:
+        fn()
+
+
+async def test_dead_letters_are_applied_after_a_fix(stack: Stack, monkeypatch: pytest.MonkeyPatch, request_cleanup: list[Callable[[], object]]) -> None:
     """A producer starts sending a version the services do not know yet; once a release handles it,
     ``dlq-reprocess`` applies the letters — here the 'release' is a spec with a handler for v9."""
     district = District()
@@ -90,6 +100,9 @@ async def test_dead_letters_are_applied_after_a_fix(stack: Stack, monkeypatch: p
 
         class OrganisationUpsertedV9(OrganisationUpserted):
             TYPE = V9
+
+        # the 'release' exists only inside this test: keep it out of the registry other tests read
+        request_cleanup.append(lambda: REGISTRY.pop(V9, None))
 
         fixed = ServiceSpec(**{**REPORTING.__dict__, "handlers": {**REPORTING.handlers, OrganisationUpsertedV9: on_organisation_upserted_with_history}})
         for k, v in stack.env_for("reporting").items():
