@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from uuid import UUID, uuid4
+from uuid import uuid4
 
 import orjson
 from pydantic import ValidationError
@@ -159,5 +159,4 @@ __all__ = [
     "event_uuid",
     "header_map",
     "new_envelope",
-    "UUID",
 ]
