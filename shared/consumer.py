@@ -27,6 +27,7 @@ import asyncpg
 from shared import metrics, outbox
 from shared.events.base import Event
 from shared.events.envelope import Envelope, PermanentError, decode, header_map
+from shared.events.registry import model_for
 from shared.topics import DLQ_SUFFIX
 
 log = logging.getLogger(__name__)
@@ -93,13 +94,9 @@ def decode_record(record: Record, handlers: Handlers) -> Decoded | None:
     )
     inbox_id = ce_id or "kafka:{}:{}:{}".format(*origin)
     item = Decoded(record=record, headers=headers, inbox_id=inbox_id)
-    if ce_id and headers.get("ce_type") and headers.get("ce_type") not in handlers.by_type:
-        # Well-formed but perhaps unknown: decode fully only to find out whether it is poison.
-        try:
-            decode(headers, record.value)
-        except PermanentError as exc:
-            item.error, item.error_class = str(exc), type(exc).__name__
-            return item
+    event_type = headers.get("ce_type")
+    if ce_id and event_type and event_type not in handlers.by_type and model_for(event_type) is not None:
+        # A known type for another service on a shared topic: not ours to validate or apply.
         return None
     try:
         item.envelope = decode(headers, record.value)

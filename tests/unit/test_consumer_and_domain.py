@@ -44,12 +44,19 @@ def org() -> OrganisationUpserted:
     return OrganisationUpserted(id=uuid.uuid4(), displayName="S", organisationType="Skolenhet")
 
 
-def test_events_for_other_services_are_passed_over_but_poison_is_not() -> None:
+def test_known_types_for_other_services_are_passed_over_but_unknown_types_are_poison() -> None:
     handlers = Handlers({CampaignOpened: _noop})
     assert decode_record(record_of(org()), handlers) is None  # well-formed, someone else's
     bad = record_of(org())
     bad.value = b"garbage"
-    item = decode_record(bad, handlers)
+    assert decode_record(bad, handlers) is None  # someone else's to dead-letter: the service that applies it
+    unknown = record_of(org())
+    unknown.headers = [(k, b"se.skolit.city.organisation.upserted.v9" if k == "ce_type" else v) for k, v in unknown.headers]
+    item = decode_record(unknown, handlers)
+    assert item is not None and item.error_class == "UnknownEventType"
+    mine = record_of(CampaignOpened(id=uuid.uuid4(), name="R", year=2026, deadline=date(2026, 12, 1), schoolUnitIds=[uuid.uuid4()], openedBy="x"))
+    mine.value = b"garbage"
+    item = decode_record(mine, handlers)
     assert item is not None and item.error_class == "UndecodableMessage"
 
 
