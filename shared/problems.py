@@ -65,3 +65,30 @@ def install(app: FastAPI) -> None:
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return problem_response(request, 500, "Internal error", "The server could not complete the request; the error is logged.")
+
+
+_PROBLEM_SCHEMA = {
+    "type": "object",
+    "required": ["type", "title", "status"],
+    "properties": {
+        "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
+        "detail": {"type": "string"}, "instance": {"type": "string"},
+        "field": {"type": "string", "description": "the request field at fault, when there is one"},
+        "errors": {"type": "array", "items": {"type": "object", "properties": {"location": {"type": "string"}, "message": {"type": "string"}}}},
+    },
+}
+_DESCRIPTIONS = {
+    401: "No valid bearer token", 403: "The caller's role or school units do not allow this", 404: "No such resource",
+    409: "The resource's state does not allow this now (locked, closed, past the deadline)", 422: "The request is invalid; `field` names what",
+}
+
+
+def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` entries for the problem documents a route can answer with."""
+    return {s: {"description": _DESCRIPTIONS.get(s, _TITLES.get(s, "Error")), "content": {MEDIA_TYPE: {"schema": _PROBLEM_SCHEMA}}} for s in statuses}
+
+
+def rejected(status: int, detail: str, field: str | None) -> Problem:
+    """A problem naming the field at fault, shaped like FastAPI's own validation errors."""
+    extra: dict[str, Any] = {"field": field, "errors": [{"location": field, "message": detail}]} if field else {}
+    return Problem(status, _TITLES.get(status, "Error"), detail, **extra)

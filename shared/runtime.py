@@ -83,6 +83,8 @@ class Runtime:
         self.pool = await db.create_pool(s.database_url, s.schema)
         async with self.pool.acquire() as conn:
             await migrate(conn, s.schema, self.spec.migrations())
+            if self.spec.on_start is not None:
+                await self.spec.on_start(conn)
         self.processor = BatchProcessor(self.pool, self.handlers, service=self.spec.name, group=s.consumer_group)
         self.relay = outbox.OutboxRelay(self.pool, self._publish, service=self.spec.name, batch_size=s.outbox_batch_size, poll_seconds=s.outbox_poll_seconds)
         await self.relay.start()

@@ -6,8 +6,11 @@ all four have the same shape.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import asyncpg
 
 from fastapi import APIRouter
 
@@ -27,6 +30,8 @@ class ServiceSpec:
     handlers: dict[type[Event], Handler] = field(default_factory=dict)
     replicas: tuple[Replica, ...] = ()
     produces: tuple[type[Event], ...] = ()
+    #: runs once at start, after the migrations, e.g. to publish reference data shipped with the code
+    on_start: Callable[[asyncpg.Connection], Awaitable[None]] | None = None
 
     def all_handlers(self) -> Handlers:
         merged: dict[type[Event], Handler] = {}

@@ -5,7 +5,15 @@ from pathlib import Path
 from services.assessment.api import router
 from services.assessment.handlers import HANDLERS, REPLICAS
 from services.assessment.settings import SERVICE
-from shared.events.assessment import CampaignOpened
+from services.assessment.publishing import publish_frameworks
+from shared.events.assessment import (
+    ActionPlanChanged,
+    AssessmentReopened,
+    AssessmentSubmitted,
+    CampaignClosed,
+    CampaignOpened,
+    FrameworkPublished,
+)
 from shared.service import ServiceSpec
 
 SPEC = ServiceSpec(
@@ -16,5 +24,6 @@ SPEC = ServiceSpec(
     router=router,
     handlers=HANDLERS,
     replicas=REPLICAS,
-    produces=(CampaignOpened,),
+    produces=(FrameworkPublished, CampaignOpened, CampaignClosed, AssessmentSubmitted, AssessmentReopened, ActionPlanChanged),
+    on_start=publish_frameworks,
 )

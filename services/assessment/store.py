@@ -2,30 +2,40 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 
-from services.assessment.domain import KnownSchool
-from shared.events.city import OrganisationType
+from services.assessment.domain import Answer, KnownSchool, PulseTally
+from shared.events.city import DutyRole, OrganisationType
 
+# --- city replicas -------------------------------------------------------------------------------
 
 async def known_schools(conn: asyncpg.Connection, ids: list[UUID]) -> dict[UUID, KnownSchool]:
     rows = await conn.fetch(
-        "SELECT id, parent_organisation FROM organisation WHERE id = ANY($1::uuid[]) AND organisation_type = $2 AND NOT deleted",
+        "SELECT id, parent_organisation, school_types FROM organisation WHERE id = ANY($1::uuid[]) AND organisation_type = $2 AND NOT deleted",
         ids, OrganisationType.SKOLENHET.value,
     )
-    return {r["id"]: KnownSchool(r["id"], r["parent_organisation"]) for r in rows}
+    return {r["id"]: KnownSchool(r["id"], r["parent_organisation"], tuple(r["school_types"])) for r in rows}
 
 
-async def insert_campaign(conn: asyncpg.Connection, *, id: UUID, name: str, year: int, deadline: date, opened_by: str, school_units: list[UUID]) -> None:
-    await conn.execute(
-        "INSERT INTO campaign (id, name, year, deadline, opened_by) VALUES ($1, $2, $3, $4, $5)", id, name, year, deadline, opened_by
+async def school(conn: asyncpg.Connection, school_unit: UUID) -> KnownSchool | None:
+    return (await known_schools(conn, [school_unit])).get(school_unit)
+
+
+async def is_rektor(conn: asyncpg.Connection, person: str, school_unit: UUID) -> bool:
+    """Whether the city's duty data has this person as Rektor of the school unit now."""
+    return await conn.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM duty WHERE person::text = $1 AND duty_at = $2 AND duty_role = $3 AND active"
+        " AND (start_date IS NULL OR start_date <= current_date) AND (end_date IS NULL OR end_date >= current_date))",
+        person.lower(), school_unit, DutyRole.REKTOR.value,
     )
-    await conn.executemany("INSERT INTO campaign_school_unit (campaign_id, school_unit) VALUES ($1, $2)", [(id, s) for s in school_units])
 
+
+# --- audit ---------------------------------------------------------------------------------------
 
 async def audit(conn: asyncpg.Connection, actor: str, action: str, entity: str, entity_id: str, detail: dict[str, Any]) -> None:
     await conn.execute(
@@ -33,13 +43,67 @@ async def audit(conn: asyncpg.Connection, actor: str, action: str, entity: str, 
     )
 
 
+async def audit_trail(conn: asyncpg.Connection, entity: str, entity_id: str) -> list[asyncpg.Record]:
+    return await conn.fetch("SELECT at, actor, action, detail FROM audit_log WHERE entity = $1 AND entity_id = $2 ORDER BY id", entity, entity_id)
+
+
+# --- frameworks ----------------------------------------------------------------------------------
+
+async def publish_framework(conn: asyncpg.Connection, version: int, checksum: str, content: dict[str, Any]) -> bool:
+    """Records a version; False when it was published before (by this or another replica)."""
+    inserted = await conn.fetchval(
+        "INSERT INTO framework (version, checksum, content) VALUES ($1, $2, $3) ON CONFLICT (version) DO NOTHING RETURNING version",
+        version, checksum, content,
+    )
+    return inserted is not None
+
+
+async def framework_checksum(conn: asyncpg.Connection, version: int) -> str | None:
+    return await conn.fetchval("SELECT checksum FROM framework WHERE version = $1", version)
+
+
+async def published_versions(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    return await conn.fetch("SELECT version, published_at FROM framework ORDER BY version")
+
+
+# --- campaigns -----------------------------------------------------------------------------------
+
+async def insert_campaign(conn: asyncpg.Connection, *, id: UUID, name: str, year: int, deadline: date, opened_by: str,
+                          framework_version: int, pulse_codes: Mapping[UUID, str]) -> None:
+    await conn.execute(
+        "INSERT INTO campaign (id, name, year, deadline, opened_by, framework_version) VALUES ($1, $2, $3, $4, $5, $6)",
+        id, name, year, deadline, opened_by, framework_version,
+    )
+    await conn.executemany(
+        "INSERT INTO campaign_school_unit (campaign_id, school_unit, pulse_code) VALUES ($1, $2, $3)",
+        [(id, s, code) for s, code in pulse_codes.items()],
+    )
+
+
+async def close_campaign(conn: asyncpg.Connection, campaign_id: UUID, closed_by: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        "UPDATE campaign SET status = 'closed', closed_at = now(), closed_by = $2 WHERE id = $1 AND status = 'open' RETURNING closed_at",
+        campaign_id, closed_by,
+    )
+
+
+async def campaign_progress(conn: asyncpg.Connection, campaign_id: UUID) -> tuple[int, int]:
+    row = await conn.fetchrow(
+        "SELECT count(*) AS total, count(*) FILTER (WHERE status = 'submitted') AS submitted FROM assessment WHERE campaign_id = $1", campaign_id
+    )
+    return row["submitted"], row["total"]
+
+
 CAMPAIGN_COLUMNS = """
-    c.id, c.name, c.year, c.deadline, c.status, c.opened_by, c.opened_at,
+    c.id, c.name, c.year, c.deadline, c.status, c.opened_by, c.opened_at, c.framework_version, c.closed_at, c.closed_by,
     array_agg(cs.school_unit ORDER BY cs.school_unit) AS school_units
 """
 
 
-async def get_campaign(conn: asyncpg.Connection, campaign_id: UUID) -> asyncpg.Record | None:
+async def get_campaign(conn: asyncpg.Connection, campaign_id: UUID, *, lock: bool = False) -> asyncpg.Record | None:
+    if lock:
+        # serialises close against submissions of the same round
+        await conn.execute("SELECT 1 FROM campaign WHERE id = $1 FOR UPDATE", campaign_id)
     return await conn.fetchrow(
         "SELECT" + CAMPAIGN_COLUMNS + " FROM campaign c JOIN campaign_school_unit cs ON cs.campaign_id = c.id WHERE c.id = $1 GROUP BY c.id",
         campaign_id,
@@ -54,4 +118,201 @@ async def list_campaigns(conn: asyncpg.Connection, *, everything: bool, school_u
         "   WHERE v.campaign_id = c.id AND (v.school_unit = ANY($2::uuid[]) OR o.parent_organisation = ANY($3::uuid[])))"
         " GROUP BY c.id ORDER BY c.year DESC, c.opened_at DESC",
         everything, school_units, districts,
+    )
+
+
+async def campaign_assessments(conn: asyncpg.Connection, campaign_id: UUID) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "SELECT a.id, a.school_unit, a.status, a.submitted_at, a.submissions, o.display_name, o.parent_organisation AS district,"
+        "       (SELECT count(*) FROM answer x WHERE x.assessment_id = a.id) AS answered"
+        " FROM assessment a LEFT JOIN organisation o ON o.id = a.school_unit WHERE a.campaign_id = $1 ORDER BY o.display_name, a.school_unit",
+        campaign_id,
+    )
+
+
+# --- assessments ---------------------------------------------------------------------------------
+
+ASSESSMENT_COLUMNS = """
+    a.id, a.campaign_id, a.school_unit, a.framework_version, a.status, a.submissions, a.deadline_override, a.carried_from,
+    a.submitted_at, a.submitted_by, a.created_at, a.updated_at,
+    c.name AS campaign_name, c.year, c.deadline, c.status AS campaign_status, cs.pulse_code,
+    coalesce(a.deadline_override, c.deadline) AS effective_deadline
+"""
+ASSESSMENT_FROM = " FROM assessment a JOIN campaign c ON c.id = a.campaign_id JOIN campaign_school_unit cs ON cs.campaign_id = a.campaign_id AND cs.school_unit = a.school_unit"
+
+
+async def insert_assessment(conn: asyncpg.Connection, *, id: UUID, campaign_id: UUID, school_unit: UUID, framework_version: int,
+                            carried_from: UUID | None) -> None:
+    await conn.execute(
+        "INSERT INTO assessment (id, campaign_id, school_unit, framework_version, carried_from) VALUES ($1, $2, $3, $4, $5)",
+        id, campaign_id, school_unit, framework_version, carried_from,
+    )
+
+
+async def get_assessment(conn: asyncpg.Connection, assessment_id: UUID, *, lock: bool = False) -> asyncpg.Record | None:
+    if lock:
+        # one writer at a time per assessment (submit and save never interleave), and the round
+        # cannot close while it writes
+        await conn.execute(
+            "SELECT 1 FROM assessment a JOIN campaign c ON c.id = a.campaign_id WHERE a.id = $1 FOR UPDATE OF a FOR SHARE OF c", assessment_id
+        )
+    return await conn.fetchrow("SELECT" + ASSESSMENT_COLUMNS + ASSESSMENT_FROM + " WHERE a.id = $1", assessment_id)
+
+
+async def find_assessment(conn: asyncpg.Connection, campaign_id: UUID, school_unit: UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow("SELECT" + ASSESSMENT_COLUMNS + ASSESSMENT_FROM + " WHERE a.campaign_id = $1 AND a.school_unit = $2", campaign_id, school_unit)
+
+
+async def assessment_by_pulse_code(conn: asyncpg.Connection, code: str) -> asyncpg.Record | None:
+    return await conn.fetchrow("SELECT" + ASSESSMENT_COLUMNS + ASSESSMENT_FROM + " WHERE cs.pulse_code = $1", code)
+
+
+async def school_assessments(conn: asyncpg.Connection, school_unit: UUID, *, submitted_only: bool) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "SELECT" + ASSESSMENT_COLUMNS + ASSESSMENT_FROM + " WHERE a.school_unit = $1 AND (NOT $2 OR a.status = 'submitted')"
+        " ORDER BY c.year, a.submitted_at NULLS LAST, a.created_at",
+        school_unit, submitted_only,
+    )
+
+
+async def latest_submitted(conn: asyncpg.Connection, school_unit: UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        "SELECT a.id, a.framework_version FROM assessment a JOIN campaign c ON c.id = a.campaign_id"
+        " WHERE a.school_unit = $1 AND a.status = 'submitted' ORDER BY c.year DESC, a.submitted_at DESC LIMIT 1",
+        school_unit,
+    )
+
+
+async def answers(conn: asyncpg.Connection, assessment_id: UUID) -> dict[str, Answer]:
+    rows = await conn.fetch("SELECT indicator_id, level, not_relevant, comment, evidence, carried_from FROM answer WHERE assessment_id = $1", assessment_id)
+    return {
+        r["indicator_id"]: Answer(r["level"], r["not_relevant"], r["comment"], tuple(r["evidence"]), str(r["carried_from"]) if r["carried_from"] else None)
+        for r in rows
+    }
+
+
+async def answer_rows(conn: asyncpg.Connection, assessment_id: UUID) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "SELECT indicator_id, level, not_relevant, comment, evidence, carried_from, updated_by, updated_at FROM answer WHERE assessment_id = $1 ORDER BY indicator_id",
+        assessment_id,
+    )
+
+
+async def save_answers(conn: asyncpg.Connection, assessment_id: UUID, answers: Mapping[str, Answer], updated_by: str) -> None:
+    """Upserts answered indicators and deletes those sent back empty; ``carried_from`` is kept only as given."""
+    given = [(k, a) for k, a in answers.items() if a.answered]
+    cleared = [k for k, a in answers.items() if not a.answered]
+    if given:
+        await conn.executemany(
+            """
+            INSERT INTO answer (assessment_id, indicator_id, level, not_relevant, comment, evidence, carried_from, updated_by, updated_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now())
+            ON CONFLICT (assessment_id, indicator_id) DO UPDATE SET
+                level = EXCLUDED.level, not_relevant = EXCLUDED.not_relevant, comment = EXCLUDED.comment,
+                evidence = EXCLUDED.evidence, carried_from = EXCLUDED.carried_from,
+                updated_by = EXCLUDED.updated_by, updated_at = EXCLUDED.updated_at
+            """,
+            [(assessment_id, k, a.level, a.not_relevant, a.comment, list(a.evidence), UUID(a.carried_from) if a.carried_from else None, updated_by) for k, a in given],
+        )
+    if cleared:
+        await conn.execute("DELETE FROM answer WHERE assessment_id = $1 AND indicator_id = ANY($2::text[])", assessment_id, cleared)
+    await conn.execute("UPDATE assessment SET updated_at = now() WHERE id = $1", assessment_id)
+
+
+async def mark_submitted(conn: asyncpg.Connection, assessment_id: UUID, submitted_by: str) -> asyncpg.Record:
+    return await conn.fetchrow(
+        "UPDATE assessment SET status = 'submitted', submissions = submissions + 1, submitted_at = now(), submitted_by = $2, updated_at = now()"
+        " WHERE id = $1 RETURNING submitted_at, submissions",
+        assessment_id, submitted_by,
+    )
+
+
+async def mark_reopened(conn: asyncpg.Connection, assessment_id: UUID, deadline_override: date | None) -> None:
+    await conn.execute(
+        "UPDATE assessment SET status = 'draft', deadline_override = coalesce($2, deadline_override), updated_at = now() WHERE id = $1",
+        assessment_id, deadline_override,
+    )
+
+
+# --- pulse ---------------------------------------------------------------------------------------
+
+async def record_pulse(conn: asyncpg.Connection, campaign_id: UUID, school_unit: UUID, group: str, answers: Mapping[str, int]) -> None:
+    await conn.execute(
+        "INSERT INTO pulse_respondents (campaign_id, school_unit, grp, respondents) VALUES ($1, $2, $3, 1)"
+        " ON CONFLICT (campaign_id, school_unit, grp) DO UPDATE SET respondents = pulse_respondents.respondents + 1",
+        campaign_id, school_unit, group,
+    )
+    await conn.executemany(
+        "INSERT INTO pulse_tally (campaign_id, school_unit, grp, heading, level, count) VALUES ($1, $2, $3, $4, $5, 1)"
+        " ON CONFLICT (campaign_id, school_unit, grp, heading, level) DO UPDATE SET count = pulse_tally.count + 1",
+        [(campaign_id, school_unit, group, heading, level) for heading, level in answers.items()],
+    )
+
+
+async def pulse_tally(conn: asyncpg.Connection, campaign_id: UUID, school_unit: UUID) -> PulseTally:
+    tally = PulseTally()
+    for r in await conn.fetch("SELECT grp, respondents FROM pulse_respondents WHERE campaign_id = $1 AND school_unit = $2", campaign_id, school_unit):
+        tally.respondents[r["grp"]] = r["respondents"]
+    for r in await conn.fetch("SELECT grp, heading, level, count FROM pulse_tally WHERE campaign_id = $1 AND school_unit = $2", campaign_id, school_unit):
+        tally.add(r["grp"], r["heading"], r["level"], r["count"])
+    return tally
+
+
+# --- action plan ---------------------------------------------------------------------------------
+
+ACTION_COLUMNS = """
+    id, school_unit, assessment_id, heading, indicator_id, title, owner, deadline, success_criterion, status,
+    created_by, created_at, updated_at,
+    (SELECT coalesce(json_agg(json_build_object('note', n.note, 'status', n.status, 'writtenBy', n.written_by,
+                                                'writtenAt', n.written_at, 'assessmentId', n.assessment_id) ORDER BY n.id), '[]')
+       FROM action_note n WHERE n.action_id = action.id) AS notes
+"""
+
+
+async def insert_action(conn: asyncpg.Connection, *, id: UUID, school_unit: UUID, assessment_id: UUID | None, heading: str, indicator_id: str | None,
+                        title: str, owner: str, deadline: date | None, success_criterion: str, status: str, created_by: str) -> asyncpg.Record:
+    await conn.execute(
+        "INSERT INTO action (id, school_unit, assessment_id, heading, indicator_id, title, owner, deadline, success_criterion, status, created_by)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        id, school_unit, assessment_id, heading, indicator_id, title, owner, deadline, success_criterion, status, created_by,
+    )
+    return await get_action(conn, id)  # type: ignore[return-value]
+
+
+async def get_action(conn: asyncpg.Connection, action_id: UUID, *, lock: bool = False) -> asyncpg.Record | None:
+    if lock:
+        await conn.execute("SELECT 1 FROM action WHERE id = $1 FOR UPDATE", action_id)
+    return await conn.fetchrow("SELECT" + ACTION_COLUMNS + " FROM action WHERE id = $1", action_id)
+
+
+async def update_action(conn: asyncpg.Connection, action_id: UUID, changes: Mapping[str, Any]) -> asyncpg.Record:
+    # fixed column list: each value is a parameter, and None leaves a column as it is
+    await conn.execute(
+        "UPDATE action SET title = coalesce($2, title), owner = coalesce($3, owner), deadline = coalesce($4, deadline),"
+        " success_criterion = coalesce($5, success_criterion), status = coalesce($6, status), updated_at = now() WHERE id = $1",
+        action_id, changes.get("title"), changes.get("owner"), changes.get("deadline"), changes.get("success_criterion"), changes.get("status"),
+    )
+    return await get_action(conn, action_id)  # type: ignore[return-value]
+
+
+async def add_action_note(conn: asyncpg.Connection, action_id: UUID, assessment_id: UUID | None, note: str, status: str, written_by: str) -> None:
+    await conn.execute(
+        "INSERT INTO action_note (action_id, assessment_id, note, status, written_by) VALUES ($1, $2, $3, $4, $5)",
+        action_id, assessment_id, note, status, written_by,
+    )
+
+
+async def school_actions(conn: asyncpg.Connection, school_unit: UUID, *, open_only: bool) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "SELECT" + ACTION_COLUMNS + " FROM action WHERE school_unit = $1 AND (NOT $2 OR status IN ('planned', 'in_progress'))"
+        " ORDER BY status = 'done' OR status = 'dropped', deadline NULLS LAST, created_at",
+        school_unit, open_only,
+    )
+
+
+
+async def district_schools(conn: asyncpg.Connection, district_id: UUID) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "SELECT id, display_name, school_types FROM organisation WHERE parent_organisation = $1 AND organisation_type = $2 AND NOT deleted ORDER BY display_name",
+        district_id, OrganisationType.SKOLENHET.value,
     )

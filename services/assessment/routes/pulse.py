@@ -1,0 +1,97 @@
+"""The anonymous pulse: staff (and upper-secondary pupils) rate the school on the same headings.
+
+Answering needs no account, only the school's code for the round, and stores no identity: only a
+count per heading and level goes into the database. Results show a group only from five
+respondents up, and say per heading where it sees the school differently from the principal.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, Field
+
+from services.assessment import access, domain, store
+from services.assessment.framework import Language, published
+from services.assessment.routes.assessments import load
+from services.assessment.views import language
+from shared.auth import Principal, require
+from shared.problems import Problem, documented, rejected
+
+router = APIRouter(tags=["pulse"])
+
+
+class PulseAnswers(BaseModel):
+    group: Literal["staff", "pupils"] = Field(examples=["staff"])
+    answers: dict[str, int] = Field(description="heading id → level 1-5; headings left out count as 'do not know'",
+                                    examples=[{"infrastruktur": 4, "digital-kompetens": 2, "uppfoljning": 3}])
+
+
+async def _open_pulse(request: Request, code: str) -> Any:
+    async with request.app.state.pool.acquire() as conn:
+        row = await store.assessment_by_pulse_code(conn, code)
+        if row is None:
+            raise Problem(404, "Not found", "no pulse with this code")
+        school = await access.known_school(conn, row["school_unit"])
+    return row, school
+
+
+def _refuse_if_closed(row: Any, now: datetime) -> None:
+    if row["campaign_status"] != "open":
+        raise rejected(409, "the round is closed", "campaign.status")
+    if row["status"] == "submitted":
+        raise rejected(409, "the school has submitted its assessment; the pulse is closed", "status")
+    if domain.deadline_passed(row["effective_deadline"], now):
+        raise rejected(409, f"the deadline {row['effective_deadline'].isoformat()} has passed", "deadline")
+
+
+@router.get("/pulse/{code}", summary="The pulse questionnaire for a school (no login)", responses=documented(404))
+async def get_pulse(request: Request, code: str, lang: Annotated[Language | None, Query(description="sv or en")] = None) -> dict[str, Any]:
+    row, school = await _open_pulse(request, code)
+    framework = published()[row["framework_version"]]
+    chosen = language(request, lang)
+    try:
+        _refuse_if_closed(row, datetime.now(UTC))
+        is_open = True
+    except Problem:
+        is_open = False
+    return {
+        "open": is_open,
+        "deadline": row["effective_deadline"].isoformat(),
+        "groups": list(domain.pulse_groups(school.school_types)),
+        "scale": [{"level": s.level, "label": s.label(chosen)} for s in framework.scale.levels],
+        "headings": [{"id": h.id, "title": h.title(chosen), "description": h.description(chosen)} for h in sorted(framework.headings, key=lambda h: h.order)],
+        "privacy": {"sv": "Svaren är anonyma. Inga enskilda svar sparas eller visas; grupper med färre än 5 svarande redovisas inte.",
+                    "en": "Answers are anonymous. No individual answer is stored or shown; groups with fewer than 5 respondents are not reported."}[chosen],
+    }
+
+
+@router.post("/pulse/{code}", status_code=202, summary="Answer the pulse anonymously (no login)", responses=documented(404, 409, 422))
+async def answer_pulse(request: Request, code: str, body: PulseAnswers) -> dict[str, Any]:
+    async with request.app.state.pool.acquire() as conn, conn.transaction():
+        row = await store.assessment_by_pulse_code(conn, code)
+        if row is None:
+            raise Problem(404, "Not found", "no pulse with this code")
+        a = await load(conn, row["id"], lock=True)  # a submission in flight finishes first
+        _refuse_if_closed(a.row, datetime.now(UTC))
+        try:
+            answers = domain.check_pulse(a.framework, body.group, domain.pulse_groups(a.school.school_types), body.answers)
+        except domain.Rejected as exc:
+            raise rejected(exc.status, str(exc), exc.field) from exc
+        await store.record_pulse(conn, a.row["campaign_id"], a.school.id, body.group, answers)
+    return {"recorded": True}
+
+
+@router.get("/assessments/{assessment_id}/pulse", summary="Pulse results per heading against the principal's view (groups under 5 suppressed)",
+            responses=documented(401, 403, 404))
+async def pulse_results(request: Request, assessment_id: UUID, caller: Annotated[Principal, Depends(require(*access.READERS))]) -> dict[str, Any]:
+    async with request.app.state.pool.acquire() as conn:
+        a = await load(conn, assessment_id)
+        access.ensure_reader(caller, a.school)
+        answers = await store.answers(conn, a.id)
+        tally = await store.pulse_tally(conn, a.row["campaign_id"], a.school.id)
+    principal = domain.heading_results(a.framework, a.school.school_types, answers)
+    return {"assessmentId": str(a.id), **domain.pulse_summary(a.framework, tally, principal, domain.pulse_groups(a.school.school_types))}
