@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -56,3 +57,43 @@ async def eventually(check: Callable[[], Awaitable[T]], *, timeout: float = 30, 
             return last
         await asyncio.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+
+
+class EventLog:
+    """Every event on a topic, read by a real consumer from the beginning, decoded as a consumer would."""
+
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        self._consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=f"test-log-{uuid.uuid4()}",
+                                          auto_offset_reset="earliest", enable_auto_commit=False)
+        self.events: list[Any] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> "EventLog":
+        await self._consumer.start()
+        self._task = asyncio.create_task(self._run())
+        return self
+
+    async def _run(self) -> None:
+        from shared.events.envelope import PermanentError, decode, header_map
+
+        while True:
+            batches = await self._consumer.getmany(timeout_ms=200)
+            for records in batches.values():
+                for r in records:
+                    with contextlib.suppress(PermanentError):  # not ours to judge here
+                        self.events.append(decode(header_map(r.headers), r.value))
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self._consumer.stop()
+
+    async def wait_for(self, event_type: type[Event], match: Callable[[Any], bool], *, timeout: float = 30) -> Any:
+        """The first event of this type whose data matches; fails after ``timeout``."""
+
+        async def found() -> Any:
+            return next((e.data for e in self.events if isinstance(e.data, event_type) and match(e.data)), None)
+
+        return await eventually(found, timeout=timeout, what=f"a {event_type.__name__} event")

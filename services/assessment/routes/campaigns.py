@@ -110,7 +110,7 @@ async def close_campaign(request: Request, campaign_id: UUID, caller: Annotated[
 
 
 @router.get("/campaigns", summary="Campaigns covering the caller's school units", responses=documented(401))
-async def list_campaigns(request: Request, caller: Annotated[Principal, Depends(require())]) -> dict[str, Any]:
+async def list_campaigns(request: Request, caller: Annotated[Principal, Depends(require(*access.READERS))]) -> dict[str, Any]:
     by_district = caller.has_any(Role.DISTRICT_ADMIN, Role.IT_ADMIN)
     async with request.app.state.pool.acquire() as conn:
         rows = await store.list_campaigns(
@@ -134,7 +134,7 @@ async def visible_campaign(conn: asyncpg.Connection, caller: Principal, campaign
 
 
 @router.get("/campaigns/{campaign_id}", summary="One campaign, with how many school units have submitted", responses=documented(401, 403, 404))
-async def get_campaign(request: Request, campaign_id: UUID, caller: Annotated[Principal, Depends(require())]) -> dict[str, Any]:
+async def get_campaign(request: Request, campaign_id: UUID, caller: Annotated[Principal, Depends(require(*access.READERS))]) -> dict[str, Any]:
     async with request.app.state.pool.acquire() as conn:
         row, _ = await visible_campaign(conn, caller, campaign_id)
         progress = await store.campaign_progress(conn, campaign_id)
