@@ -133,7 +133,7 @@ def _tokens(demo: bool) -> list[tuple[str, str]]:
     """Development tokens to try the API with (HS256 with the development secret)."""
     from shared.auth import mint
 
-    secret = os.environ.get("SKOLIT_JWT_SECRET") or (None if os.environ.get("SKOLIT_JWT_JWKS_URL") else DEV_JWT_SECRET)
+    secret = _dev_secret()
     if not secret:
         return []
     issuer = os.environ.get("SKOLIT_JWT_ISSUER") or None
@@ -151,11 +151,45 @@ def _tokens(demo: bool) -> list[tuple[str, str]]:
         tokens.append((f"teacher at {school_name} ({DISTRICTS[SCHOOL_UNITS[2][1]]})",
                        mint(secret, subject="dev-teacher", roles=["teacher"], school_units=[school],
                             name="Utvecklare, lärare", issuer=issuer, audience=audience)))
+        from shared.demo_assessment import DRAFT
+
+        rektor = ids["rektors"][DRAFT]  # type: ignore[index]
+        tokens.append((f"principal (Rektor) at {DRAFT}, with a self-assessment draft in progress",
+                       mint(secret, subject=str(rektor), roles=["principal"], school_units=[ids["school_units"][DRAFT]],  # type: ignore[index]
+                            name=f"Rektor, {DRAFT}", issuer=issuer, audience=audience)))
+        district = ids["districts"][DISTRICTS[0]]  # type: ignore[index]
+        tokens.append((f"district_admin for {DISTRICTS[0]} (may reopen submitted assessments)",
+                       mint(secret, subject="dev-district-admin", roles=["district_admin"], districts=[district],
+                            name="Utvecklare, områdesadministratör", issuer=issuer, audience=audience)))
     return tokens
 
 
+async def _seed_assessments(services: list[ServiceProcess]) -> str | None:
+    """The demo's self-assessment round (through the assessment API); a failure is reported, not fatal."""
+    from shared.demo_assessment import SUBMITTED, seed
+
+    secret = _dev_secret()
+    assessment = next((s for s in services if s.name == "assessment"), None)
+    if not secret or assessment is None:
+        return None
+    try:
+        made = await seed(assessment.url, secret, issuer=os.environ.get("SKOLIT_JWT_ISSUER") or None,
+                          audience=os.environ.get("SKOLIT_JWT_AUDIENCE") or None)
+    except Exception as exc:  # noqa: BLE001 - the system runs without the demo round
+        log.warning("could not create the demo self-assessment round: %s", exc)
+        return None
+    if not made["created"]:
+        return f"campaign {made['campaign']} (from an earlier run)"
+    return f"campaign {made['campaign']}: open for 36 school units, submitted by {', '.join(SUBMITTED)}; a draft at {made['draft']}"
+
+
+def _dev_secret() -> str | None:
+    return os.environ.get("SKOLIT_JWT_SECRET") or (None if os.environ.get("SKOLIT_JWT_JWKS_URL") else DEV_JWT_SECRET)
+
+
 def _summary(services: list[ServiceProcess], data_dir: Path, database_url: str, bootstrap: str,
-             embedded_pg: bool, embedded_broker: bool, demo_count: int | None, tokens: list[tuple[str, str]]) -> str:
+             embedded_pg: bool, embedded_broker: bool, demo_count: int | None, tokens: list[tuple[str, str]],
+             demo_round: str | None = None) -> str:
     lines = ["", "Skolit is running.", ""]
     for svc in services:
         lines.append(f"  {svc.name:<13} {svc.url}   docs {svc.url}/docs   metrics {svc.url}/metrics   log {svc.log_path}")
@@ -167,6 +201,8 @@ def _summary(services: list[ServiceProcess], data_dir: Path, database_url: str, 
     ]
     if demo_count is not None:
         lines.append(f"  demo city     {demo_count} events published (Stockholms stad, 4 districts, 36 school units)")
+    if demo_round:
+        lines.append(f"  self-assessment  {demo_round}")
     if tokens:
         lines += ["", "Development tokens (Authorization: Bearer ...):"]
         for label, token in tokens:
@@ -254,15 +290,17 @@ async def run(args: argparse.Namespace) -> int:
             return 1
 
         demo_count: int | None = None
+        demo_round: str | None = None
         if not args.no_demo:
             from shared.city.cli import publish_envelopes
             from shared.city.demo import demo_city
 
             demo_count = await publish_envelopes(bootstrap, demo_city())
             log.info("published the demo city (%s events)", demo_count)
+            demo_round = await _seed_assessments(services)
 
         print(_summary(services, data_dir, database_url, bootstrap, pg is not None, broker is not None, demo_count,
-                       _tokens(not args.no_demo)), flush=True)
+                       _tokens(not args.no_demo), demo_round), flush=True)
         state["started"] = True
         if state["signalled"]:
             stop.set()

@@ -206,11 +206,16 @@ def demo_city(seed: int = 2026) -> list[Envelope]:
 
 
 def demo_ids(seed: int = 2026) -> dict[str, object]:
-    """Ids worth knowing when trying the demo: the huvudman, the districts and the school units by name."""
+    """Ids worth knowing when trying the demo: the huvudman, the districts, the school units by name
+    and each school unit's Rektor (person id) by school unit name."""
+    units = {name: _uuid(seed, "organisation", "unit", i) for i, (name, _, _) in enumerate(SCHOOL_UNITS)}
+    by_id = {v: k for k, v in units.items()}
+    rektors = {by_id[e.data.dutyAt]: e.data.person for e in demo_city(seed) if isinstance(e.data, DutyAssigned) and e.data.dutyRole == DutyRole.REKTOR}
     return {
         "huvudman": _uuid(seed, "organisation", "huvudman"),
         "districts": {name: _uuid(seed, "organisation", "district", i) for i, name in enumerate(DISTRICTS)},
-        "school_units": {name: _uuid(seed, "organisation", "unit", i) for i, (name, _, _) in enumerate(SCHOOL_UNITS)},
+        "school_units": units,
+        "rektors": rektors,
     }
 
 
