@@ -27,8 +27,6 @@ PULSE_MIN_GROUP = 5
 PULSE_DIFFERENCE = 1.0
 UPPER_SECONDARY = frozenset({"GY", "GYS"})
 PULSE_GROUPS = ("staff", "pupils")
-ACTION_STATUSES = ("planned", "in_progress", "done", "dropped")
-OPEN_ACTION_STATUSES = ("planned", "in_progress")
 
 
 class Rejected(ValueError):
@@ -308,14 +306,6 @@ def pulse_summary(framework: Framework, tally: PulseTally, principal: list[Headi
 def pulse_counts(tally: PulseTally, groups: tuple[str, ...]) -> dict[str, int]:
     """Respondents per group, as the submitted event carries them (counts are not answers)."""
     return {g: tally.respondents.get(g, 0) for g in groups}
-
-
-# --- action plan ---------------------------------------------------------------------------------
-
-def check_action_status(status: str) -> str:
-    if status not in ACTION_STATUSES:
-        raise Rejected(f"status {status!r} is not one of {', '.join(ACTION_STATUSES)}", "status")
-    return status
 
 
 # --- what a submission tells the rest of the city ------------------------------------------------

@@ -93,3 +93,7 @@ def action_json(row: asyncpg.Record) -> dict[str, Any]:
         "updatedAt": row["updated_at"].isoformat(),
         "notes": row["notes"],
     }
+
+
+def audit_json(row: asyncpg.Record) -> dict[str, Any]:
+    return {"at": row["at"].isoformat(), "actor": row["actor"], "action": row["action"], "detail": row["detail"]}

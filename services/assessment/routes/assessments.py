@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 
 from services.assessment import access, domain, store
 from services.assessment.framework import Framework, Language, published
-from services.assessment.views import action_json, answer_json, assessment_summary, heading_json, language
+from services.assessment.views import action_json, answer_json, assessment_summary, audit_json, heading_json, language
 from shared import outbox
 from shared.auth import Principal, Role, require
 from shared.events.assessment import AssessmentReopened, AssessmentSubmitted
@@ -64,6 +64,12 @@ async def load(conn: asyncpg.Connection, assessment_id: UUID, *, lock: bool = Fa
     return Loaded(row, school, published()[row["framework_version"]])
 
 
+async def load_readable(conn: asyncpg.Connection, caller: Principal, assessment_id: UUID) -> Loaded:
+    a = await load(conn, assessment_id)
+    access.ensure_reader(caller, a.school)
+    return a
+
+
 def ensure_open(a: Loaded, now: datetime) -> None:
     """Refuses changes to a locked assessment, a closed round, or after the deadline."""
     if a.row["status"] == "submitted":
@@ -74,7 +80,7 @@ def ensure_open(a: Loaded, now: datetime) -> None:
         raise rejected(409, f"the deadline {a.row['effective_deadline'].isoformat()} has passed", "deadline")
 
 
-async def assessment_json(conn: asyncpg.Connection, a: Loaded, *, with_pulse_code: bool) -> dict[str, Any]:
+async def assessment_json(conn: asyncpg.Connection, a: Loaded) -> dict[str, Any]:
     answers = await store.answers(conn, a.id)
     body = assessment_summary(a.row)
     body["schoolUnit"] = {"id": str(a.school.id), "districtId": str(a.school.district) if a.school.district else None, "schoolTypes": list(a.school.school_types)}
@@ -84,7 +90,7 @@ async def assessment_json(conn: asyncpg.Connection, a: Loaded, *, with_pulse_cod
     body["headings"] = [heading_json(r) for r in domain.heading_results(a.framework, a.school.school_types, answers)]
     # last year's action plan, for follow-up in this year's assessment
     body["openActions"] = [action_json(r) for r in await store.school_actions(conn, a.school.id, open_only=True)]
-    body["pulse"] = {"groups": list(domain.pulse_groups(a.school.school_types)), "code": a.row["pulse_code"] if with_pulse_code else None}
+    body["pulse"] = {"groups": list(domain.pulse_groups(a.school.school_types)), "code": a.row["pulse_code"]}
     return body
 
 
@@ -92,9 +98,8 @@ async def assessment_json(conn: asyncpg.Connection, a: Loaded, *, with_pulse_cod
             responses=documented(401, 403, 404))
 async def get_assessment(request: Request, assessment_id: UUID, caller: Annotated[Principal, Depends(require(*access.READERS))]) -> dict[str, Any]:
     async with request.app.state.pool.acquire() as conn:
-        a = await load(conn, assessment_id)
-        access.ensure_reader(caller, a.school)
-        return await assessment_json(conn, a, with_pulse_code=True)
+        a = await load_readable(conn, caller, assessment_id)
+        return await assessment_json(conn, a)
 
 
 @router.get("/campaigns/{campaign_id}/school-units/{school_unit_id}/assessment", summary="A school unit's assessment in a round",
@@ -106,7 +111,7 @@ async def find_assessment(request: Request, campaign_id: UUID, school_unit_id: U
         row = await store.find_assessment(conn, campaign_id, school_unit_id)
         if row is None:
             raise Problem(404, "Not found", f"school unit {school_unit_id} is not part of campaign {campaign_id}")
-        return await assessment_json(conn, Loaded(row, school, published()[row["framework_version"]]), with_pulse_code=True)
+        return await assessment_json(conn, Loaded(row, school, published()[row["framework_version"]]))
 
 
 @router.put(
@@ -131,7 +136,7 @@ async def save_answers(request: Request, assessment_id: UUID, body: AnswersIn, c
             "answers": {k: {"level": v.level, "notRelevant": v.not_relevant, "comment": v.comment, "evidence": list(v.evidence)} for k, v in checked.items()},
         })
         a = await load(conn, assessment_id)
-        return await assessment_json(conn, a, with_pulse_code=True)
+        return await assessment_json(conn, a)
 
 
 @router.post("/assessments/{assessment_id}/submit", summary="Submit and lock the assessment (the Rektor of the school unit)",
@@ -157,7 +162,7 @@ async def submit(request: Request, assessment_id: UUID, caller: Annotated[Princi
             indicators=indicators, headings=headings, pulse=pulse,
         ))
         a = await load(conn, assessment_id)
-        return await assessment_json(conn, a, with_pulse_code=True)
+        return await assessment_json(conn, a)
 
 
 @router.post("/assessments/{assessment_id}/reopen", summary="Reopen a submitted assessment, with a reason (a district admin of the school's district)",
@@ -179,7 +184,7 @@ async def reopen(request: Request, assessment_id: UUID, body: Reopening, caller:
         a = await load(conn, assessment_id)
         await outbox.add(conn, SOURCE, AssessmentReopened(assessmentId=a.id, campaignId=a.row["campaign_id"], schoolUnitId=a.school.id,
                                                           reopenedBy=caller.subject, reopenedAt=now, deadline=a.row["effective_deadline"]))
-        return await assessment_json(conn, a, with_pulse_code=True)
+        return await assessment_json(conn, a)
 
 
 @router.get("/assessments/{assessment_id}/guidance", summary="Per heading: current level, what the next level looks like, suggested actions in order",
@@ -188,8 +193,7 @@ async def reopen(request: Request, assessment_id: UUID, body: Reopening, caller:
 async def get_guidance(request: Request, assessment_id: UUID, caller: Annotated[Principal, Depends(require(*access.READERS))],
                        lang: Annotated[Language | None, Query(description="sv or en")] = None) -> dict[str, Any]:
     async with request.app.state.pool.acquire() as conn:
-        a = await load(conn, assessment_id)
-        access.ensure_reader(caller, a.school)
+        a = await load_readable(conn, caller, assessment_id)
         answers = await store.answers(conn, a.id)
     chosen = language(request, lang)
     return {"assessmentId": str(a.id), "frameworkVersion": a.framework.version, "language": chosen, "final": a.row["status"] == "submitted",
@@ -200,7 +204,6 @@ async def get_guidance(request: Request, assessment_id: UUID, caller: Annotated[
 async def get_audit(request: Request, assessment_id: UUID,
                     caller: Annotated[Principal, Depends(require(Role.PRINCIPAL, Role.DISTRICT_ADMIN, Role.CITY_ADMIN))]) -> dict[str, Any]:
     async with request.app.state.pool.acquire() as conn:
-        a = await load(conn, assessment_id)
-        access.ensure_reader(caller, a.school)
+        a = await load_readable(conn, caller, assessment_id)
         rows = await store.audit_trail(conn, "assessment", str(a.id))
-    return {"assessmentId": str(a.id), "items": [{"at": r["at"].isoformat(), "actor": r["actor"], "action": r["action"], "detail": r["detail"]} for r in rows]}
+    return {"assessmentId": str(a.id), "items": [audit_json(r) for r in rows]}

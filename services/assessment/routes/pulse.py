@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from services.assessment import access, domain, store
 from services.assessment.framework import Language, published
-from services.assessment.routes.assessments import load
+from services.assessment.routes.assessments import load, load_readable
 from services.assessment.views import language
 from shared.auth import Principal, require
 from shared.problems import Problem, documented, rejected
@@ -89,8 +89,7 @@ async def answer_pulse(request: Request, code: str, body: PulseAnswers) -> dict[
             responses=documented(401, 403, 404))
 async def pulse_results(request: Request, assessment_id: UUID, caller: Annotated[Principal, Depends(require(*access.READERS))]) -> dict[str, Any]:
     async with request.app.state.pool.acquire() as conn:
-        a = await load(conn, assessment_id)
-        access.ensure_reader(caller, a.school)
+        a = await load_readable(conn, caller, assessment_id)
         answers = await store.answers(conn, a.id)
         tally = await store.pulse_tally(conn, a.row["campaign_id"], a.school.id)
     principal = domain.heading_results(a.framework, a.school.school_types, answers)
