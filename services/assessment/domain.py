@@ -321,9 +321,10 @@ def submission_results(framework: Framework, school_types: Iterable[str], answer
                        carried=i.id in answers and answers[i.id].carried_from is not None)
         for i in framework.indicators_for(types)
     ]
+    results = heading_results(framework, types, answers)
     headings = [HeadingLevel(heading=r.heading, level=r.level, mean=r.mean, answered=r.answered, notRelevant=r.not_relevant, indicators=r.indicators)
-                for r in heading_results(framework, types, answers)]
-    summary = pulse_summary(framework, tally, heading_results(framework, types, answers), groups)
+                for r in results]
+    summary = pulse_summary(framework, tally, results, groups)
     pulse = [
         PulseGroupResult(group=g["group"], respondents=tally.respondents.get(g["group"], 0),
                          headings=[PulseHeading(heading=h["heading"], mean=h["mean"]) for h in g["headings"]])

@@ -183,19 +183,22 @@ async def latest_submitted(conn: asyncpg.Connection, school_unit: UUID) -> async
     )
 
 
-async def answers(conn: asyncpg.Connection, assessment_id: UUID) -> dict[str, Answer]:
-    rows = await conn.fetch("SELECT indicator_id, level, not_relevant, comment, evidence, carried_from FROM answer WHERE assessment_id = $1", assessment_id)
+async def answer_rows(conn: asyncpg.Connection, assessment_id: UUID) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "SELECT indicator_id, level, not_relevant, comment, evidence, carried_from, updated_by, updated_at FROM answer WHERE assessment_id = $1 ORDER BY indicator_id",
+        assessment_id,
+    )
+
+
+def to_answers(rows: list[asyncpg.Record]) -> dict[str, Answer]:
     return {
         r["indicator_id"]: Answer(r["level"], r["not_relevant"], r["comment"], tuple(r["evidence"]), str(r["carried_from"]) if r["carried_from"] else None)
         for r in rows
     }
 
 
-async def answer_rows(conn: asyncpg.Connection, assessment_id: UUID) -> list[asyncpg.Record]:
-    return await conn.fetch(
-        "SELECT indicator_id, level, not_relevant, comment, evidence, carried_from, updated_by, updated_at FROM answer WHERE assessment_id = $1 ORDER BY indicator_id",
-        assessment_id,
-    )
+async def answers(conn: asyncpg.Connection, assessment_id: UUID) -> dict[str, Answer]:
+    return to_answers(await answer_rows(conn, assessment_id))
 
 
 async def save_answers(conn: asyncpg.Connection, assessment_id: UUID, answers: Mapping[str, Answer], updated_by: str) -> None:

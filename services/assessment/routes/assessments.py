@@ -81,11 +81,12 @@ def ensure_open(a: Loaded, now: datetime) -> None:
 
 
 async def assessment_json(conn: asyncpg.Connection, a: Loaded) -> dict[str, Any]:
-    answers = await store.answers(conn, a.id)
+    rows = await store.answer_rows(conn, a.id)
+    answers = store.to_answers(rows)
     body = assessment_summary(a.row)
     body["schoolUnit"] = {"id": str(a.school.id), "districtId": str(a.school.district) if a.school.district else None, "schoolTypes": list(a.school.school_types)}
     body["indicators"] = [i.id for i in a.framework.indicators_for(a.school.school_types)]
-    body["answers"] = [answer_json(r) for r in await store.answer_rows(conn, a.id)]
+    body["answers"] = [answer_json(r) for r in rows]
     body["missingRequired"] = domain.missing_required(a.framework, a.school.school_types, answers)
     body["headings"] = [heading_json(r) for r in domain.heading_results(a.framework, a.school.school_types, answers)]
     # last year's action plan, for follow-up in this year's assessment
