@@ -14,6 +14,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from shared import asyncapi, metrics, problems
 from shared.auth import Verifier
 from shared.city.routes import router as city_router
+from shared.jobs import jobs_router
 from shared.runtime import Runtime
 from shared.service import ServiceSpec
 from shared.settings import Settings
@@ -58,6 +59,8 @@ def create_app(spec: ServiceSpec, settings: Settings | None = None) -> FastAPI:
         return asyncapi.document([spec])
 
     app.include_router(city_router)
+    if spec.jobs:
+        app.include_router(jobs_router(spec.jobs))
     app.include_router(spec.router)
     return app
 

@@ -17,6 +17,15 @@ from shared.settings import SERVICES, default_db_password, role_name
 log = logging.getLogger(__name__)
 
 
+# Extensions live in ``public`` (read-only for the services): pg_trgm gives the catalog its
+# typo-tolerant search. A service's own schema comes first, so its tables are never shadowed.
+EXTENSIONS = ("pg_trgm",)
+
+
+def search_path(service: str) -> str:
+    return f"{service}, public"
+
+
 async def _init_connection(conn: asyncpg.Connection) -> None:
     for typ in ("jsonb", "json"):
         await conn.set_type_codec(typ, schema="pg_catalog", encoder=lambda v: orjson.dumps(v).decode(), decoder=orjson.loads, format="text")
@@ -28,7 +37,7 @@ async def create_pool(database_url: str, service: str, *, min_size: int = 2, max
         min_size=min_size,
         max_size=max_size,
         init=_init_connection,
-        server_settings={"search_path": service, "application_name": f"skolit-{service}"},
+        server_settings={"search_path": search_path(service), "application_name": f"skolit-{service}"},
         command_timeout=60,
     )
 
@@ -36,7 +45,7 @@ async def create_pool(database_url: str, service: str, *, min_size: int = 2, max
 async def connect(database_url: str, service: str | None = None) -> asyncpg.Connection:
     settings: dict[str, Any] = {"application_name": f"skolit-{service or 'admin'}"}
     if service:
-        settings["search_path"] = service
+        settings["search_path"] = search_path(service)
     conn = await asyncpg.connect(database_url, server_settings=settings)
     await _init_connection(conn)
     return conn
@@ -56,6 +65,8 @@ async def provision(admin_url: str, services: tuple[str, ...] = SERVICES) -> Non
         await conn.execute("SELECT pg_advisory_lock(hashtext('skolit.provision'))")
         db = await conn.fetchval("SELECT current_database()")
         await conn.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
+        for extension in EXTENSIONS:
+            await _execute_formatted(conn, "CREATE EXTENSION IF NOT EXISTS %I SCHEMA public", extension)
         for service in services:
             role = role_name(service)
             exists = await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", role)
@@ -64,7 +75,7 @@ async def provision(admin_url: str, services: tuple[str, ...] = SERVICES) -> Non
             await _execute_formatted(conn, "CREATE SCHEMA IF NOT EXISTS %I AUTHORIZATION %I", service, role)
             await _execute_formatted(conn, "ALTER SCHEMA %I OWNER TO %I", service, role)
             await _execute_formatted(conn, "REVOKE ALL ON SCHEMA %I FROM PUBLIC", service)
-            await _execute_formatted(conn, "ALTER ROLE %I SET search_path = %I", role, service)
+            await _execute_formatted(conn, "ALTER ROLE %I SET search_path = %I, public", role, service)
             await _execute_formatted(conn, "GRANT CONNECT ON DATABASE %I TO %I", db, role)
         await conn.execute("SELECT pg_advisory_unlock(hashtext('skolit.provision'))")
         log.info("provisioned schemas and roles for %s", ", ".join(services))

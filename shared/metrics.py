@@ -31,3 +31,6 @@ HANDLER_DURATION = Histogram(
 OUTBOX_BACKLOG = Gauge("skolit_outbox_backlog", "Outbox events not yet published", ["service"])
 OUTBOX_OLDEST_AGE = Gauge("skolit_outbox_oldest_unpublished_age_seconds", "Age of the oldest unpublished outbox event (0 when none)", ["service"])
 CONSUMER_LAG = Gauge("skolit_consumer_lag", "Messages behind the partition's high-water mark", ["service", "topic", "partition"])
+JOB_RUNS = Counter("skolit_job_runs_total", "Scheduled job runs by outcome (ok, failed)", ["service", "job", "outcome"])
+JOB_LAST_SUCCESS = Gauge("skolit_job_last_success_timestamp_seconds", "When a scheduled job last completed (unix time)", ["service", "job"])
+JOB_DURATION = Histogram("skolit_job_duration_seconds", "Time one scheduled job run took", ["service", "job"], buckets=(0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120))

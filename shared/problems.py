@@ -92,3 +92,10 @@ def rejected(status: int, detail: str, field: str | None) -> Problem:
     """A problem naming the field at fault, shaped like FastAPI's own validation errors."""
     extra: dict[str, Any] = {"field": field, "errors": [{"location": field, "message": detail}]} if field else {}
     return Problem(status, _TITLES.get(status, "Error"), detail, **extra)
+
+
+def invalid(exc: Any, prefix: str = "") -> Problem:
+    """A 422 problem from a pydantic ValidationError raised inside a route (a merged record, a CSV row)."""
+    errors = [{"location": ".".join(str(p) for p in (prefix, *e.get("loc", ())) if p != ""), "message": e.get("msg", "")} for e in exc.errors()]
+    detail = "; ".join(f"{e['location']}: {e['message']}" for e in errors[:5])
+    return Problem(422, "Invalid request", detail, field=errors[0]["location"] if errors else None, errors=errors)

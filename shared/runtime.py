@@ -1,7 +1,7 @@
 """A service's moving parts: the database pool, the Kafka broker with its batch subscriber, and the
 outbox relay; started in the FastAPI lifespan and stopped in the order that loses nothing.
 
-Start: pool → migrations → relay → broker (connected in the background, so a service whose broker
+Start: pool → migrations → relay → scheduled jobs → broker (connected in the background, so a service whose broker
 is away still serves HTTP and keeps writing events to its outbox). Stop (SIGTERM): the broker first,
 which lets the batch in flight finish and commit its offsets; then the relay, then the pool.
 """
@@ -18,6 +18,7 @@ from faststream.kafka.annotations import KafkaMessage
 
 from shared import db, metrics, outbox
 from shared.consumer import BatchProcessor, record_lag
+from shared.jobs import Scheduler
 from shared.migrate import migrate
 from shared.service import ServiceSpec
 from shared.settings import Settings
@@ -50,6 +51,7 @@ class Runtime:
         )
         self.processor: BatchProcessor | None = None
         self.relay: outbox.OutboxRelay | None = None
+        self.scheduler: Scheduler | None = None
         self.broker_connected = asyncio.Event()
         self._connect_task: asyncio.Task[None] | None = None
         if self.handlers.topics:
@@ -88,6 +90,9 @@ class Runtime:
         self.processor = BatchProcessor(self.pool, self.handlers, service=self.spec.name, group=s.consumer_group)
         self.relay = outbox.OutboxRelay(self.pool, self._publish, service=self.spec.name, batch_size=s.outbox_batch_size, poll_seconds=s.outbox_poll_seconds)
         await self.relay.start()
+        if self.spec.jobs:
+            self.scheduler = Scheduler(self.pool, self.spec.name, self.spec.jobs)
+            self.scheduler.start()
         self._connect_task = asyncio.create_task(self._connect_broker(), name=f"{self.spec.name}-broker-connect")
 
     async def _connect_broker(self) -> None:
@@ -111,6 +116,8 @@ class Runtime:
             self._connect_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._connect_task
+        if self.scheduler:
+            await self.scheduler.stop()
         await self.broker.stop()  # waits for the batch in flight, which commits before it returns
         self.broker_connected.clear()
         if self.relay:

@@ -17,6 +17,7 @@ from fastapi import APIRouter
 from shared.city.replica import Replica
 from shared.consumer import Handler, Handlers
 from shared.events.base import Event
+from shared.jobs import Job
 from shared.migrate import Migration, discover
 
 
@@ -32,6 +33,8 @@ class ServiceSpec:
     produces: tuple[type[Event], ...] = ()
     #: runs once at start, after the migrations, e.g. to publish reference data shipped with the code
     on_start: Callable[[asyncpg.Connection], Awaitable[None]] | None = None
+    #: scheduled work (see shared/jobs.py)
+    jobs: tuple[Job, ...] = ()
 
     def all_handlers(self) -> Handlers:
         merged: dict[type[Event], Handler] = {}

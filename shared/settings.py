@@ -57,6 +57,8 @@ class Settings:
     outbox_poll_seconds: float
     consumer_max_records: int
     log_level: str
+    #: lets POST /jobs/{name}/run take an ``asOf`` date: for tests and the demo, never production
+    allow_clock_override: bool = False
 
     @property
     def schema(self) -> str:
@@ -86,4 +88,5 @@ class Settings:
             outbox_poll_seconds=float(_env("SKOLIT_OUTBOX_POLL_SECONDS", "1.0") or 1.0),
             consumer_max_records=int(_env("SKOLIT_CONSUMER_MAX_RECORDS", "500") or 500),
             log_level=_env("SKOLIT_LOG_LEVEL", "INFO") or "INFO",
+            allow_clock_override=(_env("SKOLIT_ALLOW_CLOCK_OVERRIDE", "") or "").lower() in ("1", "true", "yes"),
         )

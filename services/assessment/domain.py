@@ -14,13 +14,11 @@ from statistics import mean
 from typing import Any
 from urllib.parse import urlparse
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 from services.assessment.framework import Framework, Language
+from shared.clock import city_today
 from shared.events.assessment import HeadingLevel, IndicatorLevel, PulseGroupResult, PulseHeading
 
-# Deadlines are dates in the city's calendar: a deadline of 31 March holds until midnight in Stockholm.
-CITY_TIME = ZoneInfo("Europe/Stockholm")
 # SELFIE and Skolverket practice: no figure for a group smaller than this leaves the service.
 PULSE_MIN_GROUP = 5
 # A heading where staff see the school this much differently from the principal is flagged.
@@ -62,10 +60,6 @@ def check_new_campaign(*, year: int, deadline: date, today: date, requested: lis
     if unknown:
         raise CampaignRejected("unknown school unit(s): " + ", ".join(unknown), "schoolUnitIds")
     return unique
-
-
-def city_today(now: datetime) -> date:
-    return now.astimezone(CITY_TIME).date()
 
 
 def deadline_passed(deadline: date, now: datetime) -> bool:

@@ -21,11 +21,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.events.city import SchoolType
+from shared.i18n import Language
 
 DIRECTORY = Path(__file__).parent / "frameworks"
 LEVELS = (1, 2, 3, 4, 5)
 LANGUAGES = ("sv", "en")
-Language = Literal["sv", "en"]
 
 SELFIE_AREAS = {
     "leadership": "Leadership",

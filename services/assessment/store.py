@@ -9,6 +9,7 @@ from uuid import UUID
 
 import asyncpg
 
+from shared.audit import record as audit, trail as audit_trail  # noqa: F401  (the service's audit trail)
 from services.assessment.domain import Answer, KnownSchool, PulseTally
 from shared.events.city import DutyRole, OrganisationType
 
@@ -33,18 +34,6 @@ async def is_rektor(conn: asyncpg.Connection, person: str, school_unit: UUID) ->
         " AND (start_date IS NULL OR start_date <= current_date) AND (end_date IS NULL OR end_date >= current_date))",
         person.lower(), school_unit, DutyRole.REKTOR.value,
     )
-
-
-# --- audit ---------------------------------------------------------------------------------------
-
-async def audit(conn: asyncpg.Connection, actor: str, action: str, entity: str, entity_id: str, detail: dict[str, Any]) -> None:
-    await conn.execute(
-        "INSERT INTO audit_log (actor, action, entity, entity_id, detail) VALUES ($1, $2, $3, $4, $5)", actor, action, entity, entity_id, detail
-    )
-
-
-async def audit_trail(conn: asyncpg.Connection, entity: str, entity_id: str) -> list[asyncpg.Record]:
-    return await conn.fetch("SELECT at, actor, action, detail FROM audit_log WHERE entity = $1 AND entity_id = $2 ORDER BY id", entity, entity_id)
 
 
 # --- frameworks ----------------------------------------------------------------------------------

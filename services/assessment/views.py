@@ -1,27 +1,12 @@
-"""JSON shapes of the assessment service's HTTP answers, and the caller's language."""
+"""JSON shapes of the assessment service's HTTP answers."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import asyncpg
-from fastapi import Request
 
 from services.assessment.domain import HeadingResult
-from services.assessment.framework import Language
-
-
-def language(request: Request, lang: Language | None) -> Language:
-    """``?lang=`` wins; otherwise the first of sv/en in Accept-Language; Swedish by default."""
-    if lang:
-        return lang
-    for part in request.headers.get("accept-language", "").split(","):
-        tag = part.split(";")[0].strip().lower()
-        if tag.startswith("en"):
-            return "en"
-        if tag.startswith("sv"):
-            return "sv"
-    return "sv"
 
 
 def campaign_json(row: asyncpg.Record, progress: tuple[int, int] | None = None) -> dict[str, Any]:
@@ -93,7 +78,3 @@ def action_json(row: asyncpg.Record) -> dict[str, Any]:
         "updatedAt": row["updated_at"].isoformat(),
         "notes": row["notes"],
     }
-
-
-def audit_json(row: asyncpg.Record) -> dict[str, Any]:
-    return {"at": row["at"].isoformat(), "actor": row["actor"], "action": row["action"], "detail": row["detail"]}

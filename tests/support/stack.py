@@ -114,6 +114,7 @@ class Stack:
             KAFKA_BOOTSTRAP_SERVERS=self.bootstrap,
             SKOLIT_JWT_SECRET=DEV_JWT_SECRET,
             SKOLIT_OUTBOX_POLL_SECONDS="0.5",
+            SKOLIT_ALLOW_CLOCK_OVERRIDE="true",
             SKOLIT_LOG_LEVEL="INFO",
             PYTHONPATH=str(ROOT),
         )

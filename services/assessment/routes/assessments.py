@@ -17,8 +17,10 @@ from pydantic import BaseModel, Field
 
 from services.assessment import access, domain, store
 from services.assessment.framework import Framework, Language, published
-from services.assessment.views import action_json, answer_json, assessment_summary, audit_json, heading_json, language
+from services.assessment.views import action_json, answer_json, assessment_summary, heading_json
+from shared.i18n import language
 from shared import outbox
+from shared.audit import trail_json
 from shared.auth import Principal, Role, require
 from shared.events.assessment import AssessmentReopened, AssessmentSubmitted
 from shared.problems import Problem, documented, rejected
@@ -207,4 +209,4 @@ async def get_audit(request: Request, assessment_id: UUID,
     async with request.app.state.pool.acquire() as conn:
         a = await load_readable(conn, caller, assessment_id)
         rows = await store.audit_trail(conn, "assessment", str(a.id))
-    return {"assessmentId": str(a.id), "items": [audit_json(r) for r in rows]}
+    return {"assessmentId": str(a.id), "items": trail_json(rows)}

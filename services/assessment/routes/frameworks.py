@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 
 from services.assessment.framework import LIKA_AREAS, SELFIE_AREAS, Language, localize, published
-from services.assessment.views import language
+from shared.i18n import language
 from shared.auth import Principal, require
 from shared.events.city import SchoolType
 from shared.problems import Problem, documented

@@ -11,7 +11,8 @@ from fastapi import APIRouter, Depends, Request
 
 from services.assessment import access, domain, store
 from services.assessment.framework import published
-from services.assessment.views import assessment_summary, audit_json, heading_json
+from services.assessment.views import assessment_summary, heading_json
+from shared.audit import trail_json
 from shared.auth import Principal, Role, require
 from shared.problems import Problem, documented
 
@@ -81,4 +82,4 @@ async def get_action_audit(request: Request, action_id: UUID,
             raise Problem(404, "Not found", f"action {action_id} does not exist")
         access.ensure_reader(caller, await access.known_school(conn, row["school_unit"]))
         rows = await store.audit_trail(conn, "action", str(action_id))
-    return {"actionId": str(action_id), "items": [audit_json(r) for r in rows]}
+    return {"actionId": str(action_id), "items": trail_json(rows)}

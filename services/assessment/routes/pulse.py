@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 from services.assessment import access, domain, store
 from services.assessment.framework import Language, published
 from services.assessment.routes.assessments import load, load_readable
-from services.assessment.views import language
+from shared.i18n import language
 from shared.auth import Principal, require
 from shared.problems import Problem, documented, rejected
 
