@@ -42,6 +42,8 @@ class Role(StrEnum):
     DISTRICT_ADMIN = "district_admin"
     CITY_ADMIN = "city_admin"
     IT_ADMIN = "it_admin"
+    #: the data-protection function (dataskyddsombud and privacy reviewers): reviews apps' agreements
+    DATA_PROTECTION = "data_protection"
     GUARDIAN = "guardian"
 
 

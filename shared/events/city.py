@@ -14,7 +14,7 @@ from uuid import UUID
 from pydantic import Field
 
 from shared.events.base import Event
-from shared.topics import CITY_DUTY, CITY_GUARDIANSHIP, CITY_ORGANISATION, CITY_PERSON
+from shared.topics import CITY_DUTY, CITY_GUARDIANSHIP, CITY_ORGANISATION, CITY_PERSON, CITY_USAGE
 
 PRODUCER = "city"
 
@@ -61,6 +61,12 @@ class DutyRole(StrEnum):
     SKOLSKOTERSKA = "Skolsköterska"
     STUDIE_OCH_YRKESVAGLEDARE = "Studie- och yrkesvägledare"
     ANNAN_PERSONAL = "Annan personal"
+    FORSTELARARE = "Förstelärare"
+    SPECIALPEDAGOG = "Speciallärare/specialpedagog"
+    SKOLADMINISTRATOR = "Skoladministratör"
+    # Not in SS 12000's list: the city's systems map their local IT coordinator role to it, so
+    # messages about an app's agreement or licences reach the person who handles them at the school.
+    IT_SAMORDNARE = "IT-samordnare"
 
 
 class EndReason(StrEnum):
@@ -181,3 +187,19 @@ class GuardianRelationEnded(Event):
     schoolUnit: UUID
     endDate: date
     reason: EndReason = EndReason.ENDED
+
+
+class AppLaunchesCounted(Event):
+    """How often an app was launched at a school unit in a period, counted by the city's login
+    portal. Aggregated at the source: never per pupil. A re-sent period replaces the earlier figure."""
+
+    TYPE = "se.skolit.city.app-launches-counted.v1"
+    TOPIC = CITY_USAGE.name
+    PRODUCER = PRODUCER
+
+    appId: UUID = Field(description="the app's id in the programbank")
+    schoolUnitId: UUID
+    periodStart: date
+    periodEnd: date
+    launches: int = Field(ge=0)
+    activeUsers: int | None = Field(default=None, ge=0, description="distinct users in the period, if the portal counts them")
