@@ -1,6 +1,25 @@
-"""Event handlers of the catalog service: the city's school units (licences are per school unit)."""
+"""Event handlers of the catalog service: the city's school units and duties (who works where, for
+requests and licences) and the city's aggregated app launches."""
 
-from shared.city.replica import ORGANISATIONS
+from __future__ import annotations
 
-REPLICAS = (ORGANISATIONS,)
-HANDLERS: dict = {}
+import asyncpg
+
+from services.catalog import domain, store
+from shared.city.replica import DUTIES, ORGANISATIONS
+from shared.events.city import AppLaunchesCounted
+from shared.events.envelope import Envelope
+
+
+async def on_app_launches_counted(conn: asyncpg.Connection, env: Envelope) -> None:
+    e: AppLaunchesCounted = env.data  # type: ignore[assignment]
+    domain.check_usage_period(e.periodStart, e.periodEnd)
+    if not await store.app_exists(conn, e.appId):
+        # a ValueError dead-letters the event with this reason; it cannot become valid by waiting
+        raise ValueError(f"app {e.appId} is not in the programbank")
+    await store.record_usage(conn, app_id=e.appId, school_unit=e.schoolUnitId, start=e.periodStart, end=e.periodEnd,
+                             launches=e.launches, active_users=e.activeUsers, event_time=env.time)
+
+
+REPLICAS = (ORGANISATIONS, DUTIES)
+HANDLERS = {AppLaunchesCounted: on_app_launches_counted}

@@ -1,0 +1,65 @@
+"""Who may do what in the programbank.
+
+Reading the catalogue: all staff roles. Describing apps and importing: IT admins and city admins.
+Data-protection facts: the data-protection function and city admins (separation of duties: the
+person who wants an app is not the one who signs off its agreement). Statuses: IT admins, the
+data-protection function, city admins; defining new statuses: city admins. Licences: IT admins of
+the school's district, city admins. Requests: a teacher or principal whom the city's duty data
+places at the school; reviewed by IT admins of the school's district, the data-protection function
+and city admins. The guardian view needs no login.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import asyncpg
+
+from services.catalog import store
+from shared.auth import Principal, Role
+from shared.problems import Problem
+
+STAFF = (Role.TEACHER, Role.PRINCIPAL, Role.DISTRICT_ADMIN, Role.CITY_ADMIN, Role.IT_ADMIN, Role.DATA_PROTECTION)
+EDITORS = (Role.IT_ADMIN, Role.CITY_ADMIN)
+PRIVACY = (Role.DATA_PROTECTION, Role.CITY_ADMIN)
+STATUS_SETTERS = (Role.IT_ADMIN, Role.DATA_PROTECTION, Role.CITY_ADMIN)
+LICENSERS = (Role.IT_ADMIN, Role.CITY_ADMIN)
+REQUESTERS = (Role.TEACHER, Role.PRINCIPAL)
+REVIEWERS = (Role.IT_ADMIN, Role.DATA_PROTECTION, Role.CITY_ADMIN)
+
+
+async def known_school(conn: asyncpg.Connection, school_unit: UUID, field: str = "schoolUnitId") -> asyncpg.Record:
+    row = await store.school(conn, school_unit)
+    if row is None:
+        raise Problem(404, "Not found", f"school unit {school_unit} is not known", field=field)
+    return row
+
+
+def ensure_licenser_for(caller: Principal, school: asyncpg.Record) -> None:
+    if not caller.has_any(*LICENSERS):
+        raise Problem(403, "Forbidden", "requires one of the roles: " + ", ".join(sorted(LICENSERS)))
+    if not caller.may_act_for_school(school["id"], school["district"]):
+        raise Problem(403, "Forbidden", f"school unit {school['id']} is not in one of your districts")
+
+
+async def requester_duty(conn: asyncpg.Connection, caller: Principal, school: asyncpg.Record) -> str:
+    """A request comes from someone who works at the school: in the token and in the duty data."""
+    if not caller.may_act_for_school(school["id"], school["district"]):
+        raise Problem(403, "Forbidden", f"not allowed to act for school unit {school['id']}")
+    duty = await store.duty_at(conn, caller.subject, school["id"])
+    if duty is None:
+        raise Problem(403, "Forbidden", f"the city's duty data does not list you at school unit {school['id']}")
+    return duty
+
+
+def may_review(caller: Principal, school_unit: UUID, district: UUID | None) -> bool:
+    if caller.has_any(Role.DATA_PROTECTION, Role.CITY_ADMIN):
+        return True
+    return caller.has_any(Role.IT_ADMIN) and district is not None and str(district) in caller.districts
+
+
+def may_see_request(caller: Principal, request: asyncpg.Record) -> bool:
+    if request["requester"] == caller.subject or may_review(caller, request["school_unit"], request["district"]):
+        return True
+    # the school's principal and district admins follow their schools' requests
+    return caller.has_any(Role.PRINCIPAL, Role.DISTRICT_ADMIN) and caller.may_act_for_school(request["school_unit"], request["district"])

@@ -1,0 +1,52 @@
+"""What guardians may see without logging in: the apps their child's school uses, the personal
+data each receives and where it is processed (GDPR art. 13-14 transparency)."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from fastapi import APIRouter, Request, Response
+
+from services.catalog import access, store
+from services.catalog import vocabulary as vocab
+from services.catalog.domain import privacy_rating, usable_grades
+from services.catalog.views import labelled
+from shared.clock import city_today
+from shared.i18n import Language, language
+from shared.problems import documented
+
+router = APIRouter(tags=["public"])
+
+
+def _where(countries: list[str], lang: Language) -> list[dict[str, Any]]:
+    return [{"country": c, "insideEuEea": c in vocab.EEA_COUNTRIES} for c in countries]
+
+
+@router.get("/public/school-units/{school_unit_id}/apps", summary="Apps a school uses and the personal data each receives (no login)",
+            responses=documented(404))
+async def public_school_apps(request: Request, response: Response, school_unit_id: UUID, lang: Language | None = None) -> dict[str, Any]:
+    today, chosen = city_today(), language(request, lang)
+    async with request.app.state.pool.acquire() as conn:
+        school = await access.known_school(conn, school_unit_id)
+        statuses = await store.statuses(conn)
+        rows = await store.approved_for_school(conn, school_unit_id, list(school["school_types"]), today)
+    items = []
+    for r in rows:
+        dp = store.data_protection(r)
+        items.append({
+            "name": r["name"], "supplier": r["supplier"], "description": r["description"], "url": r["url"],
+            "grades": usable_grades(list(r["grades"]), statuses[r["status"]]),
+            "personalData": labelled(dp.dataCategories, vocab.DATA_CATEGORIES, chosen),
+            "receivesPersonalData": dp.processes_personal_data,
+            "dataProcessingAgreement": dp.processes_personal_data and r["dpa_status"] == "signed",
+            "processedIn": _where(dp.processingCountries, chosen),
+            "subProcessors": [{"name": s.name, "country": s.country, "insideEuEea": s.country in vocab.EEA_COUNTRIES} for s in dp.subProcessors],
+            "transferOutsideEuEea": dp.transferOutsideEea,
+            "transferSafeguard": vocab.TRANSFER_SAFEGUARDS[dp.transferSafeguard][chosen] if dp.transferSafeguard else None,
+            "minimumAge": dp.minAge,
+            "privacy": privacy_rating(dp, today).value,
+        })
+    # the list changes when a status or licence does; a few minutes of caching spares the database
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return {"schoolUnitId": str(school_unit_id), "schoolUnitName": school["display_name"], "asOf": today.isoformat(), "items": items}

@@ -1,0 +1,112 @@
+"""Finding apps: Swedish full-text search that forgives a typo, with facets and filters; the
+controlled vocabularies; the district-defined statuses."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, Field
+
+from services.catalog import access, domain, store
+from services.catalog import vocabulary as vocab
+from services.catalog.domain import SearchFilters, StatusDefinition
+from services.catalog.views import facets_json, hit_json, status_json
+from shared.auth import Principal, Role, require
+from shared.clock import city_today
+from shared.i18n import Language, language
+from shared.problems import documented, rejected
+
+router = APIRouter(tags=["search"])
+Many = Annotated[list[str], Query()]
+
+
+@router.get("/apps", summary="Search the programbank", responses=documented(401, 403, 404, 422),
+            description="`q` is matched with Swedish stemming (\"matematik\" finds \"matematiken\") and a misspelt word is corrected to "
+                        "the nearest word in the programbank. Every filter takes several values (any of them matches); "
+                        "`schoolUnitId` keeps the apps that school may use today. Facet counts cover all matches, not just the page. "
+                        "Retired apps appear only when asked for by status.")
+async def search_apps(
+    request: Request,
+    caller: Annotated[Principal, Depends(require(*access.STAFF))],
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    subject: Many = [],  # noqa: B006  (FastAPI copies defaults per request)
+    grade: Many = [],  # noqa: B006
+    schoolType: Many = [],  # noqa: B006
+    heading: Many = [],  # noqa: B006
+    status: Many = [],  # noqa: B006
+    dpaStatus: Many = [],  # noqa: B006
+    kind: Many = [],  # noqa: B006
+    platform: Many = [],  # noqa: B006
+    language_: Annotated[list[str], Query(alias="language")] = [],  # noqa: B006
+    schoolUnitId: UUID | None = None,
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+    pageSize: Annotated[int, Query(ge=1, le=100)] = 20,
+    lang: Language | None = None,
+) -> dict[str, Any]:
+    filters = SearchFilters(tuple(subject), tuple(grade), tuple(schoolType), tuple(heading), tuple(status), tuple(dpaStatus),
+                            tuple(kind), tuple(platform), tuple(language_))
+    words = domain.query_words(q or "")
+    today = city_today()
+    async with request.app.state.pool.acquire() as conn:
+        statuses = await store.statuses(conn)
+        try:
+            domain.check_filters(filters, statuses)
+        except domain.Rejected as exc:
+            raise rejected(exc.status, str(exc), exc.field) from None
+        school_types: list[str] = []
+        if schoolUnitId is not None:
+            school_types = list((await access.known_school(conn, schoolUnitId))["school_types"])
+        corrected = await store.corrections(conn, words) if words else {}
+        result = await store.search(conn, tsquery=domain.tsquery_text(words, corrected) if words else None, text=" ".join(words),
+                                    f=filters, school_unit=schoolUnitId, school_types=school_types, today=today,
+                                    limit=pageSize, offset=(page - 1) * pageSize)
+    chosen = language(request, lang)
+    return {
+        "query": q, "corrections": corrected, "total": result["total"], "page": page, "pageSize": pageSize,
+        "items": [hit_json(h, statuses, chosen) for h in result["items"]],
+        "facets": facets_json(result["facets"], statuses, chosen),
+    }
+
+
+@router.get("/vocabulary", summary="The controlled lists an app record uses, with Swedish and English labels (no login)")
+async def vocabulary() -> dict[str, Any]:
+    return {
+        "subjects": vocab.SUBJECTS, "grades": vocab.GRADE_LABELS, "schoolTypes": list(vocab.SCHOOL_TYPES),
+        "headings": vocab.STRATEGY_HEADINGS, "platforms": vocab.PLATFORMS, "kinds": vocab.KINDS, "costModels": vocab.COST_MODELS,
+        "dataCategories": vocab.DATA_CATEGORIES, "sensitiveDataCategories": sorted(vocab.SENSITIVE_CATEGORIES),
+        "dpaStatuses": vocab.DPA_STATUSES, "transferSafeguards": vocab.TRANSFER_SAFEGUARDS,
+    }
+
+
+class NewStatus(BaseModel):
+    code: str = Field(pattern=r"^[a-z][a-z0-9_]{1,39}$", examples=["approved_gy"])
+    labelSv: str = Field(min_length=1, max_length=100, examples=["Godkänd för gymnasiet"])
+    labelEn: str = Field(min_length=1, max_length=100, examples=["Approved for upper secondary"])
+    allowsUse: bool
+    grades: list[str] = Field(default_factory=list, description="when given, use is allowed only in these grades")
+    retires: bool = False
+
+
+@router.get("/statuses", summary="The district-defined statuses an app can have", responses=documented(401, 403))
+async def list_statuses(request: Request, caller: Annotated[Principal, Depends(require(*access.STAFF))], lang: Language | None = None) -> dict[str, Any]:
+    async with request.app.state.pool.acquire() as conn:
+        statuses = await store.statuses(conn)
+    chosen = language(request, lang)
+    return {"items": [status_json(s, chosen) for s in statuses.values()]}
+
+
+@router.post("/statuses", status_code=201, summary="Define a new status (city admins)", responses=documented(401, 403, 409, 422))
+async def define_status(request: Request, body: NewStatus, caller: Annotated[Principal, Depends(require(Role.CITY_ADMIN))]) -> dict[str, Any]:
+    unknown = [g for g in body.grades if g not in vocab.GRADES]
+    if unknown:
+        raise rejected(422, f"unknown grade(s) {', '.join(unknown)}; grades: {', '.join(vocab.GRADES)}", "grades")
+    if body.retires and body.allowsUse:
+        raise rejected(422, "a status that retires an app cannot allow its use", "allowsUse")
+    status = StatusDefinition(body.code, body.labelSv, body.labelEn, body.allowsUse, tuple(body.grades), body.retires)
+    async with request.app.state.pool.acquire() as conn, conn.transaction():
+        if not await store.define_status(conn, status, caller.subject):
+            raise rejected(409, f"the status {body.code} exists already", "code")
+        await store.audit(conn, caller.subject, "status.defined", "status", body.code, body.model_dump())
+    return status_json(status, language(request, None))
