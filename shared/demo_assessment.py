@@ -9,53 +9,17 @@ trail and events - and does nothing when the round already exists (a restart wit
 from __future__ import annotations
 
 import asyncio
-import json
 import random
-import time
-import urllib.error
-import urllib.request
 from datetime import date, timedelta
 from typing import Any
 
 from shared.auth import mint as _mint
+from shared.demo_http import DemoError, _call, _until, call
 
 ROUND_NAME = "Självskattning {year} (demo)"
 SUBMITTED = ("Engelbrektsskolan", "Södra Latins gymnasium", "Förskolan Blackeberg", "Farsta grundskola")
 DRAFT = "Matteusskolan"
 WITH_PULSE = "Södra Latins gymnasium"
-
-
-class DemoError(RuntimeError):
-    pass
-
-
-def _call(method: str, url: str, token: str | None, body: Any = None) -> tuple[int, Any]:
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
-    if token:
-        request.add_header("Authorization", f"Bearer {token}")
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, json.loads(response.read() or b"null")
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read() or b"null")
-
-
-async def call(method: str, url: str, token: str | None, body: Any = None, expect: tuple[int, ...] = (200, 201, 202)) -> Any:
-    status, payload = await asyncio.to_thread(_call, method, url, token, body)
-    if status not in expect:
-        raise DemoError(f"{method} {url} answered {status}: {payload}")
-    return payload
-
-
-async def _until(check: Any, what: str, timeout: float = 90) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = await check()
-        if result:
-            return result
-        await asyncio.sleep(0.5)
-    raise DemoError(f"timed out waiting for {what}")
 
 
 def _answers(framework: dict[str, Any], rng: random.Random, strength: float) -> list[dict[str, Any]]:

@@ -158,6 +158,12 @@ def _tokens(demo: bool) -> list[tuple[str, str]]:
                        mint(secret, subject=str(rektor), roles=["principal"], school_units=[ids["school_units"][DRAFT]],  # type: ignore[index]
                             name=f"Rektor, {DRAFT}", issuer=issuer, audience=audience)))
         district = ids["districts"][DISTRICTS[0]]  # type: ignore[index]
+        tokens.append((f"it_admin for {DISTRICTS[0]} (describes apps, licenses its schools, reviews requests)",
+                       mint(secret, subject="dev-it-admin", roles=["it_admin"], districts=[district],
+                            name="Utvecklare, IT-samordnare", issuer=issuer, audience=audience)))
+        tokens.append(("data_protection (records DPAs, approves apps, reviews requests)",
+                       mint(secret, subject="dev-dpo", roles=["data_protection"], name="Utvecklare, dataskydd",
+                            issuer=issuer, audience=audience)))
         tokens.append((f"district_admin for {DISTRICTS[0]} (may reopen submitted assessments)",
                        mint(secret, subject="dev-district-admin", roles=["district_admin"], districts=[district],
                             name="Utvecklare, områdesadministratör", issuer=issuer, audience=audience)))
@@ -183,13 +189,33 @@ async def _seed_assessments(services: list[ServiceProcess]) -> str | None:
     return f"campaign {made['campaign']}: open for 36 school units, submitted by {', '.join(SUBMITTED)}; a draft at {made['draft']}"
 
 
+async def _seed_catalog(services: list[ServiceProcess], bootstrap: str) -> str | None:
+    """The demo programbank (through the catalog API); a failure is reported, not fatal."""
+    from shared.demo_catalog import seed
+
+    secret = _dev_secret()
+    catalog = next((s for s in services if s.name == "catalog"), None)
+    if not secret or catalog is None:
+        return None
+    try:
+        made = await seed(catalog.url, secret, bootstrap, issuer=os.environ.get("SKOLIT_JWT_ISSUER") or None,
+                          audience=os.environ.get("SKOLIT_JWT_AUDIENCE") or None)
+    except Exception as exc:  # noqa: BLE001 - the system runs without the demo programbank
+        log.warning("could not fill the demo programbank: %s", exc)
+        return None
+    if not made["created"]:
+        return f"{made['apps']} apps (from an earlier run)"
+    return (f"{made['apps']} apps (several with DPA problems), {made['licences']} licences, {made['requests']} requests in review, "
+            f"{made['launchCounts']} launch counts; try {catalog.url}/apps?q=matematik")
+
+
 def _dev_secret() -> str | None:
     return os.environ.get("SKOLIT_JWT_SECRET") or (None if os.environ.get("SKOLIT_JWT_JWKS_URL") else DEV_JWT_SECRET)
 
 
 def _summary(services: list[ServiceProcess], data_dir: Path, database_url: str, bootstrap: str,
              embedded_pg: bool, embedded_broker: bool, demo_count: int | None, tokens: list[tuple[str, str]],
-             demo_round: str | None = None) -> str:
+             demo_round: str | None = None, programbank: str | None = None) -> str:
     lines = ["", "Skolit is running.", ""]
     for svc in services:
         lines.append(f"  {svc.name:<13} {svc.url}   docs {svc.url}/docs   metrics {svc.url}/metrics   log {svc.log_path}")
@@ -203,6 +229,8 @@ def _summary(services: list[ServiceProcess], data_dir: Path, database_url: str, 
         lines.append(f"  demo city     {demo_count} events published (Stockholms stad, 4 districts, 36 school units)")
     if demo_round:
         lines.append(f"  self-assessment  {demo_round}")
+    if programbank:
+        lines.append(f"  programbank   {programbank}")
     if tokens:
         lines += ["", "Development tokens (Authorization: Bearer ...):"]
         for label, token in tokens:
@@ -291,6 +319,7 @@ async def run(args: argparse.Namespace) -> int:
 
         demo_count: int | None = None
         demo_round: str | None = None
+        programbank: str | None = None
         if not args.no_demo:
             from shared.city.cli import publish_envelopes
             from shared.city.demo import demo_city
@@ -298,9 +327,10 @@ async def run(args: argparse.Namespace) -> int:
             demo_count = await publish_envelopes(bootstrap, demo_city())
             log.info("published the demo city (%s events)", demo_count)
             demo_round = await _seed_assessments(services)
+            programbank = await _seed_catalog(services, bootstrap)
 
         print(_summary(services, data_dir, database_url, bootstrap, pg is not None, broker is not None, demo_count,
-                       _tokens(not args.no_demo), demo_round), flush=True)
+                       _tokens(not args.no_demo), demo_round, programbank), flush=True)
         state["started"] = True
         if state["signalled"]:
             stop.set()

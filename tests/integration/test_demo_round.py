@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import httpx
 import pytest
 
@@ -9,6 +11,7 @@ from shared.city.cli import publish_envelopes
 from shared.city.demo import demo_city, demo_ids
 from shared.demo_assessment import DRAFT, SUBMITTED, WITH_PULSE, seed
 from shared.settings import DEV_JWT_SECRET
+from tests.support.kafka import eventually
 from tests.support.stack import Stack, auth
 
 pytestmark = pytest.mark.integration
@@ -37,3 +40,39 @@ async def test_the_demo_has_an_open_round_with_submitted_assessments(stack: Stac
 
     again = await seed(url, DEV_JWT_SECRET)  # a restart without --reset finds the round and leaves it alone
     assert again == {"campaign": made["campaign"], "created": False}
+
+
+async def test_the_demo_has_a_programbank_with_dpa_problems_licences_requests_and_usage(stack: Stack) -> None:
+    from shared.demo_catalog import seed as seed_catalog
+
+    await publish_envelopes(stack.bootstrap, demo_city())
+    url = stack.services["catalog"].url
+    made = await seed_catalog(url, DEV_JWT_SECRET, stack.bootstrap)
+    assert made["created"] and made["apps"] == 66 and made["licences"] > 0 and made["requests"] == 5 and made["launchCounts"] > 0
+
+    admin = auth("city_admin")
+    async with httpx.AsyncClient(timeout=10) as http:
+        everything = (await http.get(f"{url}/apps", params={"pageSize": 1, "status": ["approved", "approved_4_6", "pilot", "under_review",
+                                                                                         "not_approved", "retired"]}, headers=admin)).json()
+        assert everything["total"] >= 60
+        dpa = {f["value"]: f["count"] for f in everything["facets"]["dpaStatus"]}
+        assert dpa.get("expired", 0) >= 2 and dpa.get("missing", 0) + dpa.get("requested", 0) >= 3
+        # approvals whose agreement ends within weeks: the DPA-expiry job will lapse them when the day comes
+        approved = (await http.get(f"{url}/apps", params={"status": "approved", "dpaStatus": "signed", "pageSize": 100}, headers=admin)).json()["items"]
+        assert sum(1 for a in approved if a["dpaExpires"] and a["dpaExpires"] < (date.today() + timedelta(days=30)).isoformat()) >= 3
+        found = (await http.get(f"{url}/apps", params={"q": "matematik"}, headers=admin)).json()
+        assert found["total"] >= 3
+        requests = (await http.get(f"{url}/requests", headers=admin)).json()["items"]
+        assert sorted(r["state"] for r in requests) == ["acknowledged", "approved", "needs_info", "rejected", "submitted"]
+        school = demo_ids()["school_units"]["Matteusskolan"]
+        public = (await http.get(f"{url}/public/school-units/{school}/apps")).json()
+        assert len(public["items"]) >= 10 and all(i["dataProcessingAgreement"] or not i["receivesPersonalData"] for i in public["items"])
+
+        async def adoption() -> list | None:
+            items = (await http.get(f"{url}/usage", params={"since": (date.today() - timedelta(days=120)).isoformat()}, headers=admin)).json()["items"]
+            return items if len(items) >= 20 else None
+
+        await eventually(adoption, what="launch counts for at least 20 apps in the catalog")
+
+    again = await seed_catalog(url, DEV_JWT_SECRET, stack.bootstrap)
+    assert again["created"] is False  # a restart without --reset leaves the programbank alone
