@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import urllib.parse
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -65,9 +66,11 @@ async def seed(base_url: str, secret: str, bootstrap: str, *, today: date | None
     admin = mint(secret, subject="dev-city-admin", roles=["city_admin"], name="Utvecklare, stadsövergripande")
     dpo = mint(secret, subject="dev-dpo", roles=["data_protection"], name="Dataskyddsfunktionen")
 
-    existing = await call("GET", f"{base_url}/apps?pageSize=1", admin)
-    if existing["total"] > 0:
-        return {"apps": existing["total"], "created": False}
+    bodies = app_bodies(today)
+    marker = bodies[0]["name"]  # the first demo app stands for all of them
+    existing = await call("GET", f"{base_url}/apps?" + urllib.parse.urlencode({"q": marker, "pageSize": 100}), admin)
+    if any(item["name"] == marker for item in existing["items"]):
+        return {"apps": len(bodies), "created": False}
 
     teachers = _teachers()
 
@@ -81,7 +84,7 @@ async def seed(base_url: str, secret: str, bootstrap: str, *, today: date | None
     await _until(all_known, "the catalog to know the demo school units")
 
     apps: dict[str, dict[str, Any]] = {}
-    for body in app_bodies(today):
+    for body in bodies:
         apps[body["name"]] = await call("POST", f"{base_url}/apps", admin, body)
 
     # licences: each licensed app at a share of the schools it suits, for this school year;
