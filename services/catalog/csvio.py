@@ -47,24 +47,35 @@ def _sub_processors(value: str) -> list[dict[str, str]]:
     return out
 
 
+def delimiter(text: str) -> str:
+    """The header line's separator: whichever of comma, semicolon and tab it has most of (Excel in
+    Sweden writes semicolons). csv.Sniffer is not used: it guesses quoting wrongly for a field that
+    holds both a comma and a quoted word, and an export must always import again."""
+    header = text.split("\n", 1)[0]
+    return max((",", ";", "\t"), key=header.count)
+
+
 def read(text: str) -> Iterator[tuple[int, dict[str, str]]]:
-    """(line number, row) for each data row; the header must have at least the required columns."""
-    sample = text[:4096]
-    dialect = csv.Sniffer().sniff(sample, delimiters=",;\t") if sample.strip() else csv.excel
-    reader = csv.DictReader(io.StringIO(text), dialect=dialect)
-    header = [h.strip() for h in reader.fieldnames or []]
+    """(line number where the row starts, row) for each data row; the header needs the required columns."""
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter(text), doublequote=True, quotechar='"', strict=True)
+    header = [h.strip() for h in next(reader, [])]
     missing = [c for c in REQUIRED if c not in header]
     if missing:
         raise RowError("the header lacks the column(s) " + ", ".join(missing) + "; expected: " + ", ".join(COLUMNS))
     unknown = [h for h in header if h not in COLUMNS]
     if unknown:
         raise RowError("unknown column(s) " + ", ".join(unknown) + "; expected: " + ", ".join(COLUMNS))
-    reader.fieldnames = header
-    for row in reader:
-        if None in row:
-            raise RowError(f"line {reader.line_num}: more values than columns")
-        if any((v or "").strip() for v in row.values()):
-            yield reader.line_num, {k: (v or "").strip() for k, v in row.items()}
+    while True:
+        start = reader.line_num + 1
+        values = next(reader, None)
+        if values is None:
+            return
+        if not any(v.strip() for v in values):
+            continue
+        if len(values) > len(header):
+            raise RowError(f"line {start}: more values than columns ({len(values)} for {len(header)})")
+        values += [""] * (len(header) - len(values))
+        yield start, {k: v.strip() for k, v in zip(header, values, strict=True)}
 
 
 def to_input(row: Mapping[str, str]) -> dict[str, Any]:

@@ -123,7 +123,7 @@ class AppInput(_Input):
     languages: list[str] = Field(min_length=1, examples=[["sv", "en"]])
     accessibility: str = Field(default="", max_length=2000)
     headings: list[str] = Field(min_length=1, examples=[["digitalt-innehall"]])
-    keywords: list[str] = Field(default_factory=list, max_length=20)
+    keywords: list[str] = Field(default_factory=list, max_length=200, description="at most 20 are kept")
     dataProtection: DataProtection = Field(default_factory=DataProtection)
 
     @field_validator("subjects")
@@ -311,7 +311,7 @@ def next_request_state(state: str, action: str, note: str | None) -> str:
         raise Rejected(f"unknown action {action!r}; actions: {', '.join(TRANSITIONS)}", "action")
     sources, target = TRANSITIONS[action]
     if state not in sources:
-        raise Rejected(f"a request that is {state} cannot be {action.replace('_', ' ')}ed; allowed from: {', '.join(sources)}", "action", 409)
+        raise Rejected(f"{action} is not possible for a request that is {state}; it is allowed from: {', '.join(sources)}", "action", 409)
     if action in ("ask_info", "provide_info", "reject") and not (note and note.strip()):
         what = {"ask_info": "the question to the requester", "provide_info": "the information asked for", "reject": "the reason"}[action]
         raise Rejected(f"{action} needs a note with {what}", "note")
@@ -357,7 +357,8 @@ def tsquery_text(words: Sequence[str], corrections: Mapping[str, Sequence[str]])
     prefix too, so results appear while typing ("matem" finds "matematik")."""
     groups: list[str] = []
     for i, word in enumerate(words):
-        options = [word] + [c for c in corrections.get(word, ()) if c != word]
+        # corrections come from the programbank's own text; only plain words may enter the tsquery
+        options = [word] + [c for c in corrections.get(word, ()) if c != word and _WORD.fullmatch(c)]
         if i == len(words) - 1 and len(word) >= 3:
             options.append(word + ":*")
         groups.append("(" + " | ".join(options) + ")")

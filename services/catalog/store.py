@@ -151,7 +151,7 @@ async def add_search_words(conn: asyncpg.Connection, id: UUID) -> None:
     await conn.execute(
         "INSERT INTO search_word (word)"
         " SELECT DISTINCT w FROM app, unnest(tsvector_to_array(to_tsvector('simple', name || ' ' || search_extra || ' ' || supplier || ' ' || description))) AS w"
-        " WHERE id = $1 AND length(w) >= 3 ON CONFLICT DO NOTHING",
+        " WHERE id = $1 AND length(w) >= 3 AND w ~ '^[[:alnum:]]+$' ON CONFLICT DO NOTHING",
         id,
     )
 
