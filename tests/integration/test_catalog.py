@@ -475,6 +475,9 @@ ENDPOINTS = [
     ("POST", "/licences", "new-licence", {"it_admin", "city_admin"}),
     ("GET", "/licences", None, {"teacher", "principal", "it_admin", "dpo", "city_admin", "district_admin"}),
     ("POST", "/requests", "new-request", {"teacher", "principal"}),
+    ("GET", "/requests/{request}", None, {"teacher", "principal", "it_admin", "dpo", "city_admin", "district_admin"}),
+    ("POST", "/requests/{request}/actions", {"action": "acknowledge"}, {"it_admin", "dpo", "city_admin"}),
+    ("DELETE", "/licences/{licence}", None, {"it_admin", "city_admin"}),
     ("GET", "/requests", None, {"teacher", "principal", "it_admin", "dpo", "city_admin", "district_admin"}),
     ("GET", "/usage", None, {"teacher", "principal", "it_admin", "dpo", "city_admin", "district_admin"}),
     ("GET", "/jobs", None, {"city_admin"}),
@@ -490,7 +493,11 @@ async def test_every_endpoint_checks_authentication_and_role(pb: Programbank) ->
             "teacher": pb.teacher(), "principal": pb.rektor(), "it_admin": pb.it_admin(), "dpo": pb.dpo(), "city_admin": pb.city_admin(),
             "district_admin": auth("district_admin", districts=(str(pb.district),)), "guardian": auth("guardian", school_units=(gr,)),
         }
-        values = {"app": app["id"], "school": gr}
+        asked = await http.post(f"{pb.url}/requests", json={"schoolUnitId": gr, "newApp": {"name": f"Matris {tag()}"}, "purpose": "Test"},
+                                headers=pb.teacher())
+        licence = await http.post(f"{pb.url}/licences", json={"appId": app["id"], "schoolUnitIds": [gr], "type": "school",
+                                                               "starts": "2026-01-01", "expires": "2027-01-01"}, headers=pb.city_admin())
+        values = {"app": app["id"], "school": gr, "request": asked.json()["id"], "licence": licence.json()["items"][0]["id"]}
         for method, template, body, allowed in ENDPOINTS:
             path = template.format(**values)
             for name, headers in [("anonymous", {}), *callers.items()]:
