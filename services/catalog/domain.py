@@ -353,14 +353,14 @@ def query_words(q: str) -> list[str]:
 
 
 def tsquery_text(words: Sequence[str], corrections: Mapping[str, Sequence[str]]) -> str:
-    """All words must match; each may also match its spelling corrections; the last word is a
-    prefix too, so results appear while typing ("matem" finds "matematik")."""
+    """All words must match; each may also match its spelling corrections; the last word matches as a
+    prefix, so results appear while typing ("matem" finds "matematik")."""
     groups: list[str] = []
     for i, word in enumerate(words):
+        # the prefix form covers the word itself; one term fewer keeps the planner's estimate honest
+        first = word + ":*" if i == len(words) - 1 and len(word) >= 3 else word
         # corrections come from the programbank's own text; only plain words may enter the tsquery
-        options = [word] + [c for c in corrections.get(word, ()) if c != word and _WORD.fullmatch(c)]
-        if i == len(words) - 1 and len(word) >= 3:
-            options.append(word + ":*")
+        options = [first] + [c for c in dict.fromkeys(corrections.get(word, ())) if c != word and _WORD.fullmatch(c)]
         groups.append("(" + " | ".join(options) + ")")
     return " & ".join(groups)
 

@@ -194,67 +194,77 @@ async def mark_dpa_expired(conn: asyncpg.Connection, id: UUID) -> None:
 # --- search --------------------------------------------------------------------------------------
 
 async def corrections(conn: asyncpg.Connection, words: list[str]) -> dict[str, list[str]]:
-    """For each query word the programbank does not contain, the closest words it does contain."""
+    """For each query word the programbank does not contain in any inflection, the closest words it does contain."""
     rows = await conn.fetch(
         """
         SELECT q.word, array(SELECT s.word FROM search_word s WHERE s.word % q.word
                              ORDER BY similarity(s.word, q.word) DESC, s.word LIMIT 3) AS near
         FROM unnest($1::text[]) AS q(word)
-        WHERE NOT EXISTS (SELECT 1 FROM search_word s WHERE s.word = q.word)
+        WHERE numnode(to_tsquery('swedish', q.word)) > 0  -- a stop word is not corrected into a required word
+          AND NOT EXISTS (SELECT 1 FROM search_word s WHERE s.word = q.word)
+          -- an inflection the programbank has under another ending ("läsförståelse", "läsförståelsen") is no typo
+          AND NOT EXISTS (SELECT 1 FROM app a WHERE a.search @@ to_tsquery('swedish', q.word))
         """,
         words,
     )
     return {r["word"]: list(r["near"]) for r in rows if r["near"]}
 
 
-# One statement: the page, the total and the facet counts of everything that matches.
+# One statement: the page, the total and the facet counts of everything that matches. The matches
+# carry only what ranking and facets need; the page's rows are fetched whole at the end (10-20 rows,
+# not thousands). ts_rank with the field weights (name A ... description D) orders them.
 _SEARCH = """
 WITH q AS (SELECT CASE WHEN $1::text IS NULL THEN NULL ELSE to_tsquery('swedish', $1) END AS query),
-hits AS (
-    SELECT a.id, a.name, a.supplier, a.description, a.url, a.kind, a.cost_model, a.free_use, a.subjects, a.grades,
-           a.school_types, a.platforms, a.languages, a.headings, a.status, a.dpa_status, a.dpa_expires,
-           a.data_categories, a.transfer_outside_eea, a.transfer_safeguard, a.dpia_ref, a.version,
-           CASE WHEN q.query IS NULL THEN 0
-                ELSE ts_rank_cd(a.search, q.query) + similarity(a.name, $2) END AS rank
+hits AS MATERIALIZED (
+    SELECT a.id, a.name, a.subjects, a.grades, a.school_types, a.headings, a.platforms, a.status, a.dpa_status, a.kind,
+           CASE WHEN q.query IS NULL THEN 0 ELSE ts_rank(a.search, q.query) END AS rank
     FROM app a JOIN status_definition sd ON sd.code = a.status, q
     WHERE (q.query IS NULL OR a.search @@ q.query)
-      AND (cardinality($3::text[]) = 0 OR a.subjects && $3)
-      AND (cardinality($4::text[]) = 0 OR a.grades && $4)
-      AND (cardinality($5::text[]) = 0 OR a.school_types && $5)
-      AND (cardinality($6::text[]) = 0 OR a.headings && $6)
-      AND (CASE WHEN cardinality($7::text[]) = 0 THEN NOT sd.retires ELSE a.status = ANY($7) END)
-      AND (cardinality($8::text[]) = 0 OR a.dpa_status = ANY($8))
-      AND (cardinality($9::text[]) = 0 OR a.kind = ANY($9))
-      AND (cardinality($10::text[]) = 0 OR a.platforms && $10)
-      AND (cardinality($11::text[]) = 0 OR a.languages && $11)
-      AND ($12::uuid IS NULL OR (
-            sd.allows_use AND a.school_types && $13::text[]
+      AND (cardinality($2::text[]) = 0 OR a.subjects && $2)
+      AND (cardinality($3::text[]) = 0 OR a.grades && $3)
+      AND (cardinality($4::text[]) = 0 OR a.school_types && $4)
+      AND (cardinality($5::text[]) = 0 OR a.headings && $5)
+      AND (CASE WHEN cardinality($6::text[]) = 0 THEN NOT sd.retires ELSE a.status = ANY($6) END)
+      AND (cardinality($7::text[]) = 0 OR a.dpa_status = ANY($7))
+      AND (cardinality($8::text[]) = 0 OR a.kind = ANY($8))
+      AND (cardinality($9::text[]) = 0 OR a.platforms && $9)
+      AND (cardinality($10::text[]) = 0 OR a.languages && $10)
+      AND ($11::uuid IS NULL OR (
+            sd.allows_use AND a.school_types && $12::text[]
             AND (cardinality(sd.grades) = 0 OR a.grades && sd.grades)
-            AND (a.free_use OR EXISTS (SELECT 1 FROM licence l WHERE l.app_id = a.id AND l.school_unit = $12 AND l.ended_at IS NULL
-                                       AND l.starts <= $14 AND l.expires >= $14))))
-)
+            AND (a.free_use OR EXISTS (SELECT 1 FROM licence l WHERE l.app_id = a.id AND l.school_unit = $11 AND l.ended_at IS NULL
+                                       AND l.starts <= $13 AND l.expires >= $13))))
+),
+page AS (SELECT id, rank, row_number() OVER (ORDER BY rank DESC, lower(name), id) AS n
+         FROM hits ORDER BY rank DESC, lower(name), id LIMIT $14 OFFSET $15),
+facet AS (
+    SELECT 'subject' AS f, unnest(subjects) AS v FROM hits
+    UNION ALL SELECT 'grade', unnest(grades) FROM hits
+    UNION ALL SELECT 'schoolType', unnest(school_types) FROM hits
+    UNION ALL SELECT 'heading', unnest(headings) FROM hits
+    UNION ALL SELECT 'platform', unnest(platforms) FROM hits
+    UNION ALL SELECT 'status', status FROM hits
+    UNION ALL SELECT 'dpaStatus', dpa_status FROM hits
+    UNION ALL SELECT 'kind', kind FROM hits
+),
+counts AS (SELECT f, jsonb_object_agg(v, n) AS values FROM (SELECT f, v, count(*) AS n FROM facet WHERE $16::boolean GROUP BY f, v) x GROUP BY f)
 SELECT
     (SELECT count(*) FROM hits) AS total,
-    (SELECT coalesce(jsonb_agg(to_jsonb(p) ORDER BY p.rank DESC, lower(p.name), p.id), '[]')
-       FROM (SELECT * FROM hits ORDER BY rank DESC, lower(name), id LIMIT $15 OFFSET $16) p) AS items,
-    jsonb_build_object(
-        'subject', (SELECT coalesce(jsonb_object_agg(v, n), '{}') FROM (SELECT unnest(subjects) v, count(*) n FROM hits GROUP BY 1) x),
-        'grade', (SELECT coalesce(jsonb_object_agg(v, n), '{}') FROM (SELECT unnest(grades) v, count(*) n FROM hits GROUP BY 1) x),
-        'schoolType', (SELECT coalesce(jsonb_object_agg(v, n), '{}') FROM (SELECT unnest(school_types) v, count(*) n FROM hits GROUP BY 1) x),
-        'heading', (SELECT coalesce(jsonb_object_agg(v, n), '{}') FROM (SELECT unnest(headings) v, count(*) n FROM hits GROUP BY 1) x),
-        'platform', (SELECT coalesce(jsonb_object_agg(v, n), '{}') FROM (SELECT unnest(platforms) v, count(*) n FROM hits GROUP BY 1) x),
-        'status', (SELECT coalesce(jsonb_object_agg(status, n), '{}') FROM (SELECT status, count(*) n FROM hits GROUP BY 1) x),
-        'dpaStatus', (SELECT coalesce(jsonb_object_agg(dpa_status, n), '{}') FROM (SELECT dpa_status, count(*) n FROM hits GROUP BY 1) x),
-        'kind', (SELECT coalesce(jsonb_object_agg(kind, n), '{}') FROM (SELECT kind, count(*) n FROM hits GROUP BY 1) x)
-    ) AS facets
+    (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                'id', a.id, 'name', a.name, 'supplier', a.supplier, 'description', a.description, 'url', a.url, 'kind', a.kind,
+                'cost_model', a.cost_model, 'free_use', a.free_use, 'subjects', a.subjects, 'grades', a.grades,
+                'school_types', a.school_types, 'platforms', a.platforms, 'languages', a.languages, 'headings', a.headings,
+                'status', a.status, 'dpa_status', a.dpa_status, 'dpa_expires', a.dpa_expires, 'rank', p.rank) ORDER BY p.n), '[]')
+       FROM page p JOIN app a ON a.id = p.id) AS items,
+    (SELECT jsonb_object_agg(f, values) FROM counts) AS facets
 """
 
 
-async def search(conn: asyncpg.Connection, *, tsquery: str | None, text: str, f: SearchFilters, school_unit: UUID | None,
-                 school_types: list[str], today: date, limit: int, offset: int) -> asyncpg.Record:
+async def search(conn: asyncpg.Connection, *, tsquery: str | None, f: SearchFilters, school_unit: UUID | None,
+                 school_types: list[str], today: date, limit: int, offset: int, facets: bool = True) -> asyncpg.Record:
     return await conn.fetchrow(
-        _SEARCH, tsquery, text, list(f.subjects), list(f.grades), list(f.school_types), list(f.headings), list(f.statuses),
-        list(f.dpa_statuses), list(f.kinds), list(f.platforms), list(f.languages), school_unit, school_types, today, limit, offset,
+        _SEARCH, tsquery, list(f.subjects), list(f.grades), list(f.school_types), list(f.headings), list(f.statuses),
+        list(f.dpa_statuses), list(f.kinds), list(f.platforms), list(f.languages), school_unit, school_types, today, limit, offset, facets,
     )
 
 

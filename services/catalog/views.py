@@ -75,10 +75,14 @@ FACET_LABELS: dict[str, vocab.Labels] = {
 }
 
 
-def facets_json(facets: dict[str, dict[str, int]], statuses: dict[str, StatusDefinition], lang: Language) -> dict[str, list[dict[str, Any]]]:
-    """Each facet's values with counts, most frequent first, labelled in the caller's language."""
+FACETS = ("subject", "grade", "schoolType", "heading", "platform", "status", "dpaStatus", "kind")
+
+
+def facets_json(facets: dict[str, dict[str, int]] | None, statuses: dict[str, StatusDefinition], lang: Language) -> dict[str, list[dict[str, Any]]]:
+    """Each facet's values with counts, most frequent first, labelled in the caller's language (no matches: empty lists)."""
     out: dict[str, list[dict[str, Any]]] = {}
-    for name, counts in facets.items():
+    for name in FACETS:
+        counts = (facets or {}).get(name, {})
         labels = FACET_LABELS.get(name, {})
         if name == "status":
             labels = {c: {"sv": s.label_sv, "en": s.label_en} for c, s in statuses.items()}

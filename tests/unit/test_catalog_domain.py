@@ -628,8 +628,8 @@ def test_tsquery_joins_words_with_and() -> None:
     assert domain.tsquery_text(["ab", "cd"], {}) == "(ab) & (cd)"
 
 
-def test_tsquery_last_word_of_three_letters_is_also_a_prefix() -> None:
-    assert domain.tsquery_text(["bild", "matem"], {}) == "(bild) & (matem | matem:*)"
+def test_tsquery_last_word_of_three_letters_is_a_prefix_which_covers_the_word_itself() -> None:
+    assert domain.tsquery_text(["bild", "matem"], {}) == "(bild) & (matem:*)"
 
 
 def test_tsquery_only_last_word_is_a_prefix() -> None:
@@ -637,7 +637,7 @@ def test_tsquery_only_last_word_is_a_prefix() -> None:
 
 
 def test_tsquery_last_word_of_exactly_three_letters_is_a_prefix() -> None:
-    assert domain.tsquery_text(["åk", "bil"], {}) == "(åk) & (bil | bil:*)"
+    assert domain.tsquery_text(["åk", "bil"], {}) == "(åk) & (bil:*)"
 
 
 def test_tsquery_short_last_word_is_not_a_prefix() -> None:
@@ -646,11 +646,15 @@ def test_tsquery_short_last_word_is_not_a_prefix() -> None:
 
 def test_tsquery_adds_corrections_as_alternatives() -> None:
     text = domain.tsquery_text(["matmatik", "engleska"], {"matmatik": ["matematik", "matmatik"], "engleska": ["engelska"]})
-    assert text == "(matmatik | matematik) & (engleska | engelska | engleska:*)"
+    assert text == "(matmatik | matematik) & (engleska:* | engelska)"
 
 
 def test_tsquery_of_one_word() -> None:
-    assert domain.tsquery_text(["slöjd"], {}) == "(slöjd | slöjd:*)"
+    assert domain.tsquery_text(["slöjd"], {}) == "(slöjd:*)"
+
+
+def test_tsquery_repeats_no_correction() -> None:
+    assert domain.tsquery_text(["matmatik"], {"matmatik": ["matematik", "matematik"]}) == "(matmatik:* | matematik)"
 
 
 HOSTILE = [

@@ -43,8 +43,10 @@ async def search_apps(
     schoolUnitId: UUID | None = None,
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
     pageSize: Annotated[int, Query(ge=1, le=100)] = 20,
+    facets: Annotated[bool | None, Query(description="count facets; by default on the first page only (later pages keep the first page's)")] = None,
     lang: Language | None = None,
 ) -> dict[str, Any]:
+    with_facets = page == 1 if facets is None else facets
     filters = SearchFilters(tuple(subject), tuple(grade), tuple(schoolType), tuple(heading), tuple(status), tuple(dpaStatus),
                             tuple(kind), tuple(platform), tuple(language_))
     words = domain.query_words(q or "")
@@ -59,14 +61,14 @@ async def search_apps(
         if schoolUnitId is not None:
             school_types = list((await access.known_school(conn, schoolUnitId))["school_types"])
         corrected = await store.corrections(conn, words) if words else {}
-        result = await store.search(conn, tsquery=domain.tsquery_text(words, corrected) if words else None, text=" ".join(words),
+        result = await store.search(conn, tsquery=domain.tsquery_text(words, corrected) if words else None,
                                     f=filters, school_unit=schoolUnitId, school_types=school_types, today=today,
-                                    limit=pageSize, offset=(page - 1) * pageSize)
+                                    limit=pageSize, offset=(page - 1) * pageSize, facets=with_facets)
     chosen = language(request, lang)
     return {
         "query": q, "corrections": corrected, "total": result["total"], "page": page, "pageSize": pageSize,
         "items": [hit_json(h, statuses, chosen) for h in result["items"]],
-        "facets": facets_json(result["facets"], statuses, chosen),
+        "facets": facets_json(result["facets"], statuses, chosen) if with_facets else None,
     }
 
 
