@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: install run reset test unit asyncapi clean
+.PHONY: install run reset test unit asyncapi bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Skolit needs Python >= 3.11"'
@@ -35,6 +35,11 @@ unit: $(STAMP)
 
 asyncapi: $(STAMP)
 	$(PY) -m services asyncapi --out docs/asyncapi.json
+
+## make bench — the catalog's search latency on 10,000 apps (embedded PostgreSQL, the service as a process);
+## writes docs/benchmarks/catalog-search.md and .json. ARGS="--runs 3" etc. A measurement, not a test.
+bench: $(STAMP)
+	$(PY) -m bench.catalog_search $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,1 @@
+"""Benchmarks: measurements of the running system, written to docs/benchmarks (not tests; `make bench`)."""
