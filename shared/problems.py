@@ -57,7 +57,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [{"location": ".".join(str(p) for p in e.get("loc", ())), "message": e.get("msg", "")} for e in exc.errors()]
+        errors = error_list(exc.errors())
         detail = "; ".join(f"{e['location']}: {e['message']}" for e in errors[:5])
         return problem_response(request, 422, "Invalid request", detail, errors=errors)
 
@@ -94,8 +94,13 @@ def rejected(status: int, detail: str, field: str | None) -> Problem:
     return Problem(status, _TITLES.get(status, "Error"), detail, **extra)
 
 
-def invalid(exc: Any, prefix: str = "") -> Problem:
-    """A 422 problem from a pydantic ValidationError raised inside a route (a merged record, a CSV row)."""
-    errors = [{"location": ".".join(str(p) for p in (prefix, *e.get("loc", ())) if p != ""), "message": e.get("msg", "")} for e in exc.errors()]
+def error_list(errors: Any) -> list[dict[str, str]]:
+    """pydantic's errors as ``{location, message}``: the shape of every problem's ``errors``."""
+    return [{"location": ".".join(str(p) for p in e.get("loc", ())), "message": e.get("msg", "")} for e in errors]
+
+
+def invalid(exc: Any) -> Problem:
+    """A 422 problem from a pydantic ValidationError raised inside a route (e.g. a merged record)."""
+    errors = error_list(exc.errors())
     detail = "; ".join(f"{e['location']}: {e['message']}" for e in errors[:5])
     return Problem(422, "Invalid request", detail, field=errors[0]["location"] if errors else None, errors=errors)

@@ -55,7 +55,7 @@ class StatusChange(BaseModel):
     reason: str | None = Field(default=None, max_length=2000)
 
 
-def raise_rejected(exc: Rejected) -> Problem:
+def problem_of(exc: Rejected) -> Problem:
     return rejected(exc.status, str(exc), exc.field)
 
 
@@ -80,7 +80,7 @@ def initial_status(statuses: dict[str, StatusDefinition], code: str, app: AppInp
         try:
             domain.check_status_change(statuses[domain.INITIAL_STATUS], wanted, app.dataProtection, app.grades, city_today())
         except Rejected as exc:
-            raise raise_rejected(exc) from None
+            raise problem_of(exc) from None
     return wanted
 
 
@@ -187,7 +187,7 @@ async def set_status(request: Request, app_id: UUID, body: StatusChange, caller:
         try:
             domain.check_status_change(current, wanted, store.data_protection(row), row["grades"], today)
         except Rejected as exc:
-            raise raise_rejected(exc) from None
+            raise problem_of(exc) from None
         row = await change_status(conn, app_id, current, wanted, actor=caller.subject, reason=body.reason, today=today)
     return app_json(row, wanted, language(request, None), today)
 

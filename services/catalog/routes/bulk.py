@@ -14,15 +14,11 @@ from services.catalog import access, csvio, domain, store
 from services.catalog.routes.apps import NewApp, initial_status, publish_app
 from shared.auth import Principal, require
 from shared.clock import city_today
-from shared.problems import Problem, documented
+from shared.problems import Problem, documented, error_list
 
 router = APIRouter(tags=["bulk"])
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
 CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
-
-
-def _errors(exc: ValidationError) -> list[dict[str, str]]:
-    return [{"location": ".".join(str(p) for p in e.get("loc", ())), "message": e.get("msg", "")} for e in exc.errors()]
 
 
 @router.post("/apps/import", status_code=201, summary="Import apps from CSV: all rows or none",
@@ -66,7 +62,7 @@ async def import_csv(request: Request, caller: Annotated[Principal, Depends(requ
                 except Problem as exc:
                     errors.append({"location": "status", "message": exc.detail or exc.title})
             except ValidationError as exc:
-                errors = _errors(exc)
+                errors = error_list(exc.errors())
             except csvio.RowError as exc:
                 errors = [{"location": str(exc).split(":")[0], "message": str(exc)}]
             if errors:
