@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import inspect
 import json
 import os
 import platform
@@ -437,10 +436,10 @@ class SqlSearch:
         started = time.perf_counter_ns()
         corrected = await store.corrections(conn, self.words) if self.words else {}
         middle = time.perf_counter_ns()
-        # the query's plain text (for ranking by name similarity) only where store.search still takes it
-        extra = {"text": self.text} if "text" in inspect.signature(store.search).parameters else {}
-        result = await store.search(conn, tsquery=domain.tsquery_text(self.words, corrected) if self.words else None, **extra,
-                                    f=self.filters, school_unit=None, school_types=[], today=today, limit=self.limit, offset=self.offset)
+        # facets as the route counts them by default: on the first page only
+        result = await store.search(conn, tsquery=domain.tsquery_text(self.words, corrected) if self.words else None,
+                                    f=self.filters, school_unit=None, school_types=[], today=today, limit=self.limit, offset=self.offset,
+                                    facets=self.offset == 0)
         ended = time.perf_counter_ns()
         return (middle - started) / 1e6, (ended - middle) / 1e6, result["total"]
 
