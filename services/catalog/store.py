@@ -280,8 +280,7 @@ async def licensed(conn: asyncpg.Connection, app_id: UUID, school_unit: UUID, to
 async def approved_for_school(conn: asyncpg.Connection, school_unit: UUID, school_types: list[str], today: date) -> list[asyncpg.Record]:
     """Apps the school may use now: a status that allows use, its school types, and free use or a valid licence."""
     return await conn.fetch(
-        "SELECT" + APP_COLUMNS + ", sd.grades AS status_grades, sd.label_sv AS status_sv, sd.label_en AS status_en"
-        " FROM app a JOIN status_definition sd ON sd.code = a.status"
+        "SELECT" + APP_COLUMNS + " FROM app a JOIN status_definition sd ON sd.code = a.status"
         " WHERE sd.allows_use AND a.school_types && $2::text[] AND (cardinality(sd.grades) = 0 OR a.grades && sd.grades)"
         " AND (a.free_use OR EXISTS (SELECT 1 FROM licence l WHERE l.app_id = a.id AND l.school_unit = $1 AND l.ended_at IS NULL"
         "                            AND l.starts <= $3 AND l.expires >= $3))"

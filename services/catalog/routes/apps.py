@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any
 from uuid import UUID, uuid4
 
@@ -200,15 +201,21 @@ async def app_audit(request: Request, app_id: UUID, caller: Annotated[Principal,
     return {"appId": str(app_id), "items": trail_json(rows)}
 
 
+async def usable_at(request: Request, school_unit_id: UUID, today: date) -> tuple[asyncpg.Record, dict[str, StatusDefinition], list[asyncpg.Record]]:
+    """The school unit, the statuses, and the apps it may use today (for staff and for guardians)."""
+    async with request.app.state.pool.acquire() as conn:
+        school = await access.known_school(conn, school_unit_id)
+        statuses = await store.statuses(conn)
+        rows = await store.approved_for_school(conn, school_unit_id, list(school["school_types"]), today)
+    return school, statuses, rows
+
+
 @router.get("/school-units/{school_unit_id}/apps", summary="The apps a school unit may use today (free use or a valid licence, and a status that allows use)",
             responses=documented(401, 403, 404))
 async def school_apps(request: Request, school_unit_id: UUID, caller: Annotated[Principal, Depends(require(*access.STAFF))],
                       lang: Language | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 500) -> dict[str, Any]:
     today, chosen = city_today(), language(request, lang)
-    async with request.app.state.pool.acquire() as conn:
-        school = await access.known_school(conn, school_unit_id)
-        statuses = await store.statuses(conn)
-        rows = await store.approved_for_school(conn, school_unit_id, list(school["school_types"]), today)
+    school, statuses, rows = await usable_at(request, school_unit_id, today)
     items = []
     for r in rows[:limit]:
         body = app_json(r, statuses[r["status"]], chosen, today)

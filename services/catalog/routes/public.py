@@ -8,9 +8,10 @@ from uuid import UUID
 
 from fastapi import APIRouter, Request, Response
 
-from services.catalog import access, store
+from services.catalog import store
 from services.catalog import vocabulary as vocab
 from services.catalog.domain import privacy_rating, usable_grades
+from services.catalog.routes.apps import usable_at
 from services.catalog.views import labelled
 from shared.clock import city_today
 from shared.i18n import Language, language
@@ -19,7 +20,7 @@ from shared.problems import documented
 router = APIRouter(tags=["public"])
 
 
-def _where(countries: list[str], lang: Language) -> list[dict[str, Any]]:
+def _where(countries: list[str]) -> list[dict[str, Any]]:
     return [{"country": c, "insideEuEea": c in vocab.EEA_COUNTRIES} for c in countries]
 
 
@@ -27,10 +28,7 @@ def _where(countries: list[str], lang: Language) -> list[dict[str, Any]]:
             responses=documented(404))
 async def public_school_apps(request: Request, response: Response, school_unit_id: UUID, lang: Language | None = None) -> dict[str, Any]:
     today, chosen = city_today(), language(request, lang)
-    async with request.app.state.pool.acquire() as conn:
-        school = await access.known_school(conn, school_unit_id)
-        statuses = await store.statuses(conn)
-        rows = await store.approved_for_school(conn, school_unit_id, list(school["school_types"]), today)
+    school, statuses, rows = await usable_at(request, school_unit_id, today)
     items = []
     for r in rows:
         dp = store.data_protection(r)
@@ -40,7 +38,7 @@ async def public_school_apps(request: Request, response: Response, school_unit_i
             "personalData": labelled(dp.dataCategories, vocab.DATA_CATEGORIES, chosen),
             "receivesPersonalData": dp.processes_personal_data,
             "dataProcessingAgreement": dp.processes_personal_data and r["dpa_status"] == "signed",
-            "processedIn": _where(dp.processingCountries, chosen),
+            "processedIn": _where(dp.processingCountries),
             "subProcessors": [{"name": s.name, "country": s.country, "insideEuEea": s.country in vocab.EEA_COUNTRIES} for s in dp.subProcessors],
             "transferOutsideEuEea": dp.transferOutsideEea,
             "transferSafeguard": vocab.TRANSFER_SAFEGUARDS[dp.transferSafeguard][chosen] if dp.transferSafeguard else None,
