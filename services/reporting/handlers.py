@@ -6,7 +6,7 @@ import asyncpg
 
 from services.reporting import store
 from shared.city.replica import ORGANISATIONS, on_organisation_upserted
-from shared.events.assessment import CampaignOpened
+from shared.events.assessment import AssessmentReopened, AssessmentSubmitted, CampaignOpened
 from shared.events.city import OrganisationType, OrganisationUpserted
 from shared.events.envelope import Envelope
 
@@ -14,6 +14,15 @@ from shared.events.envelope import Envelope
 async def on_campaign_opened(conn: asyncpg.Connection, env: Envelope) -> None:
     e: CampaignOpened = env.data  # type: ignore[assignment]
     await store.record_campaign(conn, id=e.id, name=e.name, year=e.year, deadline=e.deadline, opened_at=env.time, school_units=e.schoolUnitIds)
+
+
+async def on_assessment_submitted(conn: asyncpg.Connection, env: Envelope) -> None:
+    await store.record_submission(conn, env.data)  # type: ignore[arg-type]
+
+
+async def on_assessment_reopened(conn: asyncpg.Connection, env: Envelope) -> None:
+    e: AssessmentReopened = env.data  # type: ignore[assignment]
+    await store.record_reopening(conn, e.assessmentId, e.reopenedAt)
 
 
 async def on_organisation_upserted_with_history(conn: asyncpg.Connection, env: Envelope) -> None:
@@ -27,4 +36,9 @@ async def on_organisation_upserted_with_history(conn: asyncpg.Connection, env: E
 
 
 REPLICAS = (ORGANISATIONS,)
-HANDLERS = {CampaignOpened: on_campaign_opened, OrganisationUpserted: on_organisation_upserted_with_history}
+HANDLERS = {
+    CampaignOpened: on_campaign_opened,
+    OrganisationUpserted: on_organisation_upserted_with_history,
+    AssessmentSubmitted: on_assessment_submitted,
+    AssessmentReopened: on_assessment_reopened,
+}

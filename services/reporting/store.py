@@ -7,6 +7,8 @@ from uuid import UUID
 
 import asyncpg
 
+from shared.events.assessment import AssessmentSubmitted
+
 
 async def record_campaign(conn: asyncpg.Connection, *, id: UUID, name: str, year: int, deadline: date, opened_at: datetime, school_units: list[UUID]) -> None:
     await conn.execute(
@@ -49,3 +51,72 @@ async def school_unit_history(conn: asyncpg.Connection, school_unit: UUID) -> li
         " FROM school_unit_history h LEFT JOIN organisation d ON d.id = h.district WHERE h.school_unit = $1 ORDER BY h.valid_from",
         school_unit,
     )
+
+
+# --- self-assessment results ---------------------------------------------------------------------
+
+async def record_submission(conn: asyncpg.Connection, e: AssessmentSubmitted) -> bool:
+    """Stores a submission; False when a later submission of the same assessment is already here
+    (events of one school arrive in order, but a replay or a redelivery must not go back in time)."""
+    applied = await conn.fetchval(
+        """
+        INSERT INTO submission (assessment_id, school_unit, district, campaign_id, year, framework_version, submission, submitted_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+        ON CONFLICT (assessment_id) DO UPDATE SET
+            district = EXCLUDED.district, framework_version = EXCLUDED.framework_version, submission = EXCLUDED.submission,
+            submitted_at = EXCLUDED.submitted_at, reopened_at = NULL, applied_at = now()
+        WHERE submission.submission < EXCLUDED.submission
+        RETURNING assessment_id
+        """,
+        e.assessmentId, e.schoolUnitId, e.districtId, e.campaignId, e.year, e.frameworkVersion, e.submission, e.submittedAt,
+    )
+    if applied is None:
+        return False
+    for table in ("heading_level", "indicator_level", "pulse_level"):
+        await conn.execute(_DELETE_RESULTS[table], e.assessmentId)
+    await conn.executemany(
+        "INSERT INTO heading_level (assessment_id, heading, level, mean, answered, not_relevant, indicators) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        [(e.assessmentId, h.heading, h.level, h.mean, h.answered, h.notRelevant, h.indicators) for h in e.headings],
+    )
+    await conn.executemany(
+        "INSERT INTO indicator_level (assessment_id, indicator_id, heading, level, not_relevant, carried) VALUES ($1, $2, $3, $4, $5, $6)",
+        [(e.assessmentId, i.indicatorId, i.heading, i.level, i.notRelevant, i.carried) for i in e.indicators],
+    )
+    await conn.executemany(
+        "INSERT INTO pulse_level (assessment_id, grp, respondents, heading, mean) VALUES ($1, $2, $3, $4, $5)",
+        [(e.assessmentId, g.group, g.respondents, h.heading, h.mean) for g in e.pulse for h in g.headings],
+    )
+    return True
+
+
+_DELETE_RESULTS = {
+    "heading_level": "DELETE FROM heading_level WHERE assessment_id = $1",
+    "indicator_level": "DELETE FROM indicator_level WHERE assessment_id = $1",
+    "pulse_level": "DELETE FROM pulse_level WHERE assessment_id = $1",
+}
+
+
+async def record_reopening(conn: asyncpg.Connection, assessment_id: UUID, reopened_at: datetime) -> None:
+    """A reopened assessment stops counting until it is submitted again (a later submission clears this)."""
+    await conn.execute("UPDATE submission SET reopened_at = $2 WHERE assessment_id = $1 AND submitted_at < $2", assessment_id, reopened_at)
+
+
+async def current_submissions(conn: asyncpg.Connection, school_unit: UUID) -> list[asyncpg.Record]:
+    """The school's counting submission per year: the latest one not reopened since."""
+    return await conn.fetch(
+        "SELECT DISTINCT ON (year) assessment_id, year, campaign_id, framework_version, submission, submitted_at"
+        " FROM submission WHERE school_unit = $1 AND reopened_at IS NULL ORDER BY year, submitted_at DESC",
+        school_unit,
+    )
+
+
+async def heading_levels(conn: asyncpg.Connection, assessment_ids: list[UUID]) -> list[asyncpg.Record]:
+    return await conn.fetch("SELECT * FROM heading_level WHERE assessment_id = ANY($1::uuid[])", assessment_ids)
+
+
+async def indicator_levels(conn: asyncpg.Connection, assessment_ids: list[UUID]) -> list[asyncpg.Record]:
+    return await conn.fetch("SELECT * FROM indicator_level WHERE assessment_id = ANY($1::uuid[]) ORDER BY indicator_id", assessment_ids)
+
+
+async def pulse_levels(conn: asyncpg.Connection, assessment_id: UUID) -> list[asyncpg.Record]:
+    return await conn.fetch("SELECT grp, respondents, heading, mean FROM pulse_level WHERE assessment_id = $1 ORDER BY grp, heading", assessment_id)
