@@ -41,3 +41,50 @@ def compare(now: Mapping[str, Level], before: Mapping[str, Level], order: list[s
 
 
 HEADINGS = list(STRATEGY_HEADINGS)
+
+
+@dataclass(frozen=True)
+class SchoolLevels:
+    id: str
+    name: str
+    district: str | None
+    district_name: str | None
+    levels: dict[str, int | None]  # heading → level; empty when the school has not submitted
+
+
+def schools_from_rows(rows: list[Any]) -> list[SchoolLevels]:
+    out: dict[str, SchoolLevels] = {}
+    for r in rows:
+        key = str(r["school_unit"])
+        s = out.get(key)
+        if s is None:
+            s = out[key] = SchoolLevels(key, r["display_name"], str(r["district"]) if r["district"] else None, r["district_name"], {})
+        if r["heading"] is not None:
+            s.levels[r["heading"]] = r["level"]
+    return list(out.values())
+
+
+def rollups(schools: list[SchoolLevels], group_of: Any, headings: list[str]) -> dict[str, dict[str, Any]]:
+    """Per group (e.g. district) and heading: the mean level over the group's schools with a level,
+    with primary (fewer than 3 schools) and complementary suppression, because the total over all
+    groups is published beside them."""
+    from services.reporting import suppression
+
+    groups = sorted({group_of(s) for s in schools}, key=str)
+    out: dict[str, dict[str, Any]] = {str(g): {} for g in groups}
+    for heading in headings:
+        figures = {str(g): suppression.rollup([s.levels.get(heading) for s in schools if group_of(s) == g]) for g in groups}
+        for g, f in suppression.protect_group(figures, total_published=True).items():
+            out[g][heading] = f
+    return out
+
+
+METHOD = {
+    "levels": "A school's level per heading is the mean of its indicator levels, rounded down (1-5), from its latest submitted "
+              "self-assessment of the year; a reopened assessment does not count until it is submitted again.",
+    "rollups": "A district's or the city's figure is the mean of its schools' levels; schools without a level are left out, not counted as zero.",
+    "suppression": "A figure over fewer than 3 schools, or from fewer than 5 respondents, is suppressed (\"..\"); where a total is "
+                   "published beside its parts, a second part is suppressed so that a hidden value cannot be derived (complementary suppression).",
+    "missing": "Missing (\".\") means no data: not zero and not suppressed.",
+    "ranking": "Schools are listed by name. The figures are for follow-up and development, not for ranking schools.",
+}

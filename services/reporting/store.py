@@ -120,3 +120,30 @@ async def indicator_levels(conn: asyncpg.Connection, assessment_ids: list[UUID])
 
 async def pulse_levels(conn: asyncpg.Connection, assessment_id: UUID) -> list[asyncpg.Record]:
     return await conn.fetch("SELECT grp, respondents, heading, mean FROM pulse_level WHERE assessment_id = $1 ORDER BY grp, heading", assessment_id)
+
+
+async def school_levels(conn: asyncpg.Connection, year: int, districts: list[UUID] | None) -> list[asyncpg.Record]:
+    """Every school unit (optionally of some districts) with its counting heading levels for the year;
+    a school without a submission appears once with NULL heading, so it is counted as missing."""
+    return await conn.fetch(
+        """
+        WITH current AS (
+            SELECT DISTINCT ON (school_unit) assessment_id, school_unit
+            FROM submission WHERE year = $1 AND reopened_at IS NULL ORDER BY school_unit, submitted_at DESC
+        )
+        SELECT o.id AS school_unit, o.display_name, o.parent_organisation AS district, d.display_name AS district_name,
+               o.school_types, h.heading, h.level, h.mean
+        FROM organisation o
+        LEFT JOIN organisation d ON d.id = o.parent_organisation
+        LEFT JOIN current c ON c.school_unit = o.id
+        LEFT JOIN heading_level h ON h.assessment_id = c.assessment_id
+        WHERE o.organisation_type = 'Skolenhet' AND NOT o.deleted
+          AND ($2::uuid[] IS NULL OR o.parent_organisation = ANY($2::uuid[]))
+        ORDER BY o.display_name, o.id, h.heading
+        """,
+        year, districts,
+    )
+
+
+async def organisation_name(conn: asyncpg.Connection, id: UUID) -> str | None:
+    return await conn.fetchval("SELECT display_name FROM organisation WHERE id = $1 AND NOT deleted", id)

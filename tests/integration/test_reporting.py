@@ -90,3 +90,59 @@ async def test_a_school_report_from_events(stack: Stack) -> None:
                                   (auth("district_admin", districts=(str(other_district),)), 403), (auth("guardian", school_units=(str(school),)), 403),
                                   ({}, 401)):
             assert (await http.get(f"{url}/school-units/{school}/report", headers=headers)).status_code == expected, headers
+
+
+async def test_district_and_city_overviews_suppress_small_roll_ups_and_their_complement(stack: Stack) -> None:
+    """Crafted: district A has 4 schools with levels, district B 3, district C only 2 (suppressed), so
+    one more district must be hidden too, or C's mean would follow from the city's."""
+    url = stack.services["reporting"].url
+    year = 2031  # a year no other test uses: the city overview covers every school
+    districts = {name: uuid.uuid4() for name in ("A", "B", "C")}
+    events: list[Any] = [OrganisationUpserted(id=d, displayName=f"Område {n} {str(d)[:4]}", organisationType="Verksamhetsområde") for n, d in districts.items()]
+    levels = {"A": [3, 3, 4, 2], "B": [2, 2, 5], "C": [4, 5]}
+    schools: dict[str, list[uuid.UUID]] = {}
+    for name, values in levels.items():
+        schools[name] = [uuid.uuid4() for _ in values]
+        for sid, level in zip(schools[name], values, strict=True):
+            events += [school_unit(sid, districts[name]), submitted(sid, districts[name], year, {"infrastruktur": level})]
+    silent = uuid.uuid4()  # a school in A that has not submitted: missing, not zero
+    events.append(school_unit(silent, districts["A"]))
+    await send(stack.bootstrap, [wire(e) for e in events])
+    async with httpx.AsyncClient(timeout=10) as http:
+        admin_a = auth("district_admin", districts=(str(districts["A"]),))
+
+        async def district_a() -> dict[str, Any] | None:
+            body = (await http.get(f"{url}/districts/{districts['A']}/overview", params={"year": year}, headers=admin_a)).json()
+            return body if body.get("submitted") == 4 and body.get("schoolUnits") == 5 else None
+
+        a = await eventually(district_a, what="district A's overview")
+        infra = next(h for h in a["headings"] if h["id"] == "infrastruktur")
+        assert infra["value"] == 3.0 and infra["n"] == 4 and infra["status"] == "shown"
+        assert next(h for h in a["headings"] if h["id"] == "uppfoljning")["status"] == "missing"
+        assert [s["submitted"] for s in a["schools"] if s["id"] == str(silent)] == [False]
+        assert [s["displayName"] for s in a["schools"]] == sorted(s["displayName"] for s in a["schools"])  # by name, not by level
+
+        admin = auth("city_admin")
+
+        async def city() -> dict[str, Any] | None:
+            body = (await http.get(f"{url}/overview", params={"year": year}, headers=admin)).json()
+            return body if body.get("submitted") == 9 else None
+
+        body = await eventually(city, what="the city overview")
+        by_id = {d["id"]: d["headings"]["infrastruktur"] for d in body["districts"]}
+        c, b = by_id[str(districts["C"])], by_id[str(districts["B"])]
+        assert c["status"] == "suppressed" and c["value"] is None and c["n"] is None and "3 schools" in c["reason"]
+        # B (3 schools, the smallest shown) is hidden too, or C = city × 9 − A × 4 − B × 3
+        assert b["status"] == "suppressed" and b["reason"].startswith("complementary")
+        assert by_id[str(districts["A"])]["value"] == 3.0
+        assert body["city"]["infrastruktur"] == {"value": round((12 + 9 + 9) / 9, 2), "n": 9, "status": "shown", "reason": None}
+        assert "suppression" in body["method"]
+
+        # who may see which overview
+        assert (await http.get(f"{url}/districts/{districts['B']}/overview", params={"year": year}, headers=admin_a)).status_code == 403
+        assert (await http.get(f"{url}/overview", params={"year": year}, headers=admin_a)).status_code == 403
+        principal = auth("principal", school_units=(str(schools["A"][0]),))
+        assert (await http.get(f"{url}/districts/{districts['A']}/overview", params={"year": year}, headers=principal)).status_code == 403
+        heading = (await http.get(f"{url}/headings/infrastruktur", params={"year": year, "districtId": str(districts["A"])}, headers=admin_a)).json()
+        assert heading["distribution"] == {"1": 0, "2": 1, "3": 2, "4": 1, "5": 0} and heading["missing"] == 1
+        assert (await http.get(f"{url}/headings/ekonomi", headers=admin)).status_code == 422

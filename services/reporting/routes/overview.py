@@ -1,0 +1,94 @@
+"""Overviews above the school: a district, the city, one heading across schools. Schools are listed
+by name, never ranked; roll-ups over fewer than 3 schools are suppressed, with complementary
+suppression because the city figure is published beside the districts'."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from services.reporting import domain, store, suppression
+from services.reporting.access import OVERSEERS, ensure_district
+from shared.auth import Principal, Role, require
+from shared.clock import city_today
+from shared.problems import Problem, documented, rejected
+from shared.vocabulary import STRATEGY_HEADINGS
+
+router = APIRouter(tags=["overviews"])
+Year = Annotated[int | None, Query(ge=2000, le=2100, description="defaults to this year")]
+
+
+def _figure(f: suppression.Figure) -> dict[str, Any]:
+    body = suppression.as_json(f)
+    if body["value"] is not None:
+        body["value"] = round(body["value"], 2)
+    return body
+
+
+def _submitted(schools: list[domain.SchoolLevels]) -> dict[str, int]:
+    return {"schoolUnits": len(schools), "submitted": sum(1 for s in schools if s.levels)}
+
+
+@router.get("/districts/{district_id}/overview", summary="A district's schools and its figure per heading for a year", responses=documented(401, 403, 404))
+async def district_overview(request: Request, district_id: UUID, caller: Annotated[Principal, Depends(require(*OVERSEERS))], year: Year = None) -> dict[str, Any]:
+    ensure_district(caller, district_id)
+    year = year or city_today().year
+    async with request.app.state.pool.acquire() as conn:
+        name = await store.organisation_name(conn, district_id)
+        if name is None:
+            raise Problem(404, "Not found", f"district {district_id} is not known")
+        schools = domain.schools_from_rows(await store.school_levels(conn, year, [district_id]))
+    figures = domain.rollups(schools, lambda s: "district", domain.HEADINGS)["district"] if schools else {}
+    return {
+        "districtId": str(district_id), "displayName": name, "year": year, **_submitted(schools),
+        "headings": [{"id": h, "title": STRATEGY_HEADINGS[h]["sv"], **_figure(figures[h])} for h in domain.HEADINGS] if figures else [],
+        # by name, not by level: a follow-up, not a league table
+        "schools": [{"id": s.id, "displayName": s.name, "submitted": bool(s.levels),
+                     "levels": {h: s.levels.get(h) for h in domain.HEADINGS}} for s in schools],
+        "method": domain.METHOD,
+    }
+
+
+@router.get("/overview", summary="The city: each district's figure per heading, and the city's", responses=documented(401, 403))
+async def city_overview(request: Request, caller: Annotated[Principal, Depends(require(Role.CITY_ADMIN))], year: Year = None) -> dict[str, Any]:
+    year = year or city_today().year
+    async with request.app.state.pool.acquire() as conn:
+        schools = domain.schools_from_rows(await store.school_levels(conn, year, None))
+    by_district = domain.rollups(schools, lambda s: s.district, domain.HEADINGS)
+    names = {str(s.district): s.district_name for s in schools}
+    city = {h: suppression.rollup([s.levels.get(h) for s in schools]) for h in domain.HEADINGS}
+    return {
+        "year": year, **_submitted(schools),
+        "city": {h: _figure(city[h]) for h in domain.HEADINGS},
+        "districts": [{"id": d, "displayName": names.get(d), "headings": {h: _figure(f) for h, f in figs.items()}}
+                      for d, figs in sorted(by_district.items(), key=lambda kv: names.get(kv[0]) or "")],
+        "method": domain.METHOD,
+    }
+
+
+@router.get("/headings/{heading}", summary="One heading across schools: each school's level and the distribution",
+            responses=documented(401, 403, 422))
+async def heading_across_schools(request: Request, heading: str, caller: Annotated[Principal, Depends(require(*OVERSEERS))], year: Year = None,
+                                 districtId: UUID | None = None) -> dict[str, Any]:
+    if heading not in STRATEGY_HEADINGS:
+        raise rejected(422, f"unknown heading {heading!r}; headings: {', '.join(STRATEGY_HEADINGS)}", "heading")
+    if districtId is not None:
+        ensure_district(caller, districtId)
+    elif not caller.has_any(Role.CITY_ADMIN):
+        if not caller.districts:
+            raise Problem(403, "Forbidden", "a district admin sees the districts in the token; none given")
+    year = year or city_today().year
+    districts = [districtId] if districtId else (None if caller.has_any(Role.CITY_ADMIN) else [UUID(d) for d in caller.districts])
+    async with request.app.state.pool.acquire() as conn:
+        schools = domain.schools_from_rows(await store.school_levels(conn, year, districts))
+    levels = [s.levels.get(heading) for s in schools]
+    return {
+        "heading": heading, "title": STRATEGY_HEADINGS[heading]["sv"], "year": year, **_submitted(schools),
+        "figure": _figure(suppression.rollup(levels)),
+        "distribution": {str(level): sum(1 for v in levels if v == level) for level in range(1, 6)},
+        "missing": sum(1 for v in levels if v is None),
+        "schools": [{"id": s.id, "displayName": s.name, "districtId": s.district, "level": s.levels.get(heading)} for s in schools],
+        "method": domain.METHOD,
+    }

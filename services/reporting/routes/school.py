@@ -1,0 +1,60 @@
+"""A school unit's own report: its levels for a year beside the year before, and its trends."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from services.reporting import domain, store, suppression
+from services.reporting.access import READERS
+from shared.auth import Principal, ensure_school_access, require
+from shared.city.replica import district_of
+from shared.problems import Problem, documented
+
+router = APIRouter(tags=["school report"])
+
+
+@router.get("/school-units/{school_unit_id}/report", summary="A school unit's self-assessment report for a year, beside the year before",
+            description="Levels per heading and indicator (missing stays missing, never zero), change since the year before, and the "
+                        "pulse with groups under 5 respondents suppressed. Readers: the school's staff, its district's admins, city admins.",
+            responses=documented(401, 403, 404))
+async def school_report(request: Request, school_unit_id: UUID, caller: Annotated[Principal, Depends(require(*READERS))],
+                        year: Annotated[int | None, Query(ge=2000, le=2100)] = None) -> dict[str, Any]:
+    async with request.app.state.pool.acquire() as conn:
+        district = await district_of(conn, school_unit_id)
+        ensure_school_access(caller, str(school_unit_id), str(district) if district else None)
+        submissions = {r["year"]: r for r in await store.current_submissions(conn, school_unit_id)}
+        if not submissions:
+            raise Problem(404, "Not found", f"school unit {school_unit_id} has no submitted self-assessment")
+        chosen = year if year is not None else max(submissions)
+        if chosen not in submissions:
+            raise Problem(404, "Not found", f"school unit {school_unit_id} has no submitted self-assessment for {chosen}; years: {sorted(submissions)}")
+        previous = max((y for y in submissions if y < chosen), default=None)
+        ids = [submissions[chosen]["assessment_id"]] + ([submissions[previous]["assessment_id"]] if previous else [])
+        headings = await store.heading_levels(conn, ids)
+        indicators = await store.indicator_levels(conn, ids)
+        pulse = await store.pulse_levels(conn, submissions[chosen]["assessment_id"])
+    now_id = submissions[chosen]["assessment_id"]
+
+    def levels(rows: list[Any], key: str, assessment: Any) -> dict[str, domain.Level]:
+        return {r[key]: domain.Level(r["level"], r["mean"] if key == "heading" else None) for r in rows if r["assessment_id"] == assessment}
+
+    before_id = submissions[previous]["assessment_id"] if previous else None
+    indicator_order = sorted({r["indicator_id"] for r in indicators})
+    groups: dict[str, dict[str, Any]] = {}
+    for r in pulse:
+        g = groups.setdefault(r["grp"], {"group": r["grp"], "respondents": suppression.as_json(suppression.figure(float(r["respondents"]), r["respondents"])),
+                                         "headings": []})
+        # the producer withholds a small group's means: such a group is suppressed here, not missing
+        small = r["respondents"] < suppression.MIN_RESPONDENTS
+        g["headings"].append({"heading": r["heading"], **suppression.as_json(suppression.figure(0.0 if small else r["mean"], r["respondents"]))})
+    return {
+        "schoolUnitId": str(school_unit_id), "year": chosen, "previousYear": previous,
+        "frameworkVersion": submissions[chosen]["framework_version"], "submittedAt": submissions[chosen]["submitted_at"].isoformat(),
+        "headings": domain.compare(levels(headings, "heading", now_id), levels(headings, "heading", before_id), domain.HEADINGS),
+        "indicators": domain.compare(levels(indicators, "indicator_id", now_id), levels(indicators, "indicator_id", before_id), indicator_order),
+        "pulse": list(groups.values()),
+        "years": sorted(submissions),
+    }
