@@ -5,6 +5,7 @@
     migrate                 apply the service's migrations and exit
     republish --since TIME  publish the outbox again from TIME (PostgreSQL is the record)
     dlq-reprocess           apply this service's dead letters again, after a fix
+    rebuild                 empty the read models and replay the service's topics (reporting)
     asyncapi                print the service's AsyncAPI document
 """
 
@@ -37,6 +38,8 @@ def service_main(spec: ServiceSpec, argv: list[str] | None = None) -> int:
     rp.add_argument("--since", required=True, type=datetime.fromisoformat, help="ISO 8601 time, e.g. 2026-11-01T00:00:00+00:00")
     dq = sub.add_parser("dlq-reprocess", help="apply this service's dead-lettered events again")
     dq.add_argument("--idle-seconds", type=float, default=5.0, help="stop when nothing new arrived for this long")
+    rb = sub.add_parser("rebuild", help="empty the read models and apply every event on the service's topics again")
+    rb.add_argument("--idle-seconds", type=float, default=5.0, help="stop when nothing new arrived for this long")
     sub.add_parser("asyncapi", help="print the AsyncAPI document")
     args = parser.parse_args(argv)
     settings = Settings.from_env(spec.name)
@@ -77,6 +80,12 @@ def service_main(spec: ServiceSpec, argv: list[str] | None = None) -> int:
 
         counts = asyncio.run(operations.reprocess_dead_letters(spec, settings, idle_seconds=args.idle_seconds))
         print(f"{spec.name}: dead letters reprocessed: {json.dumps(counts)}")
+        return 0
+    if command == "rebuild":
+        from shared import operations
+
+        counts = asyncio.run(operations.rebuild_read_models(spec, settings, idle_seconds=args.idle_seconds))
+        print(f"{spec.name}: read models rebuilt from the topics: {json.dumps(counts)}")
         return 0
 
     import uvicorn

@@ -35,6 +35,8 @@ class ServiceSpec:
     on_start: Callable[[asyncpg.Connection], Awaitable[None]] | None = None
     #: scheduled work (see shared/jobs.py)
     jobs: tuple[Job, ...] = ()
+    #: tables that hold only data derived from events: ``rebuild`` empties them and replays the topics
+    read_models: tuple[str, ...] = ()
 
     def all_handlers(self) -> Handlers:
         merged: dict[type[Event], Handler] = {}

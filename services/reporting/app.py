@@ -15,4 +15,6 @@ SPEC = ServiceSpec(
     router=router,
     handlers=HANDLERS,
     replicas=REPLICAS,
+    read_models=("organisation", "campaign_school_unit", "campaign", "school_unit_history", "pulse_level", "indicator_level",
+                 "heading_level", "submission"),
 )

@@ -4,6 +4,8 @@ and who may read it."""
 
 from __future__ import annotations
 
+import asyncio
+import sys
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -146,3 +148,37 @@ async def test_district_and_city_overviews_suppress_small_roll_ups_and_their_com
         heading = (await http.get(f"{url}/headings/infrastruktur", params={"year": year, "districtId": str(districts["A"])}, headers=admin_a)).json()
         assert heading["distribution"] == {"1": 0, "2": 1, "3": 2, "4": 1, "5": 0} and heading["missing"] == 1
         assert (await http.get(f"{url}/headings/ekonomi", headers=admin)).status_code == 422
+
+
+async def test_rebuilding_the_read_models_from_the_topics_gives_the_same_figures(stack: Stack) -> None:
+    url = stack.services["reporting"].url
+    district = uuid.uuid4()
+    schools = [uuid.uuid4() for _ in range(4)]
+    first = submitted(schools[0], district, 2032, {"infrastruktur": 2, "uppfoljning": 3})
+    events: list[Any] = [OrganisationUpserted(id=district, displayName="Område Omspelning", organisationType="Verksamhetsområde")]
+    for i, sid in enumerate(schools):
+        events += [school_unit(sid, district), submitted(sid, district, 2031, {h: 1 + (i + j) % 5 for j, h in enumerate(HEADINGS)})]
+    events += [first, AssessmentReopened(assessmentId=first.assessmentId, campaignId=first.campaignId, schoolUnitId=schools[0], reopenedBy="x",
+                                         reopenedAt=datetime(2032, 3, 5, tzinfo=UTC), deadline="2032-04-01"),
+               submitted(schools[0], district, 2032, {"infrastruktur": 4}, assessment=first.assessmentId, submission=2)]
+    await send(stack.bootstrap, [wire(e) for e in events])
+    admin = auth("city_admin")
+    views = [f"/districts/{district}/overview?year=2031", f"/districts/{district}/overview?year=2032", "/overview?year=2031",
+             f"/school-units/{schools[0]}/report", f"/school-units/{schools[1]}/report", f"/headings/digital-kompetens?year=2031&districtId={district}"]
+    async with httpx.AsyncClient(timeout=10) as http:
+        async def all_views() -> dict[str, Any] | None:
+            report = (await http.get(url + views[3], headers=admin)).json()
+            if report.get("year") != 2032 or {h["id"]: h["level"] for h in report["headings"]}["infrastruktur"] != 4:
+                return None
+            if (await http.get(url + views[0], headers=admin)).json().get("submitted") != 4:
+                return None
+            return {v: (await http.get(url + v, headers=admin)).json() for v in views}
+
+        before = await eventually(all_views, what="the reports before the rebuild")
+        proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "services.reporting", "rebuild", "--idle-seconds", "3",
+                                                    env=stack.env_for("reporting"), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+        output, _ = await asyncio.wait_for(proc.communicate(), timeout=180)
+        assert proc.returncode == 0, output.decode()
+        assert b"read models rebuilt" in output, output.decode()
+        after = {v: (await http.get(url + v, headers=admin)).json() for v in views}
+    assert after == before
