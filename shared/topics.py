@@ -32,6 +32,7 @@ CITY_ORGANISATION = Topic("skolit.city.organisation", 6, "SS 12000 organisations
 CITY_PERSON = Topic("skolit.city.person", 6, "SS 12000 persons, by id and protection marking only (city systems)")
 CITY_DUTY = Topic("skolit.city.duty", 6, "SS 12000 staff duties at school units (city systems)")
 CITY_GUARDIANSHIP = Topic("skolit.city.guardianship", 6, "Guardian → pupil relations at school units (city systems)")
+CITY_FIGURES = Topic("skolit.city.figures", 6, "Per-school figures the city measures: Wi-Fi, devices, training (city systems)")
 CITY_USAGE = Topic("skolit.city.usage", 6, "Aggregated app launches per app and school unit, never per pupil (city systems)")
 ASSESSMENT = Topic("skolit.assessment", 6, "Events produced by the assessment service")
 CATALOG = Topic("skolit.catalog", 6, "Events produced by the catalog service")
@@ -44,6 +45,7 @@ ALL: tuple[Topic, ...] = (
     CITY_DUTY,
     CITY_GUARDIANSHIP,
     CITY_USAGE,
+    CITY_FIGURES,
     ASSESSMENT,
     CATALOG,
     REPORTING,

@@ -2,8 +2,8 @@
 
 from fastapi import APIRouter
 
-from services.reporting.routes import campaigns, overview, school
+from services.reporting.routes import campaigns, charts, indicators, overview, school
 
 router = APIRouter()
-for module in (campaigns, school, overview):
+for module in (campaigns, school, overview, indicators, charts):
     router.include_router(module.router)

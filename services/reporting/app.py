@@ -4,7 +4,9 @@ from pathlib import Path
 
 from services.reporting.api import router
 from services.reporting.handlers import HANDLERS, REPLICAS
+from services.reporting.publishing import seed_indicators
 from services.reporting.settings import SERVICE
+from shared.events.reporting import IndicatorBelowTarget, ReportPublished
 from shared.service import ServiceSpec
 
 SPEC = ServiceSpec(
@@ -15,6 +17,9 @@ SPEC = ServiceSpec(
     router=router,
     handlers=HANDLERS,
     replicas=REPLICAS,
+    produces=(IndicatorBelowTarget, ReportPublished),
+    on_start=seed_indicators,
+    # derived from events only; indicator definitions and alert states are kept through a rebuild
     read_models=("organisation", "campaign_school_unit", "campaign", "school_unit_history", "pulse_level", "indicator_level",
-                 "heading_level", "submission"),
+                 "heading_level", "submission", "school_figure", "app_fact", "app_launch"),
 )

@@ -88,3 +88,34 @@ METHOD = {
     "missing": "Missing (\".\") means no data: not zero and not suppressed.",
     "ranking": "Schools are listed by name. The figures are for follow-up and development, not for ranking schools.",
 }
+
+
+# --- indicators ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Indicator:
+    code: str
+    metric: str
+    source: str
+    unit: str
+    direction: str
+    target: float | None
+    heading: str | None
+    name: dict[str, str]
+
+
+def meets_target(value: float | None, target: float | None, direction: str) -> bool | None:
+    """None when there is no value or no target: unknown is not a failure."""
+    if value is None or target is None:
+        return None
+    return value >= target if direction == "higher" else value <= target
+
+
+def indicator_rows(indicators: list[Indicator], values: Mapping[str, float], lang: str = "sv") -> list[dict[str, Any]]:
+    rows = []
+    for i in indicators:
+        value = values.get(i.metric)
+        rows.append({"code": i.code, "name": i.name.get(lang, i.name["sv"]), "heading": i.heading, "unit": i.unit, "direction": i.direction,
+                     "value": round(value, 3) if value is not None else None, "missing": value is None, "target": i.target,
+                     "meetsTarget": meets_target(value, i.target, i.direction), "source": i.source})
+    return rows

@@ -5,10 +5,16 @@ from __future__ import annotations
 import asyncpg
 
 from services.reporting import store
-from shared.city.replica import ORGANISATIONS, on_organisation_upserted
+from services.reporting.domain import meets_target
+from shared import outbox
+from shared.city.replica import ORGANISATIONS, district_of, on_organisation_upserted
 from shared.events.assessment import AssessmentReopened, AssessmentSubmitted, CampaignOpened
-from shared.events.city import OrganisationType, OrganisationUpserted
+from shared.events.catalog import AppChanged, AppPublished, AppRetired, AppStatusChanged
+from shared.events.city import AppLaunchesCounted, OrganisationType, OrganisationUpserted, SchoolFiguresReported
 from shared.events.envelope import Envelope
+from shared.events.reporting import IndicatorBelowTarget
+
+SOURCE = "skolit.reporting"
 
 
 async def on_campaign_opened(conn: asyncpg.Connection, env: Envelope) -> None:
@@ -23,6 +29,35 @@ async def on_assessment_submitted(conn: asyncpg.Connection, env: Envelope) -> No
 async def on_assessment_reopened(conn: asyncpg.Connection, env: Envelope) -> None:
     e: AssessmentReopened = env.data  # type: ignore[assignment]
     await store.record_reopening(conn, e.assessmentId, e.reopenedAt)
+
+
+async def on_school_figures_reported(conn: asyncpg.Connection, env: Envelope) -> None:
+    """Stores the figures; an indicator whose figure goes below its target is announced once."""
+    e: SchoolFiguresReported = env.data  # type: ignore[assignment]
+    await store.record_figures(conn, e.schoolUnitId, e.year, e.figures, env.time)
+    for indicator in await store.indicators(conn):
+        value = e.figures.get(indicator.metric)
+        verdict = meets_target(value, indicator.target, indicator.direction) if indicator.source == "city" else None
+        if verdict is None:
+            continue
+        was_below = await store.alert_state(conn, e.schoolUnitId, e.year, indicator.code, below=not verdict)
+        if not verdict and not was_below:
+            await outbox.add(conn, SOURCE, IndicatorBelowTarget(
+                schoolUnitId=e.schoolUnitId, districtId=await district_of(conn, e.schoolUnitId), year=e.year, indicator=indicator.code,
+                value=value, target=indicator.target, direction=indicator.direction))  # type: ignore[arg-type]
+
+
+async def on_app_facts(conn: asyncpg.Connection, env: Envelope) -> None:
+    e: AppPublished = env.data  # type: ignore[assignment]  (every app event carries the same facts)
+    await store.record_app(conn, id=e.id, headings=list(e.headings), allows_use=e.allowsUse,
+                           valid_dpa=e.dpaStatus in ("signed", "not_required") or not e.processesPersonalData,
+                           retired=isinstance(e, AppRetired), version=e.version)
+
+
+async def on_app_launches_counted(conn: asyncpg.Connection, env: Envelope) -> None:
+    e: AppLaunchesCounted = env.data  # type: ignore[assignment]
+    await store.record_launches(conn, app_id=e.appId, school_unit=e.schoolUnitId, start=e.periodStart, end=e.periodEnd,
+                                launches=e.launches, event_time=env.time)
 
 
 async def on_organisation_upserted_with_history(conn: asyncpg.Connection, env: Envelope) -> None:
@@ -41,4 +76,10 @@ HANDLERS = {
     OrganisationUpserted: on_organisation_upserted_with_history,
     AssessmentSubmitted: on_assessment_submitted,
     AssessmentReopened: on_assessment_reopened,
+    SchoolFiguresReported: on_school_figures_reported,
+    AppPublished: on_app_facts,
+    AppChanged: on_app_facts,
+    AppStatusChanged: on_app_facts,
+    AppRetired: on_app_facts,
+    AppLaunchesCounted: on_app_launches_counted,
 }

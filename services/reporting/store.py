@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 from uuid import UUID
 
 import asyncpg
 
+from services.reporting.domain import Indicator
 from shared.events.assessment import AssessmentSubmitted
 
 
@@ -147,3 +149,90 @@ async def school_levels(conn: asyncpg.Connection, year: int, districts: list[UUI
 
 async def organisation_name(conn: asyncpg.Connection, id: UUID) -> str | None:
     return await conn.fetchval("SELECT display_name FROM organisation WHERE id = $1 AND NOT deleted", id)
+
+
+# --- indicators ----------------------------------------------------------------------------------
+
+async def define_indicator(conn: asyncpg.Connection, d: dict[str, Any], actor: str, *, replace: bool = False) -> bool:
+    inserted = await conn.fetchval(
+        "INSERT INTO indicator_definition (code, metric, source, unit, direction, target, heading, name_sv, name_en, description_sv,"
+        " description_en, defined_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+        " ON CONFLICT (code) DO NOTHING RETURNING code",
+        d["code"], d["metric"], d["source"], d["unit"], d["direction"], d.get("target"), d.get("heading"), d["name"]["sv"], d["name"]["en"],
+        d.get("description", {}).get("sv", ""), d.get("description", {}).get("en", ""), actor,
+    )
+    return inserted is not None
+
+
+async def indicators(conn: asyncpg.Connection) -> list[Indicator]:
+    rows = await conn.fetch("SELECT * FROM indicator_definition ORDER BY heading NULLS LAST, code")
+    return [Indicator(r["code"], r["metric"], r["source"], r["unit"], r["direction"], r["target"], r["heading"],
+                      {"sv": r["name_sv"], "en": r["name_en"]}) for r in rows]
+
+
+async def record_figures(conn: asyncpg.Connection, school_unit: UUID, year: int, figures: dict[str, float], event_time: datetime) -> None:
+    await conn.executemany(
+        "INSERT INTO school_figure (school_unit, year, metric, value, event_time) VALUES ($1, $2, $3, $4, $5)"
+        " ON CONFLICT (school_unit, year, metric) DO UPDATE SET value = EXCLUDED.value, event_time = EXCLUDED.event_time"
+        " WHERE school_figure.event_time <= EXCLUDED.event_time",
+        [(school_unit, year, metric, value, event_time) for metric, value in figures.items()],
+    )
+
+
+async def alert_state(conn: asyncpg.Connection, school_unit: UUID, year: int, code: str, below: bool) -> bool | None:
+    """Records whether the figure is below target; returns the state before (None: first time)."""
+    return await conn.fetchval(
+        "WITH before AS (SELECT below FROM indicator_alert WHERE school_unit = $1 AND year = $2 AND code = $3 FOR UPDATE)"
+        " , upsert AS (INSERT INTO indicator_alert (school_unit, year, code, below) VALUES ($1, $2, $3, $4)"
+        "   ON CONFLICT (school_unit, year, code) DO UPDATE SET below = EXCLUDED.below)"
+        " SELECT below FROM before",
+        school_unit, year, code, below,
+    )
+
+
+async def school_metrics(conn: asyncpg.Connection, school_unit: UUID, year: int) -> dict[str, float]:
+    """The school's figures for the year: what the city sent, and what reporting derives from the catalog."""
+    rows = await conn.fetch("SELECT metric, value FROM school_figure WHERE school_unit = $1 AND year = $2", school_unit, year)
+    values = {r["metric"]: r["value"] for r in rows}
+    share = await conn.fetchval(
+        "SELECT avg(CASE WHEN f.valid_dpa THEN 1.0 ELSE 0.0 END) FROM (SELECT DISTINCT app_id FROM app_launch"
+        "  WHERE school_unit = $1 AND launches > 0 AND extract(year FROM period_start) = $2) used"
+        " JOIN app_fact f ON f.id = used.app_id",
+        school_unit, year,
+    )
+    if share is not None:
+        values["usedAppsWithValidDpaShare"] = float(share)
+    return values
+
+
+async def record_app(conn: asyncpg.Connection, *, id: UUID, headings: list[str], allows_use: bool, valid_dpa: bool, retired: bool, version: int) -> None:
+    await conn.execute(
+        "INSERT INTO app_fact (id, headings, allows_use, valid_dpa, retired, version) VALUES ($1, $2, $3, $4, $5, $6)"
+        " ON CONFLICT (id) DO UPDATE SET headings = EXCLUDED.headings, allows_use = EXCLUDED.allows_use, valid_dpa = EXCLUDED.valid_dpa,"
+        " retired = EXCLUDED.retired, version = EXCLUDED.version WHERE app_fact.version <= EXCLUDED.version",
+        id, headings, allows_use, valid_dpa, retired, version,
+    )
+
+
+async def record_launches(conn: asyncpg.Connection, *, app_id: UUID, school_unit: UUID, start: date, end: date, launches: int, event_time: datetime) -> None:
+    await conn.execute(
+        "INSERT INTO app_launch (app_id, school_unit, period_start, period_end, launches, event_time) VALUES ($1, $2, $3, $4, $5, $6)"
+        " ON CONFLICT (app_id, school_unit, period_start, period_end) DO UPDATE SET launches = EXCLUDED.launches, event_time = EXCLUDED.event_time"
+        " WHERE app_launch.event_time <= EXCLUDED.event_time",
+        app_id, school_unit, start, end, launches, event_time,
+    )
+
+
+async def apps_per_heading(conn: asyncpg.Connection) -> dict[str, int]:
+    rows = await conn.fetch("SELECT h, count(*) AS n FROM app_fact, unnest(headings) AS h WHERE allows_use AND NOT retired GROUP BY h")
+    return {r["h"]: r["n"] for r in rows}
+
+
+async def heading_levels_by_year(conn: asyncpg.Connection, school_unit: UUID) -> list[asyncpg.Record]:
+    """The school's counting level per heading and year."""
+    return await conn.fetch(
+        "WITH current AS (SELECT DISTINCT ON (year) assessment_id, year FROM submission WHERE school_unit = $1 AND reopened_at IS NULL"
+        "  ORDER BY year, submitted_at DESC)"
+        " SELECT c.year, h.heading, h.level FROM current c JOIN heading_level h ON h.assessment_id = c.assessment_id ORDER BY c.year",
+        school_unit,
+    )

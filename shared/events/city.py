@@ -14,7 +14,7 @@ from uuid import UUID
 from pydantic import Field
 
 from shared.events.base import Event
-from shared.topics import CITY_DUTY, CITY_GUARDIANSHIP, CITY_ORGANISATION, CITY_PERSON, CITY_USAGE
+from shared.topics import CITY_DUTY, CITY_FIGURES, CITY_GUARDIANSHIP, CITY_ORGANISATION, CITY_PERSON, CITY_USAGE
 
 PRODUCER = "city"
 
@@ -203,3 +203,18 @@ class AppLaunchesCounted(Event):
     periodEnd: date
     launches: int = Field(ge=0)
     activeUsers: int | None = Field(default=None, ge=0, description="distinct users in the period, if the portal counts them")
+
+
+class SchoolFiguresReported(Event):
+    """Figures the city measures for a school unit and school year: Wi-Fi coverage, devices per pupil and
+    per teacher, whether pupils may use their own devices, the share of teachers who completed the
+    digital-competence training, numbers of pupils and teachers. Keys are open: a committee can add an
+    indicator on a new figure without a code change. A re-sent figure replaces the earlier one."""
+
+    TYPE = "se.skolit.city.school-figures-reported.v1"
+    TOPIC = CITY_FIGURES.name
+    PRODUCER = PRODUCER
+
+    schoolUnitId: UUID
+    year: int = Field(ge=2000, le=2100)
+    figures: dict[str, float] = Field(min_length=1, description="e.g. wifiCoverage 0.97, devicesPerPupil 1.0, byodAllowed 1, teachersTrainedShare 0.64, pupils 412")

@@ -9,17 +9,22 @@ import sys
 import uuid
 from datetime import UTC, datetime
 from typing import Any
+from xml.etree import ElementTree
 
 import httpx
 import pytest
 
 from shared.events.assessment import AssessmentReopened, AssessmentSubmitted, HeadingLevel, IndicatorLevel, PulseGroupResult, PulseHeading
-from shared.events.city import OrganisationUpserted
+from shared.events.catalog import AppPublished
+from shared.events.city import AppLaunchesCounted, OrganisationUpserted, SchoolFiguresReported
+from shared.events.reporting import IndicatorBelowTarget
+from shared.topics import REPORTING
 from tests.support.city import school_unit
-from tests.support.kafka import eventually, send, wire
+from tests.support.kafka import EventLog, eventually, send, wire
 from tests.support.stack import Stack, auth
 
 pytestmark = pytest.mark.integration
+SVG_NS = "{http://www.w3.org/2000/svg}"
 HEADINGS = ("infrastruktur", "digital-kompetens", "digitalt-innehall", "samarbete-kommunikation", "uppfoljning")
 
 
@@ -182,3 +187,87 @@ async def test_rebuilding_the_read_models_from_the_topics_gives_the_same_figures
         assert b"read models rebuilt" in output, output.decode()
         after = {v: (await http.get(url + v, headers=admin)).json() for v in views}
     assert after == before
+
+
+async def test_indicators_from_city_and_catalog_data_with_targets_and_an_alert(stack: Stack) -> None:
+    url = stack.services["reporting"].url
+    district, school = uuid.uuid4(), uuid.uuid4()
+    app_ok, app_no_dpa = uuid.uuid4(), uuid.uuid4()
+    log = await EventLog(stack.bootstrap, REPORTING.name).start()
+    try:
+        def app(id: uuid.UUID, dpa: str) -> AppPublished:
+            return AppPublished(id=id, name=f"App {str(id)[:4]}", supplier="X", kind="commercial", headings=["digitalt-innehall"], schoolTypes=["GR"],
+                                subjects=["MA"], status="approved", allowsUse=True, dpaStatus=dpa, processesPersonalData=True,
+                                transferOutsideEea=False, privacy="meets", freeUse=False, version=1, publishedBy="it")
+
+        figures = SchoolFiguresReported(schoolUnitId=school, year=2033, figures={"wifiCoverage": 0.8, "devicesPerPupil": 1.1, "interactiveDisplays": 0.3})
+        await send(stack.bootstrap, [wire(e) for e in (
+            OrganisationUpserted(id=district, displayName="Område Indikator", organisationType="Verksamhetsområde"), school_unit(school, district),
+            submitted(school, district, 2033, {"infrastruktur": 3}), app(app_ok, "signed"), app(app_no_dpa, "missing"),
+            AppLaunchesCounted(appId=app_ok, schoolUnitId=school, periodStart="2033-01-01", periodEnd="2033-01-31", launches=10),
+            AppLaunchesCounted(appId=app_no_dpa, schoolUnitId=school, periodStart="2033-02-01", periodEnd="2033-02-28", launches=3),
+            figures, figures,  # sent twice: one alert, not two
+        )])
+        admin = auth("city_admin")
+        async with httpx.AsyncClient(timeout=10) as http:
+            added = await http.post(f"{url}/indicators", headers=admin, json={
+                "code": "interactive-displays", "metric": "interactiveDisplays", "unit": "ratio", "target": 0.5, "heading": "infrastruktur",
+                "name": {"sv": "Interaktiva skärmar per klassrum", "en": "Interactive displays per classroom"}})
+            assert added.status_code == 201, added.text
+            assert (await http.post(f"{url}/indicators", headers=admin, json={**added.json(), "name": added.json()["name"]})).status_code == 409
+            assert (await http.post(f"{url}/indicators", headers=auth("district_admin", districts=(str(district),)), json={})).status_code == 403
+
+            async def report() -> dict[str, Any] | None:
+                r = await http.get(f"{url}/school-units/{school}/report", headers=admin)
+                rows = {i["code"]: i for i in r.json().get("indicators", [])} if r.status_code == 200 else {}
+                return rows if rows.get("wifi-coverage", {}).get("value") is not None and rows.get("used-apps-with-dpa", {}).get("value") == 0.5 else None
+
+            rows = await eventually(report, what="indicators in the school's report")
+            assert rows["wifi-coverage"]["value"] == 0.8 and rows["wifi-coverage"]["meetsTarget"] is False and rows["wifi-coverage"]["target"] == 0.95
+            assert rows["devices-per-pupil"]["meetsTarget"] is True
+            assert rows["teachers-trained"]["missing"] and rows["teachers-trained"]["meetsTarget"] is None  # missing is not a failure
+            assert rows["interactive-displays"]["value"] == 0.3 and rows["interactive-displays"]["meetsTarget"] is False  # the committee's own
+            assert rows["guardians-reachable"]["missing"]
+        alert = await log.wait_for(IndicatorBelowTarget, lambda e: e.schoolUnitId == school and e.indicator == "wifi-coverage")
+        # (districtId is filled when the school's organisation event has arrived first: topics are not ordered among themselves)
+        assert alert.value == 0.8 and alert.target == 0.95 and alert.year == 2033 and alert.direction == "higher"
+        await asyncio.sleep(2)  # the second, identical figure has been applied by now (same partition, after the first)
+        assert sum(1 for e in log.events if isinstance(e.data, IndicatorBelowTarget) and e.data.schoolUnitId == school and e.data.indicator == "wifi-coverage") == 1
+    finally:
+        await log.stop()
+
+
+async def test_charts_render_as_svg(stack: Stack) -> None:
+    url = stack.services["reporting"].url
+    district = uuid.uuid4()
+    schools = [uuid.uuid4() for _ in range(3)]
+    events: list[Any] = [OrganisationUpserted(id=district, displayName="Område Bild", organisationType="Verksamhetsområde")]
+    for i, sid in enumerate(schools):
+        events += [school_unit(sid, district), submitted(sid, district, 2034, {h: 1 + (i + j) % 5 for j, h in enumerate(HEADINGS)}),
+                   submitted(sid, district, 2035, {h: 1 + (i + j + 1) % 5 for j, h in enumerate(HEADINGS)})]
+    await send(stack.bootstrap, [wire(e) for e in events])
+    principal = auth("principal", school_units=(str(schools[0]),))
+    async with httpx.AsyncClient(timeout=10) as http:
+        async def radar() -> httpx.Response | None:
+            r = await http.get(f"{url}/school-units/{schools[0]}/charts/radar.svg", headers=principal)
+            return r if r.status_code == 200 and "Områdets median" in r.text else None
+
+        r = await eventually(radar, what="the radar with the district median")
+        assert r.headers["content-type"].startswith("image/svg+xml")
+        root = ElementTree.fromstring(r.text)
+        assert root.tag == SVG_NS + "svg" and root[0].tag == SVG_NS + "title"
+        series = root.findall(f".//{SVG_NS}g[@class='series']")
+        assert [g.get("data-label") for g in series] == ["2035", "2034", "Områdets median"]
+        assert len(root.findall(f".//{SVG_NS}text[@class='axis-label']")) == 5
+
+        trend = ElementTree.fromstring((await http.get(f"{url}/school-units/{schools[0]}/charts/trend.svg", headers=principal)).text)
+        assert {t.get("data-year") for t in trend.findall(f".//{SVG_NS}text[@class='x-tick-label']")} == {"2034", "2035"}
+        assert len(trend.findall(f".//{SVG_NS}g[@class='series']")) == 5
+
+        heat = await http.get(f"{url}/charts/heatmap.svg", params={"year": 2035}, headers=auth("city_admin"))
+        cells = ElementTree.fromstring(heat.text).findall(f".//{SVG_NS}rect[@class='cell']")
+        mine = [c for c in cells if c.get("data-row") == str(district)]
+        assert len(mine) == 5 and all(c.get("data-status") == "shown" for c in mine)
+        assert (await http.get(f"{url}/charts/heatmap.svg", headers=principal)).status_code == 403
+        other = auth("principal", school_units=(str(uuid.uuid4()),))
+        assert (await http.get(f"{url}/school-units/{schools[0]}/charts/radar.svg", headers=other)).status_code == 403

@@ -36,6 +36,7 @@ async def school_report(request: Request, school_unit_id: UUID, caller: Annotate
         headings = await store.heading_levels(conn, ids)
         indicators = await store.indicator_levels(conn, ids)
         pulse = await store.pulse_levels(conn, submissions[chosen]["assessment_id"])
+        indicator_values = domain.indicator_rows(await store.indicators(conn), await store.school_metrics(conn, school_unit_id, chosen))
     now_id = submissions[chosen]["assessment_id"]
 
     def levels(rows: list[Any], key: str, assessment: Any) -> dict[str, domain.Level]:
@@ -56,5 +57,6 @@ async def school_report(request: Request, school_unit_id: UUID, caller: Annotate
         "headings": domain.compare(levels(headings, "heading", now_id), levels(headings, "heading", before_id), domain.HEADINGS),
         "indicators": domain.compare(levels(indicators, "indicator_id", now_id), levels(indicators, "indicator_id", before_id), indicator_order),
         "pulse": list(groups.values()),
+        "indicators": indicator_values,
         "years": sorted(submissions),
     }

@@ -1,0 +1,91 @@
+"""Pictures a person can open in a browser: a school's radar, its trends, the city's heat map.
+Built from the same read models and the same suppression as the JSON views."""
+
+from __future__ import annotations
+
+from statistics import median
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+
+from services.reporting import charts, domain, store, suppression
+from services.reporting.access import READERS
+from shared.auth import Principal, Role, ensure_school_access, require
+from shared.city.replica import district_of
+from shared.clock import city_today
+from shared.problems import Problem, documented
+from shared.vocabulary import STRATEGY_HEADINGS
+
+router = APIRouter(tags=["charts"])
+SVG = "image/svg+xml"
+AXES = [(h, STRATEGY_HEADINGS[h]["sv"]) for h in domain.HEADINGS]
+
+
+def svg(document: str) -> Response:
+    return Response(document, media_type=SVG, headers={"Cache-Control": "private, max-age=60"})
+
+
+async def _readable_school(conn: Any, caller: Principal, school_unit_id: UUID) -> UUID | None:
+    district = await district_of(conn, school_unit_id)
+    ensure_school_access(caller, str(school_unit_id), str(district) if district else None)
+    return district
+
+
+@router.get("/school-units/{school_unit_id}/charts/radar.svg", summary="Radar of a school's five headings: this year, last year, the district median",
+            response_class=Response, responses={200: {"content": {SVG: {}}}, **documented(401, 403, 404)})
+async def radar(request: Request, school_unit_id: UUID, caller: Annotated[Principal, Depends(require(*READERS))],
+                year: Annotated[int | None, Query(ge=2000, le=2100)] = None) -> Response:
+    async with request.app.state.pool.acquire() as conn:
+        district = await _readable_school(conn, caller, school_unit_id)
+        rows = await store.heading_levels_by_year(conn, school_unit_id)
+        by_year: dict[int, dict[str, float | None]] = {}
+        for r in rows:
+            by_year.setdefault(r["year"], {})[r["heading"]] = r["level"]
+        if not by_year:
+            raise Problem(404, "Not found", f"school unit {school_unit_id} has no submitted self-assessment")
+        chosen = year or max(by_year)
+        if chosen not in by_year:
+            raise Problem(404, "Not found", f"no submitted self-assessment for {chosen}; years: {sorted(by_year)}")
+        peers = domain.schools_from_rows(await store.school_levels(conn, chosen, [district])) if district else []
+        name = next((s.name for s in peers if s.id == str(school_unit_id)), str(school_unit_id))
+    series: list[tuple[str, dict[str, float | None]]] = [(str(chosen), by_year[chosen])]
+    if chosen - 1 in by_year:
+        series.append((str(chosen - 1), by_year[chosen - 1]))
+    medians: dict[str, float | None] = {}
+    for h in domain.HEADINGS:
+        values = [s.levels[h] for s in peers if s.levels.get(h) is not None]
+        # the same rule as the roll-ups: no district figure over fewer than 3 schools
+        medians[h] = float(median(values)) if len(values) >= suppression.MIN_SCHOOLS else None
+    if any(v is not None for v in medians.values()):
+        series.append(("Områdets median", medians))
+    return svg(charts.radar(AXES, series, title=f"{name} – självskattning {chosen}"))
+
+
+@router.get("/school-units/{school_unit_id}/charts/trend.svg", summary="A school's level per heading over the years",
+            response_class=Response, responses={200: {"content": {SVG: {}}}, **documented(401, 403, 404)})
+async def trend(request: Request, school_unit_id: UUID, caller: Annotated[Principal, Depends(require(*READERS))]) -> Response:
+    async with request.app.state.pool.acquire() as conn:
+        await _readable_school(conn, caller, school_unit_id)
+        rows = await store.heading_levels_by_year(conn, school_unit_id)
+    if not rows:
+        raise Problem(404, "Not found", f"school unit {school_unit_id} has no submitted self-assessment")
+    years = sorted({r["year"] for r in rows})
+    series = [(STRATEGY_HEADINGS[h]["sv"], {r["year"]: r["level"] for r in rows if r["heading"] == h}) for h in domain.HEADINGS]
+    return svg(charts.trend(list(range(years[0], years[-1] + 1)), series, title="Nivå per rubrik över åren"))
+
+
+@router.get("/charts/heatmap.svg", summary="Districts × headings for a year (city admins); suppressed roll-ups show as ..",
+            response_class=Response, responses={200: {"content": {SVG: {}}}, **documented(401, 403)})
+async def heatmap(request: Request, caller: Annotated[Principal, Depends(require(Role.CITY_ADMIN))],
+                  year: Annotated[int | None, Query(ge=2000, le=2100)] = None) -> Response:
+    year = year or city_today().year
+    async with request.app.state.pool.acquire() as conn:
+        schools = domain.schools_from_rows(await store.school_levels(conn, year, None))
+    names = {str(s.district): s.district_name or "Utan område" for s in schools}
+    figures = domain.rollups(schools, lambda s: s.district, domain.HEADINGS)
+    rows = sorted(((d, names.get(d, d)) for d in figures), key=lambda r: r[1])
+    values = {(d, h): f.value for d, figs in figures.items() for h, f in figs.items()}
+    hidden = frozenset((d, h) for d, figs in figures.items() for h, f in figs.items() if f.status is suppression.Status.SUPPRESSED)
+    return svg(charts.heatmap(rows, AXES, values, title=f"Områden och rubriker {year}", suppressed=hidden))
