@@ -144,6 +144,7 @@ class BatchProcessor:
                 outcome = await self._apply(decoded, reprocess)
                 for topic in {d.record.topic for d in decoded}:
                     metrics.HANDLER_DURATION.labels(self.service, topic).observe(time.perf_counter() - started)
+                self._observe_freshness(decoded)
                 return outcome
             except TRANSIENT as exc:
                 attempt += 1
@@ -220,6 +221,19 @@ class BatchProcessor:
         await outbox.add_raw(conn, dlq_topic, r.key, dead_letter_headers(item, self.service, self.group), r.value, item.headers.get("ce_type"))
         metrics.DEAD_LETTERED.labels(self.service, r.topic).inc()
         metrics.EVENTS_FAILED.labels(self.service, r.topic, "permanent").inc()
+
+    def _observe_freshness(self, batch: list[Decoded]) -> None:
+        """How old each event was when its effect was committed: the read model's lag behind the producers."""
+        now = datetime.now(UTC)
+        newest: dict[str, float] = {}
+        for item in batch:
+            if item.envelope is None or item.error is not None:
+                continue
+            age = max((now - item.envelope.time).total_seconds(), 0.0)
+            metrics.EVENT_AGE_AT_APPLY.labels(self.service, item.record.topic).observe(age)
+            newest[item.record.topic] = min(newest.get(item.record.topic, age), age)
+        for topic, age in newest.items():
+            metrics.READ_MODEL_LAG.labels(self.service, topic).set(age)
 
     def _count(self, item: Decoded, outcome: str) -> None:
         typ = item.envelope.type if item.envelope else item.headers.get("ce_type", "")

@@ -21,5 +21,5 @@ SPEC = ServiceSpec(
     on_start=seed_indicators,
     # derived from events only; indicator definitions and alert states are kept through a rebuild
     read_models=("organisation", "campaign_school_unit", "campaign", "school_unit_history", "pulse_level", "indicator_level",
-                 "heading_level", "submission", "school_figure", "app_fact", "app_launch"),
+                 "heading_level", "submission", "school_figure", "app_fact", "app_launch", "action_state"),
 )

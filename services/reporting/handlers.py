@@ -8,7 +8,7 @@ from services.reporting import store
 from services.reporting.domain import meets_target
 from shared import outbox
 from shared.city.replica import ORGANISATIONS, district_of, on_organisation_upserted
-from shared.events.assessment import AssessmentReopened, AssessmentSubmitted, CampaignOpened
+from shared.events.assessment import ActionPlanChanged, AssessmentReopened, AssessmentSubmitted, CampaignOpened
 from shared.events.catalog import AppChanged, AppPublished, AppRetired, AppStatusChanged
 from shared.events.city import AppLaunchesCounted, OrganisationType, OrganisationUpserted, SchoolFiguresReported
 from shared.events.envelope import Envelope
@@ -29,6 +29,10 @@ async def on_assessment_submitted(conn: asyncpg.Connection, env: Envelope) -> No
 async def on_assessment_reopened(conn: asyncpg.Connection, env: Envelope) -> None:
     e: AssessmentReopened = env.data  # type: ignore[assignment]
     await store.record_reopening(conn, e.assessmentId, e.reopenedAt)
+
+
+async def on_action_plan_changed(conn: asyncpg.Connection, env: Envelope) -> None:
+    await store.record_action(conn, env.data)  # type: ignore[arg-type]
 
 
 async def on_school_figures_reported(conn: asyncpg.Connection, env: Envelope) -> None:
@@ -76,6 +80,7 @@ HANDLERS = {
     OrganisationUpserted: on_organisation_upserted_with_history,
     AssessmentSubmitted: on_assessment_submitted,
     AssessmentReopened: on_assessment_reopened,
+    ActionPlanChanged: on_action_plan_changed,
     SchoolFiguresReported: on_school_figures_reported,
     AppPublished: on_app_facts,
     AppChanged: on_app_facts,

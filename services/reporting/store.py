@@ -9,7 +9,7 @@ from uuid import UUID
 import asyncpg
 
 from services.reporting.domain import Indicator
-from shared.events.assessment import AssessmentSubmitted
+from shared.events.assessment import ActionPlanChanged, AssessmentSubmitted
 
 
 async def record_campaign(conn: asyncpg.Connection, *, id: UUID, name: str, year: int, deadline: date, opened_at: datetime, school_units: list[UUID]) -> None:
@@ -234,5 +234,23 @@ async def heading_levels_by_year(conn: asyncpg.Connection, school_unit: UUID) ->
         "WITH current AS (SELECT DISTINCT ON (year) assessment_id, year FROM submission WHERE school_unit = $1 AND reopened_at IS NULL"
         "  ORDER BY year, submitted_at DESC)"
         " SELECT c.year, h.heading, h.level FROM current c JOIN heading_level h ON h.assessment_id = c.assessment_id ORDER BY c.year",
+        school_unit,
+    )
+
+
+# --- action plans --------------------------------------------------------------------------------
+
+async def record_action(conn: asyncpg.Connection, e: ActionPlanChanged) -> None:
+    await conn.execute(
+        "INSERT INTO action_state (action_id, school_unit, heading, indicator_id, status, deadline, changed_at) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+        " ON CONFLICT (action_id) DO UPDATE SET heading = EXCLUDED.heading, indicator_id = EXCLUDED.indicator_id, status = EXCLUDED.status,"
+        " deadline = EXCLUDED.deadline, changed_at = EXCLUDED.changed_at WHERE action_state.changed_at <= EXCLUDED.changed_at",
+        e.actionId, e.schoolUnitId, e.heading, e.indicatorId, e.status.value, e.deadline, e.changedAt,
+    )
+
+
+async def actions(conn: asyncpg.Connection, school_unit: UUID) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "SELECT action_id, heading, indicator_id, status, deadline FROM action_state WHERE school_unit = $1 ORDER BY deadline NULLS LAST, action_id",
         school_unit,
     )

@@ -68,6 +68,10 @@ async def test_a_school_report_from_events(stack: Stack) -> None:
         assert by_heading["samarbete-kommunikation"]["missing"] and by_heading["samarbete-kommunikation"]["previousLevel"] is None  # ... missing is not zero
         pulse = {g["group"]: g for g in body["pulse"]}
         staff, pupils = pulse["staff"], pulse["pupils"]
+        csv_lines = (await http.get(f"{url}/school-units/{school}/report", params={"format": "csv"}, headers=principal)).text.splitlines()
+        assert "heading,infrastruktur,2026,3,2,1" in csv_lines and "heading,samarbete-kommunikation,2026,.,.,." in csv_lines
+        indicators = {i["id"]: i for i in body["indicators"]}
+        assert len(indicators) == 4 and indicators["INF-00"]["change"] == 1 and indicators["DIG-02"]["missing"]
         assert staff["respondents"]["status"] == "shown" and staff["respondents"]["n"] == 7 and staff["headings"][0]["value"] == 3.4
         assert pupils["respondents"]["status"] == "suppressed" and pupils["respondents"]["value"] is None and pupils["respondents"]["n"] is None
         assert pupils["headings"][0]["status"] == "suppressed" and pupils["headings"][0]["value"] is None
@@ -97,6 +101,10 @@ async def test_a_school_report_from_events(stack: Stack) -> None:
                                   (auth("district_admin", districts=(str(other_district),)), 403), (auth("guardian", school_units=(str(school),)), 403),
                                   ({}, 401)):
             assert (await http.get(f"{url}/school-units/{school}/report", headers=headers)).status_code == expected, headers
+
+
+def by_name(body: dict[str, Any], district: uuid.UUID) -> str:
+    return next(d["displayName"] for d in body["districts"] if d["id"] == str(district))
 
 
 async def test_district_and_city_overviews_suppress_small_roll_ups_and_their_complement(stack: Stack) -> None:
@@ -142,7 +150,15 @@ async def test_district_and_city_overviews_suppress_small_roll_ups_and_their_com
         # B (3 schools, the smallest shown) is hidden too, or C = city × 9 − A × 4 − B × 3
         assert b["status"] == "suppressed" and b["reason"].startswith("complementary")
         assert by_id[str(districts["A"])]["value"] == 3.0
-        assert body["city"]["infrastruktur"] == {"value": round((12 + 9 + 9) / 9, 2), "n": 9, "status": "shown", "reason": None}
+        assert body["city"]["infrastruktur"] == {"value": round((12 + 9 + 9) / 9, 2), "n": 9, "status": "shown", "reason": None,
+                                                 "previousValue": None, "change": None}  # no submissions the year before: missing, not zero
+        exported = await http.get(f"{url}/overview", params={"year": year, "format": "csv"}, headers=admin)
+        assert exported.headers["content-type"].startswith("text/csv") and exported.text.startswith("# levels:")
+        lines = exported.text.splitlines()
+        header = next(i for i, line in enumerate(lines) if not line.startswith("#"))
+        assert lines[header] == "id,name,heading,year,value,previous_year_value,change"
+        assert f"{districts['C']},{by_name(body, districts['C'])},infrastruktur,{year},..,.,." in lines  # suppressed, missing last year
+        assert f"city,Staden,infrastruktur,{year},3.33,.,." in lines
         assert "suppression" in body["method"]
 
         # who may see which overview
@@ -219,7 +235,7 @@ async def test_indicators_from_city_and_catalog_data_with_targets_and_an_alert(s
 
             async def report() -> dict[str, Any] | None:
                 r = await http.get(f"{url}/school-units/{school}/report", headers=admin)
-                rows = {i["code"]: i for i in r.json().get("indicators", [])} if r.status_code == 200 else {}
+                rows = {i["code"]: i for i in r.json().get("indicatorFigures", [])} if r.status_code == 200 else {}
                 return rows if rows.get("wifi-coverage", {}).get("value") is not None and rows.get("used-apps-with-dpa", {}).get("value") == 0.5 else None
 
             rows = await eventually(report, what="indicators in the school's report")

@@ -4,12 +4,13 @@ suppression because the city figure is published beside the districts'."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
 
-from services.reporting import domain, store, suppression
+from services.reporting import domain, exports, store, suppression
 from services.reporting.access import OVERSEERS, ensure_district
 from shared.auth import Principal, Role, require
 from shared.clock import city_today
@@ -18,6 +19,7 @@ from shared.vocabulary import STRATEGY_HEADINGS
 
 router = APIRouter(tags=["overviews"])
 Year = Annotated[int | None, Query(ge=2000, le=2100, description="defaults to this year")]
+Format = Literal["json", "csv"]
 
 
 def _figure(f: suppression.Figure) -> dict[str, Any]:
@@ -31,8 +33,19 @@ def _submitted(schools: list[domain.SchoolLevels]) -> dict[str, int]:
     return {"schoolUnits": len(schools), "submitted": sum(1 for s in schools if s.levels)}
 
 
-@router.get("/districts/{district_id}/overview", summary="A district's schools and its figure per heading for a year", responses=documented(401, 403, 404))
-async def district_overview(request: Request, district_id: UUID, caller: Annotated[Principal, Depends(require(*OVERSEERS))], year: Year = None) -> dict[str, Any]:
+def _with_change(now: suppression.Figure, before: suppression.Figure | None) -> dict[str, Any]:
+    """A figure with last year's beside it (year-on-year change), both after suppression."""
+    body = _figure(now)
+    previous = _figure(before)["value"] if before is not None else None
+    body["previousValue"] = previous
+    body["change"] = round(body["value"] - previous, 2) if body["value"] is not None and previous is not None else None
+    return body
+
+
+@router.get("/districts/{district_id}/overview", summary="A district's schools and its figure per heading for a year", response_model=None,
+            responses=documented(401, 403, 404))
+async def district_overview(request: Request, district_id: UUID, caller: Annotated[Principal, Depends(require(*OVERSEERS))], year: Year = None,
+                            format: Format = "json") -> dict[str, Any] | Response:
     ensure_district(caller, district_id)
     year = year or city_today().year
     async with request.app.state.pool.acquire() as conn:
@@ -40,32 +53,42 @@ async def district_overview(request: Request, district_id: UUID, caller: Annotat
         if name is None:
             raise Problem(404, "Not found", f"district {district_id} is not known")
         schools = domain.schools_from_rows(await store.school_levels(conn, year, [district_id]))
+        last_year = domain.schools_from_rows(await store.school_levels(conn, year - 1, [district_id]))
     figures = domain.rollups(schools, lambda s: "district", domain.HEADINGS)["district"] if schools else {}
-    return {
+    before = domain.rollups(last_year, lambda s: "district", domain.HEADINGS)["district"] if last_year else {}
+    headings = {h: _with_change(figures[h], before.get(h)) for h in domain.HEADINGS} if figures else {}
+    body = {
         "districtId": str(district_id), "displayName": name, "year": year, **_submitted(schools),
-        "headings": [{"id": h, "title": STRATEGY_HEADINGS[h]["sv"], **_figure(figures[h])} for h in domain.HEADINGS] if figures else [],
+        "headings": [{"id": h, "title": STRATEGY_HEADINGS[h]["sv"], **headings[h]} for h in domain.HEADINGS] if headings else [],
         # by name, not by level: a follow-up, not a league table
         "schools": [{"id": s.id, "displayName": s.name, "submitted": bool(s.levels),
                      "levels": {h: s.levels.get(h) for h in domain.HEADINGS}} for s in schools],
         "method": domain.METHOD,
     }
+    if format == "csv":
+        groups = [{"id": str(district_id), "displayName": name, "headings": headings}]
+        groups += [{"id": s.id, "displayName": s.name, "headings": {h: {"value": s.levels.get(h)} for h in domain.HEADINGS}} for s in schools]
+        return exports.overview_csv({"year": year, "groups": groups}, f"district-{district_id}-{year}.csv")
+    return body
 
 
-@router.get("/overview", summary="The city: each district's figure per heading, and the city's", responses=documented(401, 403))
-async def city_overview(request: Request, caller: Annotated[Principal, Depends(require(Role.CITY_ADMIN))], year: Year = None) -> dict[str, Any]:
+@router.get("/overview", summary="The city: each district's figure per heading, and the city's", response_model=None, responses=documented(401, 403))
+async def city_overview(request: Request, caller: Annotated[Principal, Depends(require(Role.CITY_ADMIN))], year: Year = None,
+                        format: Format = "json") -> dict[str, Any] | Response:
     year = year or city_today().year
     async with request.app.state.pool.acquire() as conn:
         schools = domain.schools_from_rows(await store.school_levels(conn, year, None))
+        last_year = domain.schools_from_rows(await store.school_levels(conn, year - 1, None))
     by_district = domain.rollups(schools, lambda s: s.district, domain.HEADINGS)
+    before = domain.rollups(last_year, lambda s: s.district, domain.HEADINGS)
     names = {str(s.district): s.district_name for s in schools}
-    city = {h: suppression.rollup([s.levels.get(h) for s in schools]) for h in domain.HEADINGS}
-    return {
-        "year": year, **_submitted(schools),
-        "city": {h: _figure(city[h]) for h in domain.HEADINGS},
-        "districts": [{"id": d, "displayName": names.get(d), "headings": {h: _figure(f) for h, f in figs.items()}}
-                      for d, figs in sorted(by_district.items(), key=lambda kv: names.get(kv[0]) or "")],
-        "method": domain.METHOD,
-    }
+    city = {h: _with_change(suppression.rollup([s.levels.get(h) for s in schools]), suppression.rollup([s.levels.get(h) for s in last_year]))
+            for h in domain.HEADINGS}
+    districts = [{"id": d, "displayName": names.get(d), "headings": {h: _with_change(f, before.get(d, {}).get(h)) for h, f in figs.items()}}
+                 for d, figs in sorted(by_district.items(), key=lambda kv: names.get(kv[0]) or "")]
+    if format == "csv":
+        return exports.overview_csv({"year": year, "groups": [{"id": "city", "displayName": "Staden", "headings": city}, *districts]}, f"city-{year}.csv")
+    return {"year": year, **_submitted(schools), "city": city, "districts": districts, "method": domain.METHOD}
 
 
 @router.get("/headings/{heading}", summary="One heading across schools: each school's level and the distribution",

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
 
-from services.reporting import domain, store, suppression
+from services.reporting import domain, exports, store, suppression
 from services.reporting.access import READERS
 from shared.auth import Principal, ensure_school_access, require
 from shared.city.replica import district_of
@@ -16,12 +17,13 @@ from shared.problems import Problem, documented
 router = APIRouter(tags=["school report"])
 
 
-@router.get("/school-units/{school_unit_id}/report", summary="A school unit's self-assessment report for a year, beside the year before",
+@router.get("/school-units/{school_unit_id}/report", response_model=None, summary="A school unit's self-assessment report for a year, beside the year before",
             description="Levels per heading and indicator (missing stays missing, never zero), change since the year before, and the "
                         "pulse with groups under 5 respondents suppressed. Readers: the school's staff, its district's admins, city admins.",
             responses=documented(401, 403, 404))
 async def school_report(request: Request, school_unit_id: UUID, caller: Annotated[Principal, Depends(require(*READERS))],
-                        year: Annotated[int | None, Query(ge=2000, le=2100)] = None) -> dict[str, Any]:
+                        year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+                        format: Literal["json", "csv"] = "json") -> dict[str, Any] | Response:
     async with request.app.state.pool.acquire() as conn:
         district = await district_of(conn, school_unit_id)
         ensure_school_access(caller, str(school_unit_id), str(district) if district else None)
@@ -37,6 +39,7 @@ async def school_report(request: Request, school_unit_id: UUID, caller: Annotate
         indicators = await store.indicator_levels(conn, ids)
         pulse = await store.pulse_levels(conn, submissions[chosen]["assessment_id"])
         indicator_values = domain.indicator_rows(await store.indicators(conn), await store.school_metrics(conn, school_unit_id, chosen))
+        plan = await store.actions(conn, school_unit_id)
     now_id = submissions[chosen]["assessment_id"]
 
     def levels(rows: list[Any], key: str, assessment: Any) -> dict[str, domain.Level]:
@@ -51,12 +54,19 @@ async def school_report(request: Request, school_unit_id: UUID, caller: Annotate
         # the producer withholds a small group's means: such a group is suppressed here, not missing
         small = r["respondents"] < suppression.MIN_RESPONDENTS
         g["headings"].append({"heading": r["heading"], **suppression.as_json(suppression.figure(0.0 if small else r["mean"], r["respondents"]))})
-    return {
+    body = {
         "schoolUnitId": str(school_unit_id), "year": chosen, "previousYear": previous,
         "frameworkVersion": submissions[chosen]["framework_version"], "submittedAt": submissions[chosen]["submitted_at"].isoformat(),
         "headings": domain.compare(levels(headings, "heading", now_id), levels(headings, "heading", before_id), domain.HEADINGS),
         "indicators": domain.compare(levels(indicators, "indicator_id", now_id), levels(indicators, "indicator_id", before_id), indicator_order),
         "pulse": list(groups.values()),
-        "indicators": indicator_values,
+        "indicatorFigures": indicator_values,
+        "actionPlan": {
+            "byStatus": {status: sum(1 for a in plan if a["status"] == status) for status in ("planned", "in_progress", "done", "dropped")},
+            "open": [{"id": str(a["action_id"]), "heading": a["heading"], "indicatorId": a["indicator_id"], "status": a["status"],
+                      "deadline": a["deadline"].isoformat() if a["deadline"] else None} for a in plan if a["status"] in ("planned", "in_progress")],
+        },
         "years": sorted(submissions),
+        "method": domain.METHOD,
     }
+    return exports.school_report_csv(body) if format == "csv" else body
