@@ -50,6 +50,7 @@ class SchoolLevels:
     district: str | None
     district_name: str | None
     levels: dict[str, int | None]  # heading → level; empty when the school has not submitted
+    school_types: tuple[str, ...] = ()
 
 
 def schools_from_rows(rows: list[Any]) -> list[SchoolLevels]:
@@ -58,7 +59,8 @@ def schools_from_rows(rows: list[Any]) -> list[SchoolLevels]:
         key = str(r["school_unit"])
         s = out.get(key)
         if s is None:
-            s = out[key] = SchoolLevels(key, r["display_name"], str(r["district"]) if r["district"] else None, r["district_name"], {})
+            s = out[key] = SchoolLevels(key, r["display_name"], str(r["district"]) if r["district"] else None, r["district_name"], {},
+                                        tuple(r["school_types"]))
         if r["heading"] is not None:
             s.levels[r["heading"]] = r["level"]
     return list(out.values())
@@ -119,3 +121,20 @@ def indicator_rows(indicators: list[Indicator], values: Mapping[str, float], lan
                      "value": round(value, 3) if value is not None else None, "missing": value is None, "target": i.target,
                      "meetsTarget": meets_target(value, i.target, i.direction), "source": i.source})
     return rows
+
+
+# --- similar schools -----------------------------------------------------------------------------
+
+# The school type a school is compared by: the first of these it has (a F-9 school is a GR school).
+MAIN_TYPES = ("GR", "GY", "GRS", "GYS", "FS", "VUX", "SFI", "FKLASS")
+SIZE_BANDS = ((0, 100, "under 100"), (100, 300, "100-299"), (300, 600, "300-599"), (600, 10**9, "600 or more"))
+
+
+def main_type(school_types: list[str]) -> str | None:
+    return next((t for t in MAIN_TYPES if t in school_types), None)
+
+
+def size_band(pupils: float | None) -> str | None:
+    if pupils is None:
+        return None
+    return next(label for low, high, label in SIZE_BANDS if low <= pupils < high)

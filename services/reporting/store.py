@@ -254,3 +254,22 @@ async def actions(conn: asyncpg.Connection, school_unit: UUID) -> list[asyncpg.R
         "SELECT action_id, heading, indicator_id, status, deadline FROM action_state WHERE school_unit = $1 ORDER BY deadline NULLS LAST, action_id",
         school_unit,
     )
+
+
+async def years_with_submissions(conn: asyncpg.Connection, districts: list[UUID] | None) -> list[int]:
+    rows = await conn.fetch(
+        "SELECT DISTINCT s.year FROM submission s JOIN organisation o ON o.id = s.school_unit"
+        " WHERE s.reopened_at IS NULL AND ($1::uuid[] IS NULL OR o.parent_organisation = ANY($1::uuid[])) ORDER BY 1",
+        districts,
+    )
+    return [r["year"] for r in rows]
+
+
+async def pupils(conn: asyncpg.Connection, year: int) -> dict[UUID, float]:
+    """Each school's number of pupils for the year as the city reported it (or the latest year before)."""
+    rows = await conn.fetch(
+        "SELECT DISTINCT ON (school_unit) school_unit, value FROM school_figure WHERE metric = 'pupils' AND year <= $1"
+        " ORDER BY school_unit, year DESC",
+        year,
+    )
+    return {r["school_unit"]: r["value"] for r in rows}

@@ -287,3 +287,38 @@ async def test_charts_render_as_svg(stack: Stack) -> None:
         assert (await http.get(f"{url}/charts/heatmap.svg", headers=principal)).status_code == 403
         other = auth("principal", school_units=(str(uuid.uuid4()),))
         assert (await http.get(f"{url}/school-units/{schools[0]}/charts/radar.svg", headers=other)).status_code == 403
+
+
+async def test_trends_and_similar_schools_without_ranking(stack: Stack) -> None:
+    url = stack.services["reporting"].url
+    district = uuid.uuid4()
+    small = [uuid.uuid4() for _ in range(4)]  # four GR schools of 150 pupils
+    big = uuid.uuid4()  # a GR school of 700: another size band
+    events: list[Any] = [OrganisationUpserted(id=district, displayName="Område Liknande", organisationType="Verksamhetsområde")]
+    for i, sid in enumerate([*small, big]):
+        events += [school_unit(sid, district, types=("FKLASS", "GR")),
+                   SchoolFiguresReported(schoolUnitId=sid, year=2036, figures={"pupils": 700 if sid == big else 150}),
+                   submitted(sid, district, 2036, {"infrastruktur": 2 + i % 3}), submitted(sid, district, 2037, {"infrastruktur": 3})]
+    await send(stack.bootstrap, [wire(e) for e in events])
+    async with httpx.AsyncClient(timeout=10) as http:
+        admin = auth("district_admin", districts=(str(district),))
+
+        async def trends() -> dict[str, Any] | None:
+            body = (await http.get(f"{url}/districts/{district}/trends", headers=admin)).json()
+            return body if [y["submitted"] for y in body.get("years", [])] == [5, 5] else None
+
+        body = await eventually(trends, what="two years of the district's trend")
+        assert [y["year"] for y in body["years"]] == [2036, 2037]
+        assert body["years"][1]["headings"]["infrastruktur"]["value"] == 3.0 and body["years"][0]["headings"]["uppfoljning"]["status"] == "missing"
+
+        async def similar() -> dict[str, Any] | None:
+            r = (await http.get(f"{url}/school-units/{small[0]}/similar", params={"year": 2036}, headers=admin)).json()
+            return r if r.get("sizeBand") == "100-299" and r["group"]["schoolUnits"] == 3 else None
+
+        peers = await eventually(similar, what="the similar-schools group")
+        assert peers["schoolType"] == "GR"
+        infra = next(h for h in peers["headings"] if h["id"] == "infrastruktur")
+        assert infra["level"] == 2 and infra["group"] == {"value": (3 + 4 + 2) / 3, "n": 3, "status": "shown", "reason": None}
+        assert "schools" not in peers  # no other school is named
+        alone = (await http.get(f"{url}/school-units/{big}/similar", params={"year": 2036}, headers=admin)).json()
+        assert alone["group"]["schoolUnits"] == 0 and alone["headings"][0]["group"]["status"] == "missing"

@@ -91,10 +91,10 @@ async def city_overview(request: Request, caller: Annotated[Principal, Depends(r
     return {"year": year, **_submitted(schools), "city": city, "districts": districts, "method": domain.METHOD}
 
 
-@router.get("/headings/{heading}", summary="One heading across schools: each school's level and the distribution",
+@router.get("/headings/{heading}", summary="One heading across schools: each school's level and the distribution", response_model=None,
             responses=documented(401, 403, 422))
 async def heading_across_schools(request: Request, heading: str, caller: Annotated[Principal, Depends(require(*OVERSEERS))], year: Year = None,
-                                 districtId: UUID | None = None) -> dict[str, Any]:
+                                 districtId: UUID | None = None, format: Format = "json") -> dict[str, Any] | Response:
     if heading not in STRATEGY_HEADINGS:
         raise rejected(422, f"unknown heading {heading!r}; headings: {', '.join(STRATEGY_HEADINGS)}", "heading")
     if districtId is not None:
@@ -107,6 +107,9 @@ async def heading_across_schools(request: Request, heading: str, caller: Annotat
     async with request.app.state.pool.acquire() as conn:
         schools = domain.schools_from_rows(await store.school_levels(conn, year, districts))
     levels = [s.levels.get(heading) for s in schools]
+    if format == "csv":
+        groups = [{"id": s.id, "displayName": s.name, "headings": {heading: {"value": s.levels.get(heading)}}} for s in schools]
+        return exports.overview_csv({"year": year, "groups": groups}, f"{heading}-{year}.csv")
     return {
         "heading": heading, "title": STRATEGY_HEADINGS[heading]["sv"], "year": year, **_submitted(schools),
         "figure": _figure(suppression.rollup(levels)),
@@ -115,3 +118,23 @@ async def heading_across_schools(request: Request, heading: str, caller: Annotat
         "schools": [{"id": s.id, "displayName": s.name, "districtId": s.district, "level": s.levels.get(heading)} for s in schools],
         "method": domain.METHOD,
     }
+
+
+async def _trends(request: Request, districts: list[UUID] | None) -> list[dict[str, Any]]:
+    async with request.app.state.pool.acquire() as conn:
+        years = await store.years_with_submissions(conn, districts)
+        per_year = {y: domain.schools_from_rows(await store.school_levels(conn, y, districts)) for y in years}
+    return [{"year": y, "submitted": sum(1 for s in schools if s.levels),
+             "headings": {h: _figure(suppression.rollup([s.levels.get(h) for s in schools])) for h in domain.HEADINGS}}
+            for y, schools in per_year.items()]
+
+
+@router.get("/districts/{district_id}/trends", summary="A district's figure per heading over the years", responses=documented(401, 403))
+async def district_trends(request: Request, district_id: UUID, caller: Annotated[Principal, Depends(require(*OVERSEERS))]) -> dict[str, Any]:
+    ensure_district(caller, district_id)
+    return {"districtId": str(district_id), "years": await _trends(request, [district_id]), "method": domain.METHOD}
+
+
+@router.get("/trends", summary="The city's figure per heading over the years", responses=documented(401, 403))
+async def city_trends(request: Request, caller: Annotated[Principal, Depends(require(Role.CITY_ADMIN))]) -> dict[str, Any]:
+    return {"years": await _trends(request, None), "method": domain.METHOD}

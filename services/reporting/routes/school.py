@@ -70,3 +70,31 @@ async def school_report(request: Request, school_unit_id: UUID, caller: Annotate
         "method": domain.METHOD,
     }
     return exports.school_report_csv(body) if format == "csv" else body
+
+
+@router.get("/school-units/{school_unit_id}/similar", summary="The school beside similar schools (same school type and size band), never a ranking",
+            description="The group's figure per heading is the mean over its other schools with a level; fewer than 3 and it is suppressed. "
+                        "No other school is named.", responses=documented(401, 403, 404))
+async def similar_schools(request: Request, school_unit_id: UUID, caller: Annotated[Principal, Depends(require(*READERS))],
+                          year: Annotated[int | None, Query(ge=2000, le=2100)] = None) -> dict[str, Any]:
+    async with request.app.state.pool.acquire() as conn:
+        district = await district_of(conn, school_unit_id)
+        ensure_school_access(caller, str(school_unit_id), str(district) if district else None)
+        year = year or max((r["year"] for r in await store.current_submissions(conn, school_unit_id)), default=None)
+        if year is None:
+            raise Problem(404, "Not found", f"school unit {school_unit_id} has no submitted self-assessment")
+        schools = domain.schools_from_rows(await store.school_levels(conn, year, None))
+        sizes = {str(k): v for k, v in (await store.pupils(conn, year)).items()}
+    me = next((s for s in schools if s.id == str(school_unit_id)), None)
+    if me is None:
+        raise Problem(404, "Not found", f"school unit {school_unit_id} is not known")
+    kind, band = domain.main_type(list(me.school_types)), domain.size_band(sizes.get(me.id))
+    peers = [s for s in schools if s.id != me.id and domain.main_type(list(s.school_types)) == kind
+             and (band is None or domain.size_band(sizes.get(s.id)) == band)]
+    return {
+        "schoolUnitId": me.id, "year": year, "schoolType": kind, "sizeBand": band,
+        "group": {"schoolUnits": len(peers), "rule": "same school type" + (" and size band" if band else " (the school's size is not known)")},
+        "headings": [{"id": h, "level": me.levels.get(h), "group": suppression.as_json(suppression.rollup([p.levels.get(h) for p in peers]))}
+                     for h in domain.HEADINGS],
+        "method": domain.METHOD,
+    }
