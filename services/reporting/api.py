@@ -2,8 +2,8 @@
 
 from fastapi import APIRouter
 
-from services.reporting.routes import campaigns, charts, indicators, overview, school
+from services.reporting.routes import annual, campaigns, charts, indicators, overview, school
 
 router = APIRouter()
-for module in (campaigns, school, overview, indicators, charts):
+for module in (campaigns, school, overview, indicators, charts, annual):
     router.include_router(module.router)

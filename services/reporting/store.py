@@ -273,3 +273,11 @@ async def pupils(conn: asyncpg.Connection, year: int) -> dict[UUID, float]:
         year,
     )
     return {r["school_unit"]: r["value"] for r in rows}
+
+
+async def mark_published(conn: asyncpg.Connection, year: int, district: UUID, actor: str) -> datetime | None:
+    """When the report was announced now; None if it had been announced before."""
+    return await conn.fetchval(
+        "INSERT INTO published_report (year, district, published_by) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING published_at",
+        year, district, actor,
+    )

@@ -17,7 +17,7 @@ import pytest
 from shared.events.assessment import AssessmentReopened, AssessmentSubmitted, HeadingLevel, IndicatorLevel, PulseGroupResult, PulseHeading
 from shared.events.catalog import AppPublished
 from shared.events.city import AppLaunchesCounted, OrganisationUpserted, SchoolFiguresReported
-from shared.events.reporting import IndicatorBelowTarget
+from shared.events.reporting import IndicatorBelowTarget, ReportPublished
 from shared.topics import REPORTING
 from tests.support.city import school_unit
 from tests.support.kafka import EventLog, eventually, send, wire
@@ -322,3 +322,37 @@ async def test_trends_and_similar_schools_without_ranking(stack: Stack) -> None:
         assert "schools" not in peers  # no other school is named
         alone = (await http.get(f"{url}/school-units/{big}/similar", params={"year": 2036}, headers=admin)).json()
         assert alone["group"]["schoolUnits"] == 0 and alone["headings"][0]["group"]["status"] == "missing"
+
+
+async def test_the_annual_report_is_one_printable_document_and_is_announced_once_per_district(stack: Stack) -> None:
+    url = stack.services["reporting"].url
+    year = 2038
+    district = uuid.uuid4()
+    schools = [uuid.uuid4() for _ in range(3)]
+    events: list[Any] = [OrganisationUpserted(id=district, displayName="Område <Årsrapport> & Co", organisationType="Verksamhetsområde")]
+    for i, sid in enumerate(schools):
+        events += [school_unit(sid, district), submitted(sid, district, year, {"infrastruktur": 2 + i, "uppfoljning": 3})]
+    log = await EventLog(stack.bootstrap, REPORTING.name).start()
+    admin = auth("city_admin")
+    try:
+        await send(stack.bootstrap, [wire(e) for e in events])
+        async with httpx.AsyncClient(timeout=20) as http:
+            async def document() -> str | None:
+                r = await http.get(f"{url}/annual-report/{year}", headers=admin)
+                return r.text if r.status_code == 200 and "Område &lt;Årsrapport&gt; &amp; Co" in r.text else None
+
+            text = await eventually(document, what="the annual report")
+            assert text.startswith("<!doctype html>") and "@media print" in text
+            assert "<td>3 <small>(.)</small></td>" in text  # level 3,0 shown as "3", no previous year: "."
+            assert text.count("<svg") == 2 and "Metod" in text
+            assert (await http.get(f"{url}/annual-report/{year}", headers=auth("district_admin", districts=(str(district),)))).status_code == 403
+            first = (await http.post(f"{url}/annual-report/{year}/publish", headers=admin)).json()
+            assert str(district) in first["announced"]
+            again = (await http.post(f"{url}/annual-report/{year}/publish", headers=admin)).json()
+            assert str(district) in again["alreadyAnnounced"] and str(district) not in again["announced"]
+        published = await log.wait_for(ReportPublished, lambda e: e.districtId == district)
+        assert sorted(published.schoolUnitIds) == sorted(schools) and published.year == year
+        await asyncio.sleep(1)
+        assert sum(1 for e in log.events if isinstance(e.data, ReportPublished) and e.data.districtId == district) == 1
+    finally:
+        await log.stop()

@@ -1,0 +1,99 @@
+"""The annual city report: one HTML document (printable to PDF) assembled from the same views, and
+its publication to the districts (ReportPublished)."""
+
+from __future__ import annotations
+
+import html
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse
+
+from services.reporting import charts, domain, exports, store, suppression
+from services.reporting.routes.overview import city_overview
+from shared import outbox
+from shared.auth import Principal, Role, require
+from shared.events.reporting import ReportPublished
+from shared.problems import Problem, documented
+from shared.vocabulary import STRATEGY_HEADINGS
+
+router = APIRouter(tags=["annual report"])
+SOURCE = "skolit.reporting"
+STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 60rem; color: #1a1a1a; line-height: 1.45; }
+table { border-collapse: collapse; margin: 1rem 0; width: 100%; } th, td { border: 1px solid #bbb; padding: .3rem .5rem; text-align: right; }
+th:first-child, td:first-child { text-align: left; } caption { text-align: left; font-weight: 600; margin-bottom: .3rem; }
+.note { color: #444; font-size: .9rem; } figure { margin: 1.5rem 0; } section { break-inside: avoid; }
+@media print { body { margin: 0; max-width: none; } a { color: inherit; text-decoration: none; } }
+"""
+
+
+def _text(figure: dict[str, Any]) -> str:
+    """A figure as Swedish print: decimal comma; ".." hidden and "." missing kept as they are."""
+    text = exports.cell(figure)
+    return html.escape(text if text in (".", "..") else text.replace(".", ","))
+
+
+def _change(fig: dict[str, Any]) -> str:
+    change = fig.get("change")
+    return "." if change is None else html.escape(f"{change:+.2f}".replace(".", ","))
+
+
+@router.get("/annual-report/{year}", response_class=HTMLResponse, summary="The city's annual follow-up report as one printable HTML document",
+            responses=documented(401, 403))
+async def annual_report(request: Request, year: int, caller: Annotated[Principal, Depends(require(Role.CITY_ADMIN))]) -> HTMLResponse:
+    overview: dict[str, Any] = await city_overview(request, caller, year, "json")  # type: ignore[assignment]
+    headings = domain.HEADINGS
+    head = "".join(f"<th scope='col'>{html.escape(STRATEGY_HEADINGS[h]['sv'])}</th>" for h in headings)
+    rows = [("Staden", overview["city"])] + [(d["displayName"] or "Utan område", d["headings"]) for d in overview["districts"]]
+    body_rows = "".join(
+        f"<tr><th scope='row'>{html.escape(name)}</th>" + "".join(f"<td>{_text(figs.get(h, {}))} <small>({_change(figs.get(h, {}))})</small></td>" for h in headings) + "</tr>"
+        for name, figs in rows
+    )
+    hidden = frozenset((d["id"], h) for d in overview["districts"] for h, f in d["headings"].items() if f["status"] == "suppressed")
+    heat = charts.heatmap([(d["id"], d["displayName"] or "Utan område") for d in overview["districts"]],
+                          [(h, STRATEGY_HEADINGS[h]["sv"]) for h in headings],
+                          {(d["id"], h): f["value"] for d in overview["districts"] for h, f in d["headings"].items()},
+                          title=f"Områden och rubriker {year}", suppressed=hidden)
+    async with request.app.state.pool.acquire() as conn:
+        trend_years = await store.years_with_submissions(conn, None)
+        trend_values = {y: domain.schools_from_rows(await store.school_levels(conn, y, None)) for y in trend_years if y <= year}
+    city_trend = charts.trend(sorted(trend_values) or [year],
+                              [(STRATEGY_HEADINGS[h]["sv"], {y: suppression.rollup([s.levels.get(h) for s in schools]).value for y, schools in trend_values.items()})
+                               for h in headings], title="Stadens nivå per rubrik över åren")
+    notes = "".join(f"<li>{html.escape(text)}</li>" for text in domain.METHOD.values())
+    document = f"""<!doctype html>
+<html lang="sv"><head><meta charset="utf-8"><title>Uppföljning av IT-strategin {year}</title><style>{STYLE}</style></head>
+<body>
+<h1>Uppföljning av IT-strategin för bättre lärande {year}</h1>
+<p class="note">{overview['submitted']} av {overview['schoolUnits']} skolenheter har lämnat in sin självskattning för {year}.</p>
+<section><table><caption>Nivå per område och rubrik (förändring sedan {year - 1} inom parentes)</caption>
+<thead><tr><th scope="col">Område</th>{head}</tr></thead><tbody>{body_rows}</tbody></table></section>
+<section><figure>{heat}</figure></section>
+<section><figure>{city_trend}</figure></section>
+<section><h2>Metod</h2><ul class="note">{notes}<li>".." betyder dolt värde, "." betyder att uppgift saknas.</li></ul></section>
+</body></html>"""
+    return HTMLResponse(document)
+
+
+@router.post("/annual-report/{year}/publish", summary="Announce the year's report to each district (ReportPublished), once",
+             responses=documented(401, 403, 409))
+async def publish(request: Request, year: int, caller: Annotated[Principal, Depends(require(Role.CITY_ADMIN))]) -> dict[str, Any]:
+    async with request.app.state.pool.acquire() as conn, conn.transaction():
+        schools = domain.schools_from_rows(await store.school_levels(conn, year, None))
+        by_district: dict[str, list[UUID]] = {}
+        for s in schools:
+            if s.district and s.levels:
+                by_district.setdefault(s.district, []).append(UUID(s.id))
+        if not by_district:
+            raise Problem(409, "Conflict", f"no school has a submitted self-assessment for {year}")
+        announced = []
+        for district, ids in sorted(by_district.items()):
+            at = await store.mark_published(conn, year, UUID(district), caller.subject)
+            if at is None:
+                continue
+            await outbox.add(conn, SOURCE, ReportPublished(districtId=UUID(district), year=year, schoolUnitIds=ids, publishedBy=caller.subject,
+                                                           publishedAt=at, path=f"/districts/{district}/overview?year={year}"))
+            announced.append(district)
+    return {"year": year, "announced": announced, "alreadyAnnounced": sorted(set(by_district) - set(announced))}
