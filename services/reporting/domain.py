@@ -88,6 +88,8 @@ METHOD = {
     "suppression": "A figure over fewer than 3 schools, or from fewer than 5 respondents, is suppressed (\"..\"); where a total is "
                    "published beside its parts, a second part is suppressed so that a hidden value cannot be derived (complementary suppression).",
     "missing": "Missing (\".\") means no data: not zero and not suppressed.",
+    "pulse": "A pulse group's response rate is its respondents over the school's staff or pupils as the city reports them; under 50% "
+             "the figures are marked insufficient (shown, but not representative).",
     "ranking": "Schools are listed by name. The figures are for follow-up and development, not for ranking schools.",
 }
 
@@ -138,3 +140,22 @@ def size_band(pupils: float | None) -> str | None:
     if pupils is None:
         return None
     return next(label for low, high, label in SIZE_BANDS if low <= pupils < high)
+
+
+# --- pulse sufficiency ---------------------------------------------------------------------------
+
+# A pulse answered by few of those asked says little about the school, even when no one can be identified.
+PULSE_SUFFICIENT_RATE = 0.5
+# The city figure each pulse group is a share of.
+PULSE_POPULATION = {"staff": "staff", "pupils": "pupils"}
+
+
+def response_rate(respondents: int, population: float | None) -> dict[str, Any]:
+    """The response rate and whether it is sufficient; unknown when the population is unknown, and
+    not given at all for a group too small to show (its rate would reveal its size)."""
+    from services.reporting.suppression import MIN_RESPONDENTS
+
+    if population is None or population <= 0 or respondents < MIN_RESPONDENTS:
+        return {"responseRate": None, "sufficient": None}
+    rate = min(respondents / population, 1.0)
+    return {"responseRate": round(rate, 3), "sufficient": rate >= PULSE_SUFFICIENT_RATE}

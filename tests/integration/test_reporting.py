@@ -51,15 +51,16 @@ async def test_a_school_report_from_events(stack: Stack) -> None:
         OrganisationUpserted(id=other_district, displayName="Område S", organisationType="Verksamhetsområde"),
         school_unit(school, district), school_unit(other_school, other_district),
         submitted(school, district, 2025, {"infrastruktur": 2, "digital-kompetens": 2, "digitalt-innehall": 1, "uppfoljning": 1}),
-        this_year,
+        this_year, SchoolFiguresReported(schoolUnitId=school, year=2026, figures={"staff": 20, "pupils": 300}),
     )])
     principal = auth("principal", school_units=(str(school),))
     async with httpx.AsyncClient(timeout=10) as http:
         async def report() -> dict[str, Any] | None:
             r = await http.get(f"{url}/school-units/{school}/report", headers=principal)
-            return r.json() if r.status_code == 200 and r.json()["year"] == 2026 and r.json()["previousYear"] == 2025 else None
+            ok = r.status_code == 200 and r.json()["year"] == 2026 and r.json()["previousYear"] == 2025
+            return r.json() if ok and {g["group"]: g for g in r.json()["pulse"]}.get("staff", {}).get("responseRate") is not None else None
 
-        body = await eventually(report, what="the school's 2026 report")
+        body = await eventually(report, what="the school's 2026 report with the city's staff figure")
         by_heading = {h["id"]: h for h in body["headings"]}
         assert [h["id"] for h in body["headings"]] == list(HEADINGS)  # every heading, answered or not
         assert by_heading["infrastruktur"] == {"id": "infrastruktur", "level": 3, "mean": 3.0, "missing": False, "previousLevel": 2, "change": 1}
@@ -73,6 +74,8 @@ async def test_a_school_report_from_events(stack: Stack) -> None:
         indicators = {i["id"]: i for i in body["indicators"]}
         assert len(indicators) == 4 and indicators["INF-00"]["change"] == 1 and indicators["DIG-02"]["missing"]
         assert staff["respondents"]["status"] == "shown" and staff["respondents"]["n"] == 7 and staff["headings"][0]["value"] == 3.4
+        assert staff["responseRate"] == 0.35 and staff["sufficient"] is False  # 7 of 20: shown, but marked insufficient
+        assert pupils["responseRate"] is None and pupils["sufficient"] is None  # a hidden group's rate would reveal its size
         assert pupils["respondents"]["status"] == "suppressed" and pupils["respondents"]["value"] is None and pupils["respondents"]["n"] is None
         assert pupils["headings"][0]["status"] == "suppressed" and pupils["headings"][0]["value"] is None
 

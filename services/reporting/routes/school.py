@@ -38,7 +38,8 @@ async def school_report(request: Request, school_unit_id: UUID, caller: Annotate
         headings = await store.heading_levels(conn, ids)
         indicators = await store.indicator_levels(conn, ids)
         pulse = await store.pulse_levels(conn, submissions[chosen]["assessment_id"])
-        indicator_values = domain.indicator_rows(await store.indicators(conn), await store.school_metrics(conn, school_unit_id, chosen))
+        metrics = await store.school_metrics(conn, school_unit_id, chosen)
+        indicator_values = domain.indicator_rows(await store.indicators(conn), metrics)
         plan = await store.actions(conn, school_unit_id)
     now_id = submissions[chosen]["assessment_id"]
 
@@ -50,6 +51,7 @@ async def school_report(request: Request, school_unit_id: UUID, caller: Annotate
     groups: dict[str, dict[str, Any]] = {}
     for r in pulse:
         g = groups.setdefault(r["grp"], {"group": r["grp"], "respondents": suppression.as_json(suppression.figure(float(r["respondents"]), r["respondents"])),
+                                         **domain.response_rate(r["respondents"], metrics.get(domain.PULSE_POPULATION.get(r["grp"], ""))),
                                          "headings": []})
         # the producer withholds a small group's means: such a group is suppressed here, not missing
         small = r["respondents"] < suppression.MIN_RESPONDENTS
