@@ -17,7 +17,12 @@ from shared.auth import mint as _mint
 from shared.demo_http import DemoError, _call, _until, call
 
 ROUND_NAME = "Självskattning {year} (demo)"
-SUBMITTED = ("Engelbrektsskolan", "Södra Latins gymnasium", "Förskolan Blackeberg", "Farsta grundskola")
+# Enough submitted schools per district for district figures; Söderort (district 3) has only two, so
+# the reports show a suppressed district and its complementary suppression.
+SUBMITTED = ("Engelbrektsskolan", "Södra Latins gymnasium", "Förskolan Blackeberg", "Farsta grundskola",
+             "Adolf Fredriks skola", "Östermalms gymnasium", "Förskolan Vasaparken",
+             "Katarina Södra skola", "Sofia skola", "Högalidsskolan",
+             "Bromma skola", "Spånga grundskola", "Enskede skola")
 DRAFT = "Matteusskolan"
 WITH_PULSE = "Södra Latins gymnasium"
 

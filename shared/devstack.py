@@ -186,7 +186,7 @@ async def _seed_assessments(services: list[ServiceProcess]) -> str | None:
         return None
     if not made["created"]:
         return f"campaign {made['campaign']} (from an earlier run)"
-    return f"campaign {made['campaign']}: open for 36 school units, submitted by {', '.join(SUBMITTED)}; a draft at {made['draft']}"
+    return f"campaign {made['campaign']}: open for 36 school units, submitted by {len(SUBMITTED)} (e.g. {SUBMITTED[0]}); a draft at {made['draft']}"
 
 
 async def _seed_catalog(services: list[ServiceProcess], bootstrap: str) -> str | None:
@@ -324,7 +324,10 @@ async def run(args: argparse.Namespace) -> int:
             from shared.city.cli import publish_envelopes
             from shared.city.demo import demo_city
 
+            from shared.demo_reporting import demo_figures
+
             demo_count = await publish_envelopes(bootstrap, demo_city())
+            demo_count += await publish_envelopes(bootstrap, demo_figures())
             log.info("published the demo city (%s events)", demo_count)
             demo_round = await _seed_assessments(services)
             programbank = await _seed_catalog(services, bootstrap)

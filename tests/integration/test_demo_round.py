@@ -38,6 +38,17 @@ async def test_the_demo_has_an_open_round_with_submitted_assessments(stack: Stac
         plan = (await http.get(f"{url}/school-units/{schools[SUBMITTED[0]]}/action-plan", headers=admin)).json()["items"]
         assert len(plan) == 2 and all(a["assessmentId"] for a in plan)
 
+        # the follow-up sees the round: Söderort has two submitted schools, too few for a district figure
+        reporting = stack.services["reporting"].url
+        soderort = demo_ids()["districts"]["Söderort"]
+
+        async def district_view() -> dict | None:
+            body = (await http.get(f"{reporting}/districts/{soderort}/overview", headers=admin)).json()
+            return body if body.get("submitted") == 2 else None
+
+        body = await eventually(district_view, what="Söderort's overview in reporting")
+        assert all(h["status"] == "suppressed" for h in body["headings"])
+
     again = await seed(url, DEV_JWT_SECRET)  # a restart without --reset finds the round and leaves it alone
     assert again == {"campaign": made["campaign"], "created": False}
 
