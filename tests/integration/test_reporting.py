@@ -18,9 +18,10 @@ from shared.events.assessment import AssessmentReopened, AssessmentSubmitted, He
 from shared.events.catalog import AppPublished
 from shared.events.city import AppLaunchesCounted, OrganisationUpserted, SchoolFiguresReported
 from shared.events.reporting import IndicatorBelowTarget, ReportPublished
-from shared.topics import REPORTING
+from shared.events.envelope import WireMessage, header_map
+from shared.topics import ASSESSMENT, REPORTING
 from tests.support.city import school_unit
-from tests.support.kafka import EventLog, eventually, send, wire
+from tests.support.kafka import EventLog, eventually, read_all, send, wire
 from tests.support.stack import Stack, auth
 
 pytestmark = pytest.mark.integration
@@ -359,3 +360,24 @@ async def test_the_annual_report_is_one_printable_document_and_is_announced_once
         assert sum(1 for e in log.events if isinstance(e.data, ReportPublished) and e.data.districtId == district) == 1
     finally:
         await log.stop()
+
+
+async def test_a_future_version_of_an_event_is_dead_lettered_and_the_next_event_still_applies(stack: Stack) -> None:
+    url = stack.services["reporting"].url
+    district, school = uuid.uuid4(), uuid.uuid4()
+    future = wire(submitted(school, district, 2039, {"infrastruktur": 5}))
+    future = WireMessage(future.topic, future.key, [(k, b"se.skolit.assessment.assessment-submitted.v2" if k == "ce_type" else v)
+                                                    for k, v in future.headers], future.value)
+    await send(stack.bootstrap, [wire(OrganisationUpserted(id=district, displayName="Område V2", organisationType="Verksamhetsområde")),
+                                 wire(school_unit(school, district)), future, wire(submitted(school, district, 2039, {"infrastruktur": 2}))])
+    async with httpx.AsyncClient(timeout=10) as http:
+        async def report() -> dict[str, Any] | None:
+            r = await http.get(f"{url}/school-units/{school}/report", headers=auth("city_admin"))
+            return r.json() if r.status_code == 200 else None
+
+        body = await eventually(report, what="the v1 submission after the v2 one")
+        assert {h["id"]: h["level"] for h in body["headings"]}["infrastruktur"] == 2
+    letters = await read_all(stack.bootstrap, ASSESSMENT.dlq, expect=1, timeout=20)
+    mine = [header_map(r.headers) for r in letters if header_map(r.headers).get("dlq_consumer_group") == "skolit-reporting"
+            and header_map(r.headers).get("ce_type", "").endswith(".v2")]
+    assert mine and mine[0]["dlq_reason"] == "unknown event type 'se.skolit.assessment.assessment-submitted.v2'", mine
