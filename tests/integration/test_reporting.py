@@ -381,3 +381,45 @@ async def test_a_future_version_of_an_event_is_dead_lettered_and_the_next_event_
     mine = [header_map(r.headers) for r in letters if header_map(r.headers).get("dlq_consumer_group") == "skolit-reporting"
             and header_map(r.headers).get("ce_type", "").endswith(".v2")]
     assert mine and mine[0]["dlq_reason"] == "unknown event type 'se.skolit.assessment.assessment-submitted.v2'", mine
+
+
+async def test_every_view_checks_who_is_asking(stack: Stack) -> None:
+    url = stack.services["reporting"].url
+    district, other_district = uuid.uuid4(), uuid.uuid4()
+    school, other_school = uuid.uuid4(), uuid.uuid4()
+    await send(stack.bootstrap, [wire(e) for e in (
+        OrganisationUpserted(id=district, displayName="Område Behörighet", organisationType="Verksamhetsområde"),
+        OrganisationUpserted(id=other_district, displayName="Område Annat", organisationType="Verksamhetsområde"),
+        school_unit(school, district), school_unit(other_school, other_district),
+        submitted(school, district, 2040, {"infrastruktur": 3}), submitted(other_school, other_district, 2040, {"infrastruktur": 3}),
+    )])
+    callers = {
+        "principal": auth("principal", school_units=(str(school),)), "teacher": auth("teacher", school_units=(str(school),)),
+        "other_principal": auth("principal", school_units=(str(other_school),)), "district_admin": auth("district_admin", districts=(str(district),)),
+        "other_district_admin": auth("district_admin", districts=(str(other_district),)), "city_admin": auth("city_admin"),
+        "guardian": auth("guardian", school_units=(str(school),)),
+    }
+    school_staff = {"principal", "teacher", "district_admin", "city_admin"}
+    endpoints = [
+        (f"/school-units/{school}/report?year=2040", school_staff), (f"/school-units/{school}/report?year=2040&format=csv", school_staff),
+        (f"/school-units/{school}/similar?year=2040", school_staff), (f"/school-units/{school}/charts/radar.svg", school_staff),
+        (f"/school-units/{school}/charts/trend.svg", school_staff), (f"/school-units/{school}/history", school_staff),
+        (f"/districts/{district}/overview?year=2040", {"district_admin", "city_admin"}), (f"/districts/{district}/trends", {"district_admin", "city_admin"}),
+        ("/headings/infrastruktur?year=2040", {"district_admin", "other_district_admin", "city_admin"}),
+        ("/overview?year=2040", {"city_admin"}), ("/trends", {"city_admin"}), ("/charts/heatmap.svg?year=2040", {"city_admin"}),
+        ("/annual-report/2040", {"city_admin"}), ("/indicators", school_staff | {"other_principal", "other_district_admin"}),
+        ("/campaigns", {"district_admin", "other_district_admin", "city_admin"}),
+    ]
+    async with httpx.AsyncClient(timeout=20) as http:
+        async def applied() -> bool:
+            return (await http.get(f"{url}/school-units/{school}/report?year=2040", headers=callers["city_admin"])).status_code == 200
+
+        await eventually(applied, what="the school's report")
+        for path, allowed in endpoints:
+            assert (await http.get(url + path)).status_code == 401, path
+            for name, headers in callers.items():
+                status = (await http.get(url + path, headers=headers)).status_code
+                if name in allowed:
+                    assert status == 200, (path, name, status)
+                else:
+                    assert status == 403, (path, name, status)

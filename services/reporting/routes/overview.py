@@ -79,6 +79,7 @@ async def city_overview(request: Request, caller: Annotated[Principal, Depends(r
     async with request.app.state.pool.acquire() as conn:
         schools = domain.schools_from_rows(await store.school_levels(conn, year, None))
         last_year = domain.schools_from_rows(await store.school_levels(conn, year - 1, None))
+        apps = await store.apps_per_heading(conn)
     by_district = domain.rollups(schools, lambda s: s.district, domain.HEADINGS)
     before = domain.rollups(last_year, lambda s: s.district, domain.HEADINGS)
     names = {str(s.district): s.district_name for s in schools}
@@ -88,7 +89,9 @@ async def city_overview(request: Request, caller: Annotated[Principal, Depends(r
                  for d, figs in sorted(by_district.items(), key=lambda kv: names.get(kv[0]) or "")]
     if format == "csv":
         return exports.overview_csv({"year": year, "groups": [{"id": "city", "displayName": "Staden", "headings": city}, *districts]}, f"city-{year}.csv")
-    return {"year": year, **_submitted(schools), "city": city, "districts": districts, "method": domain.METHOD}
+    return {"year": year, **_submitted(schools), "city": city, "districts": districts,
+            "appsPerHeading": {h: apps.get(h, 0) for h in domain.HEADINGS},  # apps the programbank allows now, per heading they serve
+            "method": domain.METHOD}
 
 
 @router.get("/headings/{heading}", summary="One heading across schools: each school's level and the distribution", response_model=None,
