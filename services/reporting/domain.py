@@ -72,10 +72,12 @@ def rollups(schools: list[SchoolLevels], group_of: Any, headings: list[str]) -> 
     groups is published beside them."""
     from services.reporting import suppression
 
-    groups = sorted({group_of(s) for s in schools}, key=str)
-    out: dict[str, dict[str, Any]] = {str(g): {} for g in groups}
+    members: dict[str, list[SchoolLevels]] = {}
+    for s in schools:
+        members.setdefault(str(group_of(s)), []).append(s)
+    out: dict[str, dict[str, Any]] = {g: {} for g in sorted(members)}
     for heading in headings:
-        figures = {str(g): suppression.rollup([s.levels.get(heading) for s in schools if group_of(s) == g]) for g in groups}
+        figures = {g: suppression.rollup([s.levels.get(heading) for s in members[g]]) for g in out}
         for g, f in suppression.protect_group(figures, total_published=True).items():
             out[g][heading] = f
     return out

@@ -138,7 +138,8 @@ async def school_levels(conn: asyncpg.Connection, year: int, districts: list[UUI
         FROM organisation o
         LEFT JOIN organisation d ON d.id = o.parent_organisation
         LEFT JOIN current c ON c.school_unit = o.id
-        LEFT JOIN heading_level h ON h.assessment_id = c.assessment_id
+        -- by primary key per current assessment, not a hash of every year's levels
+        LEFT JOIN LATERAL (SELECT heading, level, mean FROM heading_level WHERE assessment_id = c.assessment_id) h ON true
         WHERE o.organisation_type = 'Skolenhet' AND NOT o.deleted
           AND ($2::uuid[] IS NULL OR o.parent_organisation = ANY($2::uuid[]))
         ORDER BY o.display_name, o.id, h.heading
