@@ -36,10 +36,13 @@ unit: $(STAMP)
 asyncapi: $(STAMP)
 	$(PY) -m services asyncapi --out docs/asyncapi.json
 
-## make bench — the catalog's search latency on 10,000 apps (embedded PostgreSQL, the service as a process);
-## writes docs/benchmarks/catalog-search.md and .json. ARGS="--runs 3" etc. A measurement, not a test.
+## make bench — the catalog's search latency on 10,000 apps (embedded PostgreSQL, the service as a process),
+## then reporting's read views and freshness on 600 schools × 10 years (embedded PostgreSQL and Tansu);
+## writes docs/benchmarks/catalog-search.{md,json} and reporting.{md,json}. ARGS="--runs 3" etc. go to the catalog
+## benchmark, REPORTING_ARGS="--runs 2" etc. to the reporting one. Measurements, not tests.
 bench: $(STAMP)
 	$(PY) -m bench.catalog_search $(ARGS)
+	$(PY) -m bench.reporting $(REPORTING_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache
