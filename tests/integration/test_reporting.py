@@ -314,6 +314,8 @@ async def test_trends_and_similar_schools_without_ranking(stack: Stack) -> None:
         body = await eventually(trends, what="two years of the district's trend")
         assert [y["year"] for y in body["years"]] == [2036, 2037]
         assert body["years"][1]["headings"]["infrastruktur"]["value"] == 3.0 and body["years"][0]["headings"]["uppfoljning"]["status"] == "missing"
+        trend_csv = (await http.get(f"{url}/districts/{district}/trends", params={"format": "csv"}, headers=admin)).text.splitlines()
+        assert "2037,infrastruktur,3,2.8,0.2,5" in trend_csv and "2037,uppfoljning,.,.,.,5" in trend_csv  # year-on-year change
 
         async def similar() -> dict[str, Any] | None:
             r = (await http.get(f"{url}/school-units/{small[0]}/similar", params={"year": 2036}, headers=admin)).json()
@@ -324,6 +326,8 @@ async def test_trends_and_similar_schools_without_ranking(stack: Stack) -> None:
         infra = next(h for h in peers["headings"] if h["id"] == "infrastruktur")
         assert infra["level"] == 2 and infra["group"] == {"value": (3 + 4 + 2) / 3, "n": 3, "status": "shown", "reason": None}
         assert "schools" not in peers  # no other school is named
+        similar_csv = (await http.get(f"{url}/school-units/{small[0]}/similar", params={"year": 2036, "format": "csv"}, headers=admin)).text
+        assert "infrastruktur,2036,2,3,3" in similar_csv.splitlines()
         alone = (await http.get(f"{url}/school-units/{big}/similar", params={"year": 2036}, headers=admin)).json()
         assert alone["group"]["schoolUnits"] == 0 and alone["headings"][0]["group"]["status"] == "missing"
 

@@ -132,12 +132,31 @@ async def _trends(request: Request, districts: list[UUID] | None) -> list[dict[s
             for y, schools in per_year.items()]
 
 
-@router.get("/districts/{district_id}/trends", summary="A district's figure per heading over the years", responses=documented(401, 403))
-async def district_trends(request: Request, district_id: UUID, caller: Annotated[Principal, Depends(require(*OVERSEERS))]) -> dict[str, Any]:
+def _trends_csv(years: list[dict[str, Any]], filename: str) -> Response:
+    rows = []
+    for i, y in enumerate(years):
+        before = years[i - 1]["headings"] if i > 0 and years[i - 1]["year"] == y["year"] - 1 else {}
+        for h, fig in y["headings"].items():
+            previous = before.get(h, {}).get("value")
+            change = round(fig["value"] - previous, 2) if fig["value"] is not None and previous is not None else None
+            rows.append([y["year"], h, fig, previous, change, y["submitted"]])
+    return exports.csv_response(["year", "heading", "value", "previous_year_value", "change", "submitted"], rows, filename)
+
+
+@router.get("/districts/{district_id}/trends", summary="A district's figure per heading over the years", response_model=None,
+            responses=documented(401, 403))
+async def district_trends(request: Request, district_id: UUID, caller: Annotated[Principal, Depends(require(*OVERSEERS))],
+                          format: Format = "json") -> dict[str, Any] | Response:
     ensure_district(caller, district_id)
-    return {"districtId": str(district_id), "years": await _trends(request, [district_id]), "method": domain.METHOD}
+    years = await _trends(request, [district_id])
+    if format == "csv":
+        return _trends_csv(years, f"district-{district_id}-trends.csv")
+    return {"districtId": str(district_id), "years": years, "method": domain.METHOD}
 
 
-@router.get("/trends", summary="The city's figure per heading over the years", responses=documented(401, 403))
-async def city_trends(request: Request, caller: Annotated[Principal, Depends(require(Role.CITY_ADMIN))]) -> dict[str, Any]:
-    return {"years": await _trends(request, None), "method": domain.METHOD}
+@router.get("/trends", summary="The city's figure per heading over the years", response_model=None, responses=documented(401, 403))
+async def city_trends(request: Request, caller: Annotated[Principal, Depends(require(Role.CITY_ADMIN))], format: Format = "json") -> dict[str, Any] | Response:
+    years = await _trends(request, None)
+    if format == "csv":
+        return _trends_csv(years, "city-trends.csv")
+    return {"years": years, "method": domain.METHOD}

@@ -75,10 +75,12 @@ async def school_report(request: Request, school_unit_id: UUID, caller: Annotate
 
 
 @router.get("/school-units/{school_unit_id}/similar", summary="The school beside similar schools (same school type and size band), never a ranking",
+            response_model=None,
             description="The group's figure per heading is the mean over its other schools with a level; fewer than 3 and it is suppressed. "
                         "No other school is named.", responses=documented(401, 403, 404))
 async def similar_schools(request: Request, school_unit_id: UUID, caller: Annotated[Principal, Depends(require(*READERS))],
-                          year: Annotated[int | None, Query(ge=2000, le=2100)] = None) -> dict[str, Any]:
+                          year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+                          format: Literal["json", "csv"] = "json") -> dict[str, Any] | Response:
     async with request.app.state.pool.acquire() as conn:
         district = await district_of(conn, school_unit_id)
         ensure_school_access(caller, str(school_unit_id), str(district) if district else None)
@@ -93,10 +95,14 @@ async def similar_schools(request: Request, school_unit_id: UUID, caller: Annota
     kind, band = domain.main_type(list(me.school_types)), domain.size_band(sizes.get(me.id))
     peers = [s for s in schools if s.id != me.id and domain.main_type(list(s.school_types)) == kind
              and (band is None or domain.size_band(sizes.get(s.id)) == band)]
+    headings = [{"id": h, "level": me.levels.get(h), "group": suppression.as_json(suppression.rollup([p.levels.get(h) for p in peers]))}
+                for h in domain.HEADINGS]
+    if format == "csv":
+        return exports.csv_response(["heading", "year", "school_level", "similar_schools_mean", "similar_schools"],
+                                    [[h["id"], year, h["level"], h["group"], len(peers)] for h in headings], f"similar-{me.id}-{year}.csv")
     return {
         "schoolUnitId": me.id, "year": year, "schoolType": kind, "sizeBand": band,
         "group": {"schoolUnits": len(peers), "rule": "same school type" + (" and size band" if band else " (the school's size is not known)")},
-        "headings": [{"id": h, "level": me.levels.get(h), "group": suppression.as_json(suppression.rollup([p.levels.get(h) for p in peers]))}
-                     for h in domain.HEADINGS],
+        "headings": headings,
         "method": domain.METHOD,
     }
