@@ -100,7 +100,8 @@ _DELETE_RESULTS = {
 
 async def record_reopening(conn: asyncpg.Connection, assessment_id: UUID, reopened_at: datetime) -> None:
     """A reopened assessment stops counting until it is submitted again (a later submission clears this)."""
-    await conn.execute("UPDATE submission SET reopened_at = $2 WHERE assessment_id = $1 AND submitted_at < $2", assessment_id, reopened_at)
+    await conn.execute("UPDATE submission SET reopened_at = $2, applied_at = now() WHERE assessment_id = $1 AND submitted_at < $2",
+                       assessment_id, reopened_at)
 
 
 async def current_submissions(conn: asyncpg.Connection, school_unit: UUID) -> list[asyncpg.Record]:
@@ -282,3 +283,13 @@ async def mark_published(conn: asyncpg.Connection, year: int, district: UUID, ac
         "INSERT INTO published_report (year, district, published_by) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING published_at",
         year, district, actor,
     )
+
+
+async def levels_version(conn: asyncpg.Connection) -> tuple[Any, ...]:
+    """Changes whenever a submission, a reopening or an organisation change is applied (or a rebuild empties
+    the tables): what the overviews' cache is keyed on."""
+    row = await conn.fetchrow(
+        "SELECT (SELECT max(applied_at) FROM submission) AS s, (SELECT count(*) FROM submission) AS n,"
+        " (SELECT max(event_time) FROM organisation) AS o, (SELECT count(*) FROM organisation) AS m"
+    )
+    return tuple(row)

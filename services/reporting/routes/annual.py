@@ -10,7 +10,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
-from services.reporting import charts, domain, exports, store, suppression
+from services.reporting import cache, charts, domain, exports, store, suppression
 from services.reporting.routes.overview import city_overview
 from shared import outbox
 from shared.auth import Principal, Role, require
@@ -58,7 +58,7 @@ async def annual_report(request: Request, year: int, caller: Annotated[Principal
                           title=f"Områden och rubriker {year}", suppressed=hidden)
     async with request.app.state.pool.acquire() as conn:
         trend_years = await store.years_with_submissions(conn, None)
-        trend_values = {y: domain.schools_from_rows(await store.school_levels(conn, y, None)) for y in trend_years if y <= year}
+        trend_values = {y: await cache.school_levels(conn, y, None) for y in trend_years if y <= year}
     city_trend = charts.trend(sorted(trend_values) or [year],
                               [(STRATEGY_HEADINGS[h]["sv"], {y: suppression.rollup([s.levels.get(h) for s in schools]).value for y, schools in trend_values.items()})
                                for h in headings], title="Stadens nivå per rubrik över åren")
@@ -81,7 +81,7 @@ async def annual_report(request: Request, year: int, caller: Annotated[Principal
              responses=documented(401, 403, 409))
 async def publish(request: Request, year: int, caller: Annotated[Principal, Depends(require(Role.CITY_ADMIN))]) -> dict[str, Any]:
     async with request.app.state.pool.acquire() as conn, conn.transaction():
-        schools = domain.schools_from_rows(await store.school_levels(conn, year, None))
+        schools = await cache.school_levels(conn, year, None)
         by_district: dict[str, list[UUID]] = {}
         for s in schools:
             if s.district and s.levels:

@@ -10,7 +10,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from services.reporting import charts, domain, store, suppression
+from services.reporting import cache, charts, domain, store, suppression
 from services.reporting.access import READERS
 from shared.auth import Principal, Role, ensure_school_access, require
 from shared.city.replica import district_of
@@ -48,7 +48,7 @@ async def radar(request: Request, school_unit_id: UUID, caller: Annotated[Princi
         chosen = year or max(by_year)
         if chosen not in by_year:
             raise Problem(404, "Not found", f"no submitted self-assessment for {chosen}; years: {sorted(by_year)}")
-        peers = domain.schools_from_rows(await store.school_levels(conn, chosen, [district])) if district else []
+        peers = await cache.school_levels(conn, chosen, [district]) if district else []
         name = next((s.name for s in peers if s.id == str(school_unit_id)), str(school_unit_id))
     series: list[tuple[str, dict[str, float | None]]] = [(str(chosen), by_year[chosen])]
     if chosen - 1 in by_year:
@@ -82,7 +82,7 @@ async def heatmap(request: Request, caller: Annotated[Principal, Depends(require
                   year: Annotated[int | None, Query(ge=2000, le=2100)] = None) -> Response:
     year = year or city_today().year
     async with request.app.state.pool.acquire() as conn:
-        schools = domain.schools_from_rows(await store.school_levels(conn, year, None))
+        schools = await cache.school_levels(conn, year, None)
     names = {str(s.district): s.district_name or "Utan område" for s in schools}
     figures = domain.rollups(schools, lambda s: s.district, domain.HEADINGS)
     rows = sorted(((d, names.get(d, d)) for d in figures), key=lambda r: r[1])

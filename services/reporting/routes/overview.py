@@ -10,7 +10,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from services.reporting import domain, exports, store, suppression
+from services.reporting import cache, domain, exports, store, suppression
 from services.reporting.access import OVERSEERS, ensure_district
 from shared.auth import Principal, Role, require
 from shared.clock import city_today
@@ -52,8 +52,8 @@ async def district_overview(request: Request, district_id: UUID, caller: Annotat
         name = await store.organisation_name(conn, district_id)
         if name is None:
             raise Problem(404, "Not found", f"district {district_id} is not known")
-        schools = domain.schools_from_rows(await store.school_levels(conn, year, [district_id]))
-        last_year = domain.schools_from_rows(await store.school_levels(conn, year - 1, [district_id]))
+        schools = await cache.school_levels(conn, year, [district_id])
+        last_year = await cache.school_levels(conn, year - 1, [district_id])
     figures = domain.rollups(schools, lambda s: "district", domain.HEADINGS)["district"] if schools else {}
     before = domain.rollups(last_year, lambda s: "district", domain.HEADINGS)["district"] if last_year else {}
     headings = {h: _with_change(figures[h], before.get(h)) for h in domain.HEADINGS} if figures else {}
@@ -77,8 +77,8 @@ async def city_overview(request: Request, caller: Annotated[Principal, Depends(r
                         format: Format = "json") -> dict[str, Any] | Response:
     year = year or city_today().year
     async with request.app.state.pool.acquire() as conn:
-        schools = domain.schools_from_rows(await store.school_levels(conn, year, None))
-        last_year = domain.schools_from_rows(await store.school_levels(conn, year - 1, None))
+        schools = await cache.school_levels(conn, year, None)
+        last_year = await cache.school_levels(conn, year - 1, None)
         apps = await store.apps_per_heading(conn)
     by_district = domain.rollups(schools, lambda s: s.district, domain.HEADINGS)
     before = domain.rollups(last_year, lambda s: s.district, domain.HEADINGS)
@@ -108,7 +108,7 @@ async def heading_across_schools(request: Request, heading: str, caller: Annotat
     year = year or city_today().year
     districts = [districtId] if districtId else (None if caller.has_any(Role.CITY_ADMIN) else [UUID(d) for d in caller.districts])
     async with request.app.state.pool.acquire() as conn:
-        schools = domain.schools_from_rows(await store.school_levels(conn, year, districts))
+        schools = await cache.school_levels(conn, year, districts)
     levels = [s.levels.get(heading) for s in schools]
     if format == "csv":
         groups = [{"id": s.id, "displayName": s.name, "headings": {heading: {"value": s.levels.get(heading)}}} for s in schools]
@@ -126,7 +126,7 @@ async def heading_across_schools(request: Request, heading: str, caller: Annotat
 async def _trends(request: Request, districts: list[UUID] | None) -> list[dict[str, Any]]:
     async with request.app.state.pool.acquire() as conn:
         years = await store.years_with_submissions(conn, districts)
-        per_year = {y: domain.schools_from_rows(await store.school_levels(conn, y, districts)) for y in years}
+        per_year = {y: await cache.school_levels(conn, y, districts) for y in years}
     return [{"year": y, "submitted": sum(1 for s in schools if s.levels),
              "headings": {h: _figure(suppression.rollup([s.levels.get(h) for s in schools])) for h in domain.HEADINGS}}
             for y, schools in per_year.items()]

@@ -8,7 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from services.reporting import domain, exports, store, suppression
+from services.reporting import cache, domain, exports, store, suppression
 from services.reporting.access import READERS
 from shared.auth import Principal, ensure_school_access, require
 from shared.city.replica import district_of
@@ -87,7 +87,7 @@ async def similar_schools(request: Request, school_unit_id: UUID, caller: Annota
         year = year or max((r["year"] for r in await store.current_submissions(conn, school_unit_id)), default=None)
         if year is None:
             raise Problem(404, "Not found", f"school unit {school_unit_id} has no submitted self-assessment")
-        schools = domain.schools_from_rows(await store.school_levels(conn, year, None))
+        schools = await cache.school_levels(conn, year, None)
         sizes = {str(k): v for k, v in (await store.pupils(conn, year)).items()}
     me = next((s for s in schools if s.id == str(school_unit_id)), None)
     if me is None:
