@@ -642,10 +642,11 @@ def reading(result: dict[str, Any]) -> list[str]:
     report_steps = ("district_of", "current_submissions", "heading_levels", "indicator_levels", "pulse_levels", "indicators")
     report_sql = sum(sql[k]["p50"] for k in report_steps)
     out.append(
-        f"Where the time goes: the city-wide views (city overview, heading, heatmap) each run `store.school_levels` over all "
-        f"{ld['schoolUnits']} schools: {city_q['p50']:.1f} ms at the median on its own in-process ({city_q['rows']} rows for one year), against HTTP medians of "
-        f"{_ms(http['d']['p50'])}, {_ms(http['e']['p50'])} and {_ms(http['h']['p50'])} ms; the difference is spent outside that statement "
-        f"(HTTP, authentication, turning the rows into roll-ups with suppression, JSON or SVG). For one district the statement takes {dist_q['p50']:.1f} ms. "
+        f"Where the time goes: the city-wide views (city overview, heading, heatmap) need `store.school_levels` over all "
+        f"{ld['schoolUnits']} schools: {city_q['p50']:.1f} ms at the median on its own in-process ({city_q['rows']} rows for one year). They answer "
+        f"from a per-process cache of each year's levels (services/reporting/cache.py) while nothing was applied since, so only a request that "
+        f"misses pays the statement: the HTTP medians are {_ms(http['d']['p50'])}, {_ms(http['e']['p50'])} and {_ms(http['h']['p50'])} ms, and the "
+        f"misses show in the tails (the city overview reads two years per request). For one district the statement takes {dist_q['p50']:.1f} ms. "
         f"The school report's queries add up to about {report_sql:.1f} ms at the median (sum of the steps' p50) against an HTTP median of {_ms(http['a']['p50'])} ms."
     )
     plans = result["plans"]
