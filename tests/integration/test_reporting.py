@@ -206,7 +206,15 @@ async def test_rebuilding_the_read_models_from_the_topics_gives_the_same_figures
         assert proc.returncode == 0, output.decode()
         assert b"read models rebuilt" in output, output.decode()
         after = {v: (await http.get(url + v, headers=admin)).json() for v in views}
-    assert after == before
+
+    def mine(views: dict[str, Any]) -> dict[str, Any]:
+        # The city overview covers every test's schools, some made by a test-only handler (the dead-letter
+        # fix test) that a plain replay rightly does not repeat: compare this district's part of it.
+        city = views.pop("/overview?year=2031")
+        views["district in the city overview"] = next(d for d in city["districts"] if d["id"] == str(district))
+        return views
+
+    assert mine(after) == mine(before)
 
 
 async def test_indicators_from_city_and_catalog_data_with_targets_and_an_alert(stack: Stack) -> None:
