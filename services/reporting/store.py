@@ -104,13 +104,13 @@ async def record_reopening(conn: asyncpg.Connection, assessment_id: UUID, reopen
                        assessment_id, reopened_at)
 
 
+CURRENT_SUBMISSIONS = ("SELECT DISTINCT ON (year) assessment_id, year, campaign_id, framework_version, submission, submitted_at"
+                       " FROM submission WHERE school_unit = $1 AND reopened_at IS NULL ORDER BY year, submitted_at DESC")
+
+
 async def current_submissions(conn: asyncpg.Connection, school_unit: UUID) -> list[asyncpg.Record]:
     """The school's counting submission per year: the latest one not reopened since."""
-    return await conn.fetch(
-        "SELECT DISTINCT ON (year) assessment_id, year, campaign_id, framework_version, submission, submitted_at"
-        " FROM submission WHERE school_unit = $1 AND reopened_at IS NULL ORDER BY year, submitted_at DESC",
-        school_unit,
-    )
+    return await conn.fetch(CURRENT_SUBMISSIONS, school_unit)
 
 
 async def heading_levels(conn: asyncpg.Connection, assessment_ids: list[UUID]) -> list[asyncpg.Record]:
@@ -125,11 +125,7 @@ async def pulse_levels(conn: asyncpg.Connection, assessment_id: UUID) -> list[as
     return await conn.fetch("SELECT grp, respondents, heading, mean FROM pulse_level WHERE assessment_id = $1 ORDER BY grp, heading", assessment_id)
 
 
-async def school_levels(conn: asyncpg.Connection, year: int, districts: list[UUID] | None) -> list[asyncpg.Record]:
-    """Every school unit (optionally of some districts) with its counting heading levels for the year;
-    a school without a submission appears once with NULL heading, so it is counted as missing."""
-    return await conn.fetch(
-        """
+SCHOOL_LEVELS = """
         WITH current AS (
             SELECT DISTINCT ON (school_unit) assessment_id, school_unit
             FROM submission WHERE year = $1 AND reopened_at IS NULL ORDER BY school_unit, submitted_at DESC
@@ -144,9 +140,13 @@ async def school_levels(conn: asyncpg.Connection, year: int, districts: list[UUI
         WHERE o.organisation_type = 'Skolenhet' AND NOT o.deleted
           AND ($2::uuid[] IS NULL OR o.parent_organisation = ANY($2::uuid[]))
         ORDER BY o.display_name, o.id, h.heading
-        """,
-        year, districts,
-    )
+"""
+
+
+async def school_levels(conn: asyncpg.Connection, year: int, districts: list[UUID] | None) -> list[asyncpg.Record]:
+    """Every school unit (optionally of some districts) with its counting heading levels for the year;
+    a school without a submission appears once with NULL heading, so it is counted as missing."""
+    return await conn.fetch(SCHOOL_LEVELS, year, districts)
 
 
 async def organisation_name(conn: asyncpg.Connection, id: UUID) -> str | None:
@@ -230,14 +230,14 @@ async def apps_per_heading(conn: asyncpg.Connection) -> dict[str, int]:
     return {r["h"]: r["n"] for r in rows}
 
 
+LEVELS_BY_YEAR = ("WITH current AS (SELECT DISTINCT ON (year) assessment_id, year FROM submission WHERE school_unit = $1 AND reopened_at IS NULL"
+                  "  ORDER BY year, submitted_at DESC)"
+                  " SELECT c.year, h.heading, h.level FROM current c JOIN heading_level h ON h.assessment_id = c.assessment_id ORDER BY c.year")
+
+
 async def heading_levels_by_year(conn: asyncpg.Connection, school_unit: UUID) -> list[asyncpg.Record]:
     """The school's counting level per heading and year."""
-    return await conn.fetch(
-        "WITH current AS (SELECT DISTINCT ON (year) assessment_id, year FROM submission WHERE school_unit = $1 AND reopened_at IS NULL"
-        "  ORDER BY year, submitted_at DESC)"
-        " SELECT c.year, h.heading, h.level FROM current c JOIN heading_level h ON h.assessment_id = c.assessment_id ORDER BY c.year",
-        school_unit,
-    )
+    return await conn.fetch(LEVELS_BY_YEAR, school_unit)
 
 
 # --- action plans --------------------------------------------------------------------------------
