@@ -22,7 +22,6 @@ import os
 import platform
 import random
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -37,6 +36,7 @@ from typing import Any
 
 import httpx
 
+from bench.process import ServiceProcess
 from services.catalog import domain, store
 from services.catalog import vocabulary as vocab
 from services.catalog.domain import AppInput, DataProtection, SearchFilters
@@ -321,58 +321,14 @@ async def load(service_url: str, apps: list[tuple[uuid.UUID, AppInput, str]], to
 
 # --- the catalog service as a subprocess ---------------------------------------------------------
 
-class CatalogProcess:
+class CatalogProcess(ServiceProcess):
     def __init__(self, admin_url: str, workdir: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = workdir / "catalog.log"
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("SKOLIT_")}
-        self.env.update(
-            DATABASE_URL=admin_url,
-            KAFKA_BOOTSTRAP_SERVERS=f"127.0.0.1:{free_port()}",  # nobody listens there: no broker
-            SKOLIT_JWT_SECRET=DEV_JWT_SECRET,
-            SKOLIT_CATALOG_PORT=str(self.port),
-            SKOLIT_LOG_LEVEL="WARNING",
-            PYTHONPATH=str(ROOT),
-        )
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen([sys.executable, "-m", "services.catalog"], cwd=ROOT, env=self.env,
-                                         stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        super().__init__("catalog", admin_url, workdir)
 
     def wait_serving(self, token: str, timeout: float = 90) -> None:
         """/readyz stays 503 without a broker: wait for /healthz, then for a real authenticated search."""
-        deadline = time.monotonic() + timeout
-        with httpx.Client(base_url=self.url, timeout=2) as client:
-            while time.monotonic() < deadline:
-                if self.proc is not None and self.proc.poll() is not None:
-                    raise RuntimeError(f"the catalog exited with {self.proc.returncode}:\n{self.log_tail()}")
-                with contextlib.suppress(httpx.HTTPError):
-                    if client.get("/healthz").status_code == 200 and client.get(
-                            "/apps", params={"pageSize": 1}, headers={"Authorization": "Bearer " + token}).status_code == 200:
-                        return
-                time.sleep(0.2)
-        raise TimeoutError(f"the catalog did not serve within {timeout:.0f} s:\n{self.log_tail()}")
-
-    def stop(self) -> None:
-        proc, self.proc = self.proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=45)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
-
-    def log_tail(self, lines: int = 40) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
+        self.wait_until(lambda client: client.get("/healthz").status_code == 200 and client.get(
+            "/apps", params={"pageSize": 1}, headers={"Authorization": "Bearer " + token}).status_code == 200, "serving", timeout)
 
 
 # --- measuring -----------------------------------------------------------------------------------

@@ -23,7 +23,6 @@ import asyncio
 import contextlib
 import json
 import math
-import os
 import random
 import shutil
 import signal
@@ -42,6 +41,7 @@ from typing import Any
 import httpx
 from aiokafka import AIOKafkaProducer
 
+from bench.process import ServiceProcess
 from bench.catalog_search import code_version, machine_facts, percentile, postgres_facts
 from services.reporting import store
 from shared.auth import mint
@@ -160,58 +160,13 @@ def wire(event: Any) -> WireMessage:
 
 # --- the stack: PostgreSQL, Tansu, the reporting service -----------------------------------------
 
-class ReportingProcess:
+class ReportingProcess(ServiceProcess):
     def __init__(self, admin_url: str, bootstrap: str, workdir: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = workdir / "reporting.log"
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("SKOLIT_")}
-        self.env.update(  # as tests/support/stack.Stack.env_for, quieter
-            DATABASE_URL=admin_url,
-            KAFKA_BOOTSTRAP_SERVERS=bootstrap,
-            SKOLIT_JWT_SECRET=DEV_JWT_SECRET,
-            SKOLIT_OUTBOX_POLL_SECONDS="0.5",
-            SKOLIT_ALLOW_CLOCK_OVERRIDE="true",
-            SKOLIT_LOG_LEVEL="WARNING",
-            SKOLIT_REPORTING_PORT=str(self.port),
-            PYTHONPATH=str(ROOT),
-        )
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen([sys.executable, "-m", "services.reporting"], cwd=ROOT, env=self.env,
-                                         stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        super().__init__("reporting", admin_url, workdir, bootstrap)
+        self.env["SKOLIT_ALLOW_CLOCK_OVERRIDE"] = "true"
 
     def wait_ready(self, timeout: float = 90) -> None:
-        deadline = time.monotonic() + timeout
-        with httpx.Client(base_url=self.url, timeout=2) as client:
-            while time.monotonic() < deadline:
-                if self.proc is not None and self.proc.poll() is not None:
-                    raise RuntimeError(f"reporting exited with {self.proc.returncode}:\n{self.log_tail()}")
-                with contextlib.suppress(httpx.HTTPError):
-                    if client.get("/readyz").status_code == 200:
-                        return
-                time.sleep(0.2)
-        raise TimeoutError(f"reporting not ready within {timeout:.0f} s:\n{self.log_tail()}")
-
-    def stop(self) -> None:
-        proc, self.proc = self.proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=45)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
-
-    def log_tail(self, lines: int = 40) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
+        self.wait_until(lambda client: client.get("/readyz").status_code == 200, "ready", timeout)
 
 
 def tansu_version() -> str | None:
