@@ -8,6 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Request
 
 from services.notification import store
+from services.notification.contacts import router as contacts_router
 from shared.auth import Principal, Role, ensure_school_access, require
 from shared.city.replica import district_of
 
@@ -25,3 +26,6 @@ async def school_audience(
         ensure_school_access(caller, str(school_unit_id), str(district) if district else None)
         counts = await store.audience(conn, school_unit_id)
     return {"schoolUnitId": str(school_unit_id), **counts}
+
+
+router.include_router(contacts_router)

@@ -21,3 +21,27 @@ async def audience(conn: asyncpg.Connection, school_unit: UUID) -> dict[str, obj
         "SELECT duty_role, count(DISTINCT person) AS n FROM duty WHERE duty_at = $1 AND active GROUP BY duty_role ORDER BY duty_role", school_unit
     )
     return {"guardians": guardians["guardians"], "pupils": guardians["pupils"], "staffByDutyRole": {r["duty_role"]: r["n"] for r in staff}}
+
+
+# --- contact details -----------------------------------------------------------------------------
+
+async def person_known(conn: asyncpg.Connection, person: UUID) -> bool:
+    return await conn.fetchval("SELECT EXISTS (SELECT 1 FROM person WHERE id = $1 AND NOT removed)", person)
+
+
+async def save_contact(conn: asyncpg.Connection, *, person: UUID, key_id: str, email: bytes | None, mobile: bytes | None,
+                       push_token: bytes | None, language: str, actor: str) -> None:
+    await conn.execute(
+        "INSERT INTO contact (person, key_id, email, mobile, push_token, language, updated_by) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+        " ON CONFLICT (person) DO UPDATE SET key_id = EXCLUDED.key_id, email = EXCLUDED.email, mobile = EXCLUDED.mobile,"
+        " push_token = EXCLUDED.push_token, language = EXCLUDED.language, updated_by = EXCLUDED.updated_by, updated_at = now()",
+        person, key_id, email, mobile, push_token, language, actor,
+    )
+
+
+async def contact(conn: asyncpg.Connection, person: UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow("SELECT * FROM contact WHERE person = $1", person)
+
+
+async def log_access(conn: asyncpg.Connection, actor: str, person: UUID, action: str, reason: str) -> None:
+    await conn.execute("INSERT INTO contact_access (actor, person, action, reason) VALUES ($1, $2, $3, $4)", actor, person, action, reason)
