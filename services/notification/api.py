@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Request
 
 from services.notification import store
 from services.notification.contacts import router as contacts_router
+from services.notification.preferences import router as preferences_router
 from shared.auth import Principal, Role, ensure_school_access, require
 from shared.city.replica import district_of
 
@@ -29,3 +30,4 @@ async def school_audience(
 
 
 router.include_router(contacts_router)
+router.include_router(preferences_router)

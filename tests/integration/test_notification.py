@@ -1,4 +1,4 @@
-"""Contact details live only in notification, encrypted at rest, and every read is logged."""
+"""Notification: contact details only here and encrypted at rest, every read logged; recipients' own preferences."""
 
 from __future__ import annotations
 
@@ -55,3 +55,32 @@ async def test_contact_details_are_encrypted_at_rest_and_reads_are_logged(stack:
                                                                           ("city-sync", "read", "support")]
     finally:
         await conn.close()
+
+
+async def test_a_recipient_sets_preferences_and_cannot_silence_critical_messages(stack: Stack) -> None:
+    url = stack.services["notification"].url
+    guardian = uuid.uuid4()
+    me = auth("guardian", subject=str(guardian))
+    async with httpx.AsyncClient(timeout=10) as http:
+        first = (await http.get(f"{url}/persons/{guardian}/preferences", headers=me)).json()
+        assert first["quietHours"] == {"start": "21:00", "end": "07:00"} and first["language"] == "sv"
+        broadcast = next(t for t in first["messageTypes"] if t["messageType"] == "broadcast")
+        assert broadcast["channels"] == {"push": "instant", "sms": "off", "email": "digest", "inapp": "instant"}
+        changed = await http.put(f"{url}/persons/{guardian}/preferences", headers=me, json={
+            "language": "en", "quietHours": {"start": "20:00", "end": "06:30"},
+            "choices": [{"messageType": "broadcast", "channel": "sms", "mode": "instant"}, {"messageType": "broadcast", "channel": "email", "mode": "off"}]})
+        assert changed.status_code == 200
+        body = changed.json()
+        assert body["language"] == "en" and body["quietHours"] == {"start": "20:00", "end": "06:30"}
+        assert next(t for t in body["messageTypes"] if t["messageType"] == "broadcast")["channels"]["sms"] == "instant"
+        refused = await http.put(f"{url}/persons/{guardian}/preferences", headers=me,
+                                 json={"choices": [{"messageType": "critical", "channel": "sms", "mode": "off"}]})
+        assert refused.status_code == 422 and refused.json()["field"] == "choices.0.mode"
+        critical = next(t for t in (await http.get(f"{url}/persons/{guardian}/preferences", headers=me)).json()["messageTypes"]
+                        if t["messageType"] == "critical")
+        assert set(critical["channels"].values()) == {"instant"} and critical["critical"]
+        someone_else = auth("guardian", subject=str(uuid.uuid4()))
+        assert (await http.get(f"{url}/persons/{guardian}/preferences", headers=someone_else)).status_code == 403
+        assert (await http.put(f"{url}/persons/{guardian}/preferences", headers=someone_else, json={"language": "sv"})).status_code == 403
+        assert (await http.get(f"{url}/persons/{guardian}/preferences", headers=auth("city_admin"))).status_code == 200
+        assert (await http.get(f"{url}/persons/{guardian}/preferences")).status_code == 401

@@ -1,0 +1,77 @@
+"""Notification rules without I/O: who wants what, how, and when it may be sent."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, time, timedelta
+
+from shared.clock import CITY_TZ
+
+CHANNELS = ("push", "sms", "email", "inapp")
+MODES = ("instant", "digest", "off")
+# What Skolit sends, by the event or action that causes it. "critical" (e.g. school closed today)
+# cannot be turned off and is sent inside quiet hours too.
+MESSAGE_TYPES = {
+    "campaign-opened": "A self-assessment round opened for your school",
+    "deadline-approaching": "The self-assessment deadline is near",
+    "assessment-submitted": "A school submitted its self-assessment",
+    "assessment-reopened": "A submitted self-assessment was reopened",
+    "request-decided": "Your app request was decided",
+    "dpa-expired": "An app's data processing agreement expired",
+    "licence-expiring": "A licence ends soon",
+    "report-published": "The annual follow-up report is published",
+    "broadcast": "Messages from the school or the district",
+    "critical": "Urgent messages (e.g. the school is closed today)",
+}
+CRITICAL = frozenset({"critical"})
+# Without a choice of their own: in the app and by push at once; e-mail as a daily digest; SMS costs
+# money and is for what cannot wait.
+DEFAULT_MODES = {"push": "instant", "inapp": "instant", "email": "digest", "sms": "off"}
+DEFAULT_QUIET = (time(21, 0), time(7, 0))
+
+
+class Rejected(ValueError):
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def check_choice(message_type: str, channel: str, mode: str) -> None:
+    if message_type not in MESSAGE_TYPES:
+        raise Rejected(f"unknown message type {message_type!r}; types: {', '.join(MESSAGE_TYPES)}", "messageType")
+    if channel not in CHANNELS:
+        raise Rejected(f"unknown channel {channel!r}; channels: {', '.join(CHANNELS)}", "channel")
+    if mode not in MODES:
+        raise Rejected(f"unknown mode {mode!r}; modes: {', '.join(MODES)}", "mode")
+    if message_type in CRITICAL and mode != "instant":
+        raise Rejected("critical messages cannot be turned off or delayed to a digest", "mode")
+
+
+def effective_mode(choices: Mapping[tuple[str, str], str], message_type: str, channel: str) -> str:
+    """The recipient's choice for this type and channel, else the channel's default; critical is always instant."""
+    if message_type in CRITICAL:
+        return "instant"
+    return choices.get((message_type, channel), DEFAULT_MODES[channel])
+
+
+def in_quiet_hours(local: time, start: time, end: time) -> bool:
+    if start == end:
+        return False
+    if start < end:
+        return start <= local < end
+    return local >= start or local < end  # across midnight, e.g. 21-07
+
+
+def send_at(now: datetime, quiet: tuple[time, time], critical: bool) -> tuple[datetime, bool]:
+    """When a message may go out: now, or when the recipient's quiet hours end (delayed, never dropped).
+    The flag says whether quiet hours were bypassed (critical), which is logged."""
+    local = now.astimezone(CITY_TZ)
+    start, end = quiet
+    if not in_quiet_hours(local.time(), start, end):
+        return now, False
+    if critical:
+        return now, True
+    ends = local.replace(hour=end.hour, minute=end.minute, second=0, microsecond=0)
+    if ends <= local:
+        ends += timedelta(days=1)
+    return ends.astimezone(now.tzinfo), False
