@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Request
 
 from services.notification import store
 from services.notification.contacts import router as contacts_router
+from services.notification.inbox import router as inbox_router
 from services.notification.preferences import router as preferences_router
 from shared.auth import Principal, Role, ensure_school_access, require
 from shared.city.replica import district_of
@@ -31,3 +32,4 @@ async def school_audience(
 
 router.include_router(contacts_router)
 router.include_router(preferences_router)
+router.include_router(inbox_router)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -69,3 +70,54 @@ async def save_preferences(conn: asyncpg.Connection, person: UUID, *, language: 
         " ON CONFLICT (person, message_type, channel) DO UPDATE SET mode = EXCLUDED.mode",
         [(person, t, c, m) for t, c, m in choices],
     )
+
+
+# --- messages and deliveries ---------------------------------------------------------------------
+
+async def create_message(conn: asyncpg.Connection, *, id: UUID, dedupe_key: str, message_type: str, school_unit: UUID | None,
+                         critical: bool, data: dict[str, Any]) -> bool:
+    """False when the cause already made its message (the unique key decides)."""
+    made = await conn.fetchval(
+        "INSERT INTO message (id, dedupe_key, message_type, school_unit, critical, data) VALUES ($1, $2, $3, $4, $5, $6)"
+        " ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
+        id, dedupe_key, message_type, school_unit, critical, data,
+    )
+    return made is not None
+
+
+async def add_delivery(conn: asyncpg.Connection, *, message_id: UUID, person: UUID, channel: str, mode: str, state: str,
+                       send_after: datetime, quiet_bypassed: bool) -> None:
+    await conn.execute(
+        "INSERT INTO delivery (message_id, person, channel, mode, state, send_after, quiet_bypassed) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+        " ON CONFLICT (message_id, person, channel) DO NOTHING",
+        message_id, person, channel, mode, state, send_after, quiet_bypassed,
+    )
+
+
+async def reachable_channels(conn: asyncpg.Connection, person: UUID) -> set[str]:
+    row = await conn.fetchrow("SELECT email IS NOT NULL AS e, mobile IS NOT NULL AS m, push_token IS NOT NULL AS p FROM contact WHERE person = $1", person)
+    found = {"inapp"}
+    if row is not None:
+        found |= {c for c, ok in (("email", row["e"]), ("sms", row["m"]), ("push", row["p"])) if ok}
+    return found
+
+
+async def inbox(conn: asyncpg.Connection, person: UUID, limit: int) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "SELECT m.id, m.message_type, m.data, m.critical, m.created_at, d.read_at, o.display_name AS school"
+        " FROM delivery d JOIN message m ON m.id = d.message_id LEFT JOIN organisation o ON o.id = m.school_unit"
+        " WHERE d.person = $1 AND d.channel = 'inapp' ORDER BY m.created_at DESC, m.id LIMIT $2",
+        person, limit,
+    )
+
+
+async def mark_read(conn: asyncpg.Connection, person: UUID, message_id: UUID) -> bool:
+    found = await conn.fetchval(
+        "UPDATE delivery SET read_at = coalesce(read_at, now()) WHERE person = $1 AND message_id = $2 AND channel = 'inapp' RETURNING id",
+        person, message_id,
+    )
+    return found is not None
+
+
+async def school_name(conn: asyncpg.Connection, school_unit: UUID) -> str | None:
+    return await conn.fetchval("SELECT display_name FROM organisation WHERE id = $1", school_unit)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
+from typing import Any
 
 import asyncpg
 import httpx
 import pytest
 
-from shared.events.city import PersonUpserted
+from shared.events.catalog import AppRequestDecided
+from shared.events.city import OrganisationUpserted, PersonUpserted
 from tests.support.kafka import eventually, send, wire
 from tests.support.stack import Stack, auth
 
@@ -84,3 +87,46 @@ async def test_a_recipient_sets_preferences_and_cannot_silence_critical_messages
         assert (await http.put(f"{url}/persons/{guardian}/preferences", headers=someone_else, json={"language": "sv"})).status_code == 403
         assert (await http.get(f"{url}/persons/{guardian}/preferences", headers=auth("city_admin"))).status_code == 200
         assert (await http.get(f"{url}/persons/{guardian}/preferences")).status_code == 401
+
+
+async def test_a_decided_request_reaches_the_requester_once_per_channel_in_their_language(stack: Stack) -> None:
+    url = stack.services["notification"].url
+    teacher, school = uuid.uuid4(), uuid.uuid4()
+    decided = AppRequestDecided(requestId=uuid.uuid4(), schoolUnitId=school, requester=str(teacher), appName="Räknestigen",
+                                decision="rejected", reason="Data lagras utanför EU/EES", decidedBy="dpo", decidedAt=datetime.now(UTC))
+    await send(stack.bootstrap, [wire(e) for e in (OrganisationUpserted(id=school, displayName="Matteusskolan", organisationType="Skolenhet"),
+                                                   PersonUpserted(id=teacher))])
+    me = auth("teacher", subject=str(teacher))
+    async with httpx.AsyncClient(timeout=10) as http:
+        async def stored() -> bool:
+            r = await http.put(f"{url}/persons/{teacher}/contacts", json={"email": "larare@example.se"}, headers=auth("city_admin"))
+            return r.status_code == 200
+
+        await eventually(stored, what="the teacher known to notification")
+        once = wire(decided)
+        await send(stack.bootstrap, [once, once])  # redelivered: still one message per channel
+
+        async def inbox() -> dict[str, Any] | None:
+            body = (await http.get(f"{url}/persons/{teacher}/messages", headers=me)).json()
+            return body if body.get("items") else None
+
+        body = await eventually(inbox, what="the decision in the teacher's inbox")
+        [message] = body["items"]
+        assert message["subject"] == "Din begäran om Räknestigen är avslagen" and "Skäl: Data lagras utanför EU/EES" in message["body"]
+        assert "Matteusskolan" in message["body"] and body["unread"] == 1
+        await http.put(f"{url}/persons/{teacher}/preferences", json={"language": "en"}, headers=me)
+        english = (await http.get(f"{url}/persons/{teacher}/messages", headers=me)).json()["items"][0]
+        assert english["subject"] == "Your request for Räknestigen was rejected" and english["language"] == "en"
+        assert (await http.post(f"{url}/persons/{teacher}/messages/{message['id']}/read", headers=me)).status_code == 200
+        assert (await http.get(f"{url}/persons/{teacher}/messages", headers=me)).json()["unread"] == 0
+        assert (await http.get(f"{url}/persons/{teacher}/messages", headers=auth("teacher", subject=str(uuid.uuid4())))).status_code == 403
+
+    conn = await asyncpg.connect(stack.admin_url)
+    try:
+        rows = await conn.fetch("SELECT d.channel, d.mode, d.state FROM notification.delivery d JOIN notification.message m ON m.id = d.message_id"
+                                " WHERE d.person = $1 ORDER BY d.channel", teacher)
+        # in the app at once; e-mail as the default daily digest; no SMS or push (off by default / no address)
+        assert [(r["channel"], r["mode"], r["state"]) for r in rows] == [("email", "digest", "queued"), ("inapp", "instant", "delivered")]
+        assert await conn.fetchval("SELECT count(*) FROM notification.message WHERE dedupe_key = $1", dict(once.headers)["ce_id"].decode()) == 1
+    finally:
+        await conn.close()

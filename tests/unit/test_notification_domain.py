@@ -57,3 +57,14 @@ def test_critical_bypasses_quiet_hours_and_says_so() -> None:
     assert domain.send_at(now, QUIET, critical=True) == (now, True)
     daytime = stockholm(13, 0)
     assert domain.send_at(daytime, QUIET, critical=True) == (daytime, False)  # nothing bypassed by day
+
+
+def test_templates_fall_back_to_swedish_and_leave_unknown_placeholders_empty() -> None:
+    from services.notification import templates
+
+    subject, body, used = templates.render("request-decided", "fi", {"appName": "Kodkompis", "decisionSv": "godkänd"})
+    assert used == "sv" and subject == "Din begäran om Kodkompis är godkänd"
+    assert "{" not in body and "Se ärendet:" in body  # {school}, {link} without values render empty
+    assert templates.render("request-decided", "en", {"appName": "X", "decisionEn": "approved"})[0] == "Your request for X was approved"
+    with pytest.raises(LookupError):
+        templates.render("no-such-type", "sv", {})

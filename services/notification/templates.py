@@ -1,0 +1,34 @@
+"""Message texts per type and language, as files (templates/<type>.<lang>.txt: the first line is the
+subject, the rest the body). Another language is a new file; a missing translation falls back to
+Swedish; a placeholder without a value renders empty rather than failing the message."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+DIRECTORY = Path(__file__).with_name("templates")
+FALLBACK = "sv"
+
+
+class _Blank(dict):  # type: ignore[type-arg]
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+@cache
+def _read(message_type: str, language: str) -> str | None:
+    path = DIRECTORY / f"{message_type}.{language}.txt"
+    return path.read_text(encoding="utf-8") if path.is_file() else None
+
+
+def render(message_type: str, language: str, values: dict[str, Any]) -> tuple[str, str, str]:
+    """(subject, body, the language actually used)."""
+    text, used = _read(message_type, language), language
+    if text is None:
+        text, used = _read(message_type, FALLBACK), FALLBACK
+    if text is None:
+        raise LookupError(f"no template for message type {message_type!r}")
+    subject, _, body = text.format_map(_Blank(values)).partition("\n")
+    return subject.strip(), "\n".join(line for line in body.splitlines() if line.strip()), used
