@@ -10,8 +10,9 @@ import asyncpg
 import httpx
 import pytest
 
-from shared.events.catalog import AppRequestDecided
-from shared.events.city import OrganisationUpserted, PersonUpserted
+from shared.events.assessment import CampaignOpened
+from shared.events.catalog import AppRequestDecided, LicenceExpiring
+from shared.events.city import DutyAssigned, OrganisationUpserted, PersonUpserted
 from tests.support.kafka import eventually, send, wire
 from tests.support.stack import Stack, auth
 
@@ -130,3 +131,36 @@ async def test_a_decided_request_reaches_the_requester_once_per_channel_in_their
         assert await conn.fetchval("SELECT count(*) FROM notification.message WHERE dedupe_key = $1", dict(once.headers)["ce_id"].decode()) == 1
     finally:
         await conn.close()
+
+
+async def test_rounds_licences_and_reports_reach_whoever_holds_the_duty_at_each_school(stack: Stack) -> None:
+    url = stack.services["notification"].url
+    schools = [uuid.uuid4(), uuid.uuid4()]
+    rektors = [uuid.uuid4(), uuid.uuid4()]
+    it = uuid.uuid4()
+    events: list[Any] = []
+    for i, (school, rektor) in enumerate(zip(schools, rektors, strict=True)):
+        events += [OrganisationUpserted(id=school, displayName=f"Skola {i}", organisationType="Skolenhet"), PersonUpserted(id=rektor),
+                   DutyAssigned(id=uuid.uuid4(), person=rektor, dutyAt=school, dutyRole="Rektor")]
+    events += [PersonUpserted(id=it), DutyAssigned(id=uuid.uuid4(), person=it, dutyAt=schools[0], dutyRole="IT-samordnare")]
+    await send(stack.bootstrap, [wire(e) for e in events])
+    async with httpx.AsyncClient(timeout=10) as http:
+        async def duties_known() -> bool:
+            return (await http.get(f"{url}/school-units/{schools[0]}/audience", headers=auth("city_admin"))).json()["staffByDutyRole"] == {
+                "IT-samordnare": 1, "Rektor": 1}
+
+        await eventually(duties_known, what="the duties in notification")
+        opened = CampaignOpened(id=uuid.uuid4(), name="Självskattning 2026", year=2026, deadline="2027-03-31", schoolUnitIds=schools, openedBy="admin")
+        expiring = LicenceExpiring(licenceId=uuid.uuid4(), appId=uuid.uuid4(), appName="Räknestigen", schoolUnitId=schools[0], licenceType="school",
+                                   expiresOn="2026-12-31", daysLeft=37)
+        await send(stack.bootstrap, [wire(opened), wire(expiring)])
+
+        async def inbox(person: uuid.UUID, n: int) -> list[dict[str, Any]] | None:
+            items = (await http.get(f"{url}/persons/{person}/messages", headers=auth("principal", subject=str(person)))).json()["items"]
+            return items if len(items) >= n else None
+
+        for i, rektor in enumerate(rektors):
+            [message] = await eventually(lambda r=rektor: inbox(r, 1), what=f"the round in Rektor {i}'s inbox")
+            assert message["subject"] == f"Självskattningen Självskattning 2026 har öppnat för Skola {i}" and "2027-03-31" in message["body"]
+        [notice] = await eventually(lambda: inbox(it, 1), what="the licence notice for the IT coordinator")
+        assert notice["subject"] == "Licensen för Räknestigen på Skola 0 löper ut 2026-12-31" and "om 37 dagar" in notice["body"]
