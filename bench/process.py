@@ -9,8 +9,10 @@ import signal
 import subprocess
 import sys
 import time
+import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -73,3 +75,21 @@ class ServiceProcess:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
         except OSError:
             return ""
+
+
+def write_json(result: dict[str, Any], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def code_line(code: dict[str, Any]) -> str:
+    """Which code a benchmark measured, for its report."""
+    if code["commit"] is None:
+        return "- Code: not a git checkout (version unknown)."
+    if code["uncommitted"]:
+        return f"- Code: commit `{code['commit'][:10]}` with uncommitted changes to " + ", ".join(f"`{c}`" for c in code["uncommitted"]) + "."
+    return f"- Code: commit `{code['commit'][:10]}`, services/ and shared/ as committed."
+
+
+def machine_line(m: dict[str, Any]) -> str:
+    return f"- Machine: {m['cpuModel']}, {m['cpuCount']} CPU(s) ({m['cpusUsable']} usable by the process), {m['memoryGiB']} GiB RAM; {m['os']}."

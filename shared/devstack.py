@@ -20,9 +20,10 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from shared.settings import DEFAULT_PORTS, DEV_JWT_SECRET, SERVICES
 
@@ -170,43 +171,47 @@ def _tokens(demo: bool) -> list[tuple[str, str]]:
     return tokens
 
 
-async def _seed_assessments(services: list[ServiceProcess]) -> str | None:
-    """The demo's self-assessment round (through the assessment API); a failure is reported, not fatal."""
-    from shared.demo_assessment import SUBMITTED, seed
-
+async def _seed(services: list[ServiceProcess], service: str, what: str,
+                seed: Callable[[str, str, str | None, str | None], Awaitable[dict[str, Any]]]) -> tuple[dict[str, Any], str] | None:
+    """Runs a demo seeder against a service's API; a failure is reported, not fatal (the system runs without the demo)."""
     secret = _dev_secret()
-    assessment = next((s for s in services if s.name == "assessment"), None)
-    if not secret or assessment is None:
+    target = next((s for s in services if s.name == service), None)
+    if not secret or target is None:
         return None
     try:
-        made = await seed(assessment.url, secret, issuer=os.environ.get("SKOLIT_JWT_ISSUER") or None,
-                          audience=os.environ.get("SKOLIT_JWT_AUDIENCE") or None)
-    except Exception as exc:  # noqa: BLE001 - the system runs without the demo round
-        log.warning("could not create the demo self-assessment round: %s", exc)
+        return await seed(target.url, secret, os.environ.get("SKOLIT_JWT_ISSUER") or None, os.environ.get("SKOLIT_JWT_AUDIENCE") or None), target.url
+    except Exception as exc:  # noqa: BLE001
+        log.warning("could not create %s: %s", what, exc)
         return None
+
+
+async def _seed_assessments(services: list[ServiceProcess]) -> str | None:
+    """The demo's self-assessment round (through the assessment API)."""
+    from shared.demo_assessment import SUBMITTED, seed
+
+    done = await _seed(services, "assessment", "the demo self-assessment round",
+                       lambda url, secret, issuer, audience: seed(url, secret, issuer=issuer, audience=audience))
+    if done is None:
+        return None
+    made, _ = done
     if not made["created"]:
         return f"campaign {made['campaign']} (from an earlier run)"
     return f"campaign {made['campaign']}: open for 36 school units, submitted by {len(SUBMITTED)} (e.g. {SUBMITTED[0]}); a draft at {made['draft']}"
 
 
 async def _seed_catalog(services: list[ServiceProcess], bootstrap: str) -> str | None:
-    """The demo programbank (through the catalog API); a failure is reported, not fatal."""
+    """The demo programbank (through the catalog API)."""
     from shared.demo_catalog import seed
 
-    secret = _dev_secret()
-    catalog = next((s for s in services if s.name == "catalog"), None)
-    if not secret or catalog is None:
+    done = await _seed(services, "catalog", "the demo programbank",
+                       lambda url, secret, issuer, audience: seed(url, secret, bootstrap, issuer=issuer, audience=audience))
+    if done is None:
         return None
-    try:
-        made = await seed(catalog.url, secret, bootstrap, issuer=os.environ.get("SKOLIT_JWT_ISSUER") or None,
-                          audience=os.environ.get("SKOLIT_JWT_AUDIENCE") or None)
-    except Exception as exc:  # noqa: BLE001 - the system runs without the demo programbank
-        log.warning("could not fill the demo programbank: %s", exc)
-        return None
+    made, url = done
     if not made["created"]:
         return f"{made['apps']} apps (from an earlier run)"
     return (f"{made['apps']} apps (several with DPA problems), {made['licences']} licences, {made['requests']} requests in review, "
-            f"{made['launchCounts']} launch counts; try {catalog.url}/apps?q=matematik")
+            f"{made['launchCounts']} launch counts; try {url}/apps?q=matematik")
 
 
 def _dev_secret() -> str | None:

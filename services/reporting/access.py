@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from shared.auth import Principal, Role
+import asyncpg
+
+from shared.auth import Principal, Role, ensure_school_access
+from shared.city.replica import district_of
 from shared.problems import Problem
 
 READERS = (Role.PRINCIPAL, Role.TEACHER, Role.DISTRICT_ADMIN, Role.CITY_ADMIN)
@@ -17,3 +20,10 @@ def ensure_district(caller: Principal, district: UUID) -> None:
         return
     if not (caller.has_any(Role.DISTRICT_ADMIN) and str(district) in caller.districts):
         raise Problem(403, "Forbidden", f"district {district} is not one of your districts")
+
+
+async def readable_school(conn: asyncpg.Connection, caller: Principal, school_unit_id: UUID) -> UUID | None:
+    """The school's district, once the caller is known to act for the school (its staff, its district, the city)."""
+    district = await district_of(conn, school_unit_id)
+    ensure_school_access(caller, str(school_unit_id), str(district) if district else None)
+    return district

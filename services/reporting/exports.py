@@ -12,6 +12,7 @@ from typing import Any
 from fastapi.responses import Response
 
 from services.reporting.domain import METHOD
+from services.reporting.suppression import format_number
 
 
 def cell(value: Any) -> str:
@@ -25,7 +26,7 @@ def cell(value: Any) -> str:
     if isinstance(value, bool):
         return "1" if value else "0"
     if isinstance(value, float):
-        return f"{value:.2f}".rstrip("0").rstrip(".")
+        return format_number(value)
     return str(value)
 
 

@@ -293,8 +293,13 @@ def csv_cell(f: Figure) -> str:
         return ".."
     if f.status is Status.MISSING or f.value is None:
         return "."
-    # Round the decimal as written (2.675 -> 2.68), not its binary approximation (which would give 2.67).
-    d = Decimal(repr(f.value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    return format_number(f.value)
+
+
+def format_number(value: float) -> str:
+    """Up to two decimals, no trailing zeros; the decimal as written is rounded (2.675 -> 2.68), not its
+    binary approximation (which would give 2.67)."""
+    d = Decimal(repr(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     text = format(d, "f")
     if "." in text:
         text = text.rstrip("0").rstrip(".")

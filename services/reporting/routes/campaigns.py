@@ -8,9 +8,8 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Request
 
 from services.reporting import store
-from services.reporting.access import READERS
-from shared.auth import Principal, Role, ensure_school_access, require
-from shared.city.replica import district_of
+from services.reporting.access import READERS, readable_school
+from shared.auth import Principal, Role, require
 
 router = APIRouter(tags=["follow-up"])
 
@@ -37,8 +36,7 @@ async def campaigns(
 @router.get("/school-units/{school_unit_id}/history", summary="Every version of a school unit: name, district and school types over time")
 async def school_unit_history(request: Request, school_unit_id: UUID, caller: Annotated[Principal, Depends(require(*READERS))]) -> dict[str, Any]:
     async with request.app.state.pool.acquire() as conn:
-        district = await district_of(conn, school_unit_id)
-        ensure_school_access(caller, str(school_unit_id), str(district) if district else None)
+        await readable_school(conn, caller, school_unit_id)
         rows = await store.school_unit_history(conn, school_unit_id)
     return {
         "schoolUnitId": str(school_unit_id),

@@ -4,16 +4,15 @@ Built from the same read models and the same suppression as the JSON views."""
 from __future__ import annotations
 
 from statistics import median
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from services.reporting import cache, charts, domain, store, suppression
-from services.reporting.access import READERS
-from shared.auth import Principal, Role, ensure_school_access, require
-from shared.city.replica import district_of
+from services.reporting.access import READERS, readable_school
+from shared.auth import Principal, Role, require
 from shared.clock import city_today
 from shared.problems import Problem, documented
 from shared.vocabulary import STRATEGY_HEADINGS
@@ -27,18 +26,12 @@ def svg(document: str) -> Response:
     return Response(document, media_type=SVG, headers={"Cache-Control": "private, max-age=60"})
 
 
-async def _readable_school(conn: Any, caller: Principal, school_unit_id: UUID) -> UUID | None:
-    district = await district_of(conn, school_unit_id)
-    ensure_school_access(caller, str(school_unit_id), str(district) if district else None)
-    return district
-
-
 @router.get("/school-units/{school_unit_id}/charts/radar.svg", summary="Radar of a school's five headings: this year, last year, the district median",
             response_class=Response, responses={200: {"content": {SVG: {}}}, **documented(401, 403, 404)})
 async def radar(request: Request, school_unit_id: UUID, caller: Annotated[Principal, Depends(require(*READERS))],
                 year: Annotated[int | None, Query(ge=2000, le=2100)] = None) -> Response:
     async with request.app.state.pool.acquire() as conn:
-        district = await _readable_school(conn, caller, school_unit_id)
+        district = await readable_school(conn, caller, school_unit_id)
         rows = await store.heading_levels_by_year(conn, school_unit_id)
         by_year: dict[int, dict[str, float | None]] = {}
         for r in rows:
@@ -67,7 +60,7 @@ async def radar(request: Request, school_unit_id: UUID, caller: Annotated[Princi
             response_class=Response, responses={200: {"content": {SVG: {}}}, **documented(401, 403, 404)})
 async def trend(request: Request, school_unit_id: UUID, caller: Annotated[Principal, Depends(require(*READERS))]) -> Response:
     async with request.app.state.pool.acquire() as conn:
-        await _readable_school(conn, caller, school_unit_id)
+        await readable_school(conn, caller, school_unit_id)
         rows = await store.heading_levels_by_year(conn, school_unit_id)
     if not rows:
         raise Problem(404, "Not found", f"school unit {school_unit_id} has no submitted self-assessment")

@@ -9,9 +9,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from services.reporting import cache, domain, exports, store, suppression
-from services.reporting.access import READERS
-from shared.auth import Principal, ensure_school_access, require
-from shared.city.replica import district_of
+from services.reporting.access import READERS, readable_school
+from shared.auth import Principal, require
 from shared.problems import Problem, documented
 
 router = APIRouter(tags=["school report"])
@@ -25,8 +24,7 @@ async def school_report(request: Request, school_unit_id: UUID, caller: Annotate
                         year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
                         format: Literal["json", "csv"] = "json") -> dict[str, Any] | Response:
     async with request.app.state.pool.acquire() as conn:
-        district = await district_of(conn, school_unit_id)
-        ensure_school_access(caller, str(school_unit_id), str(district) if district else None)
+        await readable_school(conn, caller, school_unit_id)
         submissions = {r["year"]: r for r in await store.current_submissions(conn, school_unit_id)}
         if not submissions:
             raise Problem(404, "Not found", f"school unit {school_unit_id} has no submitted self-assessment")
@@ -82,8 +80,7 @@ async def similar_schools(request: Request, school_unit_id: UUID, caller: Annota
                           year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
                           format: Literal["json", "csv"] = "json") -> dict[str, Any] | Response:
     async with request.app.state.pool.acquire() as conn:
-        district = await district_of(conn, school_unit_id)
-        ensure_school_access(caller, str(school_unit_id), str(district) if district else None)
+        await readable_school(conn, caller, school_unit_id)
         year = year or max((r["year"] for r in await store.current_submissions(conn, school_unit_id)), default=None)
         if year is None:
             raise Problem(404, "Not found", f"school unit {school_unit_id} has no submitted self-assessment")
