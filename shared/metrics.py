@@ -41,3 +41,11 @@ EVENT_AGE_AT_APPLY = Histogram(
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
 )
 READ_MODEL_LAG = Gauge("skolit_read_model_lag_seconds", "Age of the newest event in the last applied batch, per topic: how far behind the producers", ["service", "topic"])
+NOTIFICATIONS = Counter(
+    "skolit_notification_deliveries_total",
+    "Notification deliveries by channel and what became of them (delivered, accepted, temporary-failure, permanent-failure, bounced)",
+    ["channel", "state"],
+)
+NOTIFICATION_QUEUE_AGE = Gauge(
+    "skolit_notification_oldest_due_age_seconds", "How long the oldest due delivery of a channel has waited (0 when none)", ["channel"]
+)

@@ -52,6 +52,7 @@ class Runtime:
         self.processor: BatchProcessor | None = None
         self.relay: outbox.OutboxRelay | None = None
         self.scheduler: Scheduler | None = None
+        self.workers: dict[str, Any] = {}
         self.broker_connected = asyncio.Event()
         self._connect_task: asyncio.Task[None] | None = None
         if self.handlers.topics:
@@ -93,6 +94,9 @@ class Runtime:
         if self.spec.jobs:
             self.scheduler = Scheduler(self.pool, self.spec.name, self.spec.jobs)
             self.scheduler.start()
+        for name, make in self.spec.workers.items():
+            self.workers[name] = make(self.pool)
+            await self.workers[name].start()
         self._connect_task = asyncio.create_task(self._connect_broker(), name=f"{self.spec.name}-broker-connect")
 
     async def _connect_broker(self) -> None:
@@ -118,6 +122,8 @@ class Runtime:
                 await self._connect_task
         if self.scheduler:
             await self.scheduler.stop()
+        for worker in self.workers.values():
+            await worker.stop()
         await self.broker.stop()  # waits for the batch in flight, which commits before it returns
         self.broker_connected.clear()
         if self.relay:

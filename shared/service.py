@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import asyncpg
 
@@ -19,6 +20,15 @@ from shared.consumer import Handler, Handlers
 from shared.events.base import Event
 from shared.jobs import Job
 from shared.migrate import Migration, discover
+
+
+class Worker(Protocol):
+    """Long-running work beside the consumer, e.g. notification's senders: started after the relay,
+    stopped before it."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -35,6 +45,8 @@ class ServiceSpec:
     on_start: Callable[[asyncpg.Connection], Awaitable[None]] | None = None
     #: scheduled work (see shared/jobs.py)
     jobs: tuple[Job, ...] = ()
+    #: background workers, made from the pool once it exists (the app finds them by name in app.state.workers)
+    workers: dict[str, Callable[[asyncpg.Pool], Worker]] = field(default_factory=dict)
     #: tables that hold only data derived from events: ``rebuild`` empties them and replays the topics
     read_models: tuple[str, ...] = ()
 

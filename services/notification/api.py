@@ -8,9 +8,12 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Request
 
 from services.notification import store
+from services.notification.broadcasts import router as broadcasts_router
 from services.notification.contacts import router as contacts_router
+from services.notification.gateways import router as gateways_router
 from services.notification.inbox import router as inbox_router
 from services.notification.preferences import router as preferences_router
+from services.notification.worklists import router as worklists_router
 from shared.auth import Principal, Role, ensure_school_access, require
 from shared.city.replica import district_of
 
@@ -33,3 +36,6 @@ async def school_audience(
 router.include_router(contacts_router)
 router.include_router(preferences_router)
 router.include_router(inbox_router)
+router.include_router(broadcasts_router)
+router.include_router(gateways_router)
+router.include_router(worklists_router)

@@ -3,8 +3,12 @@
 from pathlib import Path
 
 from services.notification.api import router
+from services.notification.contacts import KEYS
 from services.notification.handlers import HANDLERS, REPLICAS
-from services.notification.settings import SERVICE
+from services.notification.jobs import jobs
+from services.notification.sender import Sender
+from services.notification.settings import NOTIFICATION, SERVICE
+from shared.events.notification import GuardianReachMeasured, MessageDelivered, MessageFailed
 from shared.service import ServiceSpec
 
 SPEC = ServiceSpec(
@@ -15,4 +19,7 @@ SPEC = ServiceSpec(
     router=router,
     handlers=HANDLERS,
     replicas=REPLICAS,
+    produces=(MessageDelivered, MessageFailed, GuardianReachMeasured),
+    jobs=jobs(NOTIFICATION),
+    workers={"sender": lambda pool: Sender(pool, NOTIFICATION, KEYS)},
 )

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from services.notification import store
 from services.notification.crypto import Keyring
 from shared.auth import Principal, Role, require
-from shared.problems import Problem, documented
+from shared.problems import Problem, documented, rejected
 
 router = APIRouter(tags=["contacts"])
 KEYS = Keyring.from_env()
@@ -36,6 +36,29 @@ async def put_contacts(request: Request, person_id: UUID, body: Contacts, caller
         await store.log_access(conn, caller.subject, person_id, "write", "contact details from the city's systems")
     return {"personId": str(person_id), "channels": [c for c, v in (("email", body.email), ("sms", body.mobile), ("push", body.pushToken)) if v],
             "language": body.language}
+
+
+class PersonContacts(Contacts):
+    personId: UUID
+
+
+class ContactBatch(BaseModel):
+    items: list[PersonContacts] = Field(min_length=1, max_length=5000)
+
+
+@router.put("/contacts", summary="Record many persons' contact details at once (the city's systems; all or nothing)",
+            responses=documented(401, 403, 422))
+async def put_many(request: Request, body: ContactBatch, caller: Annotated[Principal, Depends(require(Role.CITY_ADMIN))]) -> dict[str, Any]:
+    persons = [i.personId for i in body.items]
+    if len(set(persons)) != len(persons):
+        raise rejected(422, "a person appears more than once in the batch", "items")
+    async with request.app.state.pool.acquire() as conn, conn.transaction():
+        unknown = await store.unknown_persons(conn, persons)
+        if unknown:
+            raise rejected(422, f"{len(unknown)} person(s) not known from the city's events, e.g. {unknown[0]}; nothing was stored", "items")
+        await store.save_contacts(conn, [(i.personId, KEYS.current, KEYS.encrypt(i.personId, i.email), KEYS.encrypt(i.personId, i.mobile),
+                                          KEYS.encrypt(i.personId, i.pushToken), i.language) for i in body.items], caller.subject)
+    return {"stored": len(body.items)}
 
 
 @router.get("/persons/{person_id}/contacts", summary="Read a person's contact details (city admins, with a reason; logged)",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime, time, timedelta
 
 from shared.clock import CITY_TZ
@@ -47,11 +47,36 @@ def check_choice(message_type: str, channel: str, mode: str) -> None:
         raise Rejected("critical messages cannot be turned off or delayed to a digest", "mode")
 
 
-def effective_mode(choices: Mapping[tuple[str, str], str], message_type: str, channel: str) -> str:
-    """The recipient's choice for this type and channel, else the channel's default; critical is always instant."""
+def effective_mode(choices: Mapping[tuple[str, str], str], message_type: str, channel: str, reachable: Collection[str] = CHANNELS) -> str:
+    """The recipient's choice for this type and channel, else the channel's default; critical is always
+    instant. Someone without the app (no push token) gets e-mail at once rather than as a digest, so
+    no one is left with only a daily summary because they never chose."""
     if message_type in CRITICAL:
         return "instant"
-    return choices.get((message_type, channel), DEFAULT_MODES[channel])
+    chosen = choices.get((message_type, channel))
+    if chosen is not None:
+        return chosen
+    if channel == "email" and "push" not in reachable:
+        return "instant"
+    return DEFAULT_MODES[channel]
+
+
+def backoff(attempts: int, base_seconds: float, max_seconds: float) -> timedelta:
+    """How long a temporary failure waits before the next attempt: doubling, capped."""
+    return timedelta(seconds=min(max_seconds, base_seconds * 2 ** max(0, attempts - 1)))
+
+
+def fallback_next(chain: Sequence[str], failed: str, reachable: Collection[str], turned_off: Collection[str], tried: Collection[str],
+                  critical: bool) -> str | None:
+    """The channel to try after ``failed`` failed for good: the next in the chain the recipient can be
+    reached on and has not been tried. A channel the recipient explicitly turned off for this type is
+    skipped (a default "off" is not a choice), except for critical messages."""
+    if failed not in chain:
+        return None
+    for channel in chain[chain.index(failed) + 1:]:
+        if channel in reachable and channel not in tried and (critical or channel not in turned_off):
+            return channel
+    return None
 
 
 def in_quiet_hours(local: time, start: time, end: time) -> bool:

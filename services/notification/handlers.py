@@ -12,10 +12,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from services.notification import messages, store
-from shared.city.replica import DUTIES, ORGANISATIONS, PERSONS, persons_with_duty
-from shared.events.assessment import CampaignOpened
+from shared.city.replica import DUTIES, ORGANISATIONS, PERSONS, district_of, on_guardian_relation_ended, on_person_removed, persons_with_duty
+from shared.events.assessment import AssessmentReopened, AssessmentSubmitted, CampaignClosed, CampaignOpened
 from shared.events.catalog import AppRequestDecided, DpaExpired, LicenceExpiring
-from shared.events.city import DutyRole
+from shared.events.city import DutyRole, GuardianRelationEnded, PersonRemoved
 from shared.events.envelope import Envelope
 from shared.events.reporting import ReportPublished
 
@@ -48,9 +48,58 @@ async def to_duty_holders(conn: asyncpg.Connection, env: Envelope, schools: Iter
 
 
 async def on_campaign_opened(conn: asyncpg.Connection, env: Envelope) -> None:
+    """Each school's Rektor hears; the round is kept for the deadline reminders."""
     e: CampaignOpened = env.data  # type: ignore[assignment]
+    await store.record_campaign(conn, e.id, e.name, e.deadline, list(e.schoolUnitIds))
     await to_duty_holders(conn, env, e.schoolUnitIds, DutyRole.REKTOR, "campaign-opened",
-                          {"campaignName": e.name, "deadline": e.deadline.isoformat()})
+                          {"campaignName": e.name, "deadline": e.deadline.isoformat(), "link": f"/campaigns/{e.id}"})
+
+
+async def on_campaign_closed(conn: asyncpg.Connection, env: Envelope) -> None:
+    e: CampaignClosed = env.data  # type: ignore[assignment]
+    await store.close_campaign(conn, e.id)
+
+
+async def to_district_admins(conn: asyncpg.Connection, env: Envelope, school: UUID, district: UUID | None, message_type: str,
+                             data: dict[str, Any]) -> None:
+    """The district's administrators: whoever holds "Övrig arbetsledning" at the district itself."""
+    district = district or await district_of(conn, school)
+    if district is None:
+        return
+    recipients = await persons_with_duty(conn, district, DutyRole.OVRIG_ARBETSLEDNING.value)
+    if recipients:
+        await messages.make(conn, dedupe_key=env.id, message_type=message_type, school_unit=school, recipients=recipients,
+                            data={**data, "school": await store.school_name(conn, school) or "", "link": f"/school-units/{school}"})
+
+
+async def on_assessment_submitted(conn: asyncpg.Connection, env: Envelope) -> None:
+    """Reminders stop for the school; the district's administrators hear."""
+    e: AssessmentSubmitted = env.data  # type: ignore[assignment]
+    await store.mark_submitted(conn, e.campaignId, e.schoolUnitId, True)
+    note = {"submissionNote": "första inlämningen" if e.submission == 1 else f"inlämning {e.submission}"}
+    await to_district_admins(conn, env, e.schoolUnitId, e.districtId, "assessment-submitted", {"year": e.year, **note})
+
+
+async def on_assessment_reopened(conn: asyncpg.Connection, env: Envelope) -> None:
+    """Reminders start again towards the new deadline; the district's administrators hear."""
+    e: AssessmentReopened = env.data  # type: ignore[assignment]
+    await store.mark_submitted(conn, e.campaignId, e.schoolUnitId, False, e.deadline)
+    await to_district_admins(conn, env, e.schoolUnitId, None, "assessment-reopened", {"deadline": e.deadline.isoformat()})
+
+
+async def on_relation_ended(conn: asyncpg.Connection, env: Envelope) -> None:
+    """The relation ends in the replica, and what has not yet gone out to the guardian about that
+    school stops at once, unless another pupil still ties them to it."""
+    await on_guardian_relation_ended(conn, env)
+    e: GuardianRelationEnded = env.data  # type: ignore[assignment]
+    if not await store.still_related(conn, e.guardian, e.schoolUnit):
+        await store.cancel_pending(conn, e.guardian, e.schoolUnit)
+
+
+async def on_removed(conn: asyncpg.Connection, env: Envelope) -> None:
+    await on_person_removed(conn, env)
+    e: PersonRemoved = env.data  # type: ignore[assignment]
+    await store.cancel_pending(conn, e.id, None)
 
 
 async def on_licence_expiring(conn: asyncpg.Connection, env: Envelope) -> None:
@@ -74,6 +123,11 @@ REPLICAS = (ORGANISATIONS, DUTIES, PERSONS)
 HANDLERS = {
     AppRequestDecided: on_app_request_decided,
     CampaignOpened: on_campaign_opened,
+    CampaignClosed: on_campaign_closed,
+    AssessmentSubmitted: on_assessment_submitted,
+    AssessmentReopened: on_assessment_reopened,
+    GuardianRelationEnded: on_relation_ended,
+    PersonRemoved: on_removed,
     LicenceExpiring: on_licence_expiring,
     DpaExpired: on_dpa_expired,
     ReportPublished: on_report_published,

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from services.notification import store, templates
 from services.notification.preferences import ensure_self_or_admin
+from services.notification.settings import NOTIFICATION
 from shared.auth import Principal, require
 from shared.problems import Problem, documented
 
@@ -25,7 +26,7 @@ async def messages(request: Request, person_id: UUID, caller: Annotated[Principa
     language = setting["language"] if setting else "sv"
     items = []
     for r in rows:
-        subject, body, used = templates.render(r["message_type"], language, dict(r["data"]))
+        subject, body, used = templates.compose(r["message_type"], language, dict(r["data"]), r["school"], NOTIFICATION.web_url)
         items.append({"id": str(r["id"]), "type": r["message_type"], "critical": r["critical"], "subject": subject, "body": body,
                       "language": used, "createdAt": r["created_at"].isoformat(), "read": r["read_at"] is not None})
     return {"personId": str(person_id), "unread": sum(1 for i in items if not i["read"]), "items": items}

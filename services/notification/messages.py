@@ -1,9 +1,10 @@
 """Making a message for its recipients: once per cause, at most once per recipient and channel, by
-the recipient's preferences and quiet hours. Sending over e-mail, SMS and push comes with the channel
-workers; the in-app inbox has it at once."""
+each recipient's preferences and quiet hours. Set-based, so a broadcast to a whole city costs a few
+statements, not a few per recipient."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid4
@@ -11,31 +12,50 @@ from uuid import UUID, uuid4
 import asyncpg
 
 from services.notification import domain, store
+from shared.clock import CITY_TZ
+
+
+@dataclass(frozen=True)
+class Planned:
+    person: UUID
+    channel: str
+    mode: str
+    state: str
+    send_after: datetime
+    quiet_bypassed: bool
+
+
+def plan(facts: list[asyncpg.Record], message_type: str, critical: bool, now: datetime) -> list[Planned]:
+    """Which channels each recipient gets the message on, and when (pure; ``facts`` from store.recipient_facts)."""
+    planned = []
+    for f in facts:
+        choices = {(message_type, c): m for c, m in (pair.split("=", 1) for pair in f["choices"])}
+        quiet = (f["quiet_start"], f["quiet_end"]) if f["quiet_start"] is not None else domain.DEFAULT_QUIET
+        reachable = {"inapp"} | {c for c in ("email", "sms", "push") if f[c]}
+        for channel in domain.CHANNELS:
+            mode = domain.effective_mode(choices, message_type, channel, reachable)
+            if mode == "off" or channel not in reachable:
+                continue
+            if channel == "inapp":  # the inbox is not a notification: it has the message at once, quiet hours or not
+                planned.append(Planned(f["person"], channel, mode, "delivered", now, False))
+                continue
+            at, bypassed = domain.send_at(now, quiet, critical)
+            planned.append(Planned(f["person"], channel, mode, "queued", at, bypassed))
+    return planned
 
 
 async def make(conn: asyncpg.Connection, *, dedupe_key: str, message_type: str, school_unit: UUID | None, recipients: list[UUID],
-               data: dict[str, Any], now: datetime | None = None) -> UUID | None:
+               data: dict[str, Any], now: datetime | None = None, broadcast_id: UUID | None = None) -> UUID | None:
     """The message's id, or None when this cause already made one (a redelivered event)."""
     message_id = uuid4()
     critical = message_type in domain.CRITICAL
     if not await store.create_message(conn, id=message_id, dedupe_key=dedupe_key, message_type=message_type, school_unit=school_unit,
-                                      critical=critical, data=data):
+                                      critical=critical, data=data, broadcast_id=broadcast_id):
         return None
     now = now or datetime.now(UTC)
-    for person in recipients:
-        setting, rows = await store.preferences(conn, person)
-        choices = {(r["message_type"], r["channel"]): r["mode"] for r in rows}
-        quiet = (setting["quiet_start"], setting["quiet_end"]) if setting else domain.DEFAULT_QUIET
-        reachable = await store.reachable_channels(conn, person)
-        for channel in domain.CHANNELS:
-            mode = domain.effective_mode(choices, message_type, channel)
-            if mode == "off" or channel not in reachable:
-                continue
-            if channel == "inapp":  # the inbox is not a notification: it has the message at once, quiet hours or not
-                at, bypassed, state = now, False, "delivered"
-            else:
-                at, bypassed = domain.send_at(now, quiet, critical)
-                state = "queued"
-            await store.add_delivery(conn, message_id=message_id, person=person, channel=channel, mode=mode, state=state,
-                                     send_after=at, quiet_bypassed=bypassed)
+    planned = plan(await store.recipient_facts(conn, recipients, message_type), message_type, critical, now)
+    await store.add_deliveries(conn, message_id, planned)
+    bypasses = [p for p in planned if p.quiet_bypassed]
+    if bypasses:
+        await store.log_bypasses(conn, message_id, [(p.person, p.channel) for p in bypasses], now.astimezone(CITY_TZ).time())
     return message_id

@@ -1,9 +1,98 @@
-"""The notification service's configuration (shared variables; see shared/settings.py)."""
+"""The notification service's configuration (shared variables, see shared/settings.py, plus its own:
+where the channels go, how hard to push them, when to remind)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
 
 from shared.settings import Settings
 
 SERVICE = "notification"
+# Only for the embedded default and the tests: production sets SKOLIT_NOTIFICATION_CALLBACK_TOKEN.
+DEV_CALLBACK_TOKEN = "skolit-gateway-callbacks-dev"
 
 
 def load() -> Settings:
     return Settings.from_env(SERVICE)
+
+
+def _get(name: str, default: str) -> str:
+    return os.environ.get(f"SKOLIT_NOTIFICATION_{name}") or default
+
+
+def _rates(text: str) -> dict[str, float]:
+    """``email=200,sms=20`` → per-channel messages per second."""
+    pairs = (part.split("=", 1) for part in text.split(",") if part.strip())
+    return {name.strip(): float(value) for name, value in pairs}
+
+
+@dataclass(frozen=True)
+class NotificationSettings:
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 8025
+    smtp_sender: str = "Skolit <noreply@skolit.local>"
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    #: how many SMTP connections send side by side
+    smtp_connections: int = 4
+    sms_url: str = "http://127.0.0.1:8026/sms"
+    push_url: str = "http://127.0.0.1:8026/push"
+    #: sent as a bearer token to the SMS and push gateways
+    gateway_token: str | None = None
+    #: gateways call back with this bearer token
+    callback_token: str = DEV_CALLBACK_TOKEN
+    #: the web client, for deep links in messages
+    web_url: str = "http://localhost:8080"
+    #: how gateways reach this service for callbacks (the URL goes with each request)
+    public_url: str = "http://127.0.0.1:8104"
+    #: when a channel fails for good, the next of these the recipient can be reached on is tried
+    fallback: tuple[str, ...] = ("push", "sms", "email")
+    #: messages per second per channel and replica
+    rates: dict[str, float] = field(default_factory=lambda: {"email": 400.0, "sms": 50.0, "push": 1000.0})
+    max_attempts: int = 5
+    #: a temporary failure waits backoff × 2^(attempt-1), at most backoff_max
+    backoff_seconds: float = 30.0
+    backoff_max_seconds: float = 3600.0
+    #: how long a sender may hold a claimed delivery before another takes it over
+    lease_seconds: float = 120.0
+    poll_seconds: float = 0.25
+    batch_size: int = 500
+    http_concurrency: int = 64
+    #: reminders to the Rektor this many days before a self-assessment deadline
+    reminder_days: tuple[int, ...] = (14, 3, 1)
+    job_interval_seconds: float = 3600.0
+
+    @classmethod
+    def from_env(cls) -> NotificationSettings:
+        d = cls()
+        return cls(
+            smtp_host=_get("SMTP_HOST", d.smtp_host),
+            smtp_port=int(_get("SMTP_PORT", str(d.smtp_port))),
+            smtp_sender=_get("SMTP_SENDER", d.smtp_sender),
+            smtp_username=os.environ.get("SKOLIT_NOTIFICATION_SMTP_USERNAME") or None,
+            smtp_password=os.environ.get("SKOLIT_NOTIFICATION_SMTP_PASSWORD") or None,
+            smtp_starttls=_get("SMTP_STARTTLS", "false").lower() in ("1", "true", "yes"),
+            smtp_connections=int(_get("SMTP_CONNECTIONS", str(d.smtp_connections))),
+            sms_url=_get("SMS_URL", d.sms_url),
+            push_url=_get("PUSH_URL", d.push_url),
+            gateway_token=os.environ.get("SKOLIT_NOTIFICATION_GATEWAY_TOKEN") or None,
+            callback_token=_get("CALLBACK_TOKEN", d.callback_token),
+            web_url=_get("WEB_URL", d.web_url),
+            public_url=_get("PUBLIC_URL", f"http://127.0.0.1:{os.environ.get('SKOLIT_NOTIFICATION_PORT', '8104')}"),
+            fallback=tuple(c.strip() for c in _get("FALLBACK", ",".join(d.fallback)).split(",") if c.strip()),
+            rates={**d.rates, **_rates(_get("RATES", ""))},
+            max_attempts=int(_get("MAX_ATTEMPTS", str(d.max_attempts))),
+            backoff_seconds=float(_get("BACKOFF_SECONDS", str(d.backoff_seconds))),
+            backoff_max_seconds=float(_get("BACKOFF_MAX_SECONDS", str(d.backoff_max_seconds))),
+            lease_seconds=float(_get("LEASE_SECONDS", str(d.lease_seconds))),
+            poll_seconds=float(_get("POLL_SECONDS", str(d.poll_seconds))),
+            batch_size=int(_get("BATCH_SIZE", str(d.batch_size))),
+            http_concurrency=int(_get("HTTP_CONCURRENCY", str(d.http_concurrency))),
+            reminder_days=tuple(sorted({int(x) for x in _get("REMINDER_DAYS", ",".join(map(str, d.reminder_days))).split(",") if x.strip()}, reverse=True)),
+            job_interval_seconds=float(_get("JOB_INTERVAL_SECONDS", str(d.job_interval_seconds))),
+        )
+
+
+NOTIFICATION = NotificationSettings.from_env()

@@ -32,3 +32,24 @@ def render(message_type: str, language: str, values: dict[str, Any]) -> tuple[st
         raise LookupError(f"no template for message type {message_type!r}")
     subject, _, body = text.format_map(_Blank(values)).partition("\n")
     return subject.strip(), "\n".join(line for line in body.splitlines() if line.strip()), used
+
+
+def compose(message_type: str, language: str, data: dict[str, Any], school: str | None, web_url: str) -> tuple[str, str, str]:
+    """A stored message as its recipient reads it: the school's name as the city's data has it now, and
+    the deep link made absolute for the web client."""
+    values = dict(data)
+    if school:
+        values["school"] = school
+    link = values.get("link")
+    if isinstance(link, str) and link.startswith("/"):
+        values["link"] = web_url.rstrip("/") + link
+    return render(message_type, language, values)
+
+
+def compose_digest(language: str, items: list[tuple[str, dict[str, Any], str | None]], web_url: str) -> tuple[str, str, str]:
+    """One summary of several messages: each item's subject and body, in the recipient's language."""
+    parts = []
+    for message_type, data, school in items:
+        subject, body, _ = compose(message_type, language, data, school, web_url)
+        parts.append(f"• {subject}\n{body}")
+    return compose("digest", language, {"count": len(items), "items": "\n".join(parts), "link": "/preferences"}, None, web_url)

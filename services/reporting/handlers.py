@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 import asyncpg
 
 from services.reporting import store
@@ -12,6 +14,7 @@ from shared.events.assessment import ActionPlanChanged, AssessmentReopened, Asse
 from shared.events.catalog import AppChanged, AppPublished, AppRetired, AppStatusChanged
 from shared.events.city import AppLaunchesCounted, OrganisationType, OrganisationUpserted, SchoolFiguresReported
 from shared.events.envelope import Envelope
+from shared.events.notification import GuardianReachMeasured
 from shared.events.reporting import IndicatorBelowTarget
 
 SOURCE = "skolit.reporting"
@@ -38,16 +41,26 @@ async def on_action_plan_changed(conn: asyncpg.Connection, env: Envelope) -> Non
 async def on_school_figures_reported(conn: asyncpg.Connection, env: Envelope) -> None:
     """Stores the figures; an indicator whose figure goes below its target is announced once."""
     e: SchoolFiguresReported = env.data  # type: ignore[assignment]
-    await store.record_figures(conn, e.schoolUnitId, e.year, e.figures, env.time)
+    await record_figures(conn, env, e.schoolUnitId, e.year, e.figures, source="city")
+
+
+async def on_guardian_reach_measured(conn: asyncpg.Connection, env: Envelope) -> None:
+    """Notification's count of guardians reached becomes the school's guardiansReachableShare figure."""
+    e: GuardianReachMeasured = env.data  # type: ignore[assignment]
+    await record_figures(conn, env, e.schoolUnitId, e.year, {"guardiansReachableShare": e.share}, source="notification")
+
+
+async def record_figures(conn: asyncpg.Connection, env: Envelope, school: UUID, year: int, figures: dict[str, float], source: str) -> None:
+    await store.record_figures(conn, school, year, figures, env.time)
     for indicator in await store.indicators(conn):
-        value = e.figures.get(indicator.metric)
-        verdict = meets_target(value, indicator.target, indicator.direction) if indicator.source == "city" else None
+        value = figures.get(indicator.metric)
+        verdict = meets_target(value, indicator.target, indicator.direction) if indicator.source == source else None
         if verdict is None:
             continue
-        was_below = await store.alert_state(conn, e.schoolUnitId, e.year, indicator.code, below=not verdict)
+        was_below = await store.alert_state(conn, school, year, indicator.code, below=not verdict)
         if not verdict and not was_below:
             await outbox.add(conn, SOURCE, IndicatorBelowTarget(
-                schoolUnitId=e.schoolUnitId, districtId=await district_of(conn, e.schoolUnitId), year=e.year, indicator=indicator.code,
+                schoolUnitId=school, districtId=await district_of(conn, school), year=year, indicator=indicator.code,
                 value=value, target=indicator.target, direction=indicator.direction))  # type: ignore[arg-type]
 
 
@@ -82,6 +95,7 @@ HANDLERS = {
     AssessmentReopened: on_assessment_reopened,
     ActionPlanChanged: on_action_plan_changed,
     SchoolFiguresReported: on_school_figures_reported,
+    GuardianReachMeasured: on_guardian_reach_measured,
     AppPublished: on_app_facts,
     AppChanged: on_app_facts,
     AppStatusChanged: on_app_facts,

@@ -64,6 +64,9 @@ class DutyRole(StrEnum):
     FORSTELARARE = "Förstelärare"
     SPECIALPEDAGOG = "Speciallärare/specialpedagog"
     SKOLADMINISTRATOR = "Skoladministratör"
+    # SS 12000's "other management": held at a district (not a school unit), it marks the district's
+    # administrators, who hear when a school submits or reopens its self-assessment.
+    OVRIG_ARBETSLEDNING = "Övrig arbetsledning"
     # Not in SS 12000's list: the city's systems map their local IT coordinator role to it, so
     # messages about an app's agreement or licences reach the person who handles them at the school.
     IT_SAMORDNARE = "IT-samordnare"

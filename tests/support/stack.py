@@ -16,7 +16,9 @@ import httpx
 
 from shared.auth import mint
 from shared.embedded import EmbeddedBroker, EmbeddedPostgres, free_port
+from services.notification.settings import DEV_CALLBACK_TOKEN
 from shared.settings import DEV_JWT_SECRET, SERVICES, service_database_url
+from shared.sinks import Sinks
 from tests.support.tcpproxy import TcpProxy
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -80,8 +82,11 @@ class Stack:
     broker: EmbeddedBroker | None = None
     proxy: TcpProxy | None = None
     services: dict[str, ServiceProcess] = field(default_factory=dict)
+    #: the outside world notification sends to: a real SMTP server and a real HTTP gateway sink
+    sinks: Sinks | None = None
 
     def start(self) -> None:
+        self.sinks = Sinks(callbacks=True, callback_headers={"Authorization": f"Bearer {DEV_CALLBACK_TOKEN}"}).start()
         self.postgres = EmbeddedPostgres(self.workdir / "pgdata", free_port())
         self.admin_url = self.postgres.start()
         broker_port, proxy_port = free_port(), free_port()
@@ -119,6 +124,8 @@ class Stack:
             PYTHONPATH=str(ROOT),
         )
         env[f"SKOLIT_{name.upper()}_PORT"] = str(self.services[name].port if name in self.services else free_port())
+        if name == "notification" and self.sinks is not None:
+            env.update(self.sinks.env())
         return env
 
     def service_url(self, name: str) -> str:
@@ -137,6 +144,8 @@ class Stack:
             self.proxy.stop()
         if self.postgres:
             self.postgres.stop()
+        if self.sinks:
+            self.sinks.stop()
 
 
 def token(*roles: str, subject: str = "tester", school_units: tuple[str, ...] = (), districts: tuple[str, ...] = ()) -> str:

@@ -1,0 +1,205 @@
+"""The ways out: e-mail over SMTP, SMS and push through HTTP gateways.
+
+A channel sends a batch and says, per item, what happened: delivered (the mail server or gateway
+took it for good), accepted (the gateway will call back), temporary (try again later) or permanent
+(will never work). Each item carries its delivery's id as a reference, so a gateway can drop a
+repeat (``Idempotency-Key``) if a sender died after sending and before recording it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import email.utils
+import logging
+from dataclasses import dataclass
+from email.message import EmailMessage
+from typing import Literal, Protocol
+
+import aiosmtplib
+import httpx
+
+from services.notification.settings import NotificationSettings
+
+log = logging.getLogger(__name__)
+
+Result = Literal["delivered", "accepted", "temporary", "permanent"]
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    reference: str
+    to: str
+    subject: str
+    body: str
+    language: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    reference: str
+    result: Result
+    gateway_ref: str | None = None
+    #: a short code, never the gateway's text (it may repeat the address or number)
+    error: str | None = None
+
+
+class Channel(Protocol):
+    name: str
+
+    async def send(self, items: list[Outgoing]) -> list[Outcome]: ...
+
+    async def close(self) -> None: ...
+
+
+def smtp_result(code: int) -> Result:
+    return "temporary" if 400 <= code < 500 else "permanent"
+
+
+class EmailChannel:
+    """A few long-lived SMTP connections, each sending one message after another (opening a connection
+    per message would cap throughput at the handshake rate)."""
+
+    name = "email"
+
+    def __init__(self, settings: NotificationSettings) -> None:
+        self.settings = settings
+        self._idle: asyncio.Queue[aiosmtplib.SMTP] = asyncio.Queue()
+        self._opened = 0
+
+    async def _connection(self) -> aiosmtplib.SMTP:
+        if self._idle.empty() and self._opened < self.settings.smtp_connections:
+            self._opened += 1
+            try:
+                return await self._connect()
+            except BaseException:
+                self._opened -= 1
+                raise
+        return await self._idle.get()
+
+    async def _connect(self) -> aiosmtplib.SMTP:
+        s = self.settings
+        client = aiosmtplib.SMTP(hostname=s.smtp_host, port=s.smtp_port, start_tls=s.smtp_starttls or False, timeout=30)
+        await client.connect()
+        if s.smtp_username:
+            await client.login(s.smtp_username, s.smtp_password or "")
+        return client
+
+    def _release(self, client: aiosmtplib.SMTP | None) -> None:
+        if client is not None and client.is_connected:
+            self._idle.put_nowait(client)
+        else:
+            self._opened -= 1
+
+    def _message(self, item: Outgoing) -> EmailMessage:
+        msg = EmailMessage()
+        msg["From"] = self.settings.smtp_sender
+        msg["To"] = item.to
+        msg["Subject"] = item.subject
+        msg["Message-ID"] = f"<skolit-{item.reference}@{self.settings.smtp_sender.rsplit('@', 1)[-1].rstrip('>')}>"
+        msg["Date"] = email.utils.formatdate(localtime=False)
+        msg["Content-Language"] = item.language
+        msg["X-Skolit-Reference"] = item.reference
+        msg.set_content(item.body)
+        return msg
+
+    async def _one(self, item: Outgoing) -> Outcome:
+        client: aiosmtplib.SMTP | None = None
+        try:
+            client = await self._connection()
+            await client.send_message(self._message(item))
+            return Outcome(item.reference, "delivered")
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            code = exc.recipients[0].code if exc.recipients else 550
+            await self._reset(client)
+            return Outcome(item.reference, smtp_result(code), error=f"smtp-{code}")
+        except aiosmtplib.SMTPResponseException as exc:
+            await self._reset(client)
+            return Outcome(item.reference, smtp_result(exc.code), error=f"smtp-{exc.code}")
+        except (OSError, aiosmtplib.SMTPException, asyncio.TimeoutError) as exc:
+            log.warning("SMTP %s:%s: %s", self.settings.smtp_host, self.settings.smtp_port, type(exc).__name__)
+            if client is not None:
+                with contextlib.suppress(Exception):
+                    client.close()
+            return Outcome(item.reference, "temporary", error="smtp-unreachable")
+        finally:
+            self._release(client)
+
+    @staticmethod
+    async def _reset(client: aiosmtplib.SMTP | None) -> None:
+        # After a refusal the session is mid-transaction; RSET or, failing that, a fresh connection.
+        if client is None:
+            return
+        try:
+            await client.rset()
+        except Exception:
+            with contextlib.suppress(Exception):
+                client.close()
+
+    async def send(self, items: list[Outgoing]) -> list[Outcome]:
+        lanes = max(1, self.settings.smtp_connections)
+        queue: asyncio.Queue[Outgoing] = asyncio.Queue()
+        for item in items:
+            queue.put_nowait(item)
+        results: list[Outcome] = []
+
+        async def lane() -> None:
+            while not queue.empty():
+                results.append(await self._one(queue.get_nowait()))
+
+        await asyncio.gather(*(lane() for _ in range(min(lanes, len(items)))))
+        return results
+
+    async def close(self) -> None:
+        while not self._idle.empty():
+            client = self._idle.get_nowait()
+            with contextlib.suppress(Exception):
+                await client.quit()
+        self._opened = 0
+
+
+class HttpChannel:
+    """An SMS or push gateway: ``POST {url}`` with the reference, recipient and text; 2xx with
+    ``status: delivered`` is final, any other 2xx means the gateway calls back; 429, 5xx and network
+    errors are temporary, other 4xx permanent."""
+
+    def __init__(self, name: str, url: str, settings: NotificationSettings) -> None:
+        self.name, self.url = name, url
+        self.callback_url = f"{settings.public_url.rstrip('/')}/gateways/{name}/callbacks"
+        headers = {"Authorization": f"Bearer {settings.gateway_token}"} if settings.gateway_token else {}
+        limits = httpx.Limits(max_connections=settings.http_concurrency, max_keepalive_connections=settings.http_concurrency)
+        self._client = httpx.AsyncClient(headers=headers, limits=limits, timeout=httpx.Timeout(10.0, connect=5.0))
+        self._slots = asyncio.Semaphore(settings.http_concurrency)
+
+    async def _one(self, item: Outgoing) -> Outcome:
+        body = {"reference": item.reference, "to": item.to, "subject": item.subject, "body": item.body, "language": item.language,
+                "callbackUrl": self.callback_url}
+        async with self._slots:
+            try:
+                response = await self._client.post(self.url, json=body, headers={"Idempotency-Key": item.reference})
+            except httpx.HTTPError as exc:
+                log.warning("%s gateway %s: %s", self.name, self.url, type(exc).__name__)
+                return Outcome(item.reference, "temporary", error="gateway-unreachable")
+        code = response.status_code
+        if 200 <= code < 300:
+            try:
+                answer = response.json()
+            except ValueError:
+                answer = {}
+            gateway_id = str(answer.get("id")) if isinstance(answer, dict) and answer.get("id") is not None else None
+            final = isinstance(answer, dict) and answer.get("status") == "delivered"
+            return Outcome(item.reference, "delivered" if final else "accepted", gateway_ref=gateway_id)
+        if code == 429 or code >= 500:
+            return Outcome(item.reference, "temporary", error=f"http-{code}")
+        return Outcome(item.reference, "permanent", error=f"http-{code}")
+
+    async def send(self, items: list[Outgoing]) -> list[Outcome]:
+        return list(await asyncio.gather(*(self._one(item) for item in items)))
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+
+def open_channels(settings: NotificationSettings) -> dict[str, Channel]:
+    return {"email": EmailChannel(settings), "sms": HttpChannel("sms", settings.sms_url, settings),
+            "push": HttpChannel("push", settings.push_url, settings)}

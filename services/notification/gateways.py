@@ -1,0 +1,81 @@
+"""What the gateways tell us, and sending now: callbacks finish a delivery the gateway accepted
+(delivered, failed, bounced); an operator can send everything due without waiting for the senders."""
+
+from __future__ import annotations
+
+import hmac
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Header, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.notification import domain, outcomes, store
+from services.notification.settings import NOTIFICATION
+from shared.auth import Principal, Role, require
+from shared.problems import Problem, documented, rejected
+
+router = APIRouter(tags=["delivery"])
+EXTERNAL = ("email", "sms", "push")
+
+
+class Callback(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    reference: str = Field(pattern=r"^[0-9]{1,18}$", description="the reference Skolit sent with the message")
+    status: Literal["delivered", "failed", "bounced"]
+    permanent: bool = Field(default=True, description="for failed: false means the gateway may succeed later, so Skolit retries")
+    gatewayId: str | None = Field(default=None, max_length=200)
+    reason: str | None = Field(default=None, pattern=r"^[a-z0-9.-]{1,40}$", description="a short code; free text is not kept")
+
+
+def _check_token(authorization: str | None) -> None:
+    expected = f"Bearer {NOTIFICATION.callback_token}"
+    if authorization is None or not hmac.compare_digest(authorization.encode(), expected.encode()):
+        raise Problem(401, "Unauthorized", "a gateway callback needs the configured bearer token (SKOLIT_NOTIFICATION_CALLBACK_TOKEN)")
+
+
+@router.post("/gateways/{channel}/callbacks", summary="A gateway reports what became of a message it accepted",
+             responses=documented(401, 404, 422))
+async def callback(request: Request, channel: str, body: Callback,
+                   authorization: Annotated[str | None, Header(include_in_schema=False)] = None) -> dict[str, Any]:
+    _check_token(authorization)
+    if channel not in EXTERNAL:
+        raise Problem(404, "Not found", f"no gateway channel {channel!r}; channels: {', '.join(EXTERNAL)}")
+    now = datetime.now(UTC)
+    reason = body.reason or f"gateway-{body.status}"
+    async with request.app.state.pool.acquire() as conn, conn.transaction():
+        row = await store.delivery_by_reference(conn, channel, int(body.reference))
+        if row is None:
+            raise rejected(404, f"no {channel} delivery with reference {body.reference}", "reference")
+        ids = [row["id"]]
+        if body.status == "delivered":
+            changed = await outcomes.delivered(conn, ids, [body.gatewayId])
+        elif body.status == "bounced":
+            changed, _ = await outcomes.failed(conn, ids, [reason], "bounced", now, NOTIFICATION, from_states=("sending", "delivered"))
+        elif not body.permanent and row["attempts"] < NOTIFICATION.max_attempts:
+            at = now + domain.backoff(row["attempts"], NOTIFICATION.backoff_seconds, NOTIFICATION.backoff_max_seconds)
+            await store.retry_later(conn, ids, [reason], [at])
+            changed = int(row["state"] == "sending")
+        else:
+            changed, _ = await outcomes.failed(conn, ids, [reason if body.permanent else "attempts-exhausted"], "permanent-failure", now,
+                                               NOTIFICATION)
+        state = await conn.fetchval("SELECT state FROM delivery WHERE id = $1", row["id"])
+    # A late or repeated callback changes nothing and is still answered 200: gateways retry until they see a 2xx.
+    return {"reference": body.reference, "state": state, "changed": bool(changed)}
+
+
+class SendNow(BaseModel):
+    asOf: datetime | None = Field(default=None, description="as if it were this time; only where the clock may be overridden (tests, demo)")
+
+
+@router.post("/deliveries/send", summary="Send everything due now on every channel, without waiting for the senders",
+             responses=documented(401, 403, 422))
+async def send_now(request: Request, body: SendNow, caller: Annotated[Principal, Depends(require(Role.CITY_ADMIN))]) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    if body.asOf is not None:
+        if not request.app.state.settings.allow_clock_override:
+            raise rejected(422, "asOf is only accepted where SKOLIT_ALLOW_CLOCK_OVERRIDE is set (tests and the demo)", "asOf")
+        now = body.asOf
+    sender = request.app.state.runtime.workers["sender"]
+    return {"asOf": now.isoformat(), "claimed": await sender.flush(now)}

@@ -1,0 +1,145 @@
+"""The senders: one loop per channel takes due deliveries, sends them and records what happened.
+
+Claiming, sending and recording are three steps on purpose: the claim commits at once (a lease, so
+another sender skips these rows), the network call happens outside any transaction, and the outcomes
+are written in one transaction with their events. A sender that dies between sending and recording
+leaves a lease that runs out; the next sender sends again with the same reference, which the gateway
+uses to drop the repeat (e-mail carries it as Message-ID).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+
+from services.notification import outcomes, store, templates
+from services.notification.channels import Channel, Outcome, Outgoing, open_channels
+from services.notification.crypto import Keyring, KeyMissing
+from services.notification.settings import NotificationSettings
+from shared import metrics
+
+log = logging.getLogger(__name__)
+
+CONTACT_COLUMN = {"email": "email", "sms": "mobile", "push": "push_token"}
+
+
+class RateLimit:
+    """A token bucket: ``rate`` messages per second, bursts up to one second's worth."""
+
+    def __init__(self, rate: float) -> None:
+        self.rate = max(rate, 0.001)
+        self.tokens = self.rate
+        self.stamp = time.monotonic()
+
+    def available(self) -> int:
+        now = time.monotonic()
+        self.tokens = min(self.rate, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        return int(self.tokens)
+
+    def spend(self, n: int) -> None:
+        self.tokens -= n
+
+    def wait_seconds(self) -> float:
+        return max(0.0, (1 - self.tokens) / self.rate)
+
+
+class Sender:
+    def __init__(self, pool: asyncpg.Pool, settings: NotificationSettings, keyring: Keyring, channels: dict[str, Channel] | None = None) -> None:
+        self.pool, self.settings, self.keyring = pool, settings, keyring
+        self.channels = channels
+        self.limits = {name: RateLimit(settings.rates.get(name, 100.0)) for name in ("email", "sms", "push")}
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        if self.channels is None:
+            self.channels = open_channels(self.settings)
+        self._tasks = [asyncio.create_task(self._loop(name), name=f"notification-sender-{name}") for name in self.channels]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for channel in (self.channels or {}).values():
+            await channel.close()
+
+    async def _loop(self, name: str) -> None:
+        limit = self.limits[name]
+        while True:
+            try:
+                room = limit.available()
+                if room < 1:
+                    await asyncio.sleep(limit.wait_seconds())
+                    continue
+                tally = await self.send_due(name, datetime.now(UTC), min(room, self.settings.batch_size))
+                limit.spend(tally)
+                if tally == 0:
+                    await asyncio.sleep(self.settings.poll_seconds)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("%s sender failed; trying again shortly", name)
+                await asyncio.sleep(max(1.0, self.settings.poll_seconds))
+
+    async def send_due(self, name: str, now: datetime, limit: int) -> int:
+        """One batch of a channel: claim, send, record. Returns how many were claimed."""
+        assert self.channels is not None
+        channel = self.channels[name]
+        async with self.pool.acquire() as conn:
+            ids = await store.claim(conn, name, now, limit, now + timedelta(seconds=self.settings.lease_seconds))
+            if not ids:
+                metrics.NOTIFICATION_QUEUE_AGE.labels(name).set(0)
+                return 0
+            rows = await store.outgoing(conn, ids)
+            digests = await store.digest_items(conn, [r["id"] for r in rows if r["message_type"] == "digest"])
+        items, unsendable = self._compose(name, rows, digests)
+        sent = await channel.send(items) if items else []
+        attempts = {r["id"]: r["attempts"] for r in rows}
+        async with self.pool.acquire() as conn, conn.transaction():
+            await outcomes.record(conn, name, [*sent, *unsendable], attempts, now, self.settings)
+        return len(ids)
+
+    def _compose(self, name: str, rows: list[asyncpg.Record], digests: list[asyncpg.Record]) -> tuple[list[Outgoing], list[Outcome]]:
+        bundles: dict[int, list[tuple[str, dict[str, object], str | None]]] = {}
+        for d in digests:
+            bundles.setdefault(d["bundled_into"], []).append((d["message_type"], dict(d["data"]), d["school"]))
+        items, unsendable = [], []
+        for r in rows:
+            reference = str(r["id"])
+            try:
+                to = self.keyring.decrypt(r["key_id"], r["person"], r[CONTACT_COLUMN[name]]) if r["key_id"] else None
+            except KeyMissing:
+                unsendable.append(Outcome(reference, "permanent", error="key-missing"))
+                continue
+            if not to:  # contact details removed since the message was made
+                unsendable.append(Outcome(reference, "permanent", error="no-contact"))
+                continue
+            web = self.settings.web_url
+            if r["message_type"] == "digest":
+                subject, body, used = templates.compose_digest(r["language"], bundles.get(r["id"], []), web)
+            else:
+                subject, body, used = templates.compose(r["message_type"], r["language"], dict(r["data"]), r["school"], web)
+            items.append(Outgoing(reference, to, subject, body, used))
+        return items, unsendable
+
+    async def flush(self, now: datetime, rounds: int = 50) -> dict[str, int]:
+        """Everything due as of ``now`` on every channel, ignoring the rate limits (an operator's or a
+        test's "send now"); stops when nothing is due or after ``rounds`` batches per channel."""
+        assert self.channels is not None
+        counts = {}
+        for name in self.channels:
+            total = 0
+            for _ in range(rounds):
+                n = await self.send_due(name, now, self.settings.batch_size)
+                total += n
+                if n == 0:
+                    break
+            counts[name] = total
+        return counts
