@@ -105,13 +105,14 @@ async def on_removed(conn: asyncpg.Connection, env: Envelope) -> None:
 async def on_licence_expiring(conn: asyncpg.Connection, env: Envelope) -> None:
     e: LicenceExpiring = env.data  # type: ignore[assignment]
     await to_duty_holders(conn, env, [e.schoolUnitId], DutyRole.IT_SAMORDNARE, "licence-expiring",
-                          {"appName": e.appName, "licenceType": e.licenceType, "expiresOn": e.expiresOn.isoformat(), "daysLeft": e.daysLeft})
+                          {"appName": e.appName, "licenceType": e.licenceType, "expiresOn": e.expiresOn.isoformat(), "daysLeft": e.daysLeft,
+                           "link": f"/apps/{e.appId}/licences"})
 
 
 async def on_dpa_expired(conn: asyncpg.Connection, env: Envelope) -> None:
     e: DpaExpired = env.data  # type: ignore[assignment]
     await to_duty_holders(conn, env, e.schoolUnitIds, DutyRole.IT_SAMORDNARE, "dpa-expired",
-                          {"appName": e.appName, "expiredOn": e.expiredOn.isoformat(), "statusAfter": e.statusAfter})
+                          {"appName": e.appName, "expiredOn": e.expiredOn.isoformat(), "statusAfter": e.statusAfter, "link": f"/apps/{e.appId}"})
 
 
 async def on_report_published(conn: asyncpg.Connection, env: Envelope) -> None:

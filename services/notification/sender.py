@@ -93,10 +93,11 @@ class Sender:
         assert self.channels is not None
         channel = self.channels[name]
         async with self.pool.acquire() as conn:
-            ids = await store.claim(conn, name, now, limit, now + timedelta(seconds=self.settings.lease_seconds))
-            if not ids:
-                metrics.NOTIFICATION_QUEUE_AGE.labels(name).set(0)
+            claimed = await store.claim(conn, name, now, limit, now + timedelta(seconds=self.settings.lease_seconds))
+            metrics.NOTIFICATION_QUEUE_AGE.labels(name).set(max([(now - c["send_after"]).total_seconds() for c in claimed], default=0))
+            if not claimed:
                 return 0
+            ids = [c["id"] for c in claimed]
             rows = await store.outgoing(conn, ids)
             digests = await store.digest_items(conn, [r["id"] for r in rows if r["message_type"] == "digest"])
         items, unsendable = self._compose(name, rows, digests)

@@ -168,11 +168,11 @@ async def school_name(conn: asyncpg.Connection, school_unit: UUID) -> str | None
 
 # --- sending -------------------------------------------------------------------------------------
 
-async def claim(conn: asyncpg.Connection, channel: str, now: datetime, limit: int, lease_until: datetime) -> list[int]:
+async def claim(conn: asyncpg.Connection, channel: str, now: datetime, limit: int, lease_until: datetime) -> list[asyncpg.Record]:
     """Due deliveries of a channel, now this sender's until the lease ends. SKIP LOCKED lets
     concurrent senders (threads, replicas) take disjoint sets; a lease that ran out (its sender died
     before the gateway took the message) is taken over."""
-    rows = await conn.fetch(
+    return await conn.fetch(
         """
         WITH due AS (
             SELECT id FROM delivery
@@ -182,11 +182,10 @@ async def claim(conn: asyncpg.Connection, channel: str, now: datetime, limit: in
             FOR UPDATE SKIP LOCKED)
         UPDATE delivery d SET state = 'sending', attempts = d.attempts + 1, claimed_until = $4, updated_at = now()
         FROM due WHERE d.id = due.id
-        RETURNING d.id
+        RETURNING d.id, d.send_after
         """,
         channel, now, limit, lease_until,
     )
-    return [r["id"] for r in rows]
 
 
 async def outgoing(conn: asyncpg.Connection, ids: list[int]) -> list[asyncpg.Record]:

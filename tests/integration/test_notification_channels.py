@@ -448,3 +448,63 @@ async def test_deadline_reminders_and_assessment_news_reach_the_rektor_and_the_d
         assert await eventually(figure, what="guardiansReachableShare in reporting") == 1.0
     finally:
         await conn.close()
+
+
+SCHOOL_STAFF = {"principal", "district_admin", "city_admin"}
+SELF = {"self", "city_admin"}
+ENDPOINTS: list[tuple[str, str, Any, set[str]]] = [
+    ("GET", "/school-units/{school}/audience", None, SCHOOL_STAFF),
+    ("POST", "/broadcasts/audience", "audience", SCHOOL_STAFF),
+    ("POST", "/broadcasts", "broadcast", SCHOOL_STAFF),
+    ("GET", "/broadcasts/{broadcast}", None, SCHOOL_STAFF),
+    ("GET", "/broadcasts/{broadcast}/receipts?schoolUnitId={school}", None, SCHOOL_STAFF),
+    ("GET", "/school-units/{school}/unreached", None, SCHOOL_STAFF),
+    ("GET", "/quiet-hours-bypasses?schoolUnitId={school}", None, SCHOOL_STAFF | {"data_protection"}),
+    ("PUT", "/persons/{person}/contacts", {"email": "matrix@example.se"}, {"city_admin"}),
+    ("PUT", "/contacts", "contacts", {"city_admin"}),
+    ("GET", "/persons/{person}/contacts?reason=support", None, {"city_admin"}),
+    ("GET", "/persons/{person}/preferences", None, SELF),
+    ("PUT", "/persons/{person}/preferences", {"language": "sv"}, SELF),
+    ("GET", "/persons/{person}/messages", None, SELF),
+    ("POST", "/persons/{person}/messages/{message}/read", None, SELF),
+    ("POST", "/deliveries/send", {}, {"city_admin"}),
+    ("GET", "/jobs", None, {"city_admin"}),
+    ("POST", "/jobs/digests/run", {}, {"city_admin"}),
+]
+
+
+async def test_every_notification_endpoint_checks_authentication_and_role(stack: Stack) -> None:
+    url = stack.services["notification"].url
+    async with httpx.AsyncClient(timeout=30) as http:
+        s = await make_school(stack, http, {"matrix": {"contacts": {"email": "matrix@example.se"}}}, name="Matrisskolan")
+        person = s.guardians["matrix"]
+        sent = await http.post(f"{url}/broadcasts", json={"audience": to_guardians(s), "subject": "Matris", "body": "Test"}, headers=s.principal())
+        [item] = (await http.get(f"{url}/persons/{person}/messages", headers=auth("guardian", subject=str(person)))).json()["items"]
+        values = {"school": s.id, "person": person, "broadcast": sent.json()["id"], "message": item["id"]}
+        callers = {
+            "teacher": auth("teacher", school_units=(str(s.id),)), "principal": s.principal(),
+            "district_admin": auth("district_admin", districts=(str(s.district),)), "city_admin": auth("city_admin"),
+            "it_admin": auth("it_admin", districts=(str(s.district),)), "data_protection": auth("data_protection"),
+            "guardian": auth("guardian", subject=str(uuid.uuid4())), "self": auth("guardian", subject=str(person)),
+        }
+        checked = 0
+        for method, template, body, allowed in ENDPOINTS:
+            path = template.format(**values)
+            for name, headers in [("anonymous", {}), *callers.items()]:
+                payload: Any = body
+                if body == "audience":
+                    payload = to_guardians(s)
+                elif body == "broadcast":
+                    payload = {"audience": to_guardians(s), "subject": f"Från {name}", "body": "Test"}
+                elif body == "contacts":
+                    payload = {"items": [{"personId": str(person), "email": "matrix@example.se"}]}
+                r = await http.request(method, url + path, json=payload, headers=headers)
+                checked += 1
+                if name == "anonymous":
+                    assert r.status_code == 401 and r.headers["www-authenticate"].startswith("Bearer"), (method, path, r.status_code)
+                elif name in allowed:
+                    assert r.status_code < 400, (method, path, name, r.status_code, r.text)
+                else:
+                    assert r.status_code == 403, (method, path, name, r.status_code, r.text)
+                    assert r.headers["content-type"].startswith("application/problem+json")
+        assert checked == len(ENDPOINTS) * 9

@@ -149,3 +149,14 @@ def test_a_digest_lists_each_item_in_the_recipients_language_with_absolute_links
     assert "• Luciafirande" in body and "https://skolit.example.se/events/1" in body and "https://skolit.example.se/reports/2026" in body
     assert "https://skolit.example.se/preferences" in body
     assert templates.compose_digest("fi", items, "https://x")[2] == "sv"  # no Finnish file: Swedish
+
+
+@pytest.mark.parametrize("message_type", [*domain.MESSAGE_TYPES, "digest"])
+def test_every_message_type_speaks_swedish_and_english_and_links_somewhere(message_type: str) -> None:
+    from services.notification import templates
+
+    for language in ("sv", "en"):
+        path = templates.DIRECTORY / f"{message_type}.{language}.txt"
+        assert path.is_file(), path
+        text = path.read_text(encoding="utf-8")
+        assert "{link}" in text and len(text.splitlines()) >= 2, path
