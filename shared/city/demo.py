@@ -109,8 +109,14 @@ def _event_id(seed: int, event_type: str, *parts: object) -> str:
     return event_uuid("city.demo.event", seed, event_type, *parts)
 
 
+def district_admin_id(seed: int, district: UUID) -> UUID:
+    """The person who administers a demo district (holds "Övrig arbetsledning" at it)."""
+    return _uuid(seed, "person", "district-admin", district)
+
+
 def demo_city(seed: int = 2026) -> list[Envelope]:
-    """Every event of the demo city, organisations first, then staff and duties, then pupils and guardians."""
+    """Every event of the demo city, organisations first, then staff (with each district's administrator) and duties,
+    then pupils and guardians."""
     rng = random.Random(seed)
     envelopes: list[Envelope] = []
 
@@ -158,6 +164,13 @@ def demo_city(seed: int = 2026) -> list[Envelope]:
             emit(PersonUpserted(id=person, securityMarking=marking()), person)
             duties.append(DutyAssigned(id=_uuid(seed, "duty", unit.id, person), person=person, dutyAt=unit.id,
                                        dutyRole=role, startDate=TERM_START))
+    # one administrator per district: "Övrig arbetsledning" held at the district itself (not at a school
+    # unit) is how the services find a district's administrators; no random draws, so every other id stays
+    for district_id in districts:
+        person = district_admin_id(seed, district_id)
+        emit(PersonUpserted(id=person, securityMarking=SecurityMarking.INGEN), person)
+        duties.append(DutyAssigned(id=_uuid(seed, "duty", district_id, person), person=person, dutyAt=district_id,
+                                   dutyRole=DutyRole.OVRIG_ARBETSLEDNING, startDate=TERM_START))
     for duty in duties:
         emit(duty, duty.id)
 
@@ -207,16 +220,19 @@ def demo_city(seed: int = 2026) -> list[Envelope]:
 
 def demo_ids(seed: int = 2026) -> dict[str, object]:
     """Ids worth knowing when trying the demo: the huvudman, the districts, the school units by name
-    and each school unit's Rektor (person id) by school unit name."""
+    each school unit's Rektor (person id) by school unit name, and each district's administrator
+    (person id) by district name."""
     units = {name: _uuid(seed, "organisation", "unit", i) for i, (name, _, _) in enumerate(SCHOOL_UNITS)}
+    districts = {name: _uuid(seed, "organisation", "district", i) for i, name in enumerate(DISTRICTS)}
     by_id = {v: k for k, v in units.items()}
     rektors = {by_id[e.data.dutyAt]: e.data.person for e in demo_city(seed) if isinstance(e.data, DutyAssigned) and e.data.dutyRole == DutyRole.REKTOR}
     return {
         "huvudman": _uuid(seed, "organisation", "huvudman"),
-        "districts": {name: _uuid(seed, "organisation", "district", i) for i, name in enumerate(DISTRICTS)},
+        "districts": districts,
         "school_units": units,
         "rektors": rektors,
+        "district_admins": {name: district_admin_id(seed, d) for name, d in districts.items()},
     }
 
 
-__all__ = ["DISTRICTS", "EVENT_TIME", "SCHOOL_UNITS", "SOURCE", "demo_city", "demo_ids"]
+__all__ = ["DISTRICTS", "EVENT_TIME", "SCHOOL_UNITS", "SOURCE", "demo_city", "demo_ids", "district_admin_id"]

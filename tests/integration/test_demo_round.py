@@ -88,3 +88,49 @@ async def test_the_demo_has_a_programbank_with_dpa_problems_licences_requests_an
 
     again = await seed_catalog(url, DEV_JWT_SECRET, stack.bootstrap)
     assert again["created"] is False  # a restart without --reset leaves the programbank alone
+
+
+async def test_the_demo_guardians_have_contact_details_and_a_broadcast_from_the_rektor_arrives(stack: Stack) -> None:
+    from uuid import uuid4
+
+    from shared.demo_notification import seed as seed_notification
+
+    await publish_envelopes(stack.bootstrap, demo_city())
+    url = stack.services["notification"].url
+    made = await seed_notification(url, DEV_JWT_SECRET)
+    assert made["created"] and made["guardians"] >= 1000
+    assert made["email"] > made["push"] > made["sms"] > made["none"] > 0 and 0 < made["english"] < made["guardians"] / 2
+
+    ids = demo_ids()
+    school, rektor = ids["school_units"][DRAFT], ids["rektors"][DRAFT]
+    principal = auth("principal", subject=str(rektor), school_units=(str(school),))
+    audience = {"kind": "guardians", "schoolUnitIds": [str(school)]}
+    async with httpx.AsyncClient(timeout=30) as http:
+        preview = (await http.post(f"{url}/broadcasts/audience", json=audience, headers=principal)).json()
+        assert preview["recipients"] > 10
+        reached = preview["withContact"]
+        assert reached["email"] > 0 and reached["push"] > 0 and reached["none"] < preview["recipients"]
+
+        again = await seed_notification(url, DEV_JWT_SECRET)  # a restart without --reset leaves the details alone
+        assert again["created"] is False and again["guardians"] == made["guardians"]
+
+        # critical goes out at once whatever the time of day (quiet hours are bypassed, and logged)
+        marker = f"demo-{uuid4()}"
+        answer = await http.post(f"{url}/broadcasts", headers=principal, json={
+            "audience": audience, "subject": "Skolan är stängd i dag", "body": f"Vattenläcka i matsalen. {marker}", "critical": True})
+        assert answer.status_code == 201, answer.text
+        assert answer.json()["recipients"] == preview["recipients"]
+
+    assert stack.sinks is not None
+
+    def demo_address(m: dict) -> bool:
+        to = m["to"] if isinstance(m["to"], list) else [m["to"]]
+        return any(t.endswith("@example.se") or t.startswith("demo-push-") or t.startswith("+46701") for t in to)
+
+    async def arrived() -> list | None:
+        found = [m for m in stack.sinks.messages() if marker in (m["body"] or "") and demo_address(m)]
+        channels = {m["channel"] for m in found}
+        return found if {"email", "push"} <= channels else None
+
+    found = await eventually(arrived, what="the Rektor's critical broadcast at the mail catcher and the push sink")
+    assert all(m["channel"] in ("email", "push", "sms") for m in found)
