@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -60,6 +61,12 @@ def install(app: FastAPI) -> None:
         errors = error_list(exc.errors())
         detail = "; ".join(f"{e['location']}: {e['message']}" for e in errors[:5])
         return problem_response(request, 422, "Invalid request", detail, errors=errors)
+
+    # PostgreSQL text (and jsonb) cannot hold U+0000: such input is the caller's to fix, not a server error.
+    @app.exception_handler(asyncpg.CharacterNotInRepertoireError)
+    @app.exception_handler(asyncpg.UntranslatableCharacterError)
+    async def _unstorable_text(request: Request, exc: Exception) -> JSONResponse:
+        return problem_response(request, 422, "Invalid request", "text must not contain the NUL character (U+0000)")
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -32,7 +32,10 @@ class Callback(BaseModel):
 def _check_token(authorization: str | None) -> None:
     expected = f"Bearer {NOTIFICATION.callback_token}"
     if authorization is None or not hmac.compare_digest(authorization.encode(), expected.encode()):
-        raise Problem(401, "Unauthorized", "a gateway callback needs the configured bearer token (SKOLIT_NOTIFICATION_CALLBACK_TOKEN)")
+        # a 401 must say how to authenticate (RFC 9110 §11.6.1); a token that was sent but is wrong is an invalid one (RFC 6750 §3.1)
+        challenge = 'Bearer realm="skolit-gateways"' + ("" if authorization is None else ', error="invalid_token"')
+        raise Problem(401, "Unauthorized", "a gateway callback needs the configured bearer token (SKOLIT_NOTIFICATION_CALLBACK_TOKEN)",
+                      headers={"WWW-Authenticate": challenge})
 
 
 @router.post("/gateways/{channel}/callbacks", summary="A gateway reports what became of a message it accepted",
