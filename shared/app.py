@@ -15,6 +15,7 @@ from shared import asyncapi, metrics, problems
 from shared.auth import Verifier
 from shared.city.routes import router as city_router
 from shared.jobs import jobs_router
+from shared.limits import Limits, RequestLimits
 from shared.runtime import Runtime
 from shared.service import ServiceSpec
 from shared.settings import Settings
@@ -38,6 +39,8 @@ def create_app(spec: ServiceSpec, settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.verifier = Verifier.from_settings(settings)
     problems.install(app)
+    # Oversized requests are refused (413/431) before routing; installed first so the metrics see them.
+    app.add_middleware(RequestLimits, limits=Limits.from_env(spec.name))
     _install_request_metrics(app, spec.name)
 
     @app.get("/healthz", tags=["operations"], summary="Alive")

@@ -15,6 +15,7 @@ the original headers, and the batch moves on. A consumer never crashes or stalls
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
@@ -31,6 +32,8 @@ from shared.events.registry import model_for
 from shared.topics import DLQ_SUFFIX
 
 log = logging.getLogger(__name__)
+#: longer event ids are stored in the inbox as their hash (a B-tree index entry holds at most ~2.7 kB)
+MAX_INBOX_ID_BYTES = 512
 
 Handler = Callable[[asyncpg.Connection, Envelope], Awaitable[None]]
 
@@ -93,6 +96,9 @@ def decode_record(record: Record, handlers: Handlers) -> Decoded | None:
         headers.get("dlq_original_offset", record.offset),
     )
     inbox_id = ce_id or "kafka:{}:{}:{}".format(*origin)
+    if len(inbox_id.encode()) > MAX_INBOX_ID_BYTES:
+        # the inbox's primary-key index cannot hold a huge id (the batch would fail, again and again)
+        inbox_id = "sha256:" + hashlib.sha256(inbox_id.encode()).hexdigest()
     item = Decoded(record=record, headers=headers, inbox_id=inbox_id)
     event_type = headers.get("ce_type")
     if ce_id and event_type and event_type not in handlers.by_type and model_for(event_type) is not None:
@@ -108,7 +114,7 @@ def decode_record(record: Record, handlers: Handlers) -> Decoded | None:
 def dead_letter_headers(item: Decoded, service: str, group: str) -> list[tuple[str, str]]:
     r = item.record
     extra = {
-        "dlq_reason": item.error or "",
+        "dlq_reason": (item.error or "").replace("\x00", "\ufffd"),  # it can quote the body; PostgreSQL text holds no NUL
         "dlq_error_class": item.error_class or "",
         "dlq_original_topic": r.topic,
         "dlq_original_partition": str(r.partition),
@@ -237,6 +243,8 @@ class BatchProcessor:
 
     def _count(self, item: Decoded, outcome: str) -> None:
         typ = item.envelope.type if item.envelope else item.headers.get("ce_type", "")
+        if model_for(typ) is None:
+            typ = "unknown"  # a label per made-up type would grow the metrics without bound
         metrics.EVENTS_CONSUMED.labels(self.service, item.record.topic, typ, outcome).inc()
 
 

@@ -21,7 +21,7 @@ async def list_school_units(
     request: Request,
     caller: Annotated[Principal, Depends(require())],
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,  # bounded: a huge offset overflows PostgreSQL's bigint
 ) -> dict[str, Any]:
     districts = [UUID(d) for d in caller.districts] if caller.roles & BY_DISTRICT else []
     async with request.app.state.pool.acquire() as conn:

@@ -90,9 +90,12 @@ def encode(envelope: Envelope) -> WireMessage:
 
 
 def header_map(headers: list[tuple[str, bytes]] | tuple[tuple[str, bytes], ...] | None) -> dict[str, str]:
+    """Kafka headers as text. Bytes that are not UTF-8 and NUL characters (PostgreSQL text cannot hold
+    them, and the inbox and the dead letters store these values) become U+FFFD."""
     out: dict[str, str] = {}
     for k, v in headers or ():
-        out[k] = v.decode("utf-8", errors="replace") if isinstance(v, (bytes, bytearray)) else str(v)
+        text = v.decode("utf-8", errors="replace") if isinstance(v, (bytes, bytearray)) else str(v)
+        out[str(k).replace("\x00", "\ufffd")] = text.replace("\x00", "\ufffd")
     return out
 
 
@@ -111,6 +114,8 @@ def read_attributes(headers: dict[str, str]) -> tuple[str, str, str, datetime]:
         time = datetime.fromisoformat(raw_time) if raw_time else datetime.now(UTC)
     except ValueError as exc:
         raise UndecodableMessage(f"ce_time is not an RFC 3339 timestamp: {raw_time!r}") from exc
+    if time.tzinfo is None:  # the consumer measures event age against an aware clock
+        raise UndecodableMessage(f"ce_time has no UTC offset (RFC 3339 requires one): {raw_time!r}")
     return headers["ce_id"], headers["ce_type"], headers["ce_source"], time
 
 
