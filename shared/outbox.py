@@ -102,9 +102,19 @@ class OutboxRelay:
     def _notified(self, *_: object) -> None:
         self._wake.set()
 
+    def _listening(self) -> bool:
+        """True while the LISTEN connection is open. When the server goes away, asyncpg hands the lost
+        connection back to the pool by itself, and from then on every call on it (``is_closed()``
+        too) raises InterfaceError: that must read as "not listening", not end the relay."""
+        try:
+            return self._listener is not None and not self._listener.is_closed()
+        except asyncpg.InterfaceError:
+            return False
+
     async def _listen(self) -> None:
-        if self._listener is not None and not self._listener.is_closed():
+        if self._listening():
             return
+        await self._unlisten()  # drop a connection the pool took back (releasing it again is a no-op)
         try:
             self._listener = await self.pool.acquire()
             await self._listener.add_listener(self.channel, self._notified)

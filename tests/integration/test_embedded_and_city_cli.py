@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import uuid
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import orjson
@@ -16,6 +18,7 @@ from shared.city.cli import InputError, main as city_main, publish_envelopes, re
 from shared.city.demo import demo_city
 from shared.embedded import EmbeddedBroker, EmbeddedPostgres, free_port
 from shared.events.envelope import encode, header_map
+from tests.support.kafka import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -225,3 +228,57 @@ def test_cli_csv_and_export(tmp_path: Path) -> None:
     demo = demo_city()
     assert exported == to_records(demo)
     assert [e.id for e in read_file(out)] == [e.id for e in demo]
+
+
+async def test_the_outbox_relay_keeps_publishing_after_postgresql_restarts(tmp_path: Path) -> None:
+    """Found by make chaos: asyncpg hands a lost LISTEN connection back to the pool by itself, and the
+    relay's check on it then raised and ended the relay — nothing more was published until a restart."""
+    from shared import db, outbox
+    from shared.events.city import PersonUpserted
+
+    pg = EmbeddedPostgres(tmp_path / "pgdata", free_port())
+    published: list[bytes | None] = []
+
+    async def publish(topic: str, key: bytes | None, value: bytes | None, headers: list[tuple[str, bytes]]) -> Any:
+        published.append(value)
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        future.set_result(None)
+        return future
+
+    try:
+        url = (await asyncio.to_thread(pg.start)).rsplit("/", 1)[0] + "/postgres"
+        conn = await asyncpg.connect(url)
+        try:
+            await conn.execute("CREATE SCHEMA relaytest; SET search_path = relaytest")
+            await conn.execute((Path(db.__file__).parent / "migrations" / "0001_messaging.sql").read_text())
+        finally:
+            await conn.close()
+        pool = await db.create_pool(url, "relaytest", min_size=1, max_size=3)
+        # asleep between polls when the server goes away: the next look at the LISTEN connection is what used to fail
+        relay = outbox.OutboxRelay(pool, publish, service="relaytest", poll_seconds=3)
+        await relay.start()
+        try:
+            for round_ in range(2):
+                async def add_one() -> bool:
+                    try:
+                        async with pool.acquire() as c, c.transaction():
+                            await outbox.add(c, "tests", PersonUpserted(id=uuid.uuid4()))
+                        return True
+                    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                        return False  # the pool still holds connections from before the restart
+
+                await eventually(add_one, what=f"an event written (round {round_})")
+                await eventually(lambda n=round_ + 1: _at_least(published, n), what=f"event {round_ + 1} published")
+                if round_ == 0:
+                    await asyncio.to_thread(pg.stop, "immediate")
+                    await asyncio.to_thread(pg.start)
+            assert relay._task is not None and not relay._task.done()
+        finally:
+            await relay.stop()
+            await pool.close()
+    finally:
+        await asyncio.to_thread(pg.stop)
+
+
+async def _at_least(items: list[Any], n: int) -> bool:
+    return len(items) >= n
