@@ -7,6 +7,8 @@ gateway) can be injected on purpose and observed end to end, from this process o
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import email
 import email.policy
 import itertools
@@ -28,9 +30,9 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
-from starlette.background import BackgroundTask
 
 HOST = "127.0.0.1"
+CALLBACK_WORKERS = 8
 HTTP_CHANNELS = ("sms", "push")
 
 # One counter across every inbox, so that e-mails (captured in the SMTP thread) and HTTP messages (captured in the
@@ -61,18 +63,35 @@ class _Inbox:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._items: list[tuple[int, dict[str, Any]]] = []
+        # channel → [count, first arrival, last arrival, last arrival of a reference not seen before (Unix seconds), references]
+        self._stats: dict[str, list[Any]] = {}
 
     def add(self, item: dict[str, Any]) -> None:
+        at = time.time()
         with self._lock:
             self._items.append((next(_SEQ), item))
+            stat = self._stats.setdefault(item["channel"], [0, at, at, at, set()])
+            stat[0] += 1
+            stat[2] = at
+            if item.get("reference") not in stat[4]:
+                stat[4].add(item.get("reference"))
+                stat[3] = at
 
     def entries(self) -> list[tuple[int, dict[str, Any]]]:
         with self._lock:
             return list(self._items)
 
+    def stats(self) -> dict[str, dict[str, Any]]:
+        """Per channel, without copying the messages: how many arrived and how many distinct references (a repeat is a
+        resend), when the first and the last arrived, and when the last new reference did."""
+        with self._lock:
+            return {channel: {"count": n, "distinct": len(refs), "firstAt": first, "lastAt": last, "lastNewAt": last_new}
+                    for channel, (n, first, last, last_new, refs) in self._stats.items()}
+
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
+            self._stats.clear()
 
 
 def _matches(item: dict[str, Any], channel: str | None, to: str | None) -> bool:
@@ -237,6 +256,9 @@ class MailCatcher:
         """Captured e-mails with their arrival sequence numbers, for merging with an HttpSink's listing."""
         return self._inbox.entries()
 
+    def stats(self) -> dict[str, dict[str, Any]]:
+        return self._inbox.stats()
+
     def clear(self) -> None:
         self._inbox.clear()
 
@@ -251,8 +273,8 @@ class MailCatcher:
 # ---------------------------------------------------------------------------------------------------------------- HTTP
 
 
-def _json(status: int, payload: Any, background: BackgroundTask | None = None) -> Response:
-    return Response(orjson.dumps(payload), status_code=status, media_type="application/json", background=background)
+def _json(status: int, payload: Any) -> Response:
+    return Response(orjson.dumps(payload), status_code=status, media_type="application/json")
 
 
 def _failure_body(status: int) -> dict[str, str]:
@@ -352,6 +374,11 @@ class HttpSink:
         entries = self._inbox.entries() + (self.mail.entries() if self.mail else [])
         return _listing(entries, channel, to)
 
+    def stats(self) -> dict[str, Any]:
+        """Counts per channel (with the attached MailCatcher's e-mails): cheap to poll while tens of thousands arrive."""
+        channels = {**self._inbox.stats(), **(self.mail.stats() if self.mail else {})}
+        return {"channels": channels, "callbackErrors": self.callback_errors}
+
     def clear(self) -> None:
         self._inbox.clear()
         if self.mail:
@@ -383,6 +410,7 @@ class HttpSink:
         app.add_api_route("/push", self._push, methods=["POST"])
         app.add_api_route("/messages", self._list, methods=["GET"])
         app.add_api_route("/messages", self._clear, methods=["DELETE"])
+        app.add_api_route("/stats", self._stats, methods=["GET"])
         app.add_api_route("/control/fail", self._control_fail, methods=["POST"])
         app.add_api_route("/control/clear-failures", self._control_clear_failures, methods=["POST"])
         return app
@@ -391,12 +419,30 @@ class HttpSink:
     async def _lifespan(self, app: FastAPI) -> AsyncIterator[None]:
         # The callback client lives in the server's own loop: one pooled client for all callbacks.
         self._client = httpx.AsyncClient(timeout=5.0, headers=self.callback_headers) if self.callbacks else None
+        # Callbacks go from a queue, a few at a time, as a gateway's would: never on the request's own connection
+        # (a background task there holds the keep-alive connection until the callback returns, so the service's next
+        # message would wait for the service's own callback handler).
+        self._callbacks: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue()
+        workers = [asyncio.create_task(self._callback_worker()) for _ in range(CALLBACK_WORKERS)] if self._client else []
         try:
             yield
         finally:
+            if workers:
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._callbacks.join(), timeout=5)
+                for worker in workers:
+                    worker.cancel()
             if self._client is not None:
                 await self._client.aclose()
                 self._client = None
+
+    async def _callback_worker(self) -> None:
+        while True:
+            url, payload = await self._callbacks.get()
+            try:
+                await self._send_callback(url, payload)
+            finally:
+                self._callbacks.task_done()
 
     async def _sms(self, request: Request) -> Response:
         return await self._accept("sms", request)
@@ -414,7 +460,10 @@ class HttpSink:
             return _json(status, _failure_body(status))
         gateway_id = f"{channel}-{next(self._ids[channel])}"
         self._inbox.add(self._record(channel, data))
-        return _json(200, {"id": gateway_id, "status": "accepted"}, self._callback_task(data, gateway_id))
+        url = data.get("callbackUrl")
+        if self._client is not None and isinstance(url, str) and url:
+            self._callbacks.put_nowait((url, {"reference": data["reference"], "status": "delivered", "gatewayId": gateway_id}))
+        return _json(200, {"id": gateway_id, "status": "accepted"})
 
     @staticmethod
     def _record(channel: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -426,13 +475,6 @@ class HttpSink:
             "body": data["body"],
             "receivedAt": _now(),
         }
-
-    def _callback_task(self, data: dict[str, Any], gateway_id: str) -> BackgroundTask | None:
-        url = data.get("callbackUrl")
-        if not (self._client is not None and isinstance(url, str) and url):
-            return None
-        # A background task runs after the response is sent, so the service knows the gateway id before the callback.
-        return BackgroundTask(self._send_callback, url, {"reference": data["reference"], "status": "delivered", "gatewayId": gateway_id})
 
     async def _send_callback(self, url: str, payload: dict[str, Any]) -> None:
         assert self._client is not None
@@ -446,6 +488,9 @@ class HttpSink:
 
     async def _list(self, channel: str | None = None, to: str | None = None) -> Response:
         return _json(200, {"items": self.messages(channel or None, to or None)})
+
+    async def _stats(self) -> Response:
+        return _json(200, self.stats())
 
     async def _clear(self) -> Response:
         self.clear()
@@ -552,7 +597,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"SMTP (mail catcher):  {sinks.mail.host}:{sinks.mail.port}")
         print(f"SMS gateway:          POST {sinks.http.url}/sms")
         print(f"push gateway:         POST {sinks.http.url}/push")
-        print(f"what arrived:         GET {sinks.http.url}/messages  (?channel=email|sms|push&to=...)")
+        print(f"what arrived:         GET {sinks.http.url}/messages  (?channel=email|sms|push&to=...); counts: GET /stats")
         print(f"callbacks:            {'on' if args.callbacks else 'off'}; Ctrl-C stops", flush=True)
         done.wait()
 
