@@ -42,7 +42,7 @@ import httpx
 import psutil
 
 from bench.catalog_search import code_version, machine_facts, postgres_facts
-from bench.process import ServiceProcess, code_line, machine_line, write_json
+from bench.process import ServiceProcess, code_line, machine_line, stop_process, write_json
 from bench.reporting import new_producer, prepare, tansu_version, wire
 from services.notification import domain, messages, store
 from services.notification.broadcasts import summary as broadcast_summary
@@ -181,15 +181,7 @@ class SinksProcess:
 
     def stop(self) -> None:
         proc, self.proc = self.proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
+        stop_process(proc, grace=20)
 
 
 class NotificationProcess(ServiceProcess):
