@@ -142,18 +142,19 @@ async def summary(conn: asyncpg.Connection, broadcast_id: UUID) -> dict[str, Any
             "unreached": reach["unreached"], "deliveries": channels}
 
 
-async def _schools_of(conn: asyncpg.Connection, broadcast_id: UUID) -> list[asyncpg.Record]:
-    if await store.broadcast(conn, broadcast_id) is None:
+async def _schools_of(conn: asyncpg.Connection, broadcast_id: UUID) -> tuple[asyncpg.Record, list[asyncpg.Record]]:
+    """The broadcast and the school units (with districts) it went to; 404 when there is no such broadcast."""
+    b = await store.broadcast(conn, broadcast_id)
+    if b is None:
         raise Problem(404, "Not found", f"no broadcast {broadcast_id}")
-    return await store.broadcast_schools(conn, broadcast_id)
+    return b, await store.broadcast_schools(conn, broadcast_id)
 
 
 @router.get("/broadcasts/{broadcast_id}", summary="A broadcast's reach and read receipts as counts (sender, or who acts for all its schools)",
             responses=documented(401, 403, 404))
 async def get_broadcast(request: Request, broadcast_id: UUID, caller: Annotated[Principal, Depends(require(*SENDERS))]) -> dict[str, Any]:
     async with request.app.state.pool.acquire() as conn:
-        schools = await _schools_of(conn, broadcast_id)
-        b = await store.broadcast(conn, broadcast_id)
+        b, schools = await _schools_of(conn, broadcast_id)
         if b["sender"] != caller.subject and not all(caller.may_act_for_school(s["school_unit"], s["district"]) for s in schools):
             raise Problem(403, "Forbidden", "only the sender, or someone who acts for every school of the broadcast, sees its receipts")
         return await summary(conn, broadcast_id)
@@ -164,7 +165,8 @@ async def get_broadcast(request: Request, broadcast_id: UUID, caller: Annotated[
 async def receipts(request: Request, broadcast_id: UUID, caller: Annotated[Principal, Depends(require(*SENDERS))],
                    schoolUnitId: Annotated[UUID, Query(description="the school unit whose recipients to list")]) -> dict[str, Any]:
     async with request.app.state.pool.acquire() as conn:
-        schools = {s["school_unit"]: s["district"] for s in await _schools_of(conn, broadcast_id)}
+        _, went_to = await _schools_of(conn, broadcast_id)
+        schools = {s["school_unit"]: s["district"] for s in went_to}
         if schoolUnitId not in schools:
             raise Problem(404, "Not found", f"broadcast {broadcast_id} went to no one at school unit {schoolUnitId}")
         if not caller.may_act_for_school(schoolUnitId, schools[schoolUnitId]):
