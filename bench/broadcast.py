@@ -651,11 +651,12 @@ def reading(result: dict[str, Any]) -> list[str]:
     out.append(f"Planning (`POST /broadcasts` until its answer: the audience, one message per school unit, {plan['deliveryRows']} delivery rows, "
                f"the summary) took a median {post:.1f} s; nothing is sent before its transaction commits. The same steps in-process on one "
                f"connection took {plan['totalSeconds']:.1f} s: " + ", ".join(f"{k} {v:.2f} s" for k, v in steps[:4]) + ".")
-    others = [m["cpuSecondsToSinks"].get("other processes", 0) for m in modes.values() if m]
-    if any(o > 0.1 * usable * m["allAtSinksSeconds"]["median"] for o, m in zip(others, [m for m in modes.values() if m])):
-        loads = [r["loadAverageBefore"][0] for r in result["runs"]]
-        out.append(f"**Other processes on the machine** (not this benchmark's) used CPU during the runs too (see the table; 1-minute load "
-                   f"average before the runs {min(loads)}–{max(loads)}): the times are longer than they would be on an otherwise idle machine.")
+    disturbed = [r for r in result["runs"] if r["cpuSecondsToSinks"].get("other processes", 0) > 0.1 * usable * r["allAtSinksSeconds"]]
+    if disturbed:
+        out.append("**Other processes on the machine** (not this benchmark's) took more than a tenth of the CPU time in " +
+                   ", ".join(f"run {r['run']} {'with' if r['callbacks'] else 'without'} callbacks ({r['cpuSecondsToSinks']['other processes']:.0f} of "
+                             f"{r['allAtSinksSeconds'] * usable:.0f} CPU-seconds)" for r in disturbed) +
+                   ": those runs took longer than they would on an otherwise idle machine; the medians are less affected than the maxima.")
     return out
 
 
@@ -757,14 +758,16 @@ def write_report(result: dict[str, Any], out: Path) -> tuple[Path, Path]:
         "",
         "Per run:",
         "",
-        "| Mode | Run | POST s | First s | Push last s | E-mail last s | SMS last s | All at sinks s | Msgs/s | Resent | Callback errors | Load avg before |",
-        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+        "| Mode | Run | POST s | First s | Push last s | E-mail last s | SMS last s | All at sinks s | Msgs/s | Resent | Callback errors | "
+        "Load avg before | CPU-s: service / sinks / other processes |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for r in runs:
         pc = r["perChannel"]
         lines.append(f"| {'callbacks' if r['callbacks'] else 'none'} | {r['run']} | {r['postSeconds']:.2f} | {r['firstAtSinkSeconds']:.2f} | "
                      f"{_s(pc['push']['lastSeconds'])} | {_s(pc['email']['lastSeconds'])} | {_s(pc['sms']['lastSeconds'])} | "
-                     f"{r['allAtSinksSeconds']:.1f} | {r['messagesPerSecond']:.0f} | {r['duplicates']} | {r['callbackErrors']} | {r['loadAverageBefore'][0]} |")
+                     f"{r['allAtSinksSeconds']:.1f} | {r['messagesPerSecond']:.0f} | {r['duplicates']} | {r['callbackErrors']} | {r['loadAverageBefore'][0]} | "
+                     f"{r['cpuSecondsToSinks']['notification']:.0f} / {r['cpuSecondsToSinks']['sinks']:.0f} / {r['cpuSecondsToSinks']['other processes']:.0f} |")
     lines += [
         "",
         "## Where the time went",
