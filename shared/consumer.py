@@ -1,10 +1,17 @@
 """Idempotent, batch-wise event consumption.
 
 For each batch Kafka hands us: decode every record (no I/O), then in ONE transaction record the
-event ids in the inbox (``ON CONFLICT DO NOTHING`` tells us which are new), apply each new event in
-its own savepoint, and stage dead letters in the outbox. Only after that transaction commits is the
-offset committed (FastStream's NACK_ON_ERROR policy: ack after the handler returns, seek back if it
-raises). So a crash at any point replays the batch, and the inbox makes the replay change nothing.
+event ids in the inbox (``ON CONFLICT DO NOTHING`` tells us which are new), apply the new events and
+stage dead letters in the outbox. Only after that transaction commits is the offset committed
+(FastStream's NACK_ON_ERROR policy: ack after the handler returns, seek back if it raises). So a crash
+at any point replays the batch, and the inbox makes the replay change nothing.
+
+Applying is optimistic: the new events go straight onto the transaction, and a run of consecutive
+events for a handler with a set-wise form (a ``Statement``: one SQL statement per event) goes as one
+``executemany``, a single round trip. Only if a handler rejects an event is the transaction rolled
+back and the batch applied again with a savepoint per event, so that just the rejected event is
+dead-lettered. (A savepoint per event costs two more round trips each; bench/city_ingest.py measured
+the difference: docs/benchmarks.md.)
 
 Failures are sorted: *transient* ones (database or network away) retry the whole batch with bounded
 backoff and then hand it back to Kafka for redelivery; *permanent* ones (not JSON, unknown type,
@@ -37,6 +44,21 @@ MAX_INBOX_ID_BYTES = 512
 
 Handler = Callable[[asyncpg.Connection, Envelope], Awaitable[None]]
 
+
+@dataclass(frozen=True)
+class Statement:
+    """A handler that is one SQL statement whose arguments come from the event. Applied alone it is one
+    ``execute``; a run of such events in a batch is one ``executemany`` (asyncpg pipelines the rows)."""
+
+    sql: str
+    arguments: Callable[[Envelope], Sequence[Any]]
+
+    async def __call__(self, conn: asyncpg.Connection, env: Envelope) -> None:
+        await conn.execute(self.sql, *self.arguments(env))
+
+    async def many(self, conn: asyncpg.Connection, envs: Sequence[Envelope]) -> None:
+        await conn.executemany(self.sql, [tuple(self.arguments(e)) for e in envs])
+
 TRANSIENT = (
     OSError,
     asyncio.TimeoutError,
@@ -62,6 +84,10 @@ class Record(Protocol):
 
 class TransientFailure(Exception):
     """The batch could not be applied now; Kafka will redeliver it."""
+
+
+class _Rejected(Exception):
+    """A handler rejected an event while the batch was applied at once: apply it again event by event."""
 
 
 @dataclass
@@ -163,25 +189,69 @@ class BatchProcessor:
                 await asyncio.sleep(delay)
 
     async def _apply(self, batch: list[Decoded], reprocess: bool) -> dict[str, int]:
-        counts = {"applied": 0, "duplicate": 0, "dead-lettered": 0}
+        try:
+            return await self._apply_at_once(batch, reprocess)
+        except _Rejected:
+            return await self._apply_one_by_one(batch, reprocess)
+
+    async def _apply_at_once(self, batch: list[Decoded], reprocess: bool) -> dict[str, int]:
+        """The whole batch without savepoints; raises _Rejected (the transaction rolled back) if a handler rejects an event."""
+        outcomes: list[tuple[Decoded, str]] = []
         async with self.pool.acquire() as conn, conn.transaction():
             fresh = await self._claim(conn, batch, reprocess)
-            dead: list[str] = []
+            runs: list[tuple[Handler, list[Envelope]]] = []  # consecutive new events, grouped by handler
+            dead: list[Decoded] = []
             for item in batch:
                 if item.inbox_id not in fresh:
-                    counts["duplicate"] += 1
-                    self._count(item, "duplicate")
+                    outcomes.append((item, "duplicate"))
                     continue
                 fresh.discard(item.inbox_id)  # a repeat inside the same batch is a duplicate too
+                if item.error is not None:
+                    dead.append(item)
+                    outcomes.append((item, "dead-lettered"))
+                    continue
+                assert item.envelope is not None
+                handler = self.handlers.for_type(item.envelope.type)
+                assert handler is not None
+                if runs and runs[-1][0] is handler:
+                    runs[-1][1].append(item.envelope)
+                else:
+                    runs.append((handler, [item.envelope]))
+                outcomes.append((item, "applied"))
+            for handler, envelopes in runs:
+                try:
+                    many = getattr(handler, "many", None)
+                    if many is not None and len(envelopes) > 1:
+                        await many(conn, envelopes)
+                    else:
+                        for envelope in envelopes:
+                            await handler(conn, envelope)
+                except TRANSIENT:
+                    raise
+                except (PermanentError, asyncpg.PostgresError, ValueError, LookupError) as exc:
+                    raise _Rejected() from exc  # leaves the transaction, which rolls it back
+            await self._dead_letter_all(conn, dead)
+        return self._tally(outcomes)
+
+    async def _apply_one_by_one(self, batch: list[Decoded], reprocess: bool) -> dict[str, int]:
+        """Each new event in its own savepoint, so a rejected event undoes only itself and is dead-lettered."""
+        outcomes: list[tuple[Decoded, str]] = []
+        async with self.pool.acquire() as conn, conn.transaction():
+            fresh = await self._claim(conn, batch, reprocess)
+            dead: list[Decoded] = []
+            for item in batch:
+                if item.inbox_id not in fresh:
+                    outcomes.append((item, "duplicate"))
+                    continue
+                fresh.discard(item.inbox_id)
                 if item.error is None:
                     assert item.envelope is not None
                     handler = self.handlers.for_type(item.envelope.type)
                     assert handler is not None
                     try:
-                        async with conn.transaction():  # savepoint: a rejected event undoes only itself
+                        async with conn.transaction():  # savepoint
                             await handler(conn, item.envelope)
-                        counts["applied"] += 1
-                        self._count(item, "applied")
+                        outcomes.append((item, "applied"))
                         continue
                     except TRANSIENT:
                         raise
@@ -189,12 +259,16 @@ class BatchProcessor:
                         item.error, item.error_class = f"handler rejected the event: {exc}", type(exc).__name__
                     except asyncpg.PostgresError as exc:
                         item.error, item.error_class = f"handler failed: {exc}", type(exc).__name__
-                await self._dead_letter(conn, item)
-                dead.append(item.inbox_id)
-                counts["dead-lettered"] += 1
-            if dead:
-                await conn.execute("UPDATE inbox SET outcome = 'dead-lettered' WHERE event_id = ANY($1::text[])", dead)
-        return counts
+                dead.append(item)
+                outcomes.append((item, "dead-lettered"))
+            await self._dead_letter_all(conn, dead)
+        return self._tally(outcomes)
+
+    async def _dead_letter_all(self, conn: asyncpg.Connection, dead: list[Decoded]) -> None:
+        for item in dead:
+            await self._dead_letter(conn, item)
+        if dead:
+            await conn.execute("UPDATE inbox SET outcome = 'dead-lettered' WHERE event_id = ANY($1::text[])", [d.inbox_id for d in dead])
 
     async def _claim(self, conn: asyncpg.Connection, batch: list[Decoded], reprocess: bool) -> set[str]:
         """Insert the batch's ids into the inbox; returns the ids not seen before."""
@@ -225,8 +299,6 @@ class BatchProcessor:
         log.warning("dead-lettering %s from %s[%d]@%d: %s", item.inbox_id, r.topic, r.partition, r.offset, item.error)
         dlq_topic = r.topic if r.topic.endswith(DLQ_SUFFIX) else r.topic + DLQ_SUFFIX
         await outbox.add_raw(conn, dlq_topic, r.key, dead_letter_headers(item, self.service, self.group), r.value, item.headers.get("ce_type"))
-        metrics.DEAD_LETTERED.labels(self.service, r.topic).inc()
-        metrics.EVENTS_FAILED.labels(self.service, r.topic, "permanent").inc()
 
     def _observe_freshness(self, batch: list[Decoded]) -> None:
         """How old each event was when its effect was committed: the read model's lag behind the producers."""
@@ -241,11 +313,22 @@ class BatchProcessor:
         for topic, age in newest.items():
             metrics.READ_MODEL_LAG.labels(self.service, topic).set(age)
 
+    def _tally(self, outcomes: list[tuple[Decoded, str]]) -> dict[str, int]:
+        """Counts a committed batch's outcomes (only then: a rolled-back attempt counts nothing)."""
+        counts = {"applied": 0, "duplicate": 0, "dead-lettered": 0}
+        for item, outcome in outcomes:
+            counts[outcome] += 1
+            self._count(item, outcome)
+        return counts
+
     def _count(self, item: Decoded, outcome: str) -> None:
         typ = item.envelope.type if item.envelope else item.headers.get("ce_type", "")
         if model_for(typ) is None:
             typ = "unknown"  # a label per made-up type would grow the metrics without bound
         metrics.EVENTS_CONSUMED.labels(self.service, item.record.topic, typ, outcome).inc()
+        if outcome == "dead-lettered":
+            metrics.DEAD_LETTERED.labels(self.service, item.record.topic).inc()
+            metrics.EVENTS_FAILED.labels(self.service, item.record.topic, "permanent").inc()
 
 
 def record_lag(service: str, consumer: Any, records: Sequence[Record]) -> None:

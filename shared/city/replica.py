@@ -13,7 +13,7 @@ from uuid import UUID
 
 import asyncpg
 
-from shared.consumer import Handler
+from shared.consumer import Handler, Statement
 from shared.events.base import Event
 from shared.events.city import (
     DutyAssigned,
@@ -44,10 +44,7 @@ class Replica:
 
 # --- organisations -------------------------------------------------------------------------------
 
-async def on_organisation_upserted(conn: asyncpg.Connection, env: Envelope) -> None:
-    e: OrganisationUpserted = env.data  # type: ignore[assignment]
-    await conn.execute(
-        """
+ORGANISATION_UPSERT = """
         INSERT INTO organisation (id, display_name, organisation_type, school_unit_code, municipality_code,
                                   school_types, parent_organisation, start_date, end_date, deleted, event_time)
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, false, $10)
@@ -58,10 +55,16 @@ async def on_organisation_upserted(conn: asyncpg.Connection, env: Envelope) -> N
             start_date = EXCLUDED.start_date, end_date = EXCLUDED.end_date, deleted = false,
             event_time = EXCLUDED.event_time
         WHERE organisation.event_time <= EXCLUDED.event_time
-        """,
-        e.id, e.displayName, e.organisationType.value, e.schoolUnitCode, e.municipalityCode,
-        [t.value for t in e.schoolTypes], e.parentOrganisation, e.startDate, e.endDate, env.time,
-    )
+        """
+
+
+def _organisation_upserted_arguments(env: Envelope) -> tuple[Any, ...]:
+    e: OrganisationUpserted = env.data  # type: ignore[assignment]
+    return (e.id, e.displayName, e.organisationType.value, e.schoolUnitCode, e.municipalityCode,
+            [t.value for t in e.schoolTypes], e.parentOrganisation, e.startDate, e.endDate, env.time)
+
+
+on_organisation_upserted = Statement(ORGANISATION_UPSERT, _organisation_upserted_arguments)
 
 
 async def on_organisation_ended(conn: asyncpg.Connection, env: Envelope) -> None:
@@ -117,18 +120,21 @@ async def district_of(conn: asyncpg.Connection, school_unit_id: UUID) -> UUID | 
 
 # --- duties --------------------------------------------------------------------------------------
 
-async def on_duty_assigned(conn: asyncpg.Connection, env: Envelope) -> None:
-    e: DutyAssigned = env.data  # type: ignore[assignment]
-    await conn.execute(
-        """
+DUTY_UPSERT = """
         INSERT INTO duty (id, person, duty_at, duty_role, start_date, end_date, active, event_time)
         VALUES ($1, $2, $3, $4, $5, $6, true, $7)
         ON CONFLICT (id) DO UPDATE SET person = EXCLUDED.person, duty_at = EXCLUDED.duty_at, duty_role = EXCLUDED.duty_role,
             start_date = EXCLUDED.start_date, end_date = EXCLUDED.end_date, active = true, event_time = EXCLUDED.event_time
         WHERE duty.event_time <= EXCLUDED.event_time
-        """,
-        e.id, e.person, e.dutyAt, e.dutyRole.value, e.startDate, e.endDate, env.time,
-    )
+        """
+
+
+def _duty_assigned_arguments(env: Envelope) -> tuple[Any, ...]:
+    e: DutyAssigned = env.data  # type: ignore[assignment]
+    return (e.id, e.person, e.dutyAt, e.dutyRole.value, e.startDate, e.endDate, env.time)
+
+
+on_duty_assigned = Statement(DUTY_UPSERT, _duty_assigned_arguments)
 
 
 async def on_duty_ended(conn: asyncpg.Connection, env: Envelope) -> None:
@@ -146,16 +152,19 @@ async def persons_with_duty(conn: asyncpg.Connection, school_unit_id: UUID, duty
 
 # --- persons and guardianships -------------------------------------------------------------------
 
-async def on_person_upserted(conn: asyncpg.Connection, env: Envelope) -> None:
-    e: PersonUpserted = env.data  # type: ignore[assignment]
-    await conn.execute(
-        """
+PERSON_UPSERT = """
         INSERT INTO person (id, security_marking, removed, event_time) VALUES ($1, $2, false, $3)
         ON CONFLICT (id) DO UPDATE SET security_marking = EXCLUDED.security_marking, removed = false, event_time = EXCLUDED.event_time
         WHERE person.event_time <= EXCLUDED.event_time
-        """,
-        e.id, e.securityMarking.value, env.time,
-    )
+        """
+
+
+def _person_upserted_arguments(env: Envelope) -> tuple[Any, ...]:
+    e: PersonUpserted = env.data  # type: ignore[assignment]
+    return (e.id, e.securityMarking.value, env.time)
+
+
+on_person_upserted = Statement(PERSON_UPSERT, _person_upserted_arguments)
 
 
 async def on_person_removed(conn: asyncpg.Connection, env: Envelope) -> None:
@@ -165,19 +174,23 @@ async def on_person_removed(conn: asyncpg.Connection, env: Envelope) -> None:
     await conn.execute("UPDATE guardianship SET active = false WHERE (guardian = $1 OR pupil = $1) AND active", e.id)
 
 
-async def on_guardian_relation_added(conn: asyncpg.Connection, env: Envelope) -> None:
-    e: GuardianRelationAdded = env.data  # type: ignore[assignment]
-    await conn.execute(
-        """
+GUARDIAN_RELATION_UPSERT = """
         INSERT INTO guardianship (id, guardian, pupil, school_unit, relation_type, school_type, school_year, start_date, active, event_time)
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, true, $9)
         ON CONFLICT (id) DO UPDATE SET guardian = EXCLUDED.guardian, pupil = EXCLUDED.pupil, school_unit = EXCLUDED.school_unit,
             relation_type = EXCLUDED.relation_type, school_type = EXCLUDED.school_type, school_year = EXCLUDED.school_year,
             start_date = EXCLUDED.start_date, end_date = NULL, active = true, event_time = EXCLUDED.event_time
         WHERE guardianship.event_time <= EXCLUDED.event_time
-        """,
-        e.id, e.guardian, e.pupil, e.schoolUnit, e.relationType, e.schoolType.value if e.schoolType else None, e.schoolYear, e.startDate, env.time,
-    )
+        """
+
+
+def _guardian_relation_added_arguments(env: Envelope) -> tuple[Any, ...]:
+    e: GuardianRelationAdded = env.data  # type: ignore[assignment]
+    return (e.id, e.guardian, e.pupil, e.schoolUnit, e.relationType, e.schoolType.value if e.schoolType else None, e.schoolYear,
+            e.startDate, env.time)
+
+
+on_guardian_relation_added = Statement(GUARDIAN_RELATION_UPSERT, _guardian_relation_added_arguments)
 
 
 async def on_guardian_relation_ended(conn: asyncpg.Connection, env: Envelope) -> None:
