@@ -82,8 +82,17 @@ def ensure_open(a: Loaded, now: datetime) -> None:
         raise rejected(409, f"the deadline {a.row['effective_deadline'].isoformat()} has passed", "deadline")
 
 
-async def assessment_json(conn: asyncpg.Connection, a: Loaded) -> dict[str, Any]:
-    rows = await store.answer_rows(conn, a.id)
+async def reload(conn: asyncpg.Connection, a: Loaded) -> Loaded:
+    """The assessment's row again after a change (its school and framework stay as they were)."""
+    row = await store.get_assessment(conn, a.id)
+    assert row is not None
+    return Loaded(row, a.school, a.framework)
+
+
+async def assessment_json(conn: asyncpg.Connection, a: Loaded, rows: list[asyncpg.Record] | None = None) -> dict[str, Any]:
+    """``rows``: the answer rows when the caller has just read them in the same transaction."""
+    if rows is None:
+        rows = await store.answer_rows(conn, a.id)
     answers = store.to_answers(rows)
     body = assessment_summary(a.row)
     body["schoolUnit"] = {"id": str(a.school.id), "districtId": str(a.school.district) if a.school.district else None, "schoolTypes": list(a.school.school_types)}
@@ -138,8 +147,7 @@ async def save_answers(request: Request, assessment_id: UUID, body: AnswersIn, c
         await store.audit(conn, caller.subject, "answers.saved", "assessment", str(a.id), {
             "answers": {k: {"level": v.level, "notRelevant": v.not_relevant, "comment": v.comment, "evidence": list(v.evidence)} for k, v in checked.items()},
         })
-        a = await load(conn, assessment_id)
-        return await assessment_json(conn, a)
+        return await assessment_json(conn, await reload(conn, a))
 
 
 @router.post("/assessments/{assessment_id}/submit", summary="Submit and lock the assessment (the Rektor of the school unit)",
@@ -150,7 +158,8 @@ async def submit(request: Request, assessment_id: UUID, caller: Annotated[Princi
         a = await load(conn, assessment_id, lock=True)
         await access.ensure_rektor(conn, caller, a.school)
         ensure_open(a, datetime.now(UTC))
-        answers = await store.answers(conn, a.id)
+        rows = await store.answer_rows(conn, a.id)
+        answers = store.to_answers(rows)
         missing = domain.missing_required(a.framework, a.school.school_types, answers)
         if missing:
             raise rejected(422, f"{len(missing)} required indicator(s) are not answered: {', '.join(missing)}", "answers")
@@ -164,8 +173,7 @@ async def submit(request: Request, assessment_id: UUID, caller: Annotated[Princi
             frameworkVersion=a.framework.version, submittedAt=done["submitted_at"], submittedBy=caller.subject, submission=done["submissions"],
             indicators=indicators, headings=headings, pulse=pulse,
         ))
-        a = await load(conn, assessment_id)
-        return await assessment_json(conn, a)
+        return await assessment_json(conn, await reload(conn, a), rows)
 
 
 @router.post("/assessments/{assessment_id}/reopen", summary="Reopen a submitted assessment, with a reason (a district admin of the school's district)",
@@ -184,7 +192,7 @@ async def reopen(request: Request, assessment_id: UUID, body: Reopening, caller:
         await store.mark_reopened(conn, a.id, body.deadline)
         await store.audit(conn, caller.subject, "assessment.reopened", "assessment", str(a.id),
                           {"reason": body.reason, "deadline": body.deadline.isoformat() if body.deadline else None})
-        a = await load(conn, assessment_id)
+        a = await reload(conn, a)
         await outbox.add(conn, SOURCE, AssessmentReopened(assessmentId=a.id, campaignId=a.row["campaign_id"], schoolUnitId=a.school.id,
                                                           reopenedBy=caller.subject, reopenedAt=now, deadline=a.row["effective_deadline"]))
         return await assessment_json(conn, a)
