@@ -24,9 +24,17 @@ run: $(STAMP)
 reset: $(STAMP)
 	$(PY) -m shared.devstack --reset $(ARGS)
 
+## The tests check the alert rules with promtool and run a real Prometheus: Debian's package, unpacked into
+## .venv/prometheus once (deploy/prometheus/install.sh); the stamp re-runs it when the script changes.
+PROMETHEUS_STAMP := $(VENV)/prometheus/.installed
+
+$(PROMETHEUS_STAMP): deploy/prometheus/install.sh
+	bash deploy/prometheus/install.sh
+	@touch $@
+
 ## make test — unit tests, then integration tests against a real PostgreSQL and broker the session starts.
 ## pytest's exit 5 (no tests collected) is reported, not hidden as a pass.
-test: $(STAMP)
+test: $(STAMP) $(PROMETHEUS_STAMP)
 	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests"; fi; exit $$rc
 

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-yaml = pytest.importorskip("yaml")
+import yaml  # pyyaml is in the dev extra: a missing module must fail, not skip
 
 from shared.settings import DEFAULT_PORTS, SERVICES  # noqa: E402
 
