@@ -176,11 +176,20 @@ class Framework(_Model):
     def heading(self, heading_id: str) -> Heading:
         return next(h for h in self.headings if h.id == heading_id)
 
+    @cached_property
+    def indicators_by_school_types(self) -> dict[frozenset[str], tuple[Indicator, ...]]:
+        """indicators_for's answers so far: a published framework never changes, and every request asks (several times)."""
+        return {}
+
     def indicators_for(self, school_types: Iterable[str]) -> list[Indicator]:
         """The indicators a school with these school types answers, in heading and indicator order."""
-        types = set(school_types)
-        order = {h.id: h.order for h in self.headings}
-        return sorted((i for i in self.indicators if i.applies_to(types)), key=lambda i: (order[i.heading], i.order))
+        types = frozenset(school_types)
+        found = self.indicators_by_school_types.get(types)
+        if found is None:
+            order = {h.id: h.order for h in self.headings}
+            found = tuple(sorted((i for i in self.indicators if i.applies_to(types)), key=lambda i: (order[i.heading], i.order)))
+            self.indicators_by_school_types[types] = found
+        return list(found)
 
     def checksum(self) -> str:
         return checksum_of(self.model_dump(mode="json"))
