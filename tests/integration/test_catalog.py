@@ -172,6 +172,19 @@ async def test_swedish_search_with_inflections_typos_and_facets(pb: Programbank)
         assert bad.status_code == 422 and bad.json()["field"] == "subject"
 
 
+async def test_a_repeated_search_sees_every_change_at_once(pb: Programbank) -> None:
+    """The search's answers are cached per replica (services/catalog/search_cache.py); a write anywhere must show."""
+    kw = f"cacheprov{tag()}"
+    async with httpx.AsyncClient(timeout=10) as http:
+        await create(http, pb, app_body(f"Förstaappen {kw}", keywords=[kw]), "approved")
+        first = await search(http, pb, q=kw)
+        assert first["total"] == 1 and first == await search(http, pb, q=kw)  # the same question, the same answer
+        second = await create(http, pb, app_body(f"Andraappen {kw}", keywords=[kw]), "approved")
+        after_add = await search(http, pb, q=kw)
+        assert after_add["total"] == 2 and second["id"] in [i["id"] for i in after_add["items"]]
+        assert {f["value"]: f["count"] for f in after_add["facets"]["status"]} == {"approved": 2}
+
+
 async def test_bad_input_is_refused_with_a_reason_and_nothing_partial(pb: Programbank) -> None:
     name = f"Dubblett {tag()}"
     async with httpx.AsyncClient(timeout=10) as http:

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from services.catalog import access, domain, store
 from services.catalog import vocabulary as vocab
 from services.catalog.domain import SearchFilters, StatusDefinition
+from services.catalog.search_cache import SearchCache, current_version
 from services.catalog.views import facets_json, hit_json, status_json
 from shared.auth import Principal, Role, require
 from shared.clock import city_today
@@ -19,6 +20,14 @@ from shared.i18n import Language, language
 from shared.problems import documented, rejected
 
 router = APIRouter(tags=["search"])
+
+
+def search_cache_of(request: Request) -> SearchCache:
+    """One cache per application (per process), made on first use."""
+    state = request.app.state
+    if getattr(state, "search_cache", None) is None:
+        state.search_cache = SearchCache()
+    return state.search_cache
 Many = Annotated[list[str], Query()]
 
 
@@ -51,7 +60,9 @@ async def search_apps(
                             tuple(kind), tuple(platform), tuple(language_))
     words = domain.query_words(q or "")
     today = city_today()
+    cache = search_cache_of(request)
     async with request.app.state.pool.acquire() as conn:
+        version = await current_version(conn)  # before the search: what is cached under it is at least this new
         statuses = await store.statuses(conn)
         try:
             domain.check_filters(filters, statuses)
@@ -60,10 +71,16 @@ async def search_apps(
         school_types: list[str] = []
         if schoolUnitId is not None:
             school_types = list((await access.known_school(conn, schoolUnitId))["school_types"])
-        corrected = await store.corrections(conn, words) if words else {}
-        result = await store.search(conn, tsquery=domain.tsquery_text(words, corrected) if words else None,
-                                    f=filters, school_unit=schoolUnitId, school_types=school_types, today=today,
-                                    limit=pageSize, offset=(page - 1) * pageSize, facets=with_facets)
+        question = (tuple(words), filters, schoolUnitId, tuple(school_types), today, pageSize, page, with_facets)
+        answer = cache.get(version, question)
+        if answer is None:
+            corrected = await store.corrections(conn, words) if words else {}
+            result = await store.search(conn, tsquery=domain.tsquery_text(words, corrected) if words else None,
+                                        f=filters, school_unit=schoolUnitId, school_types=school_types, today=today,
+                                        limit=pageSize, offset=(page - 1) * pageSize, facets=with_facets)
+            answer = (corrected, result)
+            cache.put(version, question, answer)
+        corrected, result = answer
     chosen = language(request, lang)
     return {
         "query": q, "corrections": corrected, "total": result["total"], "page": page, "pageSize": pageSize,
