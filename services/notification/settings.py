@@ -36,7 +36,7 @@ class NotificationSettings:
     smtp_password: str | None = None
     smtp_starttls: bool = False
     #: how many SMTP connections send side by side
-    smtp_connections: int = 4
+    smtp_connections: int = 8
     sms_url: str = "http://127.0.0.1:8026/sms"
     push_url: str = "http://127.0.0.1:8026/push"
     #: sent as a bearer token to the SMS and push gateways
