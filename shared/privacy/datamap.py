@@ -336,6 +336,7 @@ CATALOG = ServiceMap(
         NotPersonal("app_request", "How many pupils would use the app: a number.", ("pupils",)),
         NotPersonal("app_usage", "Launches per app, school unit and period, counted at the source, never per pupil."),
         NotPersonal("app_usage", "A count of active users, not who they are.", ("active_users",)),
+        NotPersonal("search_version", "A counter of programbank changes (the search cache's version)."),
                 outbox_key_not_personal("The message key: an app or a school unit (dead letters keep the original key: a school unit "
                                 "for duty events)."),
     ),
