@@ -16,7 +16,6 @@ from typing import Any
 
 import asyncpg
 
-MAX_ENTRIES = 2048
 
 
 async def current_version(conn: asyncpg.Connection) -> int:
@@ -24,7 +23,7 @@ async def current_version(conn: asyncpg.Connection) -> int:
 
 
 class SearchCache:
-    def __init__(self, max_entries: int = MAX_ENTRIES) -> None:
+    def __init__(self, max_entries: int) -> None:
         self.max_entries = max_entries
         self.version: int | None = None
         self._entries: OrderedDict[Hashable, Any] = OrderedDict()

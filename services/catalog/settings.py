@@ -22,6 +22,8 @@ class CatalogSettings:
     review_reminder_days: int = 5
     #: how often the scheduled jobs (DPA expiry, licence notices, review reminders) run
     job_interval_seconds: float = 3600.0
+    #: search answers each replica remembers (services/catalog/search_cache.py); 0 turns the cache off
+    search_cache_entries: int = 2048
 
     @classmethod
     def from_env(cls) -> CatalogSettings:
@@ -33,6 +35,7 @@ class CatalogSettings:
             licence_notice_days=int(number("LICENCE_NOTICE_DAYS", cls.licence_notice_days)),
             review_reminder_days=int(number("REVIEW_REMINDER_DAYS", cls.review_reminder_days)),
             job_interval_seconds=number("JOB_INTERVAL_SECONDS", cls.job_interval_seconds),
+            search_cache_entries=int(number("SEARCH_CACHE_ENTRIES", cls.search_cache_entries)),
         )
 
 

@@ -13,6 +13,7 @@ from services.catalog import access, domain, store
 from services.catalog import vocabulary as vocab
 from services.catalog.domain import SearchFilters, StatusDefinition
 from services.catalog.search_cache import SearchCache, current_version
+from services.catalog.settings import CATALOG
 from services.catalog.views import facets_json, hit_json, status_json
 from shared.auth import Principal, Role, require
 from shared.clock import city_today
@@ -26,7 +27,7 @@ def search_cache_of(request: Request) -> SearchCache:
     """One cache per application (per process), made on first use."""
     state = request.app.state
     if getattr(state, "search_cache", None) is None:
-        state.search_cache = SearchCache()
+        state.search_cache = SearchCache(CATALOG.search_cache_entries)
     return state.search_cache
 Many = Annotated[list[str], Query()]
 
