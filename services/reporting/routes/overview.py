@@ -12,6 +12,7 @@ from fastapi.responses import Response
 
 from services.reporting import cache, domain, exports, store, suppression
 from services.reporting.access import OVERSEERS, ensure_district
+from shared.json_response import json_response
 from shared.auth import Principal, Role, require
 from shared.clock import city_today
 from shared.problems import Problem, documented, rejected
@@ -69,7 +70,7 @@ async def district_overview(request: Request, district_id: UUID, caller: Annotat
         groups = [{"id": str(district_id), "displayName": name, "headings": headings}]
         groups += [{"id": s.id, "displayName": s.name, "headings": {h: {"value": s.levels.get(h)} for h in domain.HEADINGS}} for s in schools]
         return exports.overview_csv({"year": year, "groups": groups}, f"district-{district_id}-{year}.csv")
-    return body
+    return json_response(body)
 
 
 @router.get("/overview", summary="The city: each district's figure per heading, and the city's", response_model=None, responses=documented(401, 403))

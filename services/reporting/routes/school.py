@@ -10,6 +10,7 @@ from fastapi.responses import Response
 
 from services.reporting import cache, domain, exports, store, suppression
 from services.reporting.access import READERS, readable_school
+from shared.json_response import json_response
 from shared.auth import Principal, require
 from shared.problems import Problem, documented
 
@@ -69,7 +70,7 @@ async def school_report(request: Request, school_unit_id: UUID, caller: Annotate
         "years": sorted(submissions),
         "method": domain.METHOD,
     }
-    return exports.school_report_csv(body) if format == "csv" else body
+    return exports.school_report_csv(body) if format == "csv" else json_response(body)
 
 
 @router.get("/school-units/{school_unit_id}/similar", summary="The school beside similar schools (same school type and size band), never a ranking",
