@@ -99,6 +99,8 @@ def fold(part: str, extra: dict[str, Any] | None = None) -> bool:
     for key in ("memory", "quiet", "command"):  # what the orchestrator observed, kept when only re-folding
         if key in previous:
             entry[key] = previous[key]
+    if d.get("code"):  # the code the per-area benchmark measured, not whatever is checked out when folding
+        entry["code"] = d["code"]
     entry.update(extra or {})
     summary.update(part, entry, measured_at=d.get("measuredAt"))
     return True

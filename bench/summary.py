@@ -233,7 +233,14 @@ def render(data: dict[str, Any]) -> str:
     if any_part:
         from bench.process import code_line, machine_line
 
-        lines += [machine_line(any_part["machine"]), code_line(any_part["code"]), ""]
+        lines += [machine_line(any_part["machine"])]
+        codes = {k: p[k]["code"] for k in PARTS_ORDER if k in p and p[k].get("code")}
+        if len({json.dumps(c, sort_keys=True) for c in codes.values()}) <= 1:
+            lines += [code_line(any_part["code"]), ""]
+        else:  # parts measured again after a change: each names its own code
+            lines += ["- Code, per part (parts run again after a change measured the newer code):"]
+            lines += ["  - " + k + ": " + code_line(c)[len("- Code: "):] for k, c in codes.items()]
+            lines += [""]
     lines += [
         "| Area | Figure | Result (median) | Spread (min–max) | Baseline, same run | Ratio | Target | Met | Load avg at start |",
         "|---|---|--:|--:|---|--:|---|---|--:|",
