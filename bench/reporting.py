@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import contextlib
+import hashlib
 import math
 import random
 import shutil
@@ -97,6 +99,14 @@ def _uuid(rng: random.Random) -> uuid.UUID:
     return uuid.UUID(int=rng.getrandbits(128), version=4)
 
 
+def _sealed(rng: random.Random) -> str:
+    """A sealed person reference as the assessment service sends it (docs/decisions/0009), under a key no vault holds:
+    reporting never opens it. One draw from ``rng``, as the plain id it replaces took, so the data stays the same."""
+    person = _uuid(rng)
+    blob = base64.urlsafe_b64encode(hashlib.sha256(person.bytes).digest() + person.bytes[:12]).decode().rstrip("=")
+    return f"pk1.{uuid.uuid5(uuid.NAMESPACE_URL, str(person))}.{blob}"
+
+
 def generate_city(n_schools: int, rng: random.Random) -> City:
     districts = [(_uuid(rng), f"Område {DISTRICT_NAMES[i % len(DISTRICT_NAMES)]}" + (f" {i // len(DISTRICT_NAMES) + 1}" if i >= len(DISTRICT_NAMES) else ""))
                  for i in range(DISTRICTS)]
@@ -149,7 +159,7 @@ def submission_event(school: School, year: int, rng: random.Random, *, submissio
         assessmentId=assessment or _uuid(rng), campaignId=uuid.uuid5(school.district, str(year)), schoolUnitId=school.id, districtId=school.district,
         year=year, frameworkVersion=1 if year < 2022 else 2,
         submittedAt=submitted_at or datetime(year, 3, 1, 8, tzinfo=UTC) + timedelta(minutes=rng.randrange(60 * 24 * 60)),
-        submittedBy=str(_uuid(rng)), submission=submission, indicators=indicators, headings=headings, pulse=pulse,
+        submittedBy=_sealed(rng), submission=submission, indicators=indicators, headings=headings, pulse=pulse,
     )
 
 

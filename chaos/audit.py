@@ -43,7 +43,8 @@ def service_handlers(name: str) -> tuple[Handlers, list[str]]:
     spec = importlib.import_module(f"services.{name}.app").SPEC
     tables: list[str] = []
     for replica in spec.replicas:
-        tables += ["person", "guardianship"] if replica.name == "person" else [replica.name]
+        # the persons replica keeps guardian relations too; the markings replica (person_marking.sql) only the person table
+        tables += {"person": ["person", "guardianship"], "person_marking": ["person"]}.get(replica.name, [replica.name])
     return spec.all_handlers(), tables
 
 

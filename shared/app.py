@@ -13,6 +13,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from shared import asyncapi, metrics, problems
 from shared.auth import Verifier
+from shared.city.markings import HideProtectedIdentities
+from shared.city.replica import MARKINGS
 from shared.city.routes import router as city_router
 from shared.jobs import jobs_router
 from shared.limits import Limits, RequestLimits
@@ -39,6 +41,8 @@ def create_app(spec: ServiceSpec, settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.verifier = Verifier.from_settings(settings)
     problems.install(app)
+    if MARKINGS in spec.replicas:  # innermost: every answer of the service's routes, before anything measures or sends it
+        app.add_middleware(HideProtectedIdentities)
     # Oversized requests are refused (413/431) before routing; installed first so the metrics see them.
     app.add_middleware(RequestLimits, limits=Limits.from_env(spec.name))
     _install_request_metrics(app, spec.name)

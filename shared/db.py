@@ -77,10 +77,27 @@ async def provision(admin_url: str, services: tuple[str, ...] = SERVICES) -> Non
             await _execute_formatted(conn, "REVOKE ALL ON SCHEMA %I FROM PUBLIC", service)
             await _execute_formatted(conn, "ALTER ROLE %I SET search_path = %I, public", role, service)
             await _execute_formatted(conn, "GRANT CONNECT ON DATABASE %I TO %I", db, role)
+        await _provision_keyvault(conn, services)
         await conn.execute("SELECT pg_advisory_unlock(hashtext('skolit.provision'))")
         log.info("provisioned schemas and roles for %s", ", ".join(services))
     finally:
         await conn.close()
+
+
+async def _provision_keyvault(conn: asyncpg.Connection, services: tuple[str, ...]) -> None:
+    """The per-person key vault (shared/privacy/vault.py), owned by the admin role: every service may seal and
+    open; only notification, the erasure coordinator, destroys keys."""
+    from shared.privacy.vault import SCHEMA_SQL
+
+    await conn.execute(SCHEMA_SQL)
+    await conn.execute("REVOKE ALL ON SCHEMA keyvault FROM PUBLIC")
+    for service in services:
+        role = role_name(service)
+        await _execute_formatted(conn, "GRANT USAGE ON SCHEMA keyvault TO %I", role)
+        await _execute_formatted(conn, "GRANT SELECT, INSERT ON keyvault.person_key TO %I", role)
+        if service == "notification":
+            await _execute_formatted(conn, "GRANT DELETE ON keyvault.person_key TO %I", role)
+            await _execute_formatted(conn, "GRANT SELECT, INSERT ON keyvault.destroyed_key TO %I", role)
 
 
 async def ensure_database(admin_url: str) -> None:

@@ -34,6 +34,10 @@ CONSUMER_LAG = Gauge("skolit_consumer_lag", "Messages behind the partition's hig
 JOB_RUNS = Counter("skolit_job_runs_total", "Scheduled job runs by outcome (ok, failed)", ["service", "job", "outcome"])
 JOB_LAST_SUCCESS = Gauge("skolit_job_last_success_timestamp_seconds", "When a scheduled job last completed (unix time)", ["service", "job"])
 JOB_DURATION = Histogram("skolit_job_duration_seconds", "Time one scheduled job run took", ["service", "job"], buckets=(0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120))
+RETENTION_DELETED = Counter(
+    "skolit_retention_deleted_total", "Rows the retention job removed because their data class's period ran out (shared/retention.py)",
+    ["service", "data_class"],
+)
 EVENT_AGE_AT_APPLY = Histogram(
     "skolit_event_age_at_apply_seconds",
     "Time from an event's creation (CloudEvents time) to the commit of its effect in this service",

@@ -4,10 +4,13 @@ from pathlib import Path
 
 from services.assessment.api import router
 from services.assessment.handlers import HANDLERS, REPLICAS
+from services.assessment.jobs import JOBS
 from services.assessment.settings import SERVICE
 from services.assessment.publishing import publish_frameworks
 from shared.events.assessment import (
     ActionPlanChanged,
+    AssessmentDataErased,
+    AssessmentDataExported,
     AssessmentReopened,
     AssessmentSubmitted,
     CampaignClosed,
@@ -24,6 +27,8 @@ SPEC = ServiceSpec(
     router=router,
     handlers=HANDLERS,
     replicas=REPLICAS,
-    produces=(FrameworkPublished, CampaignOpened, CampaignClosed, AssessmentSubmitted, AssessmentReopened, ActionPlanChanged),
+    produces=(FrameworkPublished, CampaignOpened, CampaignClosed, AssessmentSubmitted, AssessmentReopened, ActionPlanChanged,
+              AssessmentDataExported, AssessmentDataErased),
     on_start=publish_frameworks,
+    jobs=JOBS,
 )

@@ -15,6 +15,8 @@ from shared.events.catalog import (
     AppRequestSubmitted,
     AppRetired,
     AppStatusChanged,
+    CatalogDataErased,
+    CatalogDataExported,
     DpaExpired,
     LicenceExpiring,
 )
@@ -29,6 +31,7 @@ SPEC = ServiceSpec(
     handlers=HANDLERS,
     replicas=REPLICAS,
     produces=(AppPublished, AppChanged, AppStatusChanged, AppRetired, DpaExpired, LicenceExpiring,
-              AppRequestSubmitted, AppRequestProgressed, AppRequestDecided, AppRequestStalled),
+              AppRequestSubmitted, AppRequestProgressed, AppRequestDecided, AppRequestStalled,
+              CatalogDataExported, CatalogDataErased),
     jobs=JOBS,
 )

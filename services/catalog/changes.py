@@ -13,6 +13,7 @@ from services.catalog.domain import LAPSED_STATUS, StatusDefinition, lapses
 from services.catalog.publishing import app_facts
 from shared import outbox
 from shared.events.catalog import AppRetired, AppStatusChanged
+from shared.privacy import vault
 
 SOURCE = "skolit.catalog"
 SYSTEM = "skolit:catalog-rules"
@@ -26,10 +27,11 @@ async def change_status(conn: asyncpg.Connection, app_id: UUID, before: StatusDe
     await store.audit(conn, actor, "app.status-changed", "app", str(app_id),
                       {"from": before.code, "to": after.code, "reason": reason, "automatic": automatic})
     facts = app_facts(row, after, today)
+    by = await vault.seal_actor(conn, actor)  # a person sealed, a rule's name as it is (docs/decisions/0009)
     if after.retires:
-        await outbox.add(conn, SOURCE, AppRetired(**facts, retiredBy=actor, reason=reason))
+        await outbox.add(conn, SOURCE, AppRetired(**facts, retiredBy=by, reason=reason))
     else:
-        await outbox.add(conn, SOURCE, AppStatusChanged(**facts, previousStatus=before.code, reason=reason, changedBy=actor, automatic=automatic))
+        await outbox.add(conn, SOURCE, AppStatusChanged(**facts, previousStatus=before.code, reason=reason, changedBy=by, automatic=automatic))
     return row
 
 

@@ -6,9 +6,12 @@ from __future__ import annotations
 import asyncpg
 
 from services.catalog import domain, store
-from shared.city.replica import DUTIES, ORGANISATIONS
+from services.catalog.erasure import on_erasure_requested
+from services.catalog.export import on_access_requested
+from shared.city.replica import DUTIES, MARKINGS, ORGANISATIONS
 from shared.events.city import AppLaunchesCounted
 from shared.events.envelope import Envelope
+from shared.events.notification import AccessRequested, ErasureRequested
 
 
 async def on_app_launches_counted(conn: asyncpg.Connection, env: Envelope) -> None:
@@ -21,5 +24,6 @@ async def on_app_launches_counted(conn: asyncpg.Connection, env: Envelope) -> No
                              launches=e.launches, active_users=e.activeUsers, event_time=env.time)
 
 
-REPLICAS = (ORGANISATIONS, DUTIES)
-HANDLERS = {AppLaunchesCounted: on_app_launches_counted}
+# MARKINGS: who has a protected identity, hidden from others in every answer (shared/city/markings.py)
+REPLICAS = (ORGANISATIONS, DUTIES, MARKINGS)
+HANDLERS = {AppLaunchesCounted: on_app_launches_counted, AccessRequested: on_access_requested, ErasureRequested: on_erasure_requested}

@@ -1,5 +1,5 @@
 """The catalog's scheduled jobs: DPAs that reach their end date, licences about to end, reviews
-that stall. Each is safe to run again for the same day (see shared/jobs.py)."""
+that stall, and the daily retention run. Each is safe to run again for the same day (see shared/jobs.py)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,13 @@ import asyncpg
 
 from services.catalog import domain, store
 from services.catalog.changes import SOURCE, lapse_if_unprotected
+from services.catalog.retention import RULES
 from services.catalog.settings import CATALOG
-from shared import outbox
+from shared import outbox, retention
 from shared.clock import CITY_TZ
 from shared.events.catalog import AppRequestStalled, DpaExpired, LicenceExpiring
 from shared.jobs import Job
+from shared.privacy import vault
 
 
 async def expire_dpas(conn: asyncpg.Connection, today: date) -> dict[str, int]:
@@ -56,7 +58,7 @@ async def review_reminders(conn: asyncpg.Connection, today: date) -> dict[str, i
         if not domain.review_stalled(r["waiting_since"], r["reminded_at"], now, CATALOG.review_reminder_days):
             continue
         await outbox.add(conn, SOURCE, AppRequestStalled(
-            requestId=r["id"], schoolUnitId=r["school_unit"], districtId=r["district"], requester=r["requester"], appId=r["app_id"],
+            requestId=r["id"], schoolUnitId=r["school_unit"], districtId=r["district"], requester=await vault.seal(conn, r["requester"]), appId=r["app_id"],
             appName=r["app_name"], state=r["state"], waitingSince=r["waiting_since"], daysWaiting=(now - r["waiting_since"]).days,
         ))
         await store.mark_reminded(conn, r["id"], now)
@@ -68,4 +70,5 @@ JOBS = (
     Job("dpa-expiry", expire_dpas, CATALOG.job_interval_seconds, "Marks DPAs past their end date expired and lapses the approvals that depended on them"),
     Job("licence-notices", licence_notices, CATALOG.job_interval_seconds, f"Announces licences that end within {CATALOG.licence_notice_days} days"),
     Job("review-reminders", review_reminders, CATALOG.job_interval_seconds, f"Reminds reviewers of requests waiting {CATALOG.review_reminder_days} days or more"),
+    retention.job("catalog", RULES),
 )

@@ -8,11 +8,14 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Request
 
 from services.notification import store
+from services.notification.access_audit import router as access_audit_router
+from services.notification.access_requests import router as access_requests_router
 from services.notification.broadcasts import router as broadcasts_router
 from services.notification.contacts import router as contacts_router
 from services.notification.gateways import router as gateways_router
 from services.notification.inbox import router as inbox_router
 from services.notification.preferences import router as preferences_router
+from services.notification.privacy import router as privacy_router
 from services.notification.worklists import router as worklists_router
 from shared.auth import Principal, Role, ensure_school_access, require
 from shared.city.replica import district_of
@@ -39,3 +42,6 @@ router.include_router(inbox_router)
 router.include_router(broadcasts_router)
 router.include_router(gateways_router)
 router.include_router(worklists_router)
+router.include_router(access_audit_router)
+router.include_router(access_requests_router)
+router.include_router(privacy_router)

@@ -2,13 +2,21 @@
 
 from pathlib import Path
 
+from services.notification.access_requests import expiry_job
 from services.notification.api import router
 from services.notification.contacts import KEYS
 from services.notification.handlers import HANDLERS, REPLICAS
 from services.notification.jobs import jobs
 from services.notification.sender import Sender
 from services.notification.settings import NOTIFICATION, SERVICE
-from shared.events.notification import GuardianReachMeasured, MessageDelivered, MessageFailed
+from shared.events.notification import (
+    AccessRequested,
+    ErasureRequested,
+    GuardianReachMeasured,
+    MessageDelivered,
+    MessageFailed,
+    NotificationDataErased,
+)
 from shared.service import ServiceSpec
 
 SPEC = ServiceSpec(
@@ -19,7 +27,7 @@ SPEC = ServiceSpec(
     router=router,
     handlers=HANDLERS,
     replicas=REPLICAS,
-    produces=(MessageDelivered, MessageFailed, GuardianReachMeasured),
-    jobs=jobs(NOTIFICATION),
+    produces=(MessageDelivered, MessageFailed, GuardianReachMeasured, AccessRequested, ErasureRequested, NotificationDataErased),
+    jobs=jobs(NOTIFICATION) + (expiry_job(NOTIFICATION.job_interval_seconds),),
     workers={"sender": lambda pool: Sender(pool, NOTIFICATION, KEYS)},
 )

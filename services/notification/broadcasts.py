@@ -15,7 +15,9 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from services.notification import messages, store
+from services.notification.access_audit import REASON_HELP, Action, Reason, log
 from shared.auth import Principal, Role, require
+from shared.city.replica import protected_persons
 from shared.events.city import DutyRole, SchoolType
 from shared.problems import Problem, documented, rejected
 
@@ -117,7 +119,7 @@ async def send(request: Request, response: Response, body: BroadcastIn, caller: 
             if existing is None or existing["sender"] != caller.subject:
                 raise Problem(409, "Conflict", f"broadcast id {broadcast_id} is taken; leave id out or use a new one")
             response.status_code = 200  # the same broadcast again: nothing new is sent
-            return await summary(conn, broadcast_id)
+            return await summary(conn, broadcast_id, caller)
         by_school: dict[UUID, list[UUID]] = {}
         for m in members:
             by_school.setdefault(m["school_unit"], []).append(m["person"])
@@ -125,10 +127,21 @@ async def send(request: Request, response: Response, body: BroadcastIn, caller: 
         for school, persons in by_school.items():
             await messages.make(conn, dedupe_key=f"broadcast:{broadcast_id}:{school}", message_type=message_type, school_unit=school,
                                 recipients=persons, data=data, now=now, broadcast_id=broadcast_id)
-        return await summary(conn, broadcast_id)
+        return await summary(conn, broadcast_id, caller)
 
 
-async def summary(conn: asyncpg.Connection, broadcast_id: UUID) -> dict[str, Any]:
+async def shown_sender(conn: asyncpg.Connection, sender: str, viewer: Principal | None) -> str | None:
+    """The sender as the viewer may see them: a sender with a protected identity only to themselves."""
+    if viewer is not None and viewer.subject == sender:
+        return sender
+    try:
+        person = UUID(sender)
+    except ValueError:
+        return sender  # an account, not a person id
+    return None if await protected_persons(conn, [person]) else sender
+
+
+async def summary(conn: asyncpg.Connection, broadcast_id: UUID, viewer: Principal | None = None) -> dict[str, Any]:
     b = await store.broadcast(conn, broadcast_id)
     assert b is not None
     reach = await store.broadcast_reach(conn, broadcast_id)
@@ -137,7 +150,8 @@ async def summary(conn: asyncpg.Connection, broadcast_id: UUID) -> dict[str, Any
     for r in await store.broadcast_counts(conn, broadcast_id):
         channels.setdefault(r["channel"], {})[r["state"]] = r["n"]
         read += r["read"]
-    return {"id": str(b["id"]), "subject": b["subject"], "critical": b["critical"], "audience": b["audience"], "sender": b["sender"],
+    return {"id": str(b["id"]), "subject": b["subject"], "critical": b["critical"], "audience": b["audience"],
+            "sender": await shown_sender(conn, b["sender"], viewer),
             "createdAt": b["created_at"].isoformat(), "recipients": b["recipients"], "reached": reach["reached"], "read": read,
             "unreached": reach["unreached"], "deliveries": channels}
 
@@ -157,14 +171,15 @@ async def get_broadcast(request: Request, broadcast_id: UUID, caller: Annotated[
         b, schools = await _schools_of(conn, broadcast_id)
         if b["sender"] != caller.subject and not all(caller.may_act_for_school(s["school_unit"], s["district"]) for s in schools):
             raise Problem(403, "Forbidden", "only the sender, or someone who acts for every school of the broadcast, sees its receipts")
-        return await summary(conn, broadcast_id)
+        return await summary(conn, broadcast_id, caller)
 
 
-@router.get("/broadcasts/{broadcast_id}/receipts", summary="Per guardian at one school unit: read or not, and each channel's state",
-            responses=documented(401, 403, 404))
+@router.get("/broadcasts/{broadcast_id}/receipts", summary="Per guardian at one school unit: read or not, and each channel's state (logged)",
+            responses=documented(401, 403, 404, 422))
 async def receipts(request: Request, broadcast_id: UUID, caller: Annotated[Principal, Depends(require(*SENDERS))],
-                   schoolUnitId: Annotated[UUID, Query(description="the school unit whose recipients to list")]) -> dict[str, Any]:
-    async with request.app.state.pool.acquire() as conn:
+                   schoolUnitId: Annotated[UUID, Query(description="the school unit whose recipients to list")],
+                   reason: Annotated[Reason, Query(description=REASON_HELP)]) -> dict[str, Any]:
+    async with request.app.state.pool.acquire() as conn, conn.transaction():
         _, went_to = await _schools_of(conn, broadcast_id)
         schools = {s["school_unit"]: s["district"] for s in went_to}
         if schoolUnitId not in schools:
@@ -172,6 +187,7 @@ async def receipts(request: Request, broadcast_id: UUID, caller: Annotated[Princ
         if not caller.may_act_for_school(schoolUnitId, schools[schoolUnitId]):
             raise Problem(403, "Forbidden", "per-recipient receipts are for the school's principal (the sender sees counts)")
         rows = await store.receipts(conn, broadcast_id, schoolUnitId)
+        await log(conn, request, caller, Action.RECEIPTS_READ, why_code=reason, subjects=[r["person"] for r in rows])
     return {"broadcastId": str(broadcast_id), "schoolUnitId": str(schoolUnitId), "items": [recipient_json(r) for r in rows]}
 
 

@@ -1,15 +1,16 @@
 """Contact details over HTTP: the city's systems (a city-admin token) write them; reading them back is
-for city admins only, with a reason, and every read is logged."""
+for city admins only, with a reason; every read and write is in the access log (access_audit.py)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
 from services.notification import store
+from services.notification.access_audit import CITY_SYNC, REASON_HELP, Action, Reason, log, log_each
 from services.notification.crypto import Keyring
 from shared.auth import Principal, Role, require
 from shared.problems import Problem, documented, rejected
@@ -33,7 +34,7 @@ async def put_contacts(request: Request, person_id: UUID, body: Contacts, caller
         await store.save_contact(conn, person=person_id, key_id=KEYS.current, email=KEYS.encrypt(person_id, body.email),
                                  mobile=KEYS.encrypt(person_id, body.mobile), push_token=KEYS.encrypt(person_id, body.pushToken),
                                  language=body.language, actor=caller.subject)
-        await store.log_access(conn, caller.subject, person_id, "write", "contact details from the city's systems")
+        await log(conn, request, caller, Action.CONTACT_WRITE, why_code=CITY_SYNC, subject=person_id)
     return {"personId": str(person_id), "channels": [c for c, v in (("email", body.email), ("sms", body.mobile), ("push", body.pushToken)) if v],
             "language": body.language}
 
@@ -58,18 +59,19 @@ async def put_many(request: Request, body: ContactBatch, caller: Annotated[Princ
             raise rejected(422, f"{len(unknown)} person(s) not known from the city's events, e.g. {unknown[0]}; nothing was stored", "items")
         await store.save_contacts(conn, [(i.personId, KEYS.current, KEYS.encrypt(i.personId, i.email), KEYS.encrypt(i.personId, i.mobile),
                                           KEYS.encrypt(i.personId, i.pushToken), i.language) for i in body.items], caller.subject)
+        await log_each(conn, request, caller, Action.CONTACT_WRITE, why_code=CITY_SYNC, subjects=persons)
     return {"stored": len(body.items)}
 
 
 @router.get("/persons/{person_id}/contacts", summary="Read a person's contact details (city admins, with a reason; logged)",
             responses=documented(401, 403, 404, 422))
 async def get_contacts(request: Request, person_id: UUID, caller: Annotated[Principal, Depends(require(Role.CITY_ADMIN))],
-                       reason: Annotated[Literal["support", "correction", "access-request"], Query(description="why the details are read")]) -> dict[str, Any]:
+                       reason: Annotated[Reason, Query(description=REASON_HELP)]) -> dict[str, Any]:
     async with request.app.state.pool.acquire() as conn, conn.transaction():
         row = await store.contact(conn, person_id)
         if row is None:
             raise Problem(404, "Not found", f"no contact details for person {person_id}")
-        await store.log_access(conn, caller.subject, person_id, "read", reason)
+        await log(conn, request, caller, Action.CONTACT_READ, why_code=reason, subject=person_id)
     return {"personId": str(person_id), "email": KEYS.decrypt(row["key_id"], person_id, row["email"]),
             "mobile": KEYS.decrypt(row["key_id"], person_id, row["mobile"]), "pushToken": KEYS.decrypt(row["key_id"], person_id, row["push_token"]),
             "language": row["language"], "updatedAt": row["updated_at"].isoformat()}

@@ -11,22 +11,25 @@ import asyncpg
 from collections.abc import Iterable
 from typing import Any
 
-from services.notification import messages, store
+from services.notification import access_requests, messages, privacy, store
 from shared.city.replica import DUTIES, ORGANISATIONS, PERSONS, district_of, on_guardian_relation_ended, on_person_removed, persons_with_duty
 from shared.events.assessment import AssessmentReopened, AssessmentSubmitted, CampaignClosed, CampaignOpened
 from shared.events.catalog import AppRequestDecided, DpaExpired, LicenceExpiring
 from shared.events.city import DutyRole, GuardianRelationEnded, PersonRemoved
-from shared.events.envelope import Envelope
+from shared.events.envelope import Envelope, PermanentError
 from shared.events.reporting import ReportPublished
+from shared.privacy import vault
 
 
 async def on_app_request_decided(conn: asyncpg.Connection, env: Envelope) -> None:
     """The requester hears the decision, with the conditions or the reason."""
     e: AppRequestDecided = env.data  # type: ignore[assignment]
     try:
-        requester = UUID(e.requester)
-    except ValueError:
-        raise ValueError(f"requester {e.requester!r} is not a person id") from None
+        requester = await vault.open_ref(conn, e.requester)
+    except vault.KeyDestroyed:
+        return  # the requester was erased (docs/decisions/0009): there is no one to tell
+    except vault.NotSealed as exc:
+        raise PermanentError(f"requester of request {e.requestId}: {exc}") from None
     approved = e.decision == "approved"
     await messages.make(conn, dedupe_key=env.id, message_type="request-decided", school_unit=e.schoolUnitId, recipients=[requester], data={
         "appName": e.appName, "school": await store.school_name(conn, e.schoolUnitId) or "",
@@ -132,4 +135,6 @@ HANDLERS = {
     LicenceExpiring: on_licence_expiring,
     DpaExpired: on_dpa_expired,
     ReportPublished: on_report_published,
+    **access_requests.HANDLERS,
+    **privacy.HANDLERS,
 }

@@ -1,5 +1,6 @@
 """Notification's scheduled jobs (see shared/jobs.py): the daily digests, deadline reminders to the
-Rektor, and each school's guardian reach for reporting. Each is safe to run again for the same day."""
+Rektor, each school's guardian reach for reporting, and the daily retention run. Each is safe to run
+again for the same day."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from uuid import uuid4
 import asyncpg
 
 from services.notification import domain, messages, store
-from services.notification.settings import NotificationSettings
-from shared import outbox
+from services.notification.retention import RULES
+from services.notification.settings import SERVICE, NotificationSettings
+from shared import outbox, retention
 from shared.city.replica import persons_with_duty
 from shared.clock import CITY_TZ
 from shared.events.city import DutyRole
@@ -78,4 +80,5 @@ def jobs(settings: NotificationSettings) -> tuple[Job, ...]:
         Job("digests", digests, every, "Sends yesterday's digest items as one summary per recipient and channel"),
         reminders_job(settings),
         Job("guardian-reach", reach, every, "Publishes each school's share of guardians a digital channel reached this year"),
+        retention.job(SERVICE, RULES),
     )

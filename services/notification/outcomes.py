@@ -14,6 +14,7 @@ from services.notification.channels import Outcome
 from services.notification.settings import NotificationSettings
 from shared import metrics, outbox
 from shared.events.notification import MessageDelivered, MessageFailed
+from shared.privacy import vault
 
 SOURCE = "skolit.notification"
 FINAL_FAILURES = ("permanent-failure", "bounced")
@@ -33,7 +34,8 @@ class Tally:
 
 async def delivered(conn: asyncpg.Connection, ids: list[int], refs: list[str | None], from_states: tuple[str, ...] = ("sending",)) -> int:
     rows = await store.mark_delivered(conn, ids, refs, from_states)
-    await outbox.add(conn, SOURCE, *(MessageDelivered(messageId=r["message_id"], deliveryId=r["id"], recipient=r["person"], channel=r["channel"],
+    sealed = await vault.seal_many(conn, (r["person"] for r in rows))  # events carry recipients sealed (docs/decisions/0009)
+    await outbox.add(conn, SOURCE, *(MessageDelivered(messageId=r["message_id"], deliveryId=r["id"], recipient=sealed[r["person"]], channel=r["channel"],
                                                       messageType=r["message_type"], schoolUnitId=r["school_unit"]) for r in rows))
     for r in rows:
         metrics.NOTIFICATIONS.labels(r["channel"], "delivered").inc()
@@ -58,7 +60,8 @@ async def failed(conn: asyncpg.Connection, ids: list[int], errors: list[str], st
             fallbacks.append((f["message_id"], f["person"], channel, f["id"]))
     if fallbacks:
         await store.add_fallbacks(conn, fallbacks, now)
-    events = [MessageFailed(messageId=r["message_id"], deliveryId=r["id"], recipient=r["person"], channel=r["channel"], state=state,
+    sealed = await vault.seal_many(conn, (r["person"] for r in [*rows, *bundled]))  # sealed recipients (docs/decisions/0009)
+    events = [MessageFailed(messageId=r["message_id"], deliveryId=r["id"], recipient=sealed[r["person"]], channel=r["channel"], state=state,
                             reason=r.get("last_error") or "digest-failed", messageType=r["message_type"], schoolUnitId=r["school_unit"],
                             fallbackChannel=next_channel.get(r["id"])) for r in [*rows, *bundled]]
     await outbox.add(conn, SOURCE, *events)

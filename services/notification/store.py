@@ -49,7 +49,7 @@ async def unknown_persons(conn: asyncpg.Connection, persons: list[UUID]) -> list
 
 
 async def save_contacts(conn: asyncpg.Connection, rows: list[tuple[UUID, str, bytes | None, bytes | None, bytes | None, str]], actor: str) -> None:
-    """Many at once (one statement each for the details and the access log)."""
+    """Many at once, in one statement (the access log is written beside it: access_audit.py)."""
     columns = list(zip(*rows, strict=True))
     await conn.execute(
         "INSERT INTO contact (person, key_id, email, mobile, push_token, language, updated_by)"
@@ -58,19 +58,10 @@ async def save_contacts(conn: asyncpg.Connection, rows: list[tuple[UUID, str, by
         " push_token = EXCLUDED.push_token, language = EXCLUDED.language, updated_by = EXCLUDED.updated_by, updated_at = now()",
         *[list(c) for c in columns], actor,
     )
-    await conn.execute(
-        "INSERT INTO contact_access (actor, person, action, reason) SELECT $2, u, 'write', 'contact details from the city''s systems'"
-        " FROM unnest($1::uuid[]) AS u",
-        list(columns[0]), actor,
-    )
 
 
 async def contact(conn: asyncpg.Connection, person: UUID) -> asyncpg.Record | None:
     return await conn.fetchrow("SELECT * FROM contact WHERE person = $1", person)
-
-
-async def log_access(conn: asyncpg.Connection, actor: str, person: UUID, action: str, reason: str) -> None:
-    await conn.execute("INSERT INTO contact_access (actor, person, action, reason) VALUES ($1, $2, $3, $4)", actor, person, action, reason)
 
 
 # --- preferences ---------------------------------------------------------------------------------
@@ -522,7 +513,8 @@ async def unreached(conn: asyncpg.Connection, school_unit: UUID, since: datetime
 
 async def bypasses(conn: asyncpg.Connection, school_unit: UUID | None, since: datetime, limit: int) -> list[asyncpg.Record]:
     return await conn.fetch(
-        "SELECT b.at, b.message_id, b.person, b.channel, b.local_time, m.school_unit, m.message_type FROM quiet_hours_bypass b"
-        " JOIN message m ON m.id = b.message_id WHERE b.at >= $1 AND ($2::uuid IS NULL OR m.school_unit = $2) ORDER BY b.at DESC, b.id LIMIT $3",
+        "SELECT b.at, b.message_id, b.person, coalesce(p.security_marking, 'Ingen') <> 'Ingen' AS protected, b.channel, b.local_time,"
+        " m.school_unit, m.message_type FROM quiet_hours_bypass b"
+        " JOIN message m ON m.id = b.message_id LEFT JOIN person p ON p.id = b.person WHERE b.at >= $1 AND ($2::uuid IS NULL OR m.school_unit = $2) ORDER BY b.at DESC, b.id LIMIT $3",
         since, school_unit, limit,
     )

@@ -8,13 +8,15 @@ import asyncpg
 
 from services.reporting import store
 from services.reporting.domain import meets_target
+from services.reporting.erasure import on_erasure_requested
+from services.reporting.export import on_access_requested
 from shared import outbox
 from shared.city.replica import ORGANISATIONS, district_of, on_organisation_upserted
 from shared.events.assessment import ActionPlanChanged, AssessmentReopened, AssessmentSubmitted, CampaignOpened
 from shared.events.catalog import AppChanged, AppPublished, AppRetired, AppStatusChanged
 from shared.events.city import AppLaunchesCounted, OrganisationType, OrganisationUpserted, SchoolFiguresReported
 from shared.events.envelope import Envelope
-from shared.events.notification import GuardianReachMeasured
+from shared.events.notification import AccessRequested, ErasureRequested, GuardianReachMeasured
 from shared.events.reporting import IndicatorBelowTarget
 
 SOURCE = "skolit.reporting"
@@ -101,4 +103,6 @@ HANDLERS = {
     AppStatusChanged: on_app_facts,
     AppRetired: on_app_facts,
     AppLaunchesCounted: on_app_launches_counted,
+    AccessRequested: on_access_requested,
+    ErasureRequested: on_erasure_requested,
 }

@@ -210,3 +210,22 @@ PERSONS = Replica(
         GuardianRelationEnded: on_guardian_relation_ended,
     },
 )
+
+
+# --- persons' markings only ----------------------------------------------------------------------
+
+
+async def on_marked_person_removed(conn: asyncpg.Connection, env: Envelope) -> None:
+    e: PersonRemoved = env.data  # type: ignore[assignment]
+    await conn.execute("UPDATE person SET removed = true, event_time = $2 WHERE id = $1 AND event_time <= $2", e.id, env.time)
+
+
+#: For services that need only to know who has a protected identity (assessment, catalog): the person table
+#: without guardian relations (shared/city/markings.py hides their ids). Never together with PERSONS.
+MARKINGS = Replica("person_marking", {PersonUpserted: on_person_upserted, PersonRemoved: on_marked_person_removed})
+
+
+async def protected_persons(conn: asyncpg.Connection, ids: list[UUID]) -> set[UUID]:
+    """Those of ``ids`` who are persons with a protected identity (any marking but Ingen, removed or not)."""
+    rows = await conn.fetch("SELECT id FROM person WHERE id = ANY($1::uuid[]) AND security_marking <> 'Ingen'", ids)
+    return {r["id"] for r in rows}

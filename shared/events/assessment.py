@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.events.base import Event
+from shared.events.base import ActorRef, DataErased, Event, SealedPersonRef
 from shared.topics import ASSESSMENT
 
 PRODUCER = "assessment"
@@ -91,7 +91,7 @@ class CampaignOpened(Event):
     year: int = Field(ge=2000, le=2100)
     deadline: date
     schoolUnitIds: list[UUID] = Field(min_length=1)
-    openedBy: str
+    openedBy: ActorRef
     frameworkVersion: int | None = Field(default=None, description="the framework version the round uses")
 
 
@@ -104,7 +104,7 @@ class CampaignClosed(Event):
     KEY_FIELD = "id"
 
     id: UUID
-    closedBy: str
+    closedBy: ActorRef
     closedAt: datetime
     submitted: int = Field(ge=0, description="school units that had submitted when the round closed")
     schoolUnits: int = Field(ge=0)
@@ -141,7 +141,7 @@ class AssessmentSubmitted(Event):
     year: int
     frameworkVersion: int
     submittedAt: datetime
-    submittedBy: str = Field(description="the person id of the Rektor who submitted")
+    submittedBy: SealedPersonRef = Field(description="the Rektor who submitted: their person id, sealed (shared/privacy/vault.py)")
     submission: int = Field(ge=1, description="1 for the first submission, 2 after one reopening, ...")
     indicators: list[IndicatorLevel]
     headings: list[HeadingLevel]
@@ -159,7 +159,7 @@ class AssessmentReopened(Event):
     assessmentId: UUID
     campaignId: UUID
     schoolUnitId: UUID
-    reopenedBy: str
+    reopenedBy: ActorRef
     reopenedAt: datetime
     deadline: date
 
@@ -181,3 +181,28 @@ class ActionPlanChanged(Event):
     deadline: date | None = None
     change: ActionChange
     changedAt: datetime
+
+
+class AssessmentDataExported(Event):
+    """Assessment's part of a right-of-access export (docs/decisions/0010), answering AccessRequested: every row
+    it holds about the person, as JSON, compressed and sealed for the request's public key
+    (shared/privacy/sealedbox.py), so no personal data travels readable on the topic."""
+
+    TYPE = "se.skolit.assessment.data-exported.v1"
+    TOPIC = ASSESSMENT.name
+    PRODUCER = PRODUCER
+    KEY_FIELD = "requestId"
+
+    requestId: UUID
+    part: str = Field(description="base64 of the sealed part (shared/privacy/export.py)")
+    rows: int = Field(ge=0, description="how many rows the part holds")
+
+
+class AssessmentDataErased(DataErased):
+    """Assessment erased or anonymised what it held about a person, answering ErasureRequested
+    (docs/decisions/0009): duties deleted; who opened, closed, submitted, saved and wrote replaced by
+    "erased"; their comments, notes and audit details dropped; levels kept."""
+
+    TYPE = "se.skolit.assessment.data-erased.v1"
+    TOPIC = ASSESSMENT.name
+    PRODUCER = PRODUCER

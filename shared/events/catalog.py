@@ -12,7 +12,7 @@ from uuid import UUID
 
 from pydantic import Field
 
-from shared.events.base import Event
+from shared.events.base import ActorRef, DataErased, Event, SealedPersonRef
 from shared.topics import CATALOG
 
 PRODUCER = "catalog"
@@ -77,7 +77,7 @@ class AppPublished(_AppFacts):
 
     TYPE = "se.skolit.catalog.app-published.v1"
 
-    publishedBy: str
+    publishedBy: ActorRef
 
 
 class AppChanged(_AppFacts):
@@ -86,7 +86,7 @@ class AppChanged(_AppFacts):
     TYPE = "se.skolit.catalog.app-changed.v1"
 
     changedFields: list[str]
-    changedBy: str
+    changedBy: ActorRef
 
 
 class AppStatusChanged(_AppFacts):
@@ -96,7 +96,7 @@ class AppStatusChanged(_AppFacts):
 
     previousStatus: str
     reason: str | None = Field(default=None, max_length=2000)
-    changedBy: str
+    changedBy: ActorRef
     automatic: bool = False
 
 
@@ -105,7 +105,7 @@ class AppRetired(_AppFacts):
 
     TYPE = "se.skolit.catalog.app-retired.v1"
 
-    retiredBy: str
+    retiredBy: ActorRef
     reason: str | None = Field(default=None, max_length=2000)
 
 
@@ -150,7 +150,7 @@ class _RequestFacts(Event):
     requestId: UUID
     schoolUnitId: UUID
     districtId: UUID | None = None
-    requester: str = Field(description="the requesting teacher's person id")
+    requester: SealedPersonRef = Field(description="the requesting teacher: their person id, sealed (shared/privacy/vault.py)")
     appId: UUID | None = Field(default=None, description="absent for a request for an app not yet in the programbank")
     appName: str
 
@@ -170,7 +170,7 @@ class AppRequestProgressed(_RequestFacts):
     TYPE = "se.skolit.catalog.app-request-progressed.v1"
 
     step: RequestStep
-    by: str
+    by: ActorRef
     note: str | None = Field(default=None, max_length=4000, description="the question to the requester, or their answer")
     at: datetime
 
@@ -183,7 +183,7 @@ class AppRequestDecided(_RequestFacts):
     decision: RequestDecision
     conditions: str | None = Field(default=None, max_length=4000)
     reason: str | None = Field(default=None, max_length=4000)
-    decidedBy: str
+    decidedBy: ActorRef
     decidedAt: datetime
 
 
@@ -195,3 +195,28 @@ class AppRequestStalled(_RequestFacts):
     state: str
     waitingSince: datetime
     daysWaiting: int = Field(ge=0)
+
+
+class CatalogDataExported(Event):
+    """Catalog's part of a right-of-access export (docs/decisions/0010), answering AccessRequested: every row
+    it holds about the person, as JSON, compressed and sealed for the request's public key
+    (shared/privacy/sealedbox.py), so no personal data travels readable on the topic."""
+
+    TYPE = "se.skolit.catalog.data-exported.v1"
+    TOPIC = CATALOG.name
+    PRODUCER = PRODUCER
+    KEY_FIELD = "requestId"
+
+    requestId: UUID
+    part: str = Field(description="base64 of the sealed part (shared/privacy/export.py)")
+    rows: int = Field(ge=0, description="how many rows the part holds")
+
+
+class CatalogDataErased(DataErased):
+    """Catalog erased or anonymised what it held about a person, answering ErasureRequested
+    (docs/decisions/0009): duties deleted; who requested, decided, added and changed replaced by "erased";
+    the free text of their requests dropped and their open requests withdrawn."""
+
+    TYPE = "se.skolit.catalog.data-erased.v1"
+    TOPIC = CATALOG.name
+    PRODUCER = PRODUCER

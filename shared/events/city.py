@@ -130,6 +130,21 @@ class PersonRemoved(Event):
     reason: EndReason = EndReason.DELETED
 
 
+class PersonErasureRequested(Event):
+    """The city's systems ask Skolit to erase everything it holds about a person (art. 17 GDPR): the same as
+    POST /privacy/erasure-requests (docs/decisions/0009). Like every city event it carries the id plain; the
+    retention of the city's topics is the city's responsibility."""
+
+    TYPE = "se.skolit.city.person.erasure-requested.v1"
+    TOPIC = CITY_PERSON.name
+    PRODUCER = PRODUCER
+    KEY_FIELD = "person"
+
+    person: UUID
+    reasonCode: Literal["no-longer-necessary", "objection", "unlawful-processing", "legal-obligation", "registered-in-error"] = Field(
+        description="why (art. 17.1 GDPR); the codes of ErasureRequested")
+
+
 class DutyAssigned(Event):
     """A staff member holds a duty at a school unit (SS 12000 Duty)."""
 

@@ -13,18 +13,22 @@ declared non-personal), every mapped column must exist, and every column whose *
 person or free text (``PERSON_HINT``) must be mapped as personal or declared not personal with a reason.
 So a migration that adds such a column fails the tests until this map says what it is.
 
-Retention is written as the system behaves today. Where nothing removes data, the entry says so and
-points at the pending retention work instead of promising a period.
+Retention is written as the system behaves today. What the retention job removes is taken from the services'
+own rules (``services/<name>/retention.py``, ``retained`` and ``render_retention`` below), so the map cannot
+promise a period the code does not keep. Where nothing removes data, the entry says so and points at the
+pending work instead of promising a period.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import re
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 # --- vocabulary ----------------------------------------------------------------------------------
 
@@ -40,10 +44,27 @@ PROTECTED = "protected identity marking (confidential)"
 PREFERENCES = "preferences and settings"
 DERIVED = "derived search index"
 EVENT_RECORD = "event record (ids, some free text)"
-CATEGORIES = (PERSON_ID, CONTACT, FREE_TEXT, STAFF_IDENTITY, AUDIT, PROTECTED, PREFERENCES, DERIVED, EVENT_RECORD)
+EXPORT = "right-of-access export (encrypted)"
+CATEGORIES = (PERSON_ID, CONTACT, FREE_TEXT, STAFF_IDENTITY, AUDIT, PROTECTED, PREFERENCES, DERIVED, EVENT_RECORD, EXPORT)
 
 PENDING = "see issue: retention jobs (pending)"
 CONFIRM = "TO BE CONFIRMED by the city's DPO"
+
+
+def retention_rules(schema: str) -> tuple[Any, ...]:
+    """The service's retention rules (services/<schema>/retention.py, shared/retention.py)."""
+    return importlib.import_module(f"services.{schema}.retention").RULES
+
+
+def retained(schema: str, data_class: str, before: str = "", after: str = "") -> str:
+    """What the retention job does with a data class, from the service's own rule, so the map cannot drift
+    from the code: the rule's description, its default period and the variable that changes it."""
+    rules = [r for r in retention_rules(schema) if r.data_class == data_class]
+    if not rules:
+        raise KeyError(f"{schema} has no retention class {data_class!r}")
+    rule = rules[0]
+    return (f"{before}Retention job ({data_class}): {rule.description} Default {rule.default_days} days, "
+            f"`{rule.variable}`.{(' ' + after) if after else ''}")
 
 
 @dataclass(frozen=True)
@@ -70,7 +91,13 @@ PROTECTION = LegalBasis(
 INTEGRATION = LegalBasis(
     "B6", f"The basis of the data the events carry (B1–B5): the outbox is the record of what a service published "
           f"(docs/decisions/0002) — {CONFIRM}")
-LEGAL_BASES = (QUALITY, EDUCATION, COMMUNICATION, ACCOUNTABILITY, PROTECTION, INTEGRATION)
+ACCESS = LegalBasis(
+    "B7", f"Art. 6.1 c GDPR — legal obligation: answering the data subject's right of access (art. 15, within a month, "
+          f"art. 12.3; docs/decisions/0010) — {CONFIRM}")
+ERASURE = LegalBasis(
+    "B8", f"Art. 6.1 c GDPR — legal obligation: carrying out the data subject's right to erasure (art. 17, art. 12.3; "
+          f"docs/decisions/0009) — {CONFIRM}")
+LEGAL_BASES = (QUALITY, EDUCATION, COMMUNICATION, ACCOUNTABILITY, PROTECTION, INTEGRATION, ACCESS, ERASURE)
 
 
 @dataclass(frozen=True)
@@ -158,6 +185,19 @@ def duty(purpose: str, basis: LegalBasis, readers: str) -> Personal:
     )
 
 
+def markings() -> Personal:
+    return Personal(
+        "person", ("id", "security_marking", "removed"), PROTECTED, (PUPIL, GUARDIAN, STAFF),
+        "Know who has a protected identity (Sekretessmarkering, Skyddad folkbokföring), to hide their id from everyone but "
+        "them in every answer (shared/city/markings.py).", PROTECTION,
+        f"Until erased: PersonRemoved sets removed = true and the row stays — {PENDING}.",
+        ("No endpoint returns the marking: a protected person's id becomes `protected-identity` in every JSON and CSV answer "
+         "to anyone but that person.",),
+        "Replica of the city's persons, id and marking only (shared/city/migrations/person_marking.sql); persons of every kind, "
+        "since the topic does not say which.",
+    )
+
+
 def outbox(schema: str, carries: str, dead_letters: str, topic: str, consumers: str, subjects: tuple[str, ...],
            columns: tuple[str, ...] = ("payload", "headers")) -> Personal:
     return Personal(
@@ -165,9 +205,10 @@ def outbox(schema: str, carries: str, dead_letters: str, topic: str, consumers: 
         "Transactional outbox: events waiting to be published, kept afterwards as the record (docs/decisions/0002). "
         "Dead letters go through it too, with the original event's headers and body.",
         INTEGRATION,
-        f"Kept forever after publishing (`python -m services.{schema} republish --since` sends history again); nothing deletes rows — {PENDING}. "
-        "The copies on the Kafka topics follow the deployment's topic retention (deploy/; the embedded broker keeps "
-        "messages in memory only).",
+        retained(schema, "outbox", before=f"Kept after publishing as the record (`python -m services.{schema} republish --since` sends "
+                                          "history again). ",
+                 after="The copies on the Kafka topics follow the deployment's topic retention (deploy/; the embedded broker keeps "
+                       "messages in memory only)."),
         (f"No HTTP endpoint. Published to Kafka topic {topic} ({consumers}); dead letters to `<topic>.dlq`, read back by "
          f"`python -m services.{schema} dlq-reprocess`.",),
         f"Payloads carry {carries}. A dead letter keeps the original event's body ({dead_letters}) and its dlq_reason header "
@@ -190,6 +231,7 @@ ASSESSMENT = ServiceMap(
         duty("Decide who is Rektor of a school unit: only the Rektor per the city's duty data may change its "
              "assessment and action plan.", QUALITY,
              "No HTTP endpoint returns duties; used to authorise writes (services/assessment/access.py ensure_rektor)."),
+        markings(),
         Personal("campaign", ("opened_by", "closed_by"), STAFF_IDENTITY, (STAFF,),
                  "Record who opened and who closed a self-assessment round.", ACCOUNTABILITY,
                  f"Until erased: rounds are never deleted — {PENDING}.",
@@ -232,13 +274,14 @@ ASSESSMENT = ServiceMap(
                  (f"{A_READERS}: GET /school-units/{{id}}/action-plan, GET /assessments/{{id}} (notes[].writtenBy).",)),
         Personal("audit_log", ("actor", "detail"), AUDIT, (STAFF, PUPIL),
                  "Every change to assessments, actions and rounds: who, what, when (shared/audit.py).", ACCOUNTABILITY,
-                 f"Append-only, never deleted: text erased elsewhere stays here — {PENDING}.",
+                 retained("assessment", "audit-log", before="Append-only: text erased elsewhere stays here until then. "),
                  ("principal, district_admin, city_admin acting for the school unit: GET /assessments/{id}/audit, "
                   "GET /actions/{id}/audit.",
                   "Entries about rounds (entity campaign): no HTTP endpoint."),
                  "detail copies the changed values: answer comments and evidence links, the reopening reason, action titles, "
                  "owners, success criteria and notes. actor is a person id or a system name (skolit:...)."),
-        outbox("assessment", "staff person ids (openedBy, closedBy, submittedBy, reopenedBy)",
+        outbox("assessment", "staff person ids, sealed with each person's own key (openedBy, closedBy, submittedBy, reopenedBy; "
+                              "docs/decisions/0009)",
                "this service consumes the city's organisations and duties: staff person ids", "skolit.assessment",
                "consumed by reporting and notification", (STAFF,)),
     ),
@@ -268,6 +311,7 @@ CATALOG = ServiceMap(
     personal=(
         duty("Check that a requester works at the school; the request records the duty role they hold there.", EDUCATION,
              "No HTTP endpoint returns duties; used to authorise requests (services/catalog/access.py requester_duty)."),
+        markings(),
         Personal("status_definition", ("defined_by",), STAFF_IDENTITY, (STAFF,),
                  "Who defined a status (skolit:seed for the built-in ones).", ACCOUNTABILITY,
                  f"Until erased: statuses are never deleted — {PENDING}.",
@@ -301,28 +345,29 @@ CATALOG = ServiceMap(
                  "A group name can name a teacher's group or a class."),
         Personal("app_request", ("requester", "requester_duty", "decided_by"), STAFF_IDENTITY, (STAFF,),
                  "Who asked for an app (and the duty they hold at the school), and who decided.", EDUCATION,
-                 f"Until erased: requests are never deleted, closed ones included — {PENDING}.",
+                 retained("catalog", "closed-requests", before="Open requests stay. "),
                  (C_REQUEST_READERS,),
                  "Also in the AppRequest* events (requester, decidedBy, by); notification messages the requester."),
         Personal("app_request", ("purpose", "proposed", "conditions", "reason"), FREE_TEXT, (STAFF, PUPIL),
                  "What the app is for in teaching, the app proposed, the conditions of an approval, the reason for a "
                  "rejection.", EDUCATION,
-                 f"Until erased — {PENDING}.",
+                 "As the request they belong to (closed-requests).",
                  (C_REQUEST_READERS,),
                  "conditions and reason travel in AppRequestDecided and end up in notification's message.data."),
         Personal("app_request_step", ("actor", "note"), AUDIT, (STAFF, PUPIL),
                  "Each step of a request: who, when, with the question, answer or reason.", ACCOUNTABILITY,
-                 f"Append-only, never deleted — {PENDING}.",
+                 "Append-only; removed with its request (closed-requests).",
                  (C_REQUEST_READERS.replace("GET /requests/{id},", "GET /requests/{id} (history),"),),
                  "note is free text and travels in AppRequestProgressed."),
         Personal("audit_log", ("actor", "detail"), AUDIT, (STAFF,),
                  "Every change to the programbank: apps, data-protection facts, statuses, licences, imports.", ACCOUNTABILITY,
-                 f"Append-only, never deleted: text erased elsewhere stays here — {PENDING}.",
+                 retained("catalog", "audit-log", before="Append-only: text erased elsewhere stays here until then. "),
                  ("it_admin, data_protection, city_admin: GET /apps/{id}/audit (entries about apps).",
                   "Entries about licences, statuses and imports: no HTTP endpoint."),
                  "detail copies status-change reasons (free text) and changed fields. actor is a person id or a system name "
                  "(skolit:dpa-expiry, skolit:catalog-rules)."),
-        outbox("catalog", "staff person ids (publishedBy, changedBy, retiredBy, requester, by, decidedBy) and free text "
+        outbox("catalog", "staff person ids, sealed with each person's own key (publishedBy, changedBy, retiredBy, requester, by, "
+                          "decidedBy; docs/decisions/0009) and free text "
                           "(request notes, conditions, rejection and status-change reasons)",
                "this service consumes the city's organisations, duties and app launches: staff person ids", "skolit.catalog",
                "consumed by reporting and notification", (STAFF, PUPIL)),
@@ -356,7 +401,7 @@ REPORTING = ServiceMap(
                  f"Until erased: kept through `rebuild`, never deleted — {PENDING}.",
                  ("No HTTP endpoint returns it.",),
                  "Also in the ReportPublished event (publishedBy)."),
-        outbox("reporting", "a staff person id (ReportPublished.publishedBy)",
+        outbox("reporting", "a staff person id, sealed with the person's own key (ReportPublished.publishedBy; docs/decisions/0009)",
                "assessment and catalog events: staff person ids, status-change reasons", "skolit.reporting",
                "consumed by notification", (STAFF,)),
     ),
@@ -397,10 +442,10 @@ NOTIFICATION = ServiceMap(
              "over HTTP; staff recipients' ids do, through delivery (receipts)."),
         Personal("person", ("id", "security_marking", "removed"), PROTECTED, (PUPIL, GUARDIAN, STAFF),
                  "Know which persons exist (contact details only for known persons) and hide protected identities "
-                 "(Sekretessmarkering, Skyddad folkbokföring) in receipts and worklists.", PROTECTION,
+                 "(Sekretessmarkering, Skyddad folkbokföring) in receipts, worklists and the bypass log.", PROTECTION,
                  f"Until erased: PersonRemoved sets removed = true and ends the person's relations; the row stays — {PENDING}.",
                  (f"No endpoint returns the marking; {N_SCHOOL} see protectedIdentity: true (without the id) in "
-                  "GET /broadcasts/{id}/receipts and GET /school-units/{id}/unreached.",),
+                  "GET /broadcasts/{id}/receipts, GET /school-units/{id}/unreached and GET /quiet-hours-bypasses.",),
                  "Replica of the city's persons (shared/city/migrations/person.sql): id and marking only."),
         Personal("guardianship", ("guardian", "pupil", "school_unit", "relation_type", "school_type", "school_year",
                                   "start_date", "end_date", "active"), PERSON_ID, (GUARDIAN, PUPIL),
@@ -413,8 +458,8 @@ NOTIFICATION = ServiceMap(
         Personal("contact", ("email", "mobile", "push_token"), CONTACT, (GUARDIAN, STAFF, PUPIL),
                  "Send messages by e-mail, SMS and push.", COMMUNICATION,
                  f"Until erased: overwritten when the city's systems send new ones; not deleted, not even on PersonRemoved — {PENDING}.",
-                 ("city_admin with a reason (support, correction, access-request), each read logged in contact_access: "
-                  "GET /persons/{id}/contacts.",
+                 ("city_admin with a reason (support, correction, access-request, delivery-problem, guardian-request, dpo-review), "
+                  "each read logged in personal_data_access: GET /persons/{id}/contacts.",
                   "The senders decrypt them to send (services/notification/sender.py)."),
                  "AES-256-GCM (services/notification/crypto.py), the person id as associated data, key id beside each row. "
                  "Any person known from the city's events can be given contact details, pupils included."),
@@ -427,10 +472,17 @@ NOTIFICATION = ServiceMap(
                  "Which account (the city's system) wrote the contact details.", ACCOUNTABILITY,
                  "As the contact details.",
                  ("No HTTP endpoint returns it.",)),
-        Personal("contact_access", ("actor", "person", "action", "reason"), AUDIT, (GUARDIAN, STAFF, PUPIL),
-                 "Who wrote or read whose contact details, when and why.", ACCOUNTABILITY,
-                 f"Append-only, never deleted — {PENDING}.",
-                 ("No HTTP endpoint: the log can only be read in the database.",)),
+        Personal("personal_data_access", ("actor", "actor_roles", "action", "subject", "subjects", "why_code", "path"), AUDIT,
+                 (GUARDIAN, STAFF, PUPIL),
+                 "The access log: who (token subject and roles) read or wrote whose contact details or messages, when, why "
+                 "(the reason given, own-data for one's own, city-sync for the city's systems) and by which path "
+                 "(services/notification/access_audit.py).", ACCOUNTABILITY,
+                 retained("notification", "personal-data-access",
+                          before="Append-only in the database: a trigger refuses UPDATE, DELETE and TRUNCATE except the retention "
+                                 "job's DELETE (migrations/0006_access_audit.sql). "),
+                 ("data_protection: GET /privacy/access-log (filters: person, actor, from, to, action; that read is logged too).",),
+                 "A list's row (receipts, unreached, bypass log) names every person the answer carried in subjects, protected "
+                 "identities included; path holds the person id of a single read. Took over contact_access (migrated, dropped)."),
         Personal("preference", ("person", "message_type", "channel", "mode"), PREFERENCES, (GUARDIAN, STAFF),
                  "What each recipient gets, on which channel, instantly or as a digest.", COMMUNICATION,
                  f"Until erased: kept after the person is removed — {PENDING}.",
@@ -441,8 +493,9 @@ NOTIFICATION = ServiceMap(
                  (f"{N_SELF_}: GET /persons/{{id}}/preferences.",)),
         Personal("message", ("data",), FREE_TEXT, (GUARDIAN, STAFF, PUPIL),
                  "The content of a message, composed per recipient's language from a template.", COMMUNICATION,
-                 f"Until erased: messages are never deleted (the in-app inbox shows them) — {PENDING}.",
-                 (f"Each recipient — {N_SELF}: GET /persons/{{id}}/messages; sent by e-mail, SMS and push.",),
+                 retained("notification", "messages"),
+                 (f"Each recipient — {N_SELF} (with a reason, logged in personal_data_access): GET /persons/{{id}}/messages; "
+                  "sent by e-mail, SMS and push.",),
                  "Holds a broadcast's subject and body as written and a request decision's conditions or reason."),
         Personal("message", ("dedupe_key",), PERSON_ID, (GUARDIAN, STAFF),
                  "Make each message once per cause.", COMMUNICATION,
@@ -452,31 +505,62 @@ NOTIFICATION = ServiceMap(
         Personal("delivery", ("person", "channel", "mode", "state", "send_after", "quiet_bypassed", "attempts", "last_error",
                               "read_at", "gateway_ref"), PERSON_ID, (GUARDIAN, STAFF),
                  "One row per recipient and channel: sending, retries, fallbacks, read receipts, guardian reach.", COMMUNICATION,
-                 f"Until erased: never deleted; cancelled and failed rows stay — {PENDING}.",
+                 " ".join((retained("notification", "deliveries"), retained("notification", "inbox-read"),
+                           retained("notification", "digest-items"))),
                  (f"{N_SELF_}: GET /persons/{{id}}/messages (read or not).",
                   f"{N_SCHOOL}: GET /broadcasts/{{id}}/receipts (per recipient: read, state per channel), "
-                  "GET /school-units/{id}/unreached; protected identities without their id.",
+                  "GET /school-units/{id}/unreached; protected identities without their id; with a reason, each read logged in "
+                  "personal_data_access.",
                   "principal, district_admin, city_admin who sent the broadcast or act for all its schools: "
                   "GET /broadcasts/{id} (counts only)."),
                  "last_error holds codes (smtp-550, http-400), never the gateway's text; gateway_ref is the gateway's id, "
                  "which the gateway's own log ties to the address."),
         Personal("broadcast", ("sender",), STAFF_IDENTITY, (STAFF,),
                  "Who sent a broadcast.", ACCOUNTABILITY,
-                 f"Until erased: broadcasts are never deleted — {PENDING}.",
+                 retained("notification", "broadcasts"),
                  ("The sender, or who acts for all its schools (principal, district_admin, city_admin): GET /broadcasts/{id}.",)),
         Personal("broadcast", ("subject", "body"), FREE_TEXT, (PUPIL, GUARDIAN, STAFF),
                  "What a principal or district admin wrote to an audience.", COMMUNICATION,
-                 f"Until erased — {PENDING}.",
+                 "As the broadcast (broadcasts).",
                  ("The sender, or who acts for all its schools: GET /broadcasts/{id} (subject only).",
                   "The recipients: GET /persons/{id}/messages (subject and body, from message.data); e-mail, SMS, push."),
                  "Up to 5,000 characters written by staff: may name a pupil."),
         Personal("quiet_hours_bypass", ("person", "channel", "local_time"), AUDIT, (GUARDIAN, STAFF),
                  "Every critical message sent inside someone's quiet hours (docs/decisions/0007).", ACCOUNTABILITY,
-                 f"Append-only, never deleted — {PENDING}.",
+                 retained("notification", "quiet-hours-bypasses", before="Append-only. ",
+                          after="The message it points at stays as long as the entry does."),
                  (f"{N_SCHOOL} (for that school): GET /quiet-hours-bypasses?schoolUnitId=.",
-                  "city_admin, data_protection (the whole city): GET /quiet-hours-bypasses."),
-                 "Returns personId also for protected identities, unlike receipts and unreached."),
-        outbox("notification", "recipients' person ids (MessageDelivered, MessageFailed; the recipient is also the message key)",
+                  "city_admin, data_protection (the whole city): GET /quiet-hours-bypasses.",
+                  "With a reason, each read logged in personal_data_access; protected identities without their id."),
+                 "Hides protected identities (personId null, protectedIdentity true), as receipts and unreached do."),
+        Personal("access_request", ("person",), PERSON_ID, (PUPIL, GUARDIAN, STAFF),
+                 "Whose data a right-of-access request asks for (docs/decisions/0010).", ACCESS,
+                 f"The request row stays as the record that the request was answered, after its export is dropped — {PENDING}.",
+                 ("Whoever asked (token subject = requested_by): GET /privacy/access-requests/{id}.",),
+                 "Sealed with the person's own key in AccessRequested (shared/privacy/vault.py); plain here."),
+        Personal("access_request", ("requested_by",), STAFF_IDENTITY, (STAFF, GUARDIAN),
+                 "Who asked: data_protection, a city admin, or the person themselves; only they may read the export.", ACCESS,
+                 "As the request row.",
+                 ("Whoever asked: GET /privacy/access-requests/{id}.",)),
+        Personal("access_request", ("export",), EXPORT, (PUPIL, GUARDIAN, STAFF),
+                 "The assembled export: everything the four services hold about the person, for whoever asked to fetch.", ACCESS,
+                 "30 days after it was complete (job access-exports), then dropped; the request row stays without it.",
+                 ("Whoever asked: GET /privacy/access-requests/{id}, each read logged in personal_data_access.",),
+                 "Contact details included, in clear inside: the whole document is encrypted with notification's keyring "
+                 "(AES-256-GCM, the request id as associated data)."),
+        Personal("access_request_part", ("part",), EXPORT, (PUPIL, GUARDIAN, STAFF),
+                 "Each service's part of an export as it arrived, until the four are in.", ACCESS,
+                 "Deleted when the export is assembled, or when a request still pending after 30 days is given up.",
+                 ("No HTTP endpoint: only the request's private key opens a part.",),
+                 "Sealed for the request's X25519 public key (shared/privacy/sealedbox.py), as on the topics."),
+        Personal("erasure_request", ("person_ref", "person_hash", "requested_by"), PERSON_ID, (PUPIL, GUARDIAN, STAFF),
+                 "Whose data is being erased, and who asked, until every service has confirmed (docs/decisions/0009).", ERASURE,
+                 "person_ref (the person sealed with their own key) and person_hash (a keyed hash, to find a pending request "
+                 "for the same person) are dropped when the request completes, and the key destroyed; the row stays, naming no one.",
+                 ("city_admin, data_protection: GET /privacy/erasure-requests/{id} (never the person).",),
+                 "requested_by is the asker sealed (a person) or the name of the city system's account."),
+        outbox("notification", "recipients' person ids, sealed with each person's own key (MessageDelivered, MessageFailed, keyed by "
+                               "the message; ErasureRequested, AccessRequested; docs/decisions/0009)",
                "this service consumes the city's persons, duties and guardian relations: guardian, pupil and staff ids; "
                "a person event's key and ce_subject header are the person id", "skolit.notification",
                "consumed by reporting", (GUARDIAN, STAFF, PUPIL), ("key", "payload", "headers")),
@@ -484,6 +568,14 @@ NOTIFICATION = ServiceMap(
     not_personal=(
         ORGANISATION, ORGANISATION_NAME, INBOX, MIGRATIONS,
         NotPersonal("contact", "The id of the key that encrypted the row.", ("key_id",)),
+        NotPersonal("access_request", "Why the request was made: a code from a fixed list (data-subject-request, ...).", ("reason_code",)),
+        NotPersonal("erasure_request", "Why: a code from a fixed list (art. 17.1 GDPR); and whether the person's key is destroyed.",
+                    ("reason_code", "key_destroyed")),
+        NotPersonal("erasure_confirmation", "Each service's confirmation of an erasure: when, and how many rows of each table — "
+                                            "counts, never an id."),
+        NotPersonal("access_request", "The request's X25519 private key, encrypted with the keyring, and the keyring's key ids: "
+                                      "keys, not data about anyone. The private key is dropped once the export is complete.",
+                    ("private_key", "private_key_id", "export_key_id")),
         NotPersonal("broadcast", "The audience as chosen: school units, school types, year groups, duty roles; never a list "
                                  "of persons.", ("audience",)),
         NotPersonal("broadcast", "How many recipients: a number.", ("recipients",)),
@@ -499,23 +591,36 @@ SERVICES: tuple[ServiceMap, ...] = (ASSESSMENT, CATALOG, REPORTING, NOTIFICATION
 
 #: What the map shows that matters for erasure and retention (rendered at the end of docs/privacy.md).
 FINDINGS: tuple[str, ...] = (
-    "Nothing deletes personal data today. Replicas only mark rows inactive (duty.active, guardianship.active, person.removed); "
+    "The retention job (see Retention above) removes messages, deliveries, broadcasts, bypass entries, the access log, closed "
+    "requests, audit logs, the pulse counts of closed rounds and the messaging tables by their periods; the rest marked "
+    f"\"{PENDING}\" is kept until erased. Replicas only mark rows inactive (duty.active, guardianship.active, person.removed); "
     "PersonRemoved does not touch notification's contact, preference, recipient_setting, delivery or quiet_hours_bypass, and "
-    "assessment, catalog and reporting keep no person replica at all, so they never hear of it.",
+    "assessment and catalog keep only the persons' markings (to hide protected identities), reporting no person replica at all.",
     "Free text is copied: assessment's audit_log.detail repeats answer comments, reopening reasons, action texts and notes; "
     "catalog's request reasons and conditions go into events (outbox.payload) and on into notification's message.data. "
     "Erasing the original leaves the copies.",
-    "Every outbox keeps its events forever, with staff ids and free text; notification's also keeps recipients' ids and dead "
-    "letters carrying guardian and pupil ids. The same events also sit on the Kafka topics, under the deployment's topic retention.",
+    "Every outbox keeps its published events for 90 days (SKOLIT_RETENTION_OUTBOX_DAYS), with staff ids and free text; "
+    "notification's also keeps recipients' ids and dead letters carrying guardian and pupil ids. The same events also sit on "
+    "the Kafka topics, under the deployment's topic retention.",
     "Person ids hide inside text: notification's message.dedupe_key holds `digest:<person>:<channel>:<day>`.",
     "catalog.app.supplier of a teacher-made resource can be a teacher's name and is public (GET /public/school-units/{id}/apps); "
     "its words also land in search_word, which is never pruned.",
-    "The contact access log (notification.contact_access) has no endpoint: an access request cannot be answered through Skolit.",
-    "GET /quiet-hours-bypasses returns person ids of protected identities, while receipts and unreached hide them.",
+    "Every API read of a person's contact details or messages (inbox, receipts, unreached, bypass log) is in "
+    "notification.personal_data_access with a reason, and the data-protection officer reads it at GET /privacy/access-log. "
+    "Reads of preferences are not logged.",
+    "Protected identities are hidden from others everywhere an id is shown: notification's receipts, unreached and bypass log "
+    "(without the id), and every answer of assessment and catalog (shared/city/markings.py). Reporting keeps no person ids "
+    "in its answers at all.",
     "The pulse stores counts per group without suppression (assessment.pulse_respondents, pulse_tally): a group of one is "
-    "suppressed in the API and in events, not in the table.",
+    "suppressed in the API and in events, not in the table, until the counts go 30 days after the round closes "
+    "(SKOLIT_RETENTION_PULSE_DAYS).",
     "answer.comment, action.owner, broadcast.body and licence.group_name are free text staff write; nothing keeps names of "
     "pupils out of them.",
+    "Erasure (docs/decisions/0009) finds a person by their id: every column above that holds it, the outboxes' dead letters "
+    "and the dedupe keys that embed it. It cannot find a name someone wrote into free text (a comment, an owner, a broadcast) "
+    "about someone else; and the free text of Skolit's events (request notes, conditions, status reasons) stays on the topics, "
+    "with the person sealed beside it, until the topics' retention. Dead letters of the city's events carry ids plain on "
+    "`<city topic>.dlq`, like the city's topics themselves: their retention is the city's and the deployment's.",
 )
 
 
@@ -636,8 +741,12 @@ the tests until the map says what it is; the map is the source and this file is 
   ones, since the city can tell whose they are. Contact details live only in the notification service, encrypted.
 - **Column(s)** are those that identify a person or say something about one. The ids, states and timestamps of
   the same rows are not listed one by one: erasing or pseudonymising a row covers them.
-- **Retention** says what the system does today. "see issue: retention jobs (pending)" marks data that nothing
-  removes yet.
+- **Retention** says what the system does today. Where the daily retention job removes data, the entry names its
+  class, default period and variable (all of them under *Retention* below); "see issue: retention jobs (pending)"
+  marks data that nothing removes yet. **"Until erased"** is literal: every personal column here is erased on
+  request (docs/decisions/0009) — deleted, or anonymised to "erased" where the row stays (levels, figures,
+  other persons' records) — by each service in turn, and what cannot be changed in place (topics, the outboxes'
+  history, backups) holds person ids only sealed with the person's own key, which the erasure destroys.
 - **Readers** are the roles (`shared/auth` `Role`) and HTTP endpoints that return the data. Beyond them, every
   table can be read by the service itself (its database role `skolit_<service>`), by database administrators and
   from backups; the Kafka topics are outside this map.
@@ -647,6 +756,36 @@ the tests until the map says what it is; the map is the source and this file is 
 ## Legal bases (placeholders)
 
 """
+
+
+RETENTION_INTRO = """
+## Retention: what the daily job removes
+
+Each service runs a `retention` job once a day (and on demand: `POST /jobs/retention/run`, city admins; `asOf` where
+`SKOLIT_ALLOW_CLOCK_OVERRIDE` is set). Each data class below has a default period; `SKOLIT_RETENTION_<CLASS>_DAYS`
+changes it (a whole number of days, or `never` to keep the class), and a wrongly set variable stops the service at
+start. A row is due when its timestamp is before local midnight (Europe/Stockholm) of the day that many days before
+the job's date. Rows go in batches, children before their parents; `skolit_retention_deleted_total{service,data_class}`
+counts them. The rules are in `services/<service>/retention.py` (shared/retention.py runs them); this table is
+generated from them.
+
+| Service | Class | Table(s) | Default | Variable | What is removed |
+|---|---|---|---|---|---|
+"""
+
+
+def render_retention(services: Iterable[ServiceMap] = SERVICES) -> str:
+    out = [RETENTION_INTRO]
+    for s in services:
+        rules = retention_rules(s.schema)
+        for data_class in dict.fromkeys(r.data_class for r in rules):
+            of_class = [r for r in rules if r.data_class == data_class]
+            first = of_class[0]
+            out.append("| " + " | ".join(_cell(x) for x in (
+                s.schema, f"`{data_class}`", _code(dict.fromkeys(r.table for r in of_class)), f"{first.default_days} days",
+                f"`{first.variable}`", first.description,
+            )) + " |\n")
+    return "".join(out)
 
 
 def render(services: Iterable[ServiceMap] = SERVICES) -> str:
@@ -669,6 +808,7 @@ def render(services: Iterable[ServiceMap] = SERVICES) -> str:
                 f"`{p.table}`", _code(p.columns), data, ", ".join(p.subjects), p.purpose, p.legal_basis.key, p.retention,
                 " ".join(p.readers),
             )) + " |\n")
+    out.append(render_retention(services))
     out.append("\n## Tables without personal data\n\n"
                "Declared in the map with the reason; the tests fail if a table exists that is neither here nor above.\n")
     for s in services:

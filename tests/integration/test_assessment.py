@@ -26,6 +26,7 @@ from shared.events.assessment import (
 from shared.events.city import DutyAssigned, OrganisationUpserted, PersonUpserted
 from tests.support.city import school_unit
 from tests.support.kafka import EventLog, eventually, send, wire
+from tests.support.sealing import opened as whom
 from tests.support.stack import Stack, auth
 
 pytestmark = pytest.mark.integration
@@ -158,7 +159,7 @@ async def test_campaign_lifecycle_from_opening_to_reopening(stack: Stack, city: 
 
         event = await city.log.wait_for(AssessmentSubmitted, lambda e: str(e.assessmentId) == draft["id"])
         assert event.schoolUnitId == city.schools["gr"] and event.districtId == city.district and event.frameworkVersion == 1
-        assert event.submittedBy == str(city.rektors["gr"]) and event.submission == 1
+        assert await whom(stack.admin_url, event.submittedBy) == city.rektors["gr"] and event.submission == 1  # sealed
         levels = {i.indicatorId: (i.level, i.notRelevant) for i in event.indicators}
         assert levels["INF-01"] == (3, False) and levels["INF-04"] == (None, True) and len(levels) == len(draft["indicators"])
         assert {h.heading: h.level for h in event.headings} == dict.fromkeys(

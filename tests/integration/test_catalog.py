@@ -31,6 +31,7 @@ from shared.events.envelope import header_map
 from shared.topics import CATALOG, CITY_USAGE
 from tests.support.city import school_unit
 from tests.support.kafka import EventLog, eventually, read_all, send, wire
+from tests.support.sealing import opened as whom
 from tests.support.stack import Stack, auth
 
 pytestmark = pytest.mark.integration
@@ -308,7 +309,7 @@ async def test_licences_decide_where_an_app_is_available(pb: Programbank) -> Non
         assert paid["id"] not in ids((await http.get(f"{pb.url}/school-units/{gr}/apps", headers=pb.teacher())).json())
 
 
-async def test_request_workflow_end_to_end(pb: Programbank) -> None:
+async def test_request_workflow_end_to_end(stack: Stack, pb: Programbank) -> None:
     gr = str(pb.schools["gr"])
     async with httpx.AsyncClient(timeout=10) as http:
         wanted = await create(http, pb, app_body(f"Önskeappen {tag()}"), "approved")
@@ -321,7 +322,8 @@ async def test_request_workflow_end_to_end(pb: Programbank) -> None:
         req = submitted.json()
         assert req["state"] == "submitted" and req["requesterDuty"] == "Lärare"
         event = await pb.log.wait_for(AppRequestSubmitted, lambda e: str(e.requestId) == req["id"])
-        assert str(event.schoolUnitId) == gr and str(event.districtId) == str(pb.district) and event.requester == str(pb.teacher_id) and not event.newApp
+        assert str(event.schoolUnitId) == gr and str(event.districtId) == str(pb.district) and not event.newApp
+        assert await whom(stack.admin_url, event.requester) == pb.teacher_id  # sealed
         again = await http.post(f"{pb.url}/requests", json=ask, headers=pb.rektor())
         assert again.status_code == 409 and again.json()["existingId"] == req["id"]
 
@@ -334,13 +336,13 @@ async def test_request_workflow_end_to_end(pb: Programbank) -> None:
         asked = await http.post(url, json={"action": "ask_info", "note": "Vilka elevkonton behövs?"}, headers=pb.dpo())
         assert asked.json()["state"] == "needs_info"
         info = await pb.log.wait_for(AppRequestProgressed, lambda e: str(e.requestId) == req["id"] and e.step == "info_requested")
-        assert info.note == "Vilka elevkonton behövs?" and info.requester == str(pb.teacher_id)
+        assert info.note == "Vilka elevkonton behövs?" and await whom(stack.admin_url, info.requester) == pb.teacher_id
         assert (await http.post(url, json={"action": "provide_info", "note": "Klasskonton"}, headers=pb.it_admin())).status_code == 403
         assert (await http.post(url, json={"action": "provide_info", "note": "Klasskonton räcker"}, headers=pb.teacher())).json()["state"] == "acknowledged"
         approved = await http.post(url, json={"action": "approve", "conditions": "Endast pseudonyma konton"}, headers=pb.it_admin())
         assert approved.json()["state"] == "approved" and approved.json()["conditions"] == "Endast pseudonyma konton"
         decided = await pb.log.wait_for(AppRequestDecided, lambda e: str(e.requestId) == req["id"])
-        assert decided.decision == "approved" and decided.conditions == "Endast pseudonyma konton" and decided.requester == str(pb.teacher_id)
+        assert decided.decision == "approved" and decided.conditions == "Endast pseudonyma konton" and await whom(stack.admin_url, decided.requester) == pb.teacher_id
         closed = await http.post(url, json={"action": "reject", "note": "för sent"}, headers=pb.it_admin())
         assert closed.status_code == 409
         history = (await http.get(f"{pb.url}/requests/{req['id']}", headers=pb.teacher())).json()["history"]

@@ -241,6 +241,10 @@ EXCLUDED: dict[tuple[str, str, str], tuple[tuple[str, ...] | None, str]] = {
     ("catalog", "POST", "/jobs/{name}/run"): (("city_admin",), "runs a scheduled job with a random asOf date (licence notices, DPA "
                                               "lapses, reminders) over every app: other tests' data would change under them"),
     ("notification", "POST", "/jobs/{name}/run"): (("city_admin",), "same for deadline reminders, digests and guardian reach, over everyone"),
+    ("assessment", "POST", "/jobs/{name}/run"): (("city_admin",), "the retention job with a random asOf date would remove other tests' "
+                                                 "rounds' pulse counts, audit trails and messaging rows"),
+    ("reporting", "POST", "/jobs/{name}/run"): (("city_admin",), "the retention job with a random asOf date would empty the inbox and "
+                                                "outbox other tests look at"),
     ("notification", "POST", "/deliveries/send"): (("city_admin",), "sends everything due at a random asOf time on every channel, "
                                                    "deliveries other tests expect later (quiet hours, retries) included"),
     ("reporting", "POST", "/annual-report/{year}/publish"): (("city_admin",), "announces a random year's report to every district with "

@@ -14,6 +14,7 @@ from shared.events.assessment import CampaignOpened
 from shared.events.catalog import AppRequestDecided, LicenceExpiring
 from shared.events.city import DutyAssigned, OrganisationUpserted, PersonUpserted
 from tests.support.kafka import eventually, send, wire
+from tests.support.sealing import sealed
 from tests.support.stack import Stack, auth
 
 pytestmark = pytest.mark.integration
@@ -54,9 +55,9 @@ async def test_contact_details_are_encrypted_at_rest_and_reads_are_logged(stack:
         assert keys.decrypt(row["key_id"], guardian, bytes(row["email"])) == body["email"]
         with pytest.raises(Exception):
             keys.decrypt(row["key_id"], uuid.uuid4(), bytes(row["email"]))
-        log = await conn.fetch("SELECT actor, action, reason FROM notification.contact_access WHERE person = $1 ORDER BY id", guardian)
-        assert [(r["actor"], r["action"], r["reason"]) for r in log] == [("city-sync", "write", "contact details from the city's systems"),
-                                                                          ("city-sync", "read", "support")]
+        log = await conn.fetch("SELECT actor, action, why_code FROM notification.personal_data_access WHERE subject = $1 ORDER BY id", guardian)
+        assert [(r["actor"], r["action"], r["why_code"]) for r in log] == [("city-sync", "contact.write", "city-sync"),
+                                                                            ("city-sync", "contact.read", "support")]
     finally:
         await conn.close()
 
@@ -93,7 +94,7 @@ async def test_a_recipient_sets_preferences_and_cannot_silence_critical_messages
 async def test_a_decided_request_reaches_the_requester_once_per_channel_in_their_language(stack: Stack) -> None:
     url = stack.services["notification"].url
     teacher, school = uuid.uuid4(), uuid.uuid4()
-    decided = AppRequestDecided(requestId=uuid.uuid4(), schoolUnitId=school, requester=str(teacher), appName="Räknestigen",
+    decided = AppRequestDecided(requestId=uuid.uuid4(), schoolUnitId=school, requester=await sealed(stack.admin_url, teacher), appName="Räknestigen",
                                 decision="rejected", reason="Data lagras utanför EU/EES", decidedBy="dpo", decidedAt=datetime.now(UTC))
     await send(stack.bootstrap, [wire(e) for e in (OrganisationUpserted(id=school, displayName="Matteusskolan", organisationType="Skolenhet"),
                                                    PersonUpserted(id=teacher))])

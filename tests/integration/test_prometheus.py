@@ -31,6 +31,7 @@ from shared.settings import SERVICES
 from tests.support.city import District
 from tests.support.kafka import eventually, send, wire
 from tests.support.prometheus import ROOT, Prometheus, scrape_config
+from tests.support.sealing import sealed
 from tests.support.stack import Stack, auth
 
 pytestmark = pytest.mark.integration
@@ -145,7 +146,8 @@ async def render_dashboard(stack: Stack, prom: Prometheus, out: Path, *, seconds
                 created = await http.post(f"{catalog}/apps", json=body, headers=it_admin)  # AppPublished: catalog's outbox
                 assert created.status_code == 201, created.text
             if tick % 3 == 0:
-                decided = AppRequestDecided(requestId=uuid.uuid4(), schoolUnitId=uuid.uuid4(), requester=str(teacher), appName="Räknestigen",
+                decided = AppRequestDecided(requestId=uuid.uuid4(), schoolUnitId=uuid.uuid4(), requester=await sealed(stack.admin_url, teacher),
+                                            appName="Räknestigen",
                                             decision="approved", decidedBy="dpo", decidedAt=datetime.now(UTC))
                 await send(stack.bootstrap, [wire(decided)])  # a message to the teacher: an e-mail delivery
             if tick % 20 == 10:

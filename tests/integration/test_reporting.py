@@ -22,6 +22,7 @@ from shared.events.envelope import WireMessage, header_map
 from shared.topics import ASSESSMENT, REPORTING
 from tests.support.city import school_unit
 from tests.support.kafka import EventLog, eventually, read_all, send, wire
+from tests.support.sealing import unknown_ref
 from tests.support.stack import Stack, auth
 
 pytestmark = pytest.mark.integration
@@ -33,7 +34,7 @@ def submitted(school: uuid.UUID, district: uuid.UUID, year: int, levels: dict[st
               submission: int = 1, pulse: list[PulseGroupResult] | None = None) -> AssessmentSubmitted:
     return AssessmentSubmitted(
         assessmentId=assessment or uuid.uuid4(), campaignId=uuid.uuid4(), schoolUnitId=school, districtId=district, year=year, frameworkVersion=2,
-        submittedAt=datetime(year, 3, 1, 12, submission, tzinfo=UTC), submittedBy=str(uuid.uuid4()), submission=submission,
+        submittedAt=datetime(year, 3, 1, 12, submission, tzinfo=UTC), submittedBy=unknown_ref(), submission=submission,
         indicators=[IndicatorLevel(indicatorId=f"{h[:3].upper()}-{i:02d}", heading=h, level=lv) for i, (h, lv) in enumerate(levels.items())],
         headings=[HeadingLevel(heading=h, level=lv, mean=float(lv) if lv else None, answered=1 if lv else 0, notRelevant=0, indicators=1)
                   for h, lv in levels.items()],

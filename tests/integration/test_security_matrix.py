@@ -37,6 +37,7 @@ from shared.events.assessment import AssessmentSubmitted, HeadingLevel, Indicato
 from shared.settings import DEV_JWT_SECRET
 from tests.support.kafka import eventually, send, wire
 from tests.support.matrix import ROLES, Row, World, openapi_routes, publish_world, roles, run
+from tests.support.sealing import unknown_ref
 from tests.support.stack import Stack, auth
 
 pytestmark = [pytest.mark.integration, pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")]
@@ -83,7 +84,7 @@ def full_answers(assessment: dict[str, Any]) -> list[dict[str, Any]]:
 def submitted_event(school: uuid.UUID, district: uuid.UUID, year: int) -> AssessmentSubmitted:
     return AssessmentSubmitted(
         assessmentId=uuid.uuid4(), campaignId=uuid.uuid4(), schoolUnitId=school, districtId=district, year=year, frameworkVersion=2,
-        submittedAt=datetime(year, 3, 1, 12, tzinfo=UTC), submittedBy=str(uuid.uuid4()), submission=1,
+        submittedAt=datetime(year, 3, 1, 12, tzinfo=UTC), submittedBy=unknown_ref(), submission=1,
         indicators=[IndicatorLevel(indicatorId=f"X{n}-01", heading=h, level=3) for n, h in enumerate(HEADINGS)],
         headings=[HeadingLevel(heading=h, level=3, mean=3.0, answered=1, notRelevant=0, indicators=1) for h in HEADINGS],
     )
@@ -215,6 +216,7 @@ ROWS: list[Row] = [
     Row("assessment", "GET", "/school-units/{school_unit_id}/assessments", own=READERS, other=CITY),
     Row("assessment", "GET", "/districts/{district_id}/assessments", own=roles("district_admin", "city_admin"), other=CITY),
     Row("assessment", "GET", "/actions/{action_id}/audit", own=roles("principal", "district_admin", "city_admin"), other=CITY),
+    *jobs("assessment", "retention"),
 
     # --- catalog: the programbank is city-wide (staff read it, IT admins describe apps, the data-protection
     #     function signs off); licences and requests belong to a school unit.
@@ -272,6 +274,7 @@ ROWS: list[Row] = [
     Row("reporting", "GET", "/charts/heatmap.svg", own=CITY, other=CITY),
     Row("reporting", "GET", "/annual-report/{year}", own=CITY, other=CITY),
     Row("reporting", "POST", "/annual-report/{year}/publish", own=CITY, other=CITY, serial=True),
+    *jobs("reporting", "retention"),
 
     # --- notification: broadcasts and worklists for the school's principal, its district and the city;
     #     a person's own preferences and inbox for that person and city admins; contact details for city admins.
@@ -285,23 +288,39 @@ ROWS: list[Row] = [
     # "own" guardian is the person; "other" guardian is someone else's
     Row("notification", "GET", "/persons/{person_id}/preferences", own=roles("guardian", "city_admin"), other=CITY),
     Row("notification", "PUT", "/persons/{person_id}/preferences", own=roles("guardian", "city_admin"), other=CITY, body={"language": "sv"}),
-    Row("notification", "GET", "/persons/{person_id}/messages", own=roles("guardian", "city_admin"), other=CITY),
+    # someone else's inbox needs a reason (the guardian's own does not, and may give one)
+    Row("notification", "GET", "/persons/{person_id}/messages", own=roles("guardian", "city_admin"), other=CITY, query=(("reason", "support"),)),
     Row("notification", "POST", "/persons/{person_id}/messages/{message_id}/read", own=roles("guardian", "city_admin"), other=CITY),
     Row("notification", "POST", "/broadcasts/audience", own=SENDERS, other=CITY, body=_audience),
     Row("notification", "POST", "/broadcasts", own=SENDERS, other=CITY, ok=201,
         body=lambda v, c: {"audience": _audience(v), "subject": f"Matris {c}", "body": "Ett test av behörigheter."}),
     # the own principal sent it
     Row("notification", "GET", "/broadcasts/{broadcast_id}", own=SENDERS, other=CITY),
-    Row("notification", "GET", "/broadcasts/{broadcast_id}/receipts", own=SENDERS, other=CITY, query=(("schoolUnitId", "{school_unit_id}"),)),
+    Row("notification", "GET", "/broadcasts/{broadcast_id}/receipts", own=SENDERS, other=CITY,
+        query=(("schoolUnitId", "{school_unit_id}"), ("reason", "delivery-problem"))),
     # gateways authenticate with their own shared token: no user token of any role is one
     Row("notification", "POST", "/gateways/{channel}/callbacks", everyone=401, params=(("channel", "email"),),
         body=lambda v, c: {"reference": str(v["reference"]), "status": "delivered"},
         extra=(("gateway", lambda v: {"Authorization": f"Bearer {DEV_CALLBACK_TOKEN}"}, 200),)),
     Row("notification", "POST", "/deliveries/send", own=CITY, other=CITY, body={}, serial=True),
-    Row("notification", "GET", "/school-units/{school_unit_id}/unreached", own=SENDERS, other=CITY),
+    Row("notification", "GET", "/school-units/{school_unit_id}/unreached", own=SENDERS, other=CITY, query=(("reason", "delivery-problem"),)),
     # data protection reviews the bypass log of any school
     Row("notification", "GET", "/quiet-hours-bypasses", own=roles("principal", "district_admin", "data_protection", "city_admin"),
-        other=roles("data_protection", "city_admin"), query=(("schoolUnitId", "{school_unit_id}"),)),
+        other=roles("data_protection", "city_admin"), query=(("schoolUnitId", "{school_unit_id}"), ("reason", "dpo-review"))),
+    # the access log of personal data: the data-protection officer only, whatever the school
+    Row("notification", "GET", "/privacy/access-log", own=roles("data_protection"), other=roles("data_protection"),
+        query=(("person", "{person_id}"),)),
+    # right of access (docs/decisions/0010): the data-protection officer and city admins for anyone, a person for
+    # themselves (the "own" guardian is the person); the export only for whoever asked (here the own guardian)
+    Row("notification", "POST", "/privacy/access-requests", own=roles("guardian", "data_protection", "city_admin"),
+        other=roles("data_protection", "city_admin"), ok=202, body=lambda v, c: {"personId": v["person_id"], "reasonCode": "data-subject-request"}),
+    Row("notification", "GET", "/privacy/access-requests/{access_request_id}", own=roles("guardian"), other=NONE),
+    # erasure (docs/decisions/0009): city admins and the data-protection officer, for anyone (here: persons Skolit never
+    # heard of, so the matrix erases nothing it reads)
+    Row("notification", "POST", "/privacy/erasure-requests", own=roles("data_protection", "city_admin"),
+        other=roles("data_protection", "city_admin"), ok=202, body=lambda v, c: {"personId": str(uuid.uuid4()), "reasonCode": "objection"}),
+    Row("notification", "GET", "/privacy/erasure-requests/{erasure_request_id}", own=roles("data_protection", "city_admin"),
+        other=roles("data_protection", "city_admin")),
 ]
 
 
@@ -353,6 +372,20 @@ async def ctx(stack: Stack) -> AsyncIterator[Ctx]:
             await conn.close()
         assert reference is not None
         c.values.update(broadcast_id=sent["id"], message_id=message["id"], reference=reference)
+
+        # notification: the guardian's own right-of-access export, complete
+        asked = await expect(await http.post(f"{n}/privacy/access-requests", headers=own.auth("guardian"),
+                                             json={"personId": str(own.guardian), "reasonCode": "data-subject-request"}), 202)
+
+        async def exported() -> bool:
+            return (await http.get(f"{n}/privacy/access-requests/{asked['id']}", headers=own.auth("guardian"))).status_code == 200
+
+        await eventually(exported, timeout=60, what="the guardian's access export")
+        c.values.update(access_request_id=asked["id"])
+        # an erasure request, for someone Skolit never heard of
+        erasure = await expect(await http.post(f"{n}/privacy/erasure-requests", headers=admin,
+                                               json={"personId": str(uuid.uuid4()), "reasonCode": "objection"}), 202)
+        c.values.update(erasure_request_id=erasure["id"])
         yield c
 
 

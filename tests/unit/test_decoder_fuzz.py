@@ -43,6 +43,7 @@ from shared.events.city import (
 from shared.events.envelope import encode, new_envelope
 from shared.events.notification import GuardianReachMeasured, MessageDelivered, MessageFailed
 from shared.events.reporting import IndicatorBelowTarget, ReportPublished
+from tests.support.sealing import unknown_ref
 
 EXAMPLES = 2000
 #: the longest inbox id PostgreSQL's primary-key index on ``inbox.event_id`` takes comfortably (its hard
@@ -62,7 +63,8 @@ def real_events() -> list[Event]:
     facts = dict(id=app, name="Matteappen", supplier="Läromedel AB", kind="app", headings=["digital-kompetens"], schoolTypes=["GR"],
                  subjects=["MA"], status="approved", allowsUse=True, dpaStatus="signed", dpaExpires=today + timedelta(days=300),
                  processesPersonalData=True, transferOutsideEea=False, privacy="meets", freeUse=False, version=3)
-    req = dict(requestId=request, schoolUnitId=school, districtId=district, requester=str(person), appId=app, appName="Matteappen")
+    sealed = unknown_ref()  # Skolit's own events carry persons sealed (docs/decisions/0009)
+    req = dict(requestId=request, schoolUnitId=school, districtId=district, requester=sealed, appId=app, appName="Matteappen")
     return [
         OrganisationUpserted(id=district, displayName="Område Norr", organisationType="Verksamhetsområde"),
         OrganisationUpserted(id=school, displayName="Ekbackens skola", organisationType="Skolenhet", schoolUnitCode="12345678",
@@ -82,7 +84,7 @@ def real_events() -> list[Event]:
                            headings=[FrameworkHeading(id="A", title=LocalText(sv="Ledning", en="Leadership"), selfie=["x"], lika=["y"])],
                            indicators=[FrameworkIndicator(id="a1", heading="A", title=LocalText(sv="Mål", en="Goals"), schoolTypes=["GR"], required=True)]),
         AssessmentSubmitted(assessmentId=assessment, campaignId=campaign, schoolUnitId=school, districtId=district, year=today.year,
-                            frameworkVersion=1, submittedAt=now, submittedBy=str(person), submission=1,
+                            frameworkVersion=1, submittedAt=now, submittedBy=sealed, submission=1,
                             indicators=[IndicatorLevel(indicatorId="a1", heading="A", level=3)],
                             headings=[HeadingLevel(heading="A", level=3, mean=3.0, answered=1, notRelevant=0, indicators=1)],
                             pulse=[PulseGroupResult(group="staff", respondents=7, headings=[PulseHeading(heading="A", mean=3.4)])]),
@@ -100,15 +102,47 @@ def real_events() -> list[Event]:
         AppRequestProgressed(**req, step="info_requested", by="reviewer", note="Vilka klasser?", at=now),
         AppRequestDecided(**req, decision="approved", conditions="Bara åk 4–6", decidedBy="reviewer", decidedAt=now),
         AppRequestStalled(**req, state="review", waitingSince=now - timedelta(days=9), daysWaiting=9),
-        MessageDelivered(messageId=uuid.uuid4(), deliveryId=7, recipient=person, channel="email", messageType="broadcast", schoolUnitId=school),
-        MessageFailed(messageId=uuid.uuid4(), deliveryId=8, recipient=person, channel="sms", state="bounced", reason="http-400",
+        MessageDelivered(messageId=uuid.uuid4(), deliveryId=7, recipient=sealed, channel="email", messageType="broadcast", schoolUnitId=school),
+        MessageFailed(messageId=uuid.uuid4(), deliveryId=8, recipient=sealed, channel="sms", state="bounced", reason="http-400",
                       messageType="broadcast", schoolUnitId=school, fallbackChannel="email"),
         GuardianReachMeasured(schoolUnitId=school, year=today.year, guardians=100, reached=87, share=0.87),
         IndicatorBelowTarget(schoolUnitId=school, districtId=district, year=today.year, indicator="wifiCoverage", value=0.5, target=0.9,
                              direction="higher"),
         ReportPublished(districtId=district, year=today.year, schoolUnitIds=[school], publishedBy="admin", publishedAt=now,
                         path=f"/annual-report/{today.year}"),
-    ]
+    ] + access_export_events() + erasure_events()
+
+
+def access_export_events() -> list[Event]:
+    """The right-of-access export's events (docs/decisions/0010): the person sealed, the parts sealed boxes."""
+    from shared.events.assessment import AssessmentDataExported
+    from shared.events.catalog import CatalogDataExported
+    from shared.events.notification import AccessRequested
+    from shared.events.reporting import ReportingDataExported
+
+    request, now = uuid.uuid4(), datetime.now(UTC)
+    key = "pk1.0b7e2a4e-6f1d-5c1a-9a51-3c2d1e000002.c2VhbGVkLXBlcnNvbi1pZC1ibG9i"
+    part = "AAAA" * 40
+    return [AccessRequested(requestId=request, person=key, publicKey="A" * 43 + "=", requestedAt=now),
+            AssessmentDataExported(requestId=request, part=part, rows=12), CatalogDataExported(requestId=request, part=part, rows=3),
+            ReportingDataExported(requestId=request, part=part, rows=0)]
+
+
+def erasure_events() -> list[Event]:
+    """Erasure's events (docs/decisions/0009): the city's request, notification's, and each service's confirmation."""
+    from shared.events.assessment import AssessmentDataErased
+    from shared.events.catalog import CatalogDataErased
+    from shared.events.city import PersonErasureRequested
+    from shared.events.notification import ErasureRequested, NotificationDataErased
+    from shared.events.reporting import ReportingDataErased
+
+    request, now = uuid.uuid4(), datetime.now(UTC)
+    return [PersonErasureRequested(person=uuid.uuid4(), reasonCode="objection"),
+            ErasureRequested(requestId=request, person=unknown_ref(), reasonCode="objection", requestedAt=now, requestedBy="city.ist", source="city"),
+            AssessmentDataErased(requestId=request, erasedAt=now, counts={"duty": 1, "audit_log": 3}),
+            CatalogDataErased(requestId=request, erasedAt=now, counts={"app_request": 1}),
+            ReportingDataErased(requestId=request, erasedAt=now, counts={}),
+            NotificationDataErased(requestId=request, erasedAt=now, counts={"contact": 1, "delivery": 4})]
 
 
 EVENTS = real_events()

@@ -91,14 +91,14 @@ def test_a_new_table_and_a_vanished_column_are_caught() -> None:
 
 
 def test_an_entry_dropped_from_the_map_is_caught() -> None:
-    """The real tables stay; the map loses its entry for the contact access log."""
+    """The real tables stay; the map loses its entry for the access log."""
     notification = next(s for s in datamap.SERVICES if s.schema == "notification")
-    shrunk = dataclasses.replace(notification, personal=tuple(p for p in notification.personal if p.table != "contact_access"))
+    shrunk = dataclasses.replace(notification, personal=tuple(p for p in notification.personal if p.table != "personal_data_access"))
     services = tuple(shrunk if s is notification else s for s in datamap.SERVICES)
     found = datamap.problems(as_database(), services)
-    assert "notification.contact_access: table not in the data map" in "\n".join(found)
+    assert "notification.personal_data_access: table not in the data map" in "\n".join(found)
     assert {p.split(":")[0] for p in datamap.heuristic_problems(as_database(), services)} == {
-        f"notification.contact_access.{c}" for c in ("actor", "person", "reason")}
+        f"notification.personal_data_access.{c}" for c in ("actor", "actor_roles", "subject")}
 
 
 def test_contradictions_inside_the_map_are_caught() -> None:

@@ -23,6 +23,7 @@ from shared import outbox
 from shared.audit import trail_json
 from shared.auth import Principal, Role, require
 from shared.events.assessment import AssessmentReopened, AssessmentSubmitted
+from shared.privacy import vault
 from shared.problems import Problem, documented, rejected
 
 router = APIRouter(tags=["assessments"])
@@ -170,7 +171,7 @@ async def submit(request: Request, assessment_id: UUID, caller: Annotated[Princi
         await store.audit(conn, caller.subject, "assessment.submitted", "assessment", str(a.id), {"submission": done["submissions"]})
         await outbox.add(conn, SOURCE, AssessmentSubmitted(
             assessmentId=a.id, campaignId=a.row["campaign_id"], schoolUnitId=a.school.id, districtId=a.school.district, year=a.row["year"],
-            frameworkVersion=a.framework.version, submittedAt=done["submitted_at"], submittedBy=caller.subject, submission=done["submissions"],
+            frameworkVersion=a.framework.version, submittedAt=done["submitted_at"], submittedBy=await vault.seal(conn, caller.subject), submission=done["submissions"],
             indicators=indicators, headings=headings, pulse=pulse,
         ))
         return await assessment_json(conn, await reload(conn, a), rows)
@@ -194,7 +195,7 @@ async def reopen(request: Request, assessment_id: UUID, body: Reopening, caller:
                           {"reason": body.reason, "deadline": body.deadline.isoformat() if body.deadline else None})
         a = await reload(conn, a)
         await outbox.add(conn, SOURCE, AssessmentReopened(assessmentId=a.id, campaignId=a.row["campaign_id"], schoolUnitId=a.school.id,
-                                                          reopenedBy=caller.subject, reopenedAt=now, deadline=a.row["effective_deadline"]))
+                                                          reopenedBy=await vault.seal_actor(conn, caller.subject), reopenedAt=now, deadline=a.row["effective_deadline"]))
         return await assessment_json(conn, a)
 
 

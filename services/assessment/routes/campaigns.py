@@ -21,6 +21,7 @@ from services.assessment.views import campaign_json
 from shared import outbox
 from shared.auth import Principal, Role, require
 from shared.events.assessment import CampaignClosed, CampaignOpened
+from shared.privacy import vault
 from shared.problems import Problem, documented, rejected
 
 router = APIRouter(tags=["campaigns"])
@@ -85,7 +86,7 @@ async def open_campaign(request: Request, body: NewCampaign, caller: Annotated[P
         await store.audit(conn, caller.subject, "campaign.opened", "campaign", str(campaign_id),
                           {"schoolUnits": len(ids), "year": body.year, "deadline": body.deadline.isoformat(), "frameworkVersion": framework.version})
         await outbox.add(conn, SOURCE, CampaignOpened(id=campaign_id, name=body.name, year=body.year, deadline=body.deadline, schoolUnitIds=ids,
-                                                      openedBy=caller.subject, frameworkVersion=framework.version))
+                                                      openedBy=await vault.seal_actor(conn, caller.subject), frameworkVersion=framework.version))
         row = await store.get_campaign(conn, campaign_id)
         progress = await store.campaign_progress(conn, campaign_id)
     return campaign_json(row, progress)
@@ -104,7 +105,7 @@ async def close_campaign(request: Request, campaign_id: UUID, caller: Annotated[
             raise rejected(409, f"campaign {campaign_id} is already closed", "status")
         submitted, total = await store.campaign_progress(conn, campaign_id)
         await store.audit(conn, caller.subject, "campaign.closed", "campaign", str(campaign_id), {"submitted": submitted, "schoolUnits": total})
-        await outbox.add(conn, SOURCE, CampaignClosed(id=campaign_id, closedBy=caller.subject, closedAt=closed["closed_at"], submitted=submitted, schoolUnits=total))
+        await outbox.add(conn, SOURCE, CampaignClosed(id=campaign_id, closedBy=await vault.seal_actor(conn, caller.subject), closedAt=closed["closed_at"], submitted=submitted, schoolUnits=total))
         row = await store.get_campaign(conn, campaign_id)
     return campaign_json(row, (submitted, total))
 

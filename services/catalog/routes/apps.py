@@ -21,6 +21,7 @@ from shared.auth import Principal, require
 from shared.clock import city_today
 from shared.events.catalog import AppChanged, AppPublished
 from shared.i18n import Language, language
+from shared.privacy import vault
 from shared.problems import Problem, documented, invalid, rejected
 
 router = APIRouter(tags=["apps"])
@@ -85,13 +86,15 @@ def initial_status(statuses: dict[str, StatusDefinition], code: str, app: AppInp
     return wanted
 
 
-async def publish_app(conn: asyncpg.Connection, app: AppInput, status: StatusDefinition, actor: str) -> asyncpg.Record:
-    """Inserts a new app with its audit row and AppPublished event (the caller holds the transaction)."""
+async def publish_app(conn: asyncpg.Connection, app: AppInput, status: StatusDefinition, actor: str, *,
+                      sealed_actor: str | None = None) -> asyncpg.Record:
+    """Inserts a new app with its audit row and AppPublished event (the caller holds the transaction).
+    ``sealed_actor``: the actor as events carry it, when the caller sealed it already (an import)."""
     app_id, today = uuid4(), city_today()
     await store.insert_app(conn, app_id, app, status.code, actor, today)
     await store.audit(conn, actor, "app.published", "app", str(app_id), {"name": app.name, "status": status.code})
     row = await load_app(conn, app_id)
-    await outbox.add(conn, SOURCE, AppPublished(**app_facts(row, status, today), publishedBy=actor))
+    await outbox.add(conn, SOURCE, AppPublished(**app_facts(row, status, today), publishedBy=sealed_actor or await vault.seal_actor(conn, actor)))
     return row
 
 
@@ -145,7 +148,8 @@ async def change_app(request: Request, app_id: UUID, body: AppPatch, caller: Ann
             await store.update_app(conn, app_id, app, caller.subject, today)
             await store.audit(conn, caller.subject, "app.changed", "app", str(app_id), {"fields": changed})
             row = await load_app(conn, app_id)
-            await outbox.add(conn, SOURCE, AppChanged(**app_facts(row, statuses[row["status"]], today), changedFields=changed, changedBy=caller.subject))
+            await outbox.add(conn, SOURCE, AppChanged(**app_facts(row, statuses[row["status"]], today), changedFields=changed,
+                                                      changedBy=await vault.seal_actor(conn, caller.subject)))
     return app_json(row, statuses[row["status"]], language(request, None), today)
 
 
@@ -167,7 +171,8 @@ async def set_data_protection(request: Request, app_id: UUID, body: DataProtecti
             await store.update_app(conn, app_id, current.model_copy(update={"dataProtection": body}), caller.subject, today)
             await store.audit(conn, caller.subject, "app.data-protection-changed", "app", str(app_id), {"fields": changed, "after": body.model_dump(mode="json")})
             row = await load_app(conn, app_id)
-            await outbox.add(conn, SOURCE, AppChanged(**app_facts(row, statuses[row["status"]], today), changedFields=changed, changedBy=caller.subject))
+            await outbox.add(conn, SOURCE, AppChanged(**app_facts(row, statuses[row["status"]], today), changedFields=changed,
+                                                      changedBy=await vault.seal_actor(conn, caller.subject)))
             row = await lapse_if_unprotected(conn, row, statuses, today, "the app's data protection no longer supports its approval")
     return app_json(row, statuses[row["status"]], language(request, None), today)
 

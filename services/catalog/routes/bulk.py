@@ -14,6 +14,7 @@ from services.catalog import access, csvio, domain, store
 from services.catalog.routes.apps import NewApp, initial_status, publish_app
 from shared.auth import Principal, require
 from shared.clock import city_today
+from shared.privacy import vault
 from shared.problems import Problem, documented, error_list
 
 router = APIRouter(tags=["bulk"])
@@ -75,9 +76,10 @@ async def import_csv(request: Request, caller: Annotated[Principal, Depends(requ
         if dryRun:
             return JSONResponse({**report, "imported": 0, "dryRun": True}, status_code=200)
         ids = []
+        sealed = await vault.seal_actor(conn, caller.subject)  # once for the whole import
         for _, app in accepted:
             plain = domain.AppInput.model_validate(app.model_dump(exclude={"status"}))
-            ids.append(str((await publish_app(conn, plain, statuses[app.status], caller.subject))["id"]))
+            ids.append(str((await publish_app(conn, plain, statuses[app.status], caller.subject, sealed_actor=sealed))["id"]))
         await store.audit(conn, caller.subject, "apps.imported", "programbank", "import", {"rows": len(rows), "imported": len(ids)})
     return JSONResponse({**report, "imported": len(ids), "ids": ids, "dryRun": False}, status_code=201)
 

@@ -20,6 +20,7 @@ from shared import outbox
 from shared.auth import Principal, Role, require
 from shared.clock import city_today
 from shared.events.catalog import AppRequestDecided, AppRequestProgressed, AppRequestSubmitted, RequestDecision
+from shared.privacy import vault
 from shared.problems import Problem, documented, rejected
 
 router = APIRouter(tags=["requests"])
@@ -57,9 +58,10 @@ class RequestAction(BaseModel):
     appId: UUID | None = Field(default=None, description="on approving a request for a new app: the app record created for it")
 
 
-def _facts(row: Any) -> dict[str, Any]:
-    return {"requestId": row["id"], "schoolUnitId": row["school_unit"], "districtId": row["district"], "requester": row["requester"],
-            "appId": row["app_id"], "appName": row["app_name"]}
+async def request_facts(conn: Any, row: Any) -> dict[str, Any]:
+    """What every AppRequest* event says; the requester travels sealed (docs/decisions/0009)."""
+    return {"requestId": row["id"], "schoolUnitId": row["school_unit"], "districtId": row["district"],
+            "requester": await vault.seal(conn, row["requester"]), "appId": row["app_id"], "appName": row["app_name"]}
 
 
 @router.post("/requests", status_code=201, summary="Ask for an app for your school (an existing one or a new one)", responses=documented(401, 403, 404, 409, 422))
@@ -100,7 +102,7 @@ async def submit_request(request: Request, body: NewRequest, caller: Annotated[P
             raise Problem(409, "Conflict", f"{school['display_name']} already has an open request for {app_name}", field="appId", existingId=str(existing))
         await store.add_request_step(conn, request_id, caller.subject, "submitted", body.purpose, now)
         row = await store.get_request(conn, request_id)
-        await outbox.add(conn, SOURCE, AppRequestSubmitted(**_facts(row), newApp=body.appId is None, submittedAt=now))
+        await outbox.add(conn, SOURCE, AppRequestSubmitted(**await request_facts(conn, row), newApp=body.appId is None, submittedAt=now))
         steps = await store.request_steps(conn, request_id)
     return request_json(row, steps)
 
@@ -171,9 +173,10 @@ async def act_on_request(request: Request, request_id: UUID, body: RequestAction
         row = await store.get_request(conn, request_id)
         if decided:
             decision = RequestDecision.APPROVED if body.action == "approve" else RequestDecision.REJECTED
-            await outbox.add(conn, SOURCE, AppRequestDecided(**_facts(row), decision=decision, conditions=row["conditions"], reason=row["reason"],
-                                                             decidedBy=caller.subject, decidedAt=now))
+            await outbox.add(conn, SOURCE, AppRequestDecided(**await request_facts(conn, row), decision=decision, conditions=row["conditions"],
+                                                             reason=row["reason"], decidedBy=await vault.seal_actor(conn, caller.subject), decidedAt=now))
         else:
-            await outbox.add(conn, SOURCE, AppRequestProgressed(**_facts(row), step=domain.STEP_OF[body.action], by=caller.subject, note=body.note, at=now))
+            await outbox.add(conn, SOURCE, AppRequestProgressed(**await request_facts(conn, row), step=domain.STEP_OF[body.action],
+                                                                by=await vault.seal_actor(conn, caller.subject), note=body.note, at=now))
         steps = await store.request_steps(conn, request_id)
     return request_json(row, steps)

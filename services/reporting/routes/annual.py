@@ -15,6 +15,7 @@ from services.reporting.routes.overview import city_overview
 from shared import outbox
 from shared.auth import Principal, Role, require
 from shared.events.reporting import ReportPublished
+from shared.privacy import vault
 from shared.problems import Problem, documented
 from shared.vocabulary import STRATEGY_HEADINGS
 
@@ -91,11 +92,12 @@ async def publish(request: Request, year: Year, caller: Annotated[Principal, Dep
         if not by_district:
             raise Problem(409, "Conflict", f"no school has a submitted self-assessment for {year}")
         announced = []
+        by = await vault.seal_actor(conn, caller.subject)  # a person sealed (docs/decisions/0009)
         for district, ids in sorted(by_district.items()):
             at = await store.mark_published(conn, year, UUID(district), caller.subject)
             if at is None:
                 continue
-            await outbox.add(conn, SOURCE, ReportPublished(districtId=UUID(district), year=year, schoolUnitIds=ids, publishedBy=caller.subject,
+            await outbox.add(conn, SOURCE, ReportPublished(districtId=UUID(district), year=year, schoolUnitIds=ids, publishedBy=by,
                                                            publishedAt=at, path=f"/districts/{district}/overview?year={year}"))
             announced.append(district)
     return {"year": year, "announced": announced, "alreadyAnnounced": sorted(set(by_district) - set(announced))}

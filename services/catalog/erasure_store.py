@@ -1,0 +1,74 @@
+"""SQL of the catalog's erasure (docs/decisions/0009): what it holds about a person, deleted or anonymised in
+the caller's transaction. Who did something becomes "erased"; the free text of their requests goes (in the
+outbox's copies of the request events too), and a request of theirs still open is withdrawn, since no one is
+left to hear the decision. Apps, licences and statuses stay, with "erased" as who made them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from uuid import UUID
+
+import asyncpg
+
+from services.catalog.domain import OPEN_STATES
+from shared.events.catalog import AppRequestDecided, AppRequestProgressed, AppRequestStalled, AppRequestSubmitted
+from shared.privacy.erasure import ERASED, delete_duties, delete_person, scrub_audit_log, scrub_outbox
+from shared.topics import CATALOG
+
+SYSTEM = "skolit:erasure"
+REQUEST_EVENTS = [e.TYPE for e in (AppRequestSubmitted, AppRequestProgressed, AppRequestDecided, AppRequestStalled)]
+
+
+def _count(status: str) -> int:
+    return int(status.split()[-1])
+
+
+async def erase_person(conn: asyncpg.Connection, person: UUID) -> dict[str, int]:
+    text = str(person)
+    now = datetime.now(UTC)
+    counts = {"person": await delete_person(conn, person), "duty": await delete_duties(conn, person)}
+    theirs = [r["id"] for r in await conn.fetch("SELECT id FROM app_request WHERE lower(requester) = $1 ORDER BY id FOR UPDATE", text)]
+    withdrawn = await conn.fetch(
+        "UPDATE app_request SET state = 'withdrawn', waiting_since = NULL, updated_at = $3 WHERE id = ANY($1::uuid[]) AND state = ANY($2::text[])"
+        " RETURNING id",
+        theirs, list(OPEN_STATES), now,
+    )
+    await conn.executemany("INSERT INTO app_request_step (request_id, actor, step, note, at) VALUES ($1, $2, 'withdraw', NULL, $3)",
+                           [(r["id"], SYSTEM, now) for r in withdrawn])
+    counts["app_request"] = _count(await conn.execute(
+        "UPDATE app_request SET"
+        " requester = CASE WHEN id = ANY($1::uuid[]) THEN $3 ELSE requester END,"
+        " purpose = CASE WHEN id = ANY($1::uuid[]) THEN '' ELSE purpose END,"
+        " proposed = CASE WHEN id = ANY($1::uuid[]) THEN proposed - 'description' ELSE proposed END,"
+        " conditions = CASE WHEN id = ANY($1::uuid[]) THEN NULL ELSE conditions END,"
+        " reason = CASE WHEN id = ANY($1::uuid[]) THEN NULL ELSE reason END,"
+        " decided_by = CASE WHEN lower(decided_by) = $2 THEN $3 ELSE decided_by END"
+        " WHERE id = ANY($1::uuid[]) OR lower(decided_by) = $2",
+        theirs, text, ERASED,
+    ))
+    counts["app_request_step"] = _count(await conn.execute(
+        "UPDATE app_request_step SET actor = CASE WHEN lower(actor) = $2 THEN $3 ELSE actor END, note = NULL"
+        " WHERE lower(actor) = $2 OR (request_id = ANY($1::uuid[]) AND note IS NOT NULL)",
+        theirs, text, ERASED,
+    ))
+    counts["status_definition"] = _count(await conn.execute(
+        "UPDATE status_definition SET defined_by = $2 WHERE lower(defined_by) = $1", text, ERASED))
+    counts["app"] = _count(await conn.execute(
+        "UPDATE app SET created_by = CASE WHEN lower(created_by) = $1 THEN $2 ELSE created_by END,"
+        " updated_by = CASE WHEN lower(updated_by) = $1 THEN $2 ELSE updated_by END"
+        " WHERE lower(created_by) = $1 OR lower(updated_by) = $1",
+        text, ERASED,
+    ))
+    counts["licence"] = _count(await conn.execute("UPDATE licence SET created_by = $2 WHERE lower(created_by) = $1", text, ERASED))
+    counts["audit_log"] = await scrub_audit_log(conn, person)
+    # The outbox keeps the request events: their requester is sealed, their free text goes.
+    # (the CASE keeps the JSON cast away from other rows: a dead letter's body need not be JSON)
+    redacted = _count(await conn.execute(
+        "UPDATE outbox SET payload = convert_to((convert_from(payload, 'UTF8')::jsonb - 'note' - 'conditions' - 'reason')::text, 'UTF8')"
+        " WHERE topic = $3 AND event_type = ANY($2::text[]) AND CASE WHEN topic = $3 AND event_type = ANY($2::text[]) THEN"
+        "   convert_from(payload, 'UTF8')::jsonb ->> 'requestId' = ANY($1::text[])"
+        "   AND convert_from(payload, 'UTF8')::jsonb ?| ARRAY['note', 'conditions', 'reason'] ELSE false END",
+        [str(i) for i in theirs], REQUEST_EVENTS, CATALOG.name,
+    )) if theirs else 0
+    counts["outbox"] = redacted + await scrub_outbox(conn, person)
+    return counts

@@ -1,0 +1,244 @@
+"""Right of access (art. 15 GDPR; docs/decisions/0010): one request returns everything Skolit holds about
+a person, gathered from every service through events, as JSON.
+
+``POST /privacy/access-requests`` makes, in one transaction, the request row with a fresh X25519 key pair
+(the private key encrypted with notification's keyring), notification's own part (contact details
+decrypted here: they never go on a topic, not even sealed) and the ``AccessRequested`` event, the person
+sealed with their own key (shared/privacy/vault.py). Assessment, catalog and reporting answer with their
+``…DataExported`` parts, sealed for the request's public key; each part is checked as it arrives. When the
+four are in, they are assembled into one export, stored encrypted for the requester to fetch
+(``GET /privacy/access-requests/{id}``), and the private key is dropped. A job drops each export
+``RETENTION_DAYS`` after it was completed.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Annotated, Any, Literal
+from uuid import UUID, uuid4
+
+import asyncpg
+import orjson
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.notification import access_request_store as q
+from services.notification import access_audit, templates
+from services.notification.contacts import KEYS
+from services.notification.crypto import KeyMissing
+from services.notification.settings import NOTIFICATION, SERVICE
+from shared import outbox
+from shared.auth import Principal, Role, require
+from shared.clock import CITY_TZ
+from shared.events.assessment import AssessmentDataExported
+from shared.events.catalog import CatalogDataExported
+from shared.events.envelope import Envelope
+from shared.events.notification import AccessRequested
+from shared.events.reporting import ReportingDataExported
+from shared.jobs import Job
+from shared.privacy import export, export_store, sealedbox, vault
+from shared.privacy.sealedbox import SealedBoxError
+from shared.problems import Problem, documented
+
+log = logging.getLogger(__name__)
+router = APIRouter(tags=["privacy"])
+SOURCE = "skolit.notification"
+#: every service's part, in the order the export lists them
+SERVICES = ("assessment", "catalog", "reporting", "notification")
+PART_EVENTS: dict[type, str] = {AssessmentDataExported: "assessment", CatalogDataExported: "catalog", ReportingDataExported: "reporting"}
+RETENTION_DAYS = export.RETENTION_DAYS
+#: who may ask for anyone's export; everyone else only for themselves (token subject = their person id)
+OFFICERS = (Role.DATA_PROTECTION, Role.CITY_ADMIN)
+ReasonCode = Literal["data-subject-request", "guardian-request", "supervisory-authority", "internal-review"]
+
+
+class AccessRequestIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    personId: UUID = Field(description="the person (SS 12000 person id) whose data is asked for")
+    reasonCode: ReasonCode = Field(description="why: the person asked (themselves, or a guardian for a child, through the data "
+                                               "protection officer), the supervisory authority asked, or an internal review")
+
+
+def status_path(request_id: UUID) -> str:
+    return f"/privacy/access-requests/{request_id}"
+
+
+def _is(caller: Principal, who: str | UUID) -> bool:
+    return caller.subject.strip().lower() == str(who).strip().lower()
+
+
+@router.post("/privacy/access-requests", status_code=202, responses=documented(401, 403, 422),
+             summary="Ask for everything Skolit holds about a person (right of access); the export is gathered from every service",
+             description="data_protection and city_admin for anyone; every other signed-in person for themselves only "
+                         "(personId = their token subject). Answers at once with where to fetch the export.")
+async def create(request: Request, response: Response, body: AccessRequestIn,
+                 caller: Annotated[Principal, Depends(require())]) -> dict[str, Any]:
+    if not caller.has_any(*OFFICERS) and not _is(caller, body.personId):
+        raise Problem(403, "Forbidden", "only the data protection officer or a city admin may ask for another person's data; "
+                                        "you may ask for your own")
+    request_id, now = uuid4(), datetime.now(UTC)
+    private_key, public_key = sealedbox.keypair()
+    async with request.app.state.pool.acquire() as conn, conn.transaction():
+        await q.create_request(conn, id=request_id, person=body.personId, requested_by=caller.subject, reason_code=body.reasonCode,
+                               requested_at=now, private_key_id=KEYS.current,
+                               private_key=KEYS.encrypt(request_id, base64.b64encode(private_key).decode()))  # type: ignore[arg-type]
+        tables = await gather(conn, body.personId)
+        part, rows = export.sealed_answer(public_key, request_id, SERVICE, tables)
+        await q.add_part(conn, request_id, SERVICE, base64.b64decode(part), rows)
+        sealed = await vault.seal(conn, body.personId)
+        await outbox.add(conn, SOURCE, AccessRequested(requestId=request_id, person=sealed, publicKey=base64.b64encode(public_key).decode(),
+                                                       requestedAt=now))
+    response.headers["Location"] = status_path(request_id)
+    return {"id": str(request_id), "status": "pending", "statusUrl": status_path(request_id), "personId": str(body.personId),
+            "requestedAt": now.isoformat()}
+
+
+@router.get("/privacy/access-requests/{access_request_id}", responses={**documented(401, 403, 404, 410), 202: {"description": "Still gathering"}},
+            summary="The export once every service's part is in (202 with what is pending until then); for whoever asked")
+async def read(request: Request, response: Response, access_request_id: UUID, caller: Annotated[Principal, Depends(require())]) -> dict[str, Any]:
+    request_id = access_request_id
+    async with request.app.state.pool.acquire() as conn, conn.transaction():
+        row = await q.request(conn, request_id)
+        if row is None:
+            raise Problem(404, "Not found", f"no access request {request_id}")
+        if not _is(caller, row["requested_by"]):
+            raise Problem(403, "Forbidden", "only whoever asked may read an access request")
+        if row["export"] is not None:
+            # the export holds the contact details and messages in clear: every read is logged (services/notification/access_audit.py)
+            why = access_audit.why(caller, row["person"], "access-request")
+            for action in (access_audit.Action.CONTACT_READ, access_audit.Action.MESSAGES_READ):
+                await access_audit.log(conn, request, caller, action, why_code=why, subject=row["person"])
+            return orjson.loads(KEYS.decrypt(row["export_key_id"], request_id, row["export"]))  # type: ignore[arg-type]
+        if row["expired_at"] is not None:
+            raise Problem(410, "Gone", f"the export was removed on {row['expired_at'].date().isoformat()}, {RETENTION_DAYS} days after it was "
+                                       "ready (or the request could not be completed in time); ask again")
+        received = await q.received(conn, request_id)
+    response.status_code = 202
+    return {"id": str(request_id), "status": "pending", "personId": str(row["person"]), "requestedAt": row["requested_at"].isoformat(),
+            "received": [s for s in SERVICES if s in received], "pending": [s for s in SERVICES if s not in received]}
+
+
+# --- the parts -----------------------------------------------------------------------------------
+
+
+def _private_key(row: asyncpg.Record) -> bytes:
+    return base64.b64decode(KEYS.decrypt(row["private_key_id"], row["id"], row["private_key"]) or "")
+
+
+async def on_data_exported(conn: asyncpg.Connection, env: Envelope) -> None:
+    """A service's part: checked with the request's key and kept; the fourth part completes the export."""
+    service = PART_EVENTS[type(env.data)]
+    e: AssessmentDataExported = env.data  # type: ignore[assignment]
+    row = await q.request(conn, e.requestId, lock=True)  # one part at a time per request: the last one assembles
+    if row is None or row["private_key"] is None:
+        # not ours, or complete or given up already (a replayed topic): nothing can open it any more
+        log.info("access request %s: %s's part ignored (%s)", e.requestId, service, "unknown" if row is None else "no longer open")
+        return
+    box = base64.b64decode(e.part, validate=True)
+    try:
+        export.open_part(_private_key(row), e.requestId, service, e.part)
+    except SealedBoxError as exc:
+        raise ValueError(f"{service}'s part of access request {e.requestId} does not open with the request's key") from exc
+    await q.add_part(conn, e.requestId, service, box, e.rows)
+    if set(await q.received(conn, e.requestId)) >= set(SERVICES):
+        await assemble(conn, row)
+
+
+async def assemble(conn: asyncpg.Connection, row: asyncpg.Record) -> None:
+    request_id, private_key = row["id"], _private_key(row)
+    parts = {p["service"]: p for p in await q.parts(conn, request_id)}
+    now = datetime.now(UTC)
+    services: dict[str, Any] = {}
+    for service in SERVICES:
+        part = export.open_part(private_key, request_id, service, base64.b64encode(bytes(parts[service]["part"])).decode())
+        part.pop("service", None)
+        services[service] = {"rows": parts[service]["rows"], "receivedAt": parts[service]["received_at"], **part}
+    expires = now + timedelta(days=RETENTION_DAYS)
+    document = {"id": str(request_id), "person": str(row["person"]), "reasonCode": row["reason_code"],
+                "requestedAt": row["requested_at"], "completedAt": now, "expiresAt": expires,
+                "rows": sum(p["rows"] for p in parts.values()), "services": services}
+    sealed = KEYS.encrypt(request_id, export.to_json(document).decode())
+    await q.complete(conn, request_id, completed_at=now, expires_at=expires, export_key_id=KEYS.current, export=sealed)  # type: ignore[arg-type]
+    log.info("access request %s complete: %d rows", request_id, document["rows"])
+
+
+# --- notification's own part ---------------------------------------------------------------------
+
+
+def _contact(row: asyncpg.Record | None, person: UUID) -> list[dict[str, Any]]:
+    if row is None:
+        return []
+    try:
+        values = {name: KEYS.decrypt(row["key_id"], person, row[column])
+                  for name, column in (("email", "email"), ("mobile", "mobile"), ("pushToken", "push_token"))}
+    except KeyMissing:
+        values = {"unreadable": f"written with key {row['key_id']!r}, which is no longer configured"}
+    return [{**values, "language": row["language"], "updatedAt": row["updated_at"]}]
+
+
+def _messages(rows: list[asyncpg.Record], language: str) -> list[dict[str, Any]]:
+    """Each message to the person as they read it (in their language), with its delivery on every channel."""
+    out: dict[UUID, dict[str, Any]] = {}
+    for r in rows:
+        message = out.get(r["message_id"])
+        if message is None:
+            try:
+                subject, body, used = templates.compose(r["message_type"], language, dict(r["data"]), r["school"], NOTIFICATION.web_url)
+            except LookupError:
+                subject, body, used = None, None, None
+            message = out[r["message_id"]] = {
+                "id": r["message_id"], "type": r["message_type"], "critical": r["critical"], "schoolUnit": r["school_unit"],
+                "schoolUnitName": r["school"], "broadcastId": r["broadcast_id"], "createdAt": r["message_created_at"],
+                "subject": subject, "body": body, "language": used, "read": False, "deliveries": []}
+        message["read"] = message["read"] or r["read_at"] is not None
+        message["deliveries"].append({
+            "id": r["id"], "channel": r["channel"], "mode": r["mode"], "state": r["state"], "sendAfter": r["send_after"],
+            "quietHoursBypassed": r["quiet_bypassed"], "attempts": r["attempts"], "lastError": r["last_error"], "readAt": r["read_at"],
+            "gatewayRef": r["gateway_ref"], "bundledInto": r["bundled_into"], "fallbackFrom": r["fallback_from"],
+            "createdAt": r["created_at"], "updatedAt": r["updated_at"]})
+    return list(out.values())
+
+
+async def gather(conn: asyncpg.Connection, person: UUID) -> export.Tables:
+    """Everything notification holds about the person (docs/privacy.md, notification)."""
+    contact = await q.contact(conn, person)
+    settings = export.rows(await q.settings(conn, person))
+    language = settings[0]["language"] if settings else contact["language"] if contact else "sv"
+    return {
+        "person": export.rows(await export_store.person(conn, person)),
+        "guardianRelations": export.rows(await q.relations(conn, person)),
+        "duties": export.rows(await export_store.duties(conn, person)),
+        "contactDetails": _contact(contact, person),
+        "recipientSettings": settings,
+        "preferences": export.rows(await q.choices(conn, person)),
+        "messages": _messages(await q.deliveries(conn, person), language),
+        "quietHoursBypasses": export.rows(await q.bypasses(conn, person)),
+        "accessLog": export.rows(await q.accesses_about(conn, person)),
+        "othersDataAccessed": export.rows(await q.accesses_by(conn, person)),
+        "broadcastsSent": export.rows(await q.broadcasts_sent(conn, person)),
+        "accessRequestsAboutThem": export.rows(await q.requests_about(conn, person)),
+        "accessRequestsTheyMade": export.rows(await q.requests_by(conn, person)),
+        "eventsPublished": await export_store.outbox_mentions(conn, person),
+    }
+
+
+# --- retention -----------------------------------------------------------------------------------
+
+
+async def expire(conn: asyncpg.Connection, today: date) -> dict[str, int]:
+    """Exports are kept RETENTION_DAYS after they were completed; a request still pending after as long is given up.
+    Run as of a later day (tests, the demo), it judges from that day's start."""
+    now = max(datetime.now(UTC), datetime.combine(today, time(0), CITY_TZ))
+    dropped, given_up = await q.expire(conn, now, now - timedelta(days=RETENTION_DAYS))
+    return {"exportsDropped": dropped, "requestsGivenUp": given_up}
+
+
+def expiry_job(every_seconds: float) -> Job:
+    return Job("access-exports", expire, every_seconds,
+               f"Drops each right-of-access export {RETENTION_DAYS} days after it was ready, and requests still pending after as long")
+
+
+HANDLERS = {AssessmentDataExported: on_data_exported, CatalogDataExported: on_data_exported, ReportingDataExported: on_data_exported}

@@ -1,0 +1,26 @@
+"""SQL of the reporting service's erasure (docs/decisions/0009). Its read models hold figures, never a person
+(docs/privacy.md), and keep them: only who published a report or defined an indicator becomes "erased", and
+the outbox's dead letters that carried the person plain lose their body."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import asyncpg
+
+from shared.privacy.erasure import ERASED, scrub_outbox
+
+
+def _count(status: str) -> int:
+    return int(status.split()[-1])
+
+
+async def erase_person(conn: asyncpg.Connection, person: UUID) -> dict[str, int]:
+    text = str(person)
+    return {
+        "published_report": _count(await conn.execute(
+            "UPDATE published_report SET published_by = $2 WHERE lower(published_by) = $1", text, ERASED)),
+        "indicator_definition": _count(await conn.execute(
+            "UPDATE indicator_definition SET defined_by = $2 WHERE lower(defined_by) = $1", text, ERASED)),
+        "outbox": await scrub_outbox(conn, person),
+    }

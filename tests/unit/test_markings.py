@@ -1,0 +1,59 @@
+"""The filter that hides protected identities in assessment's and catalog's answers (shared/city/markings.py),
+and the why-code of a read in notification's access log (services/notification/access_audit.py), without a
+database. Against the live services: tests/integration/test_protected_identities.py and test_access_audit.py."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+
+from services.notification.access_audit import OWN_DATA, REASONS, why
+from shared.auth import Principal, Role
+from shared.city.markings import PLACEHOLDER, hide, ids_in
+from shared.problems import Problem
+
+
+def test_ids_are_found_anywhere_in_an_answer_whatever_their_case() -> None:
+    a, b, c = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    body = json.dumps({"requester": str(a), "history": [{"actor": str(b).upper()}], "detail": {"note": f"asked by {c}."}}).encode()
+    assert ids_in(body) == {a, b, c}
+    assert ids_in(b'{"items": [], "total": 0}') == set()
+
+
+def test_only_the_protected_ids_are_replaced_and_the_answer_stays_valid_json() -> None:
+    protected, other = uuid.uuid4(), uuid.uuid4()
+    body = json.dumps({"requester": str(protected), "decidedBy": str(other), "detail": {"by": str(protected).upper()},
+                       "history": [{"actor": str(protected), "note": f"see {protected}"}], str(protected): 1}).encode()
+    out = json.loads(hide(body, {protected}))
+    assert out["requester"] == PLACEHOLDER and out["detail"]["by"] == PLACEHOLDER and out["history"][0]["actor"] == PLACEHOLDER
+    assert out["history"][0]["note"] == f"see {PLACEHOLDER}" and out[PLACEHOLDER] == 1
+    assert out["decidedBy"] == str(other)
+    assert str(protected) not in json.dumps(out).lower()
+    assert hide(body, set()) is body
+
+
+def test_csv_is_filtered_the_same_way() -> None:
+    protected = uuid.uuid4()
+    assert hide(f"id;createdBy\n1;{protected}\n".encode(), {protected}) == f"id;createdBy\n1;{PLACEHOLDER}\n".encode()
+
+
+def principal(subject: str, *roles: Role) -> Principal:
+    return Principal(subject=subject, roles=frozenset(roles))
+
+
+def test_ones_own_data_needs_no_reason() -> None:
+    me = uuid.uuid4()
+    assert why(principal(str(me).upper(), Role.GUARDIAN), me, None) == OWN_DATA
+    assert why(principal(str(me), Role.GUARDIAN), me, "support") == OWN_DATA  # a reason given for one's own data changes nothing
+
+
+def test_someone_elses_data_needs_a_reason() -> None:
+    admin = principal("city-support", Role.CITY_ADMIN)
+    assert why(admin, uuid.uuid4(), "guardian-request") == "guardian-request"
+    assert why(admin, None, "delivery-problem") == "delivery-problem"  # a list about many
+    with pytest.raises(Problem) as refused:
+        why(admin, uuid.uuid4(), None)
+    assert refused.value.status == 422 and refused.value.extra["field"] == "reason"
+    assert OWN_DATA not in REASONS  # no one may claim someone else's data as their own
