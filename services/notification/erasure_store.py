@@ -9,7 +9,8 @@ from uuid import UUID
 
 import asyncpg
 
-from shared.privacy.erasure import ERASED, delete_duties, delete_person, has_table, scrub_outbox
+from services.notification import access_request_store
+from shared.privacy.erasure import ERASED, delete_duties, delete_person, scrub_outbox
 
 #: stands for an erased person where a column must hold a person id (the access log's subjects)
 NIL = UUID(int=0)
@@ -47,11 +48,8 @@ async def erase_person(conn: asyncpg.Connection, person: UUID) -> dict[str, int]
     )) + _count(await conn.execute(
         "UPDATE message SET dedupe_key = 'digest:' || $2 || ':' || id WHERE dedupe_key LIKE 'digest:' || $1 || ':%'", text, ERASED))
     counts["broadcast"] = _count(await conn.execute("UPDATE broadcast SET sender = $2 WHERE lower(sender) = $1", text, ERASED))
-    if await has_table(conn, "access_request"):  # the right of access (docs/decisions/0010): their exports go too
-        counts["access_request"] = _count(await conn.execute("DELETE FROM access_request WHERE person = $1", person)) + _count(
-            await conn.execute("UPDATE access_request SET requested_by = $2 WHERE lower(requested_by) = $1", text, ERASED))
-    if await has_table(conn, "personal_data_access"):
-        counts["personal_data_access"] = await _pseudonymise_access_log(conn, person)
+    counts["access_request"] = await access_request_store.erase(conn, person, ERASED)  # their exports go too (decision 0010)
+    counts["personal_data_access"] = await _pseudonymise_access_log(conn, person)
     counts["outbox"] = await scrub_outbox(conn, person)
     return counts
 
