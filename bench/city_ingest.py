@@ -257,12 +257,7 @@ def main(argv: list[str] | None = None) -> int:
     if broker:
         result["shareOfBrokerProduce"] = round(rate["median"] / broker["producePerSecond"]["median"], 3)
     result["timesNaive"] = round(rate["median"] / naive["eventsPerSecond"], 2)
-    if args.profile and not args.no_summary:
-        summary.update_profile("cityIngest", result, "python -m bench.city_ingest " + " ".join(argv if argv is not None else sys.argv[1:]))
-    elif args.experiment and not args.no_summary:
-        summary.update_profile("cityIngest", result, "python -m bench.city_ingest " + " ".join(argv if argv is not None else sys.argv[1:]), kind="experiments")
-    elif not args.no_summary:
-        summary.update("cityIngest", result)
+    summary.record("cityIngest", "bench.city_ingest", result, args, argv)
     print(f"ingest {rate} events/s; naive {naive['eventsPerSecond']}/s (×{result['timesNaive']}); "
           f"broker produce {broker['producePerSecond'] if broker else '-'} (share {result.get('shareOfBrokerProduce')})")
     print("memory: " + ", ".join(f"{k} {v['peakRssMiB']} MiB" for k, v in memory.items()))

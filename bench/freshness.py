@@ -445,12 +445,7 @@ def main(argv: list[str] | None = None) -> int:
         "p99": summary.spread([r["p99"] for r in headline if r["p99"] is not None]) if headline else None,
         "memory": memory, "cpuSecondsByPhase": cpu, "profile": profile,
     }
-    if args.profile and not args.no_summary:
-        summary.update_profile("freshness", result, "python -m bench.freshness " + " ".join(argv if argv is not None else sys.argv[1:]))
-    elif args.experiment and not args.no_summary:
-        summary.update_profile("freshness", result, "python -m bench.freshness " + " ".join(argv if argv is not None else sys.argv[1:]), kind="experiments")
-    elif not args.no_summary:
-        summary.update("freshness", result)
+    summary.record("freshness", "bench.freshness", result, args, argv)
     print(f"freshness at {result['headlineRate']}/s: p50 {result['p50']} p99 {result['p99']} ms; target rate sustained: {result['targetSustained']}; "
           f"highest sustained {best}/s")
     print("memory: " + ", ".join(f"{k} {v['peakRssMiB']} MiB" for k, v in memory.items()))

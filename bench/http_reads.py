@@ -310,12 +310,7 @@ def main(argv: list[str] | None = None) -> int:
         "locustCpuShare": summary.spread([r["locustCpuShare"] for r in runs], 2), "locustPeakRssMiB": locust_peak,
         "memory": memory, "cpuSecondsByPhase": cpu, "profile": profile,
     }
-    if args.profile and not args.no_summary:
-        summary.update_profile("httpReads", result, "python -m bench.http_reads " + " ".join(argv if argv is not None else sys.argv[1:]))
-    elif args.experiment and not args.no_summary:
-        summary.update_profile("httpReads", result, "python -m bench.http_reads " + " ".join(argv if argv is not None else sys.argv[1:]), kind="experiments")
-    elif not args.no_summary:
-        summary.update("httpReads", result)
+    summary.record("httpReads", "bench.http_reads", result, args, argv)
     for name, s in per_read.items():
         print(f"{name:<17} p50 {s['p50']['median']} p99 {s['p99']['median']} ({s['p99']['min']}–{s['p99']['max']}) ms, errors {s['errorRate']:.2%}, "
               f"unloaded p99 {s['baselineP99']} ms")

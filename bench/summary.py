@@ -16,6 +16,7 @@ import contextlib
 import json
 import os
 import statistics
+import sys
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -73,6 +74,20 @@ def update_profile(part: str, result: dict[str, Any], command: str, kind: str = 
     key = part if kind == "profiles" else f"{part}:{result['arguments'].get('experiment')}"
     data.setdefault(kind, {})[key] = {"measuredAt": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "command": command, **facts(), **result}
     save(data)
+
+
+def record(part: str, module: str, result: dict[str, Any], args: Any, argv: list[str] | None) -> None:
+    """Where a part's run goes: a profiled run to "Profiles", an experiment to "Experiments", a plain run to the
+    table; nowhere with ``--no-summary``."""
+    if args.no_summary:
+        return
+    command = f"python -m {module} " + " ".join(argv if argv is not None else sys.argv[1:])
+    if args.profile:
+        update_profile(part, result, command)
+    elif args.experiment:
+        update_profile(part, result, command, kind="experiments")
+    else:
+        update(part, result)
 
 
 def save(data: dict[str, Any]) -> None:
@@ -462,9 +477,10 @@ def section_experiments(data: dict[str, Any]) -> list[str]:
     exps = data.get("experiments") or {}
     if not exps:
         return []
-    out = ["## Experiments: candidate changes measured, not the code as it is", "",
-           "The same part run with the services started through `bench/experiment.py`, which applies the named change in the service's "
-           "own process (nothing in services/ or shared/ changed). Compare with the part's own figures above, measured the same way.", ""]
+    out = ["## Experiments: variants of the code, measured the same way", "",
+           "The same part run with the services started through `bench/experiment.py`, which applies the named variant in the service's "
+           "own process (nothing in services/ or shared/ changed): a candidate change, or the code as it was before a change (`one-by-one`: "
+           "the consumer with a savepoint per event). Compare with the part's own figures above.", ""]
     for key, x in exps.items():
         part, name = key.split(":", 1)
         figure = PROFILE_FIGURES.get(part, lambda _x: "")(x).replace(" under the profiler", "")
