@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import asyncpg
 import httpx
 import pytest
 
@@ -134,3 +135,36 @@ async def test_the_demo_guardians_have_contact_details_and_a_broadcast_from_the_
 
     found = await eventually(arrived, what="the Rektor's critical broadcast at the mail catcher and the push sink")
     assert all(m["channel"] in ("email", "push", "sms") for m in found)
+
+    # the right of access (issue 10): a demo guardian who just got the broadcast asks for everything Skolit holds
+    # about them; the export has their relations, their contact details and the message, and no one else
+    from shared.events.city import GuardianRelationAdded
+
+    relations = [e.data for e in demo_city() if isinstance(e.data, GuardianRelationAdded)]
+    by_guardian: dict[str, list] = {}
+    for r in relations:
+        by_guardian.setdefault(str(r.guardian), []).append(r)
+    at_school = sorted(g for g, rs in by_guardian.items() if any(r.schoolUnit == school for r in rs))
+    conn = await asyncpg.connect(stack.admin_url)
+    try:  # one with contact details (the demo leaves a few without)
+        guardian = str(await conn.fetchval("SELECT person FROM notification.contact WHERE person = ANY($1::uuid[]) ORDER BY person LIMIT 1", at_school))
+    finally:
+        await conn.close()
+    own = auth("guardian", subject=guardian)
+    async with httpx.AsyncClient(timeout=30) as http:
+        asked = await http.post(f"{url}/privacy/access-requests", headers=own, json={"personId": guardian, "reasonCode": "data-subject-request"})
+        assert asked.status_code == 202, asked.text
+        status_url = url + asked.json()["statusUrl"]
+
+        async def complete() -> dict | None:
+            r = await http.get(status_url, headers=own)
+            return r.json() if r.status_code == 200 else None
+
+        export = await eventually(complete, timeout=60, what="the demo guardian's access export")
+    mine = export["services"]["notification"]["tables"]
+    assert export["person"] == guardian and set(export["services"]) == {"assessment", "catalog", "reporting", "notification"}
+    assert {str(r["id"]) for r in mine["guardianRelations"]} == {str(r.id) for r in by_guardian[guardian]}
+    assert mine["contactDetails"] and any(mine["contactDetails"][0].get(k) for k in ("email", "mobile", "pushToken"))
+    assert any(marker in (m["body"] or "") for m in mine["messages"])
+    others = {g for g in by_guardian if g != guardian}
+    assert not any(o in str(export) for o in others)
