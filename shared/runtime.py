@@ -103,7 +103,7 @@ class Runtime:
         delay = 0.5
         while True:
             try:
-                await ensure_topics(self.settings.kafka_bootstrap_servers)
+                await ensure_topics(self.settings.kafka_bootstrap_servers, self.settings.topic_replication_factor)
                 await self.broker.start()
                 self.broker_connected.set()
                 log.info("%s connected to Kafka at %s", self.spec.name, self.settings.kafka_bootstrap_servers)

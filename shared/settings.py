@@ -59,6 +59,8 @@ class Settings:
     log_level: str
     #: lets POST /jobs/{name}/run take an ``asOf`` date: for tests and the demo, never production
     allow_clock_override: bool = False
+    #: replicas of a topic this service creates when it is missing at start (1 for one broker; 3 in a cluster)
+    topic_replication_factor: int = 1
 
     @property
     def schema(self) -> str:
@@ -89,4 +91,5 @@ class Settings:
             consumer_max_records=int(_env("SKOLIT_CONSUMER_MAX_RECORDS", "500") or 500),
             log_level=_env("SKOLIT_LOG_LEVEL", "INFO") or "INFO",
             allow_clock_override=(_env("SKOLIT_ALLOW_CLOCK_OVERRIDE", "") or "").lower() in ("1", "true", "yes"),
+            topic_replication_factor=int(_env("SKOLIT_TOPIC_REPLICATION_FACTOR", "1") or 1),
         )
