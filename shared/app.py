@@ -51,11 +51,12 @@ def create_app(spec: ServiceSpec, settings: Settings | None = None) -> FastAPI:
     async def healthz() -> dict[str, str]:
         return {"status": "ok", "service": spec.name}
 
-    @app.get("/readyz", tags=["operations"], summary="Database and broker reachable")
+    @app.get("/readyz", tags=["operations"], summary="Database and broker reachable; degraded parts named")
     async def readyz() -> JSONResponse:
         checks = await runtime.readiness()
-        ready = all(v == "ok" for v in checks.values())
-        return JSONResponse({"status": "ready" if ready else "not ready", "checks": checks}, status_code=200 if ready else 503)
+        ready = all(v == "ok" or v.startswith("degraded") for v in checks.values())
+        status = "not ready" if not ready else "degraded" if any(v != "ok" for v in checks.values()) else "ready"
+        return JSONResponse({"status": status, "checks": checks}, status_code=200 if ready else 503)
 
     @app.get("/metrics", tags=["operations"], summary="Prometheus metrics", include_in_schema=False)
     async def prometheus_metrics() -> Response:

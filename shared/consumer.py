@@ -34,13 +34,18 @@ import asyncpg
 
 from shared import metrics, outbox
 from shared.events.base import Event
-from shared.events.envelope import Envelope, PermanentError, decode, header_map
+from shared.events.envelope import Envelope, PermanentError, decode_data, header_map, read_cloudevent
 from shared.events.registry import model_for
-from shared.topics import DLQ_SUFFIX
+from shared.topics import DEAD_LETTER_BODY_PREFIX_BYTES, DLQ_SUFFIX, MAX_EVENT_BYTES
 
 log = logging.getLogger(__name__)
 #: longer event ids are stored in the inbox as their hash (a B-tree index entry holds at most ~2.7 kB)
 MAX_INBOX_ID_BYTES = 512
+#: an event type longer than this is stored cut (it is only a label once the event is dead-lettered)
+MAX_TYPE_CHARS = 256
+#: a dead letter keeps each original header value up to this size, and its headers together up to HEADERS_BUDGET
+LETTER_HEADER_VALUE_BYTES = 8 * 1024
+LETTER_HEADERS_BUDGET = 64 * 1024
 
 Handler = Callable[[asyncpg.Connection, Envelope], Awaitable[None]]
 
@@ -98,6 +103,14 @@ class Decoded:
     envelope: Envelope | None = None
     error: str | None = None
     error_class: str | None = None
+    #: the CloudEvents type once the attributes could be read (either content mode)
+    event_type: str | None = None
+
+    @property
+    def type_label(self) -> str | None:
+        """The type to record in the inbox and the outbox, cut to a sane length (it is whatever the sender wrote)."""
+        typ = self.envelope.type if self.envelope else self.event_type or self.headers.get("ce_type")
+        return typ[:MAX_TYPE_CHARS] if typ else None
 
 
 class Handlers:
@@ -111,36 +124,86 @@ class Handlers:
         return self.by_type.get(event_type)
 
 
-def decode_record(record: Record, handlers: Handlers) -> Decoded | None:
-    """None when the event is well-formed but not for this service (others on the topic want it)."""
-    headers = header_map(record.headers)
-    ce_id = headers.get("ce_id")
+def record_bytes(record: Record) -> int:
+    """What a record carries, as the size policy counts it: key, value, and every header's name and value."""
+    return (
+        len(record.key or b"")
+        + len(record.value or b"")
+        + sum(len(k.encode("utf-8", "replace")) + len(v or b"") for k, v in record.headers or ())
+    )
+
+
+def _coordinates_id(headers: dict[str, str], record: Record) -> str:
     # A letter read back from a dead-letter topic keeps the coordinates of where it first arrived.
     origin = (
         headers.get("dlq_original_topic", record.topic),
         headers.get("dlq_original_partition", record.partition),
         headers.get("dlq_original_offset", record.offset),
     )
-    inbox_id = ce_id or "kafka:{}:{}:{}".format(*origin)
+    return _fit("kafka:{}:{}:{}".format(*origin))
+
+
+def _fit(inbox_id: str) -> str:
     if len(inbox_id.encode()) > MAX_INBOX_ID_BYTES:
         # the inbox's primary-key index cannot hold a huge id (the batch would fail, again and again)
-        inbox_id = "sha256:" + hashlib.sha256(inbox_id.encode()).hexdigest()
-    item = Decoded(record=record, headers=headers, inbox_id=inbox_id)
-    event_type = headers.get("ce_type")
-    if ce_id and event_type and event_type not in handlers.by_type and model_for(event_type) is not None:
+        return "sha256:" + hashlib.sha256(inbox_id.encode()).hexdigest()
+    return inbox_id
+
+
+def decode_record(record: Record, handlers: Handlers) -> Decoded | None:
+    """Whatever bytes a record holds, it comes out as an event to apply or an error to dead-letter with its
+    reason; never an exception. None when it is a well-formed event of a type another service applies (others
+    on the topic want it).
+
+    The inbox id is the event's CloudEvents id once its attributes could be read, so a redelivered or re-sent
+    event is a duplicate; a record whose attributes cannot be read is known by its Kafka coordinates (which a
+    redelivery repeats), so it can never take the id of a valid event that arrives later."""
+    headers = header_map(record.headers)
+    item = Decoded(record=record, headers=headers, inbox_id=_coordinates_id(headers, record))
+    size = record_bytes(record)
+    if size > MAX_EVENT_BYTES:
+        item.error = f"the record is {size} bytes, over the {MAX_EVENT_BYTES} bytes Skolit accepts for one event (key, value and headers)"
+        item.error_class = "RecordTooLarge"
+        return item
+    try:
+        attrs = read_cloudevent(record.headers, record.value)
+    except PermanentError as exc:
+        item.error, item.error_class = str(exc), type(exc).__name__
+        return item
+    item.inbox_id = _fit(attrs.id)
+    item.event_type = attrs.type
+    if attrs.type not in handlers.by_type and model_for(attrs.type) is not None:
         # A known type for another service on a shared topic: not ours to validate or apply.
         return None
     try:
-        item.envelope = decode(headers, record.value)
+        item.envelope = decode_data(attrs, record.value)
     except PermanentError as exc:
         item.error, item.error_class = str(exc), type(exc).__name__
     return item
 
 
-def dead_letter_headers(item: Decoded, service: str, group: str) -> list[tuple[str, str]]:
+@dataclass(frozen=True)
+class Letter:
+    """A dead letter as it goes to ``<topic>.dlq``: the original record, or a bounded copy of it."""
+
+    key: bytes | None
+    headers: list[tuple[str, str]]
+    value: bytes | None
+
+    @property
+    def size(self) -> int:
+        return len(self.key or b"") + len(self.value or b"") + sum(len(k.encode()) + len(v.encode()) for k, v in self.headers)
+
+
+def dead_letter(item: Decoded, service: str, group: str) -> Letter:
+    """The letter for a record that cannot be applied: its key, headers and body as they came, with the reason
+    and where it came from. When that would not fit the size policy (an oversized record, or huge headers), a
+    bounded letter instead: the headers that fit (each cut at LETTER_HEADER_VALUE_BYTES), the body's size,
+    SHA-256 and first DEAD_LETTER_BODY_PREFIX_BYTES, so it always fits the dead-letter topic."""
     r = item.record
     extra = {
-        "dlq_reason": (item.error or "").replace("\x00", "\ufffd"),  # it can quote the body; PostgreSQL text holds no NUL
+        # it can quote the body; PostgreSQL text holds no NUL; cut so a letter stays bounded (≤ 4 bytes a character)
+        "dlq_reason": (item.error or "").replace("\x00", "\ufffd")[: LETTER_HEADER_VALUE_BYTES // 4],
         "dlq_error_class": item.error_class or "",
         "dlq_original_topic": r.topic,
         "dlq_original_partition": str(r.partition),
@@ -149,7 +212,40 @@ def dead_letter_headers(item: Decoded, service: str, group: str) -> list[tuple[s
         "dlq_consumer_group": group,
         "dlq_time": datetime.now(UTC).isoformat(),
     }
-    return [(k, v) for k, v in item.headers.items() if not k.startswith("dlq_")] + list(extra.items())
+    original = [(k, v) for k, v in item.headers.items() if not k.startswith("dlq_")]
+    whole = Letter(r.key, original + list(extra.items()), r.value)
+    if whole.size <= MAX_EVENT_BYTES:
+        return whole
+    kept: list[tuple[str, str]] = []
+    budget, dropped = LETTER_HEADERS_BUDGET, 0
+    for name, value in original:
+        name, value = _cut(name, 256), _cut(value, LETTER_HEADER_VALUE_BYTES)
+        cost = len(name.encode()) + len(value.encode())
+        if cost > budget:
+            dropped += 1
+            continue
+        budget -= cost
+        kept.append((name, value))
+    body = r.value or b""
+    extra.update(
+        dlq_bounded="true",
+        dlq_original_bytes=str(whole.size - sum(len(k.encode()) + len(v.encode()) for k, v in extra.items())),
+        dlq_body_bytes=str(len(body)),
+        dlq_body_sha256=hashlib.sha256(body).hexdigest(),
+        dlq_body_kept_bytes=str(min(len(body), DEAD_LETTER_BODY_PREFIX_BYTES)),
+        dlq_headers_dropped=str(dropped),
+    )
+    key = r.key if r.key is None or len(r.key) <= 1024 else hashlib.sha256(r.key).hexdigest().encode()
+    return Letter(key, kept + list(extra.items()), body[:DEAD_LETTER_BODY_PREFIX_BYTES] if r.value is not None else None)
+
+
+def _cut(text: str, limit: int) -> str:
+    raw = text.encode()
+    return text if len(raw) <= limit else raw[:limit].decode("utf-8", "ignore")
+
+
+def dead_letter_headers(item: Decoded, service: str, group: str) -> list[tuple[str, str]]:
+    return dead_letter(item, service, group).headers
 
 
 class BatchProcessor:
@@ -274,7 +370,7 @@ class BatchProcessor:
         """Insert the batch's ids into the inbox; returns the ids not seen before."""
         cols = (
             [d.inbox_id for d in batch],
-            [d.envelope.type if d.envelope else d.headers.get("ce_type") for d in batch],
+            [d.type_label for d in batch],
             [d.record.topic for d in batch],
             [d.record.partition for d in batch],
             [d.record.offset for d in batch],
@@ -298,7 +394,8 @@ class BatchProcessor:
         r = item.record
         log.warning("dead-lettering %s from %s[%d]@%d: %s", item.inbox_id, r.topic, r.partition, r.offset, item.error)
         dlq_topic = r.topic if r.topic.endswith(DLQ_SUFFIX) else r.topic + DLQ_SUFFIX
-        await outbox.add_raw(conn, dlq_topic, r.key, dead_letter_headers(item, self.service, self.group), r.value, item.headers.get("ce_type"))
+        letter = dead_letter(item, self.service, self.group)
+        await outbox.add_raw(conn, dlq_topic, letter.key, letter.headers, letter.value, item.type_label)
 
     def _observe_freshness(self, batch: list[Decoded]) -> None:
         """How old each event was when its effect was committed: the read model's lag behind the producers."""
@@ -322,7 +419,7 @@ class BatchProcessor:
         return counts
 
     def _count(self, item: Decoded, outcome: str) -> None:
-        typ = item.envelope.type if item.envelope else item.headers.get("ce_type", "")
+        typ = item.type_label or ""
         if model_for(typ) is None:
             typ = "unknown"  # a label per made-up type would grow the metrics without bound
         metrics.EVENTS_CONSUMED.labels(self.service, item.record.topic, typ, outcome).inc()

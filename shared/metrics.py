@@ -30,6 +30,12 @@ HANDLER_DURATION = Histogram(
 )
 OUTBOX_BACKLOG = Gauge("skolit_outbox_backlog", "Outbox events not yet published", ["service"])
 OUTBOX_OLDEST_AGE = Gauge("skolit_outbox_oldest_unpublished_age_seconds", "Age of the oldest unpublished outbox event (0 when none)", ["service"])
+OUTBOX_PARKED = Gauge("skolit_outbox_parked_rows", "Outbox rows parked because they can never be published as they are: they need an operator", ["service"])
+OUTBOX_PARKED_TOTAL = Counter("skolit_outbox_rows_parked_total", "Outbox rows the relay has parked", ["service"])
+OUTBOX_HELD = Gauge("skolit_outbox_held_rows", "Outbox rows waiting behind a parked row of the same topic and key", ["service"])
+OUTBOX_STALLED = Gauge(
+    "skolit_outbox_stalled_seconds", "Seconds since the outbox relay last made progress while rows wait to be published (0 when none wait)", ["service"]
+)
 CONSUMER_LAG = Gauge("skolit_consumer_lag", "Messages behind the partition's high-water mark", ["service", "topic", "partition"])
 JOB_RUNS = Counter("skolit_job_runs_total", "Scheduled job runs by outcome (ok, failed)", ["service", "job", "outcome"])
 JOB_LAST_SUCCESS = Gauge("skolit_job_last_success_timestamp_seconds", "When a scheduled job last completed (unix time)", ["service", "job"])

@@ -11,6 +11,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from shared.outbox import EventTooLarge
+
 log = logging.getLogger(__name__)
 MEDIA_TYPE = "application/problem+json"
 TYPE_BASE = "https://skolit.se/problems/"
@@ -42,7 +44,7 @@ def problem_response(request: Request, status: int, title: str, detail: str | No
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
-_TITLES = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found", 405: "Method not allowed", 409: "Conflict", 415: "Unsupported media type", 422: "Invalid request", 503: "Service unavailable"}
+_TITLES = {413: "Content too large", 400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found", 405: "Method not allowed", 409: "Conflict", 415: "Unsupported media type", 422: "Invalid request", 503: "Service unavailable"}
 
 
 def install(app: FastAPI) -> None:
@@ -67,6 +69,12 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(asyncpg.UntranslatableCharacterError)
     async def _unstorable_text(request: Request, exc: Exception) -> JSONResponse:
         return problem_response(request, 422, "Invalid request", "text must not contain the NUL character (U+0000)")
+
+    # The change would make an event over the size policy (shared/topics.py): refused before anything is written.
+    @app.exception_handler(EventTooLarge)
+    async def _event_too_large(request: Request, exc: EventTooLarge) -> JSONResponse:
+        detail = f"{exc} Shorten the text fields of the request."
+        return problem_response(request, 413, "Content too large", detail, field="body", errors=[{"location": "body", "message": detail}])
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

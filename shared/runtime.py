@@ -2,8 +2,12 @@
 outbox relay; started in the FastAPI lifespan and stopped in the order that loses nothing.
 
 Start: pool → migrations → relay → scheduled jobs → broker (connected in the background, so a service whose broker
-is away still serves HTTP and keeps writing events to its outbox). Stop (SIGTERM): the broker first,
-which lets the batch in flight finish and commit its offsets; then the relay, then the pool.
+is away still serves HTTP and keeps writing events to its outbox). Stop (SIGTERM): the consumer first,
+which lets the batch in flight finish and commit its offsets; then the publisher, the relay, the pool.
+
+FastStream's broker publishes (the relay's producer); topics are read by Skolit's own consume loop
+(shared/kafka_consumer.py), so that no library parser stands between a record and the rule that it ends
+applied or dead-lettered.
 """
 
 import asyncio
@@ -12,25 +16,18 @@ import logging
 from typing import Any
 
 import asyncpg
-from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
-from faststream.kafka.annotations import KafkaMessage
 
 from shared import db, metrics, outbox
-from shared.consumer import BatchProcessor, record_lag
+from shared.consumer import BatchProcessor
+from shared.kafka_consumer import BatchConsumer
 from shared.jobs import Scheduler
 from shared.migrate import migrate
 from shared.service import ServiceSpec
 from shared.settings import Settings
-from shared.topics import ensure_topics
+from shared.topics import MAX_MESSAGE_BYTES, ensure_topics
 
 log = logging.getLogger(__name__)
-
-
-async def _raw(msg: Any, original: Any = None) -> None:
-    # The processor decodes records itself (and dead-letters what it cannot decode), so FastStream
-    # must not try to parse the body first.
-    return None
 
 
 class Runtime:
@@ -44,37 +41,19 @@ class Runtime:
             enable_idempotence=False,  # the embedded broker rejects it; correctness comes from outbox + inbox
             acks="all",
             linger_ms=5,
+            max_request_size=MAX_MESSAGE_BYTES,  # the size policy (shared/topics.py)
             graceful_timeout=30.0,
             client_id=f"skolit-{spec.name}",
             logger=logging.getLogger(f"skolit.{spec.name}.broker"),
             log_level=logging.DEBUG,  # one line per consumed batch is too much at INFO
         )
         self.processor: BatchProcessor | None = None
+        self.consumer: BatchConsumer | None = None
         self.relay: outbox.OutboxRelay | None = None
         self.scheduler: Scheduler | None = None
         self.workers: dict[str, Any] = {}
         self.broker_connected = asyncio.Event()
         self._connect_task: asyncio.Task[None] | None = None
-        if self.handlers.topics:
-            self.broker.subscriber(
-                *self.handlers.topics,
-                group_id=settings.consumer_group,
-                batch=True,
-                max_records=settings.consumer_max_records,
-                ack_policy=AckPolicy.NACK_ON_ERROR,
-                auto_offset_reset="earliest",
-                decoder=_raw,
-            )(self._consume)
-
-    async def _consume(self, msg: KafkaMessage) -> None:
-        records = msg.raw_message if isinstance(msg.raw_message, tuple) else (msg.raw_message,)
-        assert self.processor is not None
-        try:
-            # A TransientFailure propagates: FastStream seeks back, so the batch is redelivered
-            # and the offsets stay where they were.
-            await self.processor.process(records)
-        finally:
-            record_lag(self.spec.name, getattr(msg, "consumer", None), records)
 
     async def _publish(self, topic: str, key: bytes | None, value: bytes | None, headers: list[tuple[str, bytes]]) -> Any:
         if not self.broker_connected.is_set():
@@ -105,6 +84,18 @@ class Runtime:
             try:
                 await ensure_topics(self.settings.kafka_bootstrap_servers, self.settings.topic_replication_factor)
                 await self.broker.start()
+                if self.handlers.topics and self.consumer is None:
+                    assert self.processor is not None
+                    consumer = BatchConsumer(
+                        self.processor,
+                        bootstrap_servers=self.settings.kafka_bootstrap_servers,
+                        topics=self.handlers.topics,
+                        group=self.settings.consumer_group,
+                        client_id=f"skolit-{self.spec.name}",
+                        max_records=self.settings.consumer_max_records,
+                    )
+                    await consumer.start()
+                    self.consumer = consumer
                 self.broker_connected.set()
                 log.info("%s connected to Kafka at %s", self.spec.name, self.settings.kafka_bootstrap_servers)
                 return
@@ -124,7 +115,9 @@ class Runtime:
             await self.scheduler.stop()
         for worker in self.workers.values():
             await worker.stop()
-        await self.broker.stop()  # waits for the batch in flight, which commits before it returns
+        if self.consumer is not None:
+            await self.consumer.stop()  # waits for the batch in flight, which commits before it returns
+        await self.broker.stop()
         self.broker_connected.clear()
         if self.relay:
             await self.relay.stop()
@@ -132,15 +125,17 @@ class Runtime:
             await self.pool.close()
 
     async def readiness(self) -> dict[str, str]:
+        """``ok`` per part, ``unreachable: ...`` (not ready), or ``degraded: ...`` (ready, but an operator is needed:
+        a restart would fix nothing, so readiness must not turn it into a crash loop)."""
         checks: dict[str, str] = {}
         try:
             assert self.pool is not None
             async with self.pool.acquire(timeout=2) as conn:
                 await conn.fetchval("SELECT 1")
-                n, age = await outbox.backlog(conn)
-                metrics.OUTBOX_BACKLOG.labels(self.spec.name).set(n)
-                metrics.OUTBOX_OLDEST_AGE.labels(self.spec.name).set(age)
+                h = await outbox.health(conn, self.relay.stalled_seconds if self.relay else 0.0)
+            outbox.set_gauges(self.spec.name, h)
             checks["database"] = "ok"
+            checks["outbox"] = h.verdict(self.settings.outbox_stall_seconds)
         except Exception as exc:
             checks["database"] = f"unreachable: {type(exc).__name__}"
         try:
@@ -148,4 +143,6 @@ class Runtime:
             checks["broker"] = "ok" if ok else "unreachable"
         except Exception as exc:
             checks["broker"] = f"unreachable: {type(exc).__name__}"
+        if self.handlers.topics and checks["broker"] == "ok":
+            checks["consumer"] = "ok" if self.consumer is not None and self.consumer.running else "not running"
         return checks

@@ -61,6 +61,8 @@ class Settings:
     allow_clock_override: bool = False
     #: replicas of a topic this service creates when it is missing at start (1 for one broker; 3 in a cluster)
     topic_replication_factor: int = 1
+    #: readiness says "degraded" when the outbox relay has published nothing for this long while rows wait
+    outbox_stall_seconds: float = 120.0
 
     @property
     def schema(self) -> str:
@@ -92,4 +94,5 @@ class Settings:
             log_level=_env("SKOLIT_LOG_LEVEL", "INFO") or "INFO",
             allow_clock_override=(_env("SKOLIT_ALLOW_CLOCK_OVERRIDE", "") or "").lower() in ("1", "true", "yes"),
             topic_replication_factor=int(_env("SKOLIT_TOPIC_REPLICATION_FACTOR", "1") or 1),
+            outbox_stall_seconds=float(_env("SKOLIT_OUTBOX_STALL_SECONDS", "120") or 120),
         )

@@ -16,6 +16,20 @@ log = logging.getLogger(__name__)
 
 DLQ_SUFFIX = ".dlq"
 
+# ---- The size policy (docs/decisions/0012-event-size-policy-and-outbox-parking.md) --------------------------------
+#: The largest event Skolit accepts from a topic and publishes to one, counted as what a record carries: key, value, and
+#: every header's name and value. An inbound record over it is dead-lettered as a bounded letter; an event of Skolit's own
+#: over it is refused where it is created (HTTP 413), never written to the outbox.
+MAX_EVENT_BYTES = 1_000_000
+#: What the broker's topics (``max.message.bytes``), the producer (``max_request_size``) and the consumer
+#: (``max_partition_fetch_bytes``) are set to: one event of MAX_EVENT_BYTES plus the record batch's framing (61 bytes
+#: of batch header and a few varints per record) fits with room to spare.
+MAX_MESSAGE_BYTES = 1_048_576
+#: The part of an oversized record's body a dead letter keeps, beside the whole body's size and SHA-256.
+DEAD_LETTER_BODY_PREFIX_BYTES = 64 * 1024
+#: Every topic Skolit creates carries these settings (deploy/k8s's KafkaTopics and docker-compose's broker say the same).
+TOPIC_CONFIGS = {"max.message.bytes": str(MAX_MESSAGE_BYTES)}
+
 
 @dataclass(frozen=True)
 class Topic:
@@ -55,6 +69,11 @@ DLQ_PARTITIONS = 1
 BY_NAME = {t.name: t for t in ALL}
 
 
+def is_declared(name: str) -> bool:
+    """A topic Skolit declares (or its dead-letter twin): the only ones the outbox relay publishes to."""
+    return name in BY_NAME or (name.endswith(DLQ_SUFFIX) and name[: -len(DLQ_SUFFIX)] in BY_NAME)
+
+
 def all_topic_names() -> list[tuple[str, int]]:
     names: list[tuple[str, int]] = []
     for t in ALL:
@@ -69,7 +88,7 @@ async def ensure_topics(bootstrap_servers: str, replication_factor: int = 1) -> 
     await admin.start()
     try:
         existing = set(await admin.list_topics())
-        missing = [NewTopic(n, p, replication_factor) for n, p in all_topic_names() if n not in existing]
+        missing = [NewTopic(n, p, replication_factor, topic_configs=dict(TOPIC_CONFIGS)) for n, p in all_topic_names() if n not in existing]
         if not missing:
             return []
         try:

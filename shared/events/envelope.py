@@ -1,14 +1,21 @@
-"""CloudEvents 1.0 over Kafka, binary content mode.
+"""CloudEvents 1.0 over Kafka (the Kafka protocol binding), both content modes.
 
-The attributes travel as ``ce_*`` headers, the data as the JSON message body, the partition key as
-the Kafka key. Decoding sorts failures into *permanent* ones (the message can never be applied:
-dead-letter it) so callers can tell them from transient trouble.
+Skolit publishes *binary* mode: the attributes travel as ``ce_*`` headers, the data as the JSON message
+body, the partition key as the Kafka key. It accepts binary and *structured* mode (``content-type:
+application/cloudevents+json``, the whole event as one JSON object in the body), since city systems and
+off-the-shelf CloudEvents SDKs send either; both are read into the same ``Attributes`` and validated
+against the same contracts. Decoding sorts failures into *permanent* ones (the message can never be
+applied: dead-letter it) so callers can tell them from transient trouble.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 from uuid import uuid4
 
 import orjson
@@ -19,7 +26,13 @@ from shared.events.registry import model_for
 
 SPECVERSION = "1.0"
 CONTENT_TYPE = "application/json"
+#: structured content mode: the whole event as a JSON object in the body
+STRUCTURED_CONTENT_TYPE = "application/cloudevents+json"
+#: a batch of events in one record: part of the HTTP binding, not the Kafka one; refused with a reason
+BATCH_CONTENT_TYPE = "application/cloudevents-batch+json"
 REQUIRED = ("ce_id", "ce_type", "ce_source", "ce_specversion")
+#: the attributes Skolit reads, as headers (binary mode); structured mode names them without the prefix
+ATTRIBUTE_HEADERS = ("ce_id", "ce_type", "ce_source", "ce_specversion", "ce_time", "ce_subject")
 
 
 class PermanentError(Exception):
@@ -89,14 +102,118 @@ def encode(envelope: Envelope) -> WireMessage:
     )
 
 
-def header_map(headers: list[tuple[str, bytes]] | tuple[tuple[str, bytes], ...] | None) -> dict[str, str]:
-    """Kafka headers as text. Bytes that are not UTF-8 and NUL characters (PostgreSQL text cannot hold
-    them, and the inbox and the dead letters store these values) become U+FFFD."""
+RawHeaders = Iterable[tuple[str, bytes | None]]
+
+
+def _text(value: bytes | bytearray | str | None) -> str:
+    if value is None:  # a header may carry a null value
+        return ""
+    text = value.decode("utf-8", errors="replace") if isinstance(value, (bytes, bytearray)) else str(value)
+    # A lone surrogate (a header name read leniently, see shared/kafka_records.py) cannot be stored either.
+    return text.encode("utf-8", errors="replace").decode("utf-8").replace("\x00", "\ufffd")
+
+
+def header_map(headers: RawHeaders | None) -> dict[str, str]:
+    """Kafka headers as text, the last of a repeated name winning. Bytes that are not UTF-8 and NUL
+    characters (PostgreSQL text cannot hold them, and the inbox and the dead letters store these
+    values) become U+FFFD; a null value becomes the empty string. Never raises."""
     out: dict[str, str] = {}
     for k, v in headers or ():
-        text = v.decode("utf-8", errors="replace") if isinstance(v, (bytes, bytearray)) else str(v)
-        out[str(k).replace("\x00", "\ufffd")] = text.replace("\x00", "\ufffd")
+        out[_text(k)] = _text(v)
     return out
+
+
+@dataclass(frozen=True)
+class Attributes:
+    """The CloudEvents attributes of one record, whichever content mode carried them."""
+
+    id: str
+    type: str
+    source: str
+    time: datetime
+    subject: str | None
+    #: structured mode: the event's ``data`` already parsed; binary mode: None (the body is the data)
+    structured_data: Any = None
+    structured: bool = False
+
+
+def read_cloudevent(headers: RawHeaders | None, value: bytes | None) -> Attributes:
+    """The attributes of a record in binary or structured mode. Raises UndecodableMessage (permanent) with a
+    reason when they are missing, repeated, not UTF-8 text, or of the wrong kind. Never reads the data's schema."""
+    raw = list(headers or ())
+    ctype_values = [v for k, v in raw if k == "content-type"]
+    ctype = _strict_text("content-type", ctype_values[-1]) if ctype_values else ""
+    if ctype.startswith(BATCH_CONTENT_TYPE):
+        raise UndecodableMessage(f"content-type {BATCH_CONTENT_TYPE!r} (a batch of events) is not supported on Kafka: send one event per record")
+    if ctype.startswith(STRUCTURED_CONTENT_TYPE):
+        return _structured(value)
+    return _binary(raw)
+
+
+def _strict_text(name: str, value: bytes | None) -> str:
+    if value is None:
+        return ""
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UndecodableMessage(f"header {name} is not UTF-8 text (byte {exc.start})") from exc
+
+
+def _binary(raw: list[tuple[str, bytes | None]]) -> Attributes:
+    seen: dict[str, str] = {}
+    repeated: list[str] = []
+    for name, value in raw:
+        if name not in ATTRIBUTE_HEADERS and name != "content-type":
+            continue  # other headers (tracing and the like) are not ours to judge
+        if name in seen and name not in repeated:
+            repeated.append(name)
+        seen[name] = _strict_text(name, value)
+    if repeated:
+        raise UndecodableMessage(f"repeated CloudEvents header(s): {', '.join(repeated)} (each attribute appears once)")
+    if "\x00" in "".join(seen.values()):
+        raise UndecodableMessage("a CloudEvents header holds a NUL character")
+    event_id, event_type, source, time = read_attributes(seen)
+    return Attributes(event_id, event_type, source, time, seen.get("ce_subject") or None)
+
+
+def _structured(value: bytes | None) -> Attributes:
+    try:
+        doc = orjson.loads(value or b"")
+    except orjson.JSONDecodeError as exc:
+        raise UndecodableMessage(f"structured-mode body is not JSON: {exc}") from exc
+    if not isinstance(doc, dict):
+        raise UndecodableMessage(f"structured-mode body is a JSON {type(doc).__name__}, not an object with the event's attributes")
+    attrs: dict[str, str] = {}
+    for header in ATTRIBUTE_HEADERS:
+        name = header.removeprefix("ce_")
+        if name not in doc or doc[name] is None:
+            continue
+        if not isinstance(doc[name], str):
+            raise UndecodableMessage(f"structured-mode attribute {name} is a JSON {type(doc[name]).__name__}, not a string")
+        if "\x00" in doc[name]:
+            raise UndecodableMessage(f"structured-mode attribute {name} holds a NUL character")
+        attrs[header] = doc[name]
+    missing = [h.removeprefix("ce_") for h in REQUIRED if not attrs.get(h)]
+    if missing:
+        raise UndecodableMessage(f"missing CloudEvents attribute(s) in the structured event: {', '.join(missing)}")
+    dct = doc.get("datacontenttype")
+    if dct is not None and (not isinstance(dct, str) or not dct.startswith(CONTENT_TYPE)):
+        raise UndecodableMessage(f"unsupported datacontenttype {dct!r} (expected {CONTENT_TYPE})")
+    if "data" in doc and "data_base64" in doc:
+        raise UndecodableMessage("structured event carries both data and data_base64")
+    if "data_base64" in doc:
+        if not isinstance(doc["data_base64"], str):
+            raise UndecodableMessage("structured-mode data_base64 is not a string")
+        try:
+            data = orjson.loads(base64.b64decode(doc["data_base64"], validate=True))
+        except (binascii.Error, ValueError) as exc:
+            raise UndecodableMessage(f"structured-mode data_base64 is not base64-encoded JSON: {exc}") from exc
+    elif "data" in doc:
+        data = doc["data"]
+    else:
+        raise UndecodableMessage("missing CloudEvents data in the structured event")
+    event_id, event_type, source, time = read_attributes(attrs)
+    return Attributes(event_id, event_type, source, time, attrs.get("ce_subject") or None, structured_data=data, structured=True)
 
 
 def read_attributes(headers: dict[str, str]) -> tuple[str, str, str, datetime]:
@@ -120,20 +237,28 @@ def read_attributes(headers: dict[str, str]) -> tuple[str, str, str, datetime]:
 
 
 def decode(headers: dict[str, str], value: bytes | None) -> Envelope:
-    """Headers + body → Envelope. Raises a PermanentError subclass with a reason a person can act on."""
+    """Binary-mode headers (as text) + body → Envelope. Raises a PermanentError subclass with a reason a person can act on."""
     event_id, event_type, source, time = read_attributes(headers)
-    model = model_for(event_type)
+    return decode_data(Attributes(event_id, event_type, source, time, headers.get("ce_subject") or None), value)
+
+
+def decode_data(attrs: Attributes, value: bytes | None) -> Envelope:
+    """The event's data against its contract: the body in binary mode, ``data`` in structured mode."""
+    model = model_for(attrs.type)
     if model is None:
-        raise UnknownEventType(f"unknown event type {event_type!r}")
-    try:
-        body = orjson.loads(value or b"")
-    except orjson.JSONDecodeError as exc:
-        raise UndecodableMessage(f"body is not JSON: {exc}") from exc
+        raise UnknownEventType(f"unknown event type {attrs.type!r}")
+    if attrs.structured:
+        body = attrs.structured_data
+    else:
+        try:
+            body = orjson.loads(value or b"")
+        except orjson.JSONDecodeError as exc:
+            raise UndecodableMessage(f"body is not JSON: {exc}") from exc
     try:
         data = model.model_validate(body)
     except ValidationError as exc:
-        raise SchemaViolation(f"{event_type} does not match its schema: {_summarise(exc)}") from exc
-    return Envelope(id=event_id, type=event_type, source=source, time=time, data=data, subject=headers.get("ce_subject"))
+        raise SchemaViolation(f"{attrs.type} does not match its schema: {_summarise(exc)}") from exc
+    return Envelope(id=attrs.id, type=attrs.type, source=attrs.source, time=attrs.time, data=data, subject=attrs.subject)
 
 
 def _summarise(exc: ValidationError) -> str:
@@ -153,6 +278,7 @@ def event_uuid(namespace: str, *parts: object) -> str:
 
 
 __all__ = [
+    "Attributes",
     "Envelope",
     "PermanentError",
     "SchemaViolation",
@@ -160,8 +286,10 @@ __all__ = [
     "UnknownEventType",
     "WireMessage",
     "decode",
+    "decode_data",
     "encode",
     "event_uuid",
     "header_map",
     "new_envelope",
+    "read_cloudevent",
 ]
