@@ -314,7 +314,7 @@ def section_ingest(x: dict[str, Any]) -> list[str]:
     out = [f"## City-event ingest (`python -m bench.city_ingest`), measured {x['measuredAt']}", "",
            f"A burst of {_n(a['events'])} city events ({counts}; {x['districts']} districts, {x['schoolUnits']} school units; "
            f"mean body {x['sizes']['meanValueBytes']} B, headers {x['sizes']['meanHeaderBytes']} B) published at once with one aiokafka producer "
-           "(acks=all, linger 20 ms, 1 MiB batches), then applied by the four services, each a process of its own with FastStream's batch subscriber "
+           "(acks=all, linger 20 ms, 1 MiB batches), then applied by the four services, each a process of its own with Skolit's own aiokafka batch consumer (shared/kafka_consumer.py) "
            "(shared/consumer.py). Events each service applies: " + ", ".join(f"{k} {_n(v)}" for k, v in x["expectedPerService"].items()) +
            ". The clock runs from the first send until the last service's inbox holds its last event (PostgreSQL, polled every 0.25 s; "
            "Kafka offsets are not used). One warm-up event before each burst, so group joins are not timed.", "",

@@ -4,6 +4,12 @@ What the broker does not acknowledge (it was cut off, the request timed out) is 
 the same CloudEvents id until it is acknowledged, as any at-least-once producer would; so the topics
 may hold a message twice, which is the consumers' inboxes' business. Sending is paced to ``rate``
 messages per second; after an outage the backlog is caught up at no more than twice the rate.
+
+The acknowledgement's partition and offset are kept on the message: poison that the consumers can only
+know by its Kafka coordinates (chaos/workload.py, COORDINATE_KINDS) is audited by them. A copy that landed
+without an acknowledgement is found by the audit, which reads the topics back (chaos/audit.py).
+The producer takes records up to 4 MiB (``max_request_size``; aiokafka's default is 1 MiB): room to spare
+for the oversized poison, which is over Skolit's 1,000,000-byte size policy but under the topics' limit.
 """
 
 from __future__ import annotations
@@ -21,6 +27,8 @@ from chaos.workload import Message, Workload
 
 log = logging.getLogger("chaos")
 TICK_S = 0.05
+#: the largest record the producer hands to the broker (aiokafka refuses larger ones itself)
+MAX_REQUEST_BYTES = 4 << 20
 
 
 class SteadyProducer:
@@ -40,7 +48,7 @@ class SteadyProducer:
     async def run(self) -> None:
         self._producer = AIOKafkaProducer(
             bootstrap_servers=self.bootstrap, enable_idempotence=False, acks="all", linger_ms=10,
-            request_timeout_ms=20_000, retry_backoff_ms=250, client_id="skolit-chaos-city",
+            request_timeout_ms=20_000, retry_backoff_ms=250, client_id="skolit-chaos-city", max_request_size=MAX_REQUEST_BYTES,
         )
         await self._start()
         self.started_at = time.monotonic()
@@ -80,7 +88,7 @@ class SteadyProducer:
         raise RuntimeError("the producer could not reach the broker")
 
     async def _send(self, message: Message) -> None:
-        assert self._producer is not None and message.headers is not None
+        assert self._producer is not None and message.headers is not None  # a tombstone has value None, never headers None
         while True:
             message.attempts += 1
             try:

@@ -51,7 +51,9 @@ def build(result: dict[str, Any]) -> dict[str, Any]:
         "quiet": result["quiet"],
         "events": {
             "valid": len(workload.messages) - workload.n_poison, "poison": workload.n_poison, "byType": dict(workload.by_type.most_common()),
-            "byStep": dict(workload.by_step.most_common()),
+            "byStep": dict(workload.by_step.most_common()), "validByMode": dict(workload.by_mode.most_common()),
+            "poisonByKind": dict(Counter(m.kind for m in workload.poison()).most_common()),
+            "poisonByCoordinates": sum(1 for m in workload.poison() if m.by_coordinates),
             "entities": {"organisations": len(workload.expected.organisation), "schoolUnits": len(workload.schools), "districts": len(workload.districts),
                          "persons": len(workload.expected.person), "duties": len(workload.expected.duty),
                          "dutiesEnded": sum(1 for d in workload.expected.duty.values() if not d["active"]),
@@ -128,7 +130,8 @@ def markdown(r: dict[str, Any]) -> str:
         f"- A city of {ev['entities']['districts']} districts and {ev['entities']['schoolUnits']} school units, published first; then a steady mix at "
         f"{prod['targetRate']:.0f} messages/s from one plain aiokafka producer through the proxy (`acks=all`; what the broker did not acknowledge "
         f"was sent again with the same CloudEvents id — {ev['producedAgain']} messages were): {_n(ev['valid'])} valid events, each with its own "
-        f"CloudEvents id, and {_n(ev['poison'])} poison messages ({args['poison_rate'] * 100:.1f} %). Production took {d['productionSeconds']} s "
+        f"CloudEvents id ({_n(ev.get('validByMode', {}).get('structured', 0))} of them in structured content mode, the rest in binary mode), and "
+        f"{_n(ev['poison'])} poison messages ({args['poison_rate'] * 100:.1f} %). Production took {d['productionSeconds']} s "
         f"({prod['achievedRate']} messages/s acknowledged).",
         "",
         "| Event | Topic | Count |",
@@ -143,9 +146,12 @@ def markdown(r: dict[str, Any]) -> str:
         "",
         f"Entities: {_n(en['organisations'])} organisations, {_n(en['persons'])} persons, {_n(en['duties'])} duties ({_n(en['dutiesEnded'])} ended last), "
         f"{_n(en['guardianRelations'])} guardian relations ({_n(en['guardianRelationsEnded'])} ended last). A duty or relation is ended only after the "
-        "broker acknowledged the event that created it (the replicas keep no tombstones). Poison: a body that is not JSON (with NUL and 0xFF bytes), "
-        "an unknown `ce_type`, or a known type whose JSON breaks its schema, on a random city topic; their ids, keys, partitions and offsets are in "
-        "docs/chaos.json (`poisonMessages`).",
+        "broker acknowledged the event that created it (the replicas keep no tombstones). Poison, on a random city topic: known by its CloudEvents "
+        "id — a body that is not JSON (with NUL and 0xFF bytes), an unknown `ce_type`, a known type whose JSON breaks its schema (binary or "
+        "structured mode); known by its Kafka coordinates (`kafka:<topic>:<partition>:<offset>`, its attributes cannot be read) — a `ce_*` header "
+        "value that is not UTF-8, `ce_id` twice, a tombstone (no body) with no or partial `ce_*` headers, a structured event without `id`, and "
+        f"a few records over the 1,000,000-byte size policy (dead-lettered as bounded letters); {ev.get('poisonByCoordinates', 0)} of the poison "
+        "messages are of these. Their ids, keys, partitions, offsets and inbox ids are in docs/chaos.json (`poisonMessages`).",
         "",
         "## Faults injected",
         "",
@@ -222,7 +228,12 @@ def markdown(r: dict[str, Any]) -> str:
         f"{_n(sum(a['services'][n]['inbox']['validApplied'] for n in SERVICES))} | **{t['lost']}** | **{t['doubled']}** | {t['poisonExpected']} | "
         f"{t['poisonDeadLettered']} | {t['deadLettersOnTopics']} | {t['deadLetterCopies']} | {t['deadLettersWithoutReason']} | | **{t['outboxUnpublished']}** |",
         "",
-        f"Inbox rows not produced by this run (or not for that service): {t['unexpectedInbox']}. Dead letters staged in the outboxes: "
+        (f"Poison read back from the city topics before the audit: {lp['poisonCopiesLanded']} records of {lp['poisonLanded']} poison messages "
+         f"({lp['landedMoreThanOnce']} landed more than once: a send that was not acknowledged had landed all the same; for poison known by its "
+         f"coordinates each copy is one more inbox id, expected dead-lettered once), {lp['recordsRead']} records read in {lp['seconds']} s"
+         + ("" if lp["complete"] else " (**incomplete**)") + f"; acknowledged but not found on the topic: {lp['acknowledgedNotFound']}. "
+         if (lp := a.get("landedPoison")) else "")
+        + f"Inbox rows not produced by this run (or not for that service): {t['unexpectedInbox']}. Dead letters staged in the outboxes: "
         + ", ".join(f"{n} {a['services'][n]['outbox']['deadLettersStaged']}" for n in SERVICES)
         + " (each exactly once per poison message: " + _mark(all(a['services'][n]['outbox']['deadLettersStagedTwice'] == 0
                                                                  and a['services'][n]['outbox']['deadLettersNotStaged'] == 0 for n in SERVICES)) + ").",

@@ -2,9 +2,38 @@
 
 A few hundred school units in a dozen districts are published first; then a steady random mix:
 schools renamed, persons (staff, guardians, pupils) created or their protection marking changed,
-duties assigned, changed and ended, guardian relations added and ended — and a small share of
-poison: bodies that are not JSON, an event type nobody knows, a known type whose payload breaks
-its schema. Every message has its own CloudEvents id.
+duties assigned, changed and ended, guardian relations added and ended. Most valid events go in
+CloudEvents *binary* mode (``ce_*`` headers, the data as the body), a few percent (STRUCTURED_SHARE)
+in *structured* mode (``content-type: application/cloudevents+json``, the whole event as one JSON
+object, its data as ``data`` or now and then as ``data_base64``); both are the same valid event to the
+audit. Every message has its own CloudEvents id.
+
+A small share is poison (POISON_KINDS), as shared/consumer.py ``decode_record`` sorts it:
+
+- *known by its CloudEvents id* (the attributes can be read): ``undecodable-body`` (not JSON),
+  ``unknown-type`` (dead-lettered by every consumer of the topic), ``invalid-payload`` and
+  ``structured-invalid-data`` (a known type whose data breaks its schema, in binary or structured
+  mode: dead-lettered by the services that apply that type, skipped by the others);
+- *known by its Kafka coordinates* (COORDINATE_KINDS: the attributes cannot be read, or the record is
+  over the size policy), inbox id ``kafka:<topic>:<partition>:<offset>``, dead-lettered by every
+  consumer of the topic: ``bad-utf8-header`` (a ``ce_id``/``ce_type``/``ce_source``/``ce_subject`` value
+  that is not UTF-8), ``repeated-attribute`` (two ``ce_id`` headers), ``tombstone`` (no body, a key, no
+  or partial ``ce_*`` headers), ``structured-missing-id`` (structured mode without an ``id``) and
+  ``oversized`` (a valid event padded to OVERSIZED_RECORD_BYTES, over MAX_EVENT_BYTES: a bounded dead
+  letter, always by coordinates even though it carries a ``ce_id``). Oversized records are rare
+  (MAX_OVERSIZED a run at most) and stay under the topics' ``max.message.bytes`` (MAX_MESSAGE_BYTES), so
+  the broker takes them and it is the consumers' size policy that is exercised, not the broker's.
+
+Every poison record carries one more, ordinary header, POISON_HEADER, with the message's id (the
+consumers ignore headers that are not ``ce_*``; a dead letter keeps it). The coordinates of a poison
+message are only known once it landed: the producer stores the broker's acknowledgement
+(``Message.partition``/``offset``). A send the broker did not acknowledge is sent again, and the first
+copy may have landed all the same (written, but the acknowledgement lost in a broker outage): for
+coordinate kinds that is a second record with a second inbox id. The audit does not guess: it reads
+the city topics back and records every copy carrying POISON_HEADER (``Message.landed``), and expects
+*every* landed copy to be dead-lettered once by each service it concerns (``Message.inbox_ids``), the
+acknowledged one included. (For poison known by its CloudEvents id a second copy is an inbox duplicate,
+as for valid events.)
 
 The expected final state of an entity is its last event (each event's ``ce_time`` is taken when it
 is generated, so generation order is time order, and the replicas keep the newest state by event
@@ -15,6 +44,7 @@ tombstones, and this is a property of the city's systems the run must not violat
 
 from __future__ import annotations
 
+import base64
 import os
 import random
 import uuid
@@ -38,13 +68,26 @@ from shared.events.city import (
     SchoolType,
     SecurityMarking,
 )
-from shared.events.envelope import encode, new_envelope
-from shared.topics import CITY_DUTY, CITY_GUARDIANSHIP, CITY_ORGANISATION, CITY_PERSON
+from shared.events.envelope import STRUCTURED_CONTENT_TYPE, Envelope, WireMessage, encode, new_envelope
+from shared.events.registry import model_for
+from shared.topics import CITY_DUTY, CITY_GUARDIANSHIP, CITY_ORGANISATION, CITY_PERSON, MAX_EVENT_BYTES, MAX_MESSAGE_BYTES
 
 SOURCE = "skolit.chaos"
 CITY_TOPICS = (CITY_ORGANISATION.name, CITY_DUTY.name, CITY_PERSON.name, CITY_GUARDIANSHIP.name)
 UNKNOWN_TYPE = "se.skolit.city.chaos-unknown.v1"
-POISON_KINDS = ("undecodable-body", "unknown-type", "invalid-payload")
+POISON_KINDS = ("undecodable-body", "unknown-type", "invalid-payload", "structured-invalid-data",
+                "bad-utf8-header", "repeated-attribute", "tombstone", "structured-missing-id", "oversized")
+#: poison whose CloudEvents attributes cannot be read (or that is over the size policy): its inbox id is its Kafka coordinates
+COORDINATE_KINDS = frozenset({"bad-utf8-header", "repeated-attribute", "tombstone", "structured-missing-id", "oversized"})
+#: an ordinary header on every poison record, with the message's id: how the audit finds every copy that landed
+POISON_HEADER = "chaos-poison"
+#: the share of valid events sent in structured content mode
+STRUCTURED_SHARE = 0.03
+#: at most this many oversized records a run (each is a megabyte through the broker and every consumer of its topic)
+MAX_OVERSIZED = 4
+#: an oversized record's size as the size policy counts it: over MAX_EVENT_BYTES, under the topics' max.message.bytes
+OVERSIZED_RECORD_BYTES = MAX_EVENT_BYTES + 20_000
+assert MAX_EVENT_BYTES < OVERSIZED_RECORD_BYTES < MAX_MESSAGE_BYTES - 1024
 
 #: what follows the initial organisations, by share of the valid events
 MIX: tuple[tuple[str, float], ...] = (
@@ -74,13 +117,17 @@ class Message:
     type: str  # ce_type as sent
     kind: str  # "valid" or one of POISON_KINDS
     key: bytes
-    headers: list[tuple[str, bytes]] | None
+    headers: list[tuple[str, bytes | None]] | None
     value: bytes | None
     entity: str | None = None  # "<table>:<uuid>" for a valid event
+    mode: str = "binary"  # the CloudEvents content mode: "binary" or "structured"
     attempts: int = 0
+    #: where the broker's acknowledgement says it landed
     partition: int | None = None
     offset: int | None = None
     acked: bool = False
+    #: poison: (partition, offset) of every copy the audit found on the topic (a send that was not acknowledged may have landed too)
+    landed: list[tuple[int, int]] = field(default_factory=list)
     #: called once the broker acknowledged it (e.g. a relation may be ended from then on)
     on_ack: Any = None
 
@@ -88,9 +135,69 @@ class Message:
     def valid(self) -> bool:
         return self.kind == "valid"
 
+    @property
+    def by_coordinates(self) -> bool:
+        """Known to the consumers' inboxes by its Kafka coordinates, not by a CloudEvents id."""
+        return self.kind in COORDINATE_KINDS
+
+    def copies(self) -> list[tuple[int, int]]:
+        """Every (partition, offset) it is known to have landed at: the acknowledged one and whatever else the topic holds."""
+        acked = [(self.partition, self.offset)] if self.partition is not None and self.offset is not None else []
+        return sorted(set(acked) | set(self.landed))
+
+    def inbox_ids(self) -> set[str]:
+        """The inbox ids a consumer must record for it: its CloudEvents id, or one coordinates id per landed copy."""
+        if not self.by_coordinates:
+            return {self.id}
+        return {coordinates_id(self.topic, p, o) for p, o in self.copies()}
+
     def summary(self) -> dict[str, Any]:
-        return {"id": self.id, "topic": self.topic, "type": self.type, "kind": self.kind, "key": self.key.decode(errors="replace"),
-                "partition": self.partition, "offset": self.offset, "attempts": self.attempts}
+        out = {"id": self.id, "topic": self.topic, "type": self.type, "kind": self.kind, "key": self.key.decode(errors="replace"),
+               "partition": self.partition, "offset": self.offset, "attempts": self.attempts}
+        if self.mode != "binary":
+            out["mode"] = self.mode
+        if not self.valid:
+            out["inboxIds"] = sorted(self.inbox_ids())
+            if len(self.copies()) > 1:
+                out["landed"] = [list(c) for c in self.copies()]
+        return out
+
+
+def coordinates_id(topic: str, partition: int | str, offset: int | str) -> str:
+    """The inbox id shared/consumer.py gives a record whose attributes cannot be read."""
+    return f"kafka:{topic}:{partition}:{offset}"
+
+
+def concerns(message: Message, topics: Any, by_type: Any) -> bool:
+    """Whether a service consuming ``topics`` and applying the types ``by_type`` must take ``message`` into its inbox,
+    as shared.consumer.decode_record sorts records: a valid event of a type it applies; poison on a topic it consumes,
+    unless it is a well-formed event of a known type that another service applies (not its business). A record whose
+    attributes cannot be read has no type anyone can trust: every consumer of the topic dead-letters it."""
+    if message.valid:
+        return message.type in by_type
+    if message.topic not in topics:
+        return False
+    return message.by_coordinates or message.type in by_type or model_for(message.type) is None
+
+
+def structured(env: Envelope, wire: WireMessage, *, data_base64: bool = False, content_type: str = STRUCTURED_CONTENT_TYPE,
+               **changes: Any) -> WireMessage:
+    """The same event in structured content mode: its attributes and data as one JSON object. ``changes`` replace
+    (or, as None, remove) attributes of that object."""
+    doc: dict[str, Any] = {"specversion": "1.0", "id": env.id, "type": env.type, "source": env.source,
+                           "time": env.time.isoformat(), "datacontenttype": "application/json"}
+    if env.subject:
+        doc["subject"] = env.subject
+    if data_base64:
+        doc["data_base64"] = base64.b64encode(wire.value).decode()
+    else:
+        doc["data"] = orjson.loads(wire.value)
+    for name, value in changes.items():
+        if value is None:
+            doc.pop(name, None)
+        else:
+            doc[name] = value
+    return WireMessage(wire.topic, wire.key, [("content-type", content_type.encode())], orjson.dumps(doc))
 
 
 @dataclass
@@ -115,10 +222,15 @@ class Workload:
         self.school_names: dict[uuid.UUID, str] = {}
         self.by_type: Counter[str] = Counter()
         self.by_step: Counter[str] = Counter()
+        self.by_mode: Counter[str] = Counter()
         self.n_poison = round(events * poison_rate)
         self.total = events + self.n_poison
         first = len(self.districts) + len(self.schools)
         self._poison_at = set(self.rng.sample(range(first, self.total), self.n_poison)) if self.total > first else set()
+        # a handful of oversized records at random places; the other poison kinds in turn, each round in a random order
+        n_oversized = min(MAX_OVERSIZED, max(1, self.n_poison // 40)) if len(self._poison_at) >= 2 else 0
+        self._oversized_at = set(self.rng.sample(sorted(self._poison_at), n_oversized))
+        self._kind_round: list[str] = []
         self._initial: list[Event] = [self._district(i, d) for i, d in enumerate(self.districts)] + [self._school(s, d) for s, d in self.schools]
         self.staff: list[uuid.UUID] = []
         self.guardians: list[uuid.UUID] = []
@@ -162,8 +274,14 @@ class Workload:
     def _message(self, seq: int, event: Event, on_ack: Any) -> Message:
         env = new_envelope(event, SOURCE, time=datetime.now(UTC))
         wire = encode(env)
+        mode = "binary"
+        if self.rng.random() < STRUCTURED_SHARE:
+            mode = "structured"
+            wire = structured(env, wire, data_base64=self.rng.random() < 0.25,
+                              content_type=self.rng.choice([STRUCTURED_CONTENT_TYPE, STRUCTURED_CONTENT_TYPE + "; charset=UTF-8"]))
+        self.by_mode[mode] += 1
         entity = self._record_expected(env.id, event)
-        return Message(seq, env.id, wire.topic, env.type, "valid", wire.key, wire.headers, wire.value, entity=entity, on_ack=on_ack)
+        return Message(seq, env.id, wire.topic, env.type, "valid", wire.key, wire.headers, wire.value, entity=entity, mode=mode, on_ack=on_ack)
 
     def _step(self) -> tuple[Event, str, Any]:
         step = self.rng.choices(self._mix_steps, self._mix_weights)[0]
@@ -273,9 +391,17 @@ class Workload:
 
     # -- poison ----------------------------------------------------------------------------------
 
-    def _poison(self, seq: int) -> Message:
+    def _poison_kind(self, seq: int) -> str:
+        if seq in self._oversized_at:
+            return "oversized"
+        if not self._kind_round:
+            self._kind_round = [k for k in POISON_KINDS if k != "oversized"]
+            self.rng.shuffle(self._kind_round)
+        return self._kind_round.pop()
+
+    def _poison(self, seq: int, kind: str | None = None) -> Message:
         topic = self.rng.choice(CITY_TOPICS)
-        kind = self.rng.choice(POISON_KINDS)
+        kind = kind or self._poison_kind(seq)
         entity = self._uuid()
         schools = self.schools or [(self._uuid(), self._uuid())]
         school = self.rng.choice(schools)[0]
@@ -285,23 +411,60 @@ class Workload:
             CITY_PERSON.name: lambda: PersonUpserted(id=entity),
             CITY_GUARDIANSHIP.name: lambda: GuardianRelationAdded(id=entity, guardian=self._uuid(), pupil=self._uuid(), schoolUnit=school),
         }[topic]()
-        wire = encode(new_envelope(sample, SOURCE, time=datetime.now(UTC)))
-        headers = dict(wire.headers)
-        value = wire.value
-        if kind == "undecodable-body":
-            value = b"\x00\xff chaos poison, not JSON: " + os.urandom(self.rng.randrange(4, 64))
-        elif kind == "unknown-type":
-            headers["ce_type"] = UNKNOWN_TYPE.encode()
-        else:  # invalid-payload: a known type, JSON, but not its schema
-            body = orjson.loads(value)
-            broken = {
+        env = new_envelope(sample, SOURCE, time=datetime.now(UTC))
+        wire = encode(env)
+        headers: list[tuple[str, bytes | None]] = list(wire.headers)
+        value: bytes | None = wire.value
+        typ = env.type
+        mode = "binary"
+
+        def broken_data() -> dict[str, Any]:  # a known type, JSON, but not its schema
+            body = orjson.loads(wire.value)
+            return {
                 CITY_ORGANISATION.name: lambda: {k: v for k, v in body.items() if k != "displayName"} | {"organisationType": "Slott"},
                 CITY_DUTY.name: lambda: body | {"dutyRole": "Trollkarl", "person": "not-a-uuid"},
                 CITY_PERSON.name: lambda: body | {"securityMarking": "Hemligstämplad"},
                 CITY_GUARDIANSHIP.name: lambda: body | {"schoolYear": 99, "relationType": "Granne"},
             }[topic]()
-            value = orjson.dumps(broken)
-        return Message(seq, headers["ce_id"].decode(), wire.topic, headers["ce_type"].decode(), kind, wire.key, list(headers.items()), value)
+
+        if kind == "undecodable-body":
+            value = b"\x00\xff chaos poison, not JSON: " + os.urandom(self.rng.randrange(4, 64))
+        elif kind == "unknown-type":
+            headers = [(k, UNKNOWN_TYPE.encode() if k == "ce_type" else v) for k, v in headers]
+            typ = UNKNOWN_TYPE
+        elif kind == "invalid-payload":
+            value = orjson.dumps(broken_data())
+        elif kind == "structured-invalid-data":
+            mode = "structured"
+            s = structured(env, wire, data=broken_data())
+            headers, value = list(s.headers), s.value
+        elif kind == "structured-missing-id":
+            mode = "structured"
+            s = structured(env, wire, data_base64=self.rng.random() < 0.3, id=self.rng.choice([None, ""]))
+            headers, value = list(s.headers), s.value
+        elif kind == "bad-utf8-header":
+            name = self.rng.choice(["ce_id", "ce_type", "ce_source", "ce_subject"])
+            garbage = self.rng.choice([b"\xff\xfe", b"\xc3\x28", b"\xed\xa0\x80", b"\x80"])  # never UTF-8: BOM-ish, bad continuation, surrogate, lone continuation
+            headers = [(k, (v or b"")[:8] + garbage + (v or b"")[8:] if k == name else v) for k, v in headers]
+        elif kind == "repeated-attribute":
+            twin = env.id.encode() if self.rng.random() < 0.5 else str(self._uuid()).encode()  # the same id again, or another one
+            at = self.rng.randrange(len(headers) + 1)
+            headers.insert(at, ("ce_id", twin))
+        elif kind == "tombstone":
+            value = None
+            keep = self.rng.choice([(), ("ce_id", "ce_type"), ("ce_specversion", "ce_id", "ce_type", "ce_time")])
+            headers = [(k, v) for k, v in headers if k in keep]
+            if headers and self.rng.random() < 0.5:
+                headers.append(("ce_source", None))  # a null header value: an empty attribute
+        elif kind == "oversized":
+            # a valid event whose body is padded until the record is over the size policy (but not over the broker's limit)
+            base = len(wire.key) + len(wire.value) + sum(len(k.encode()) + len(v or b"") for k, v in headers)
+            base += len(POISON_HEADER) + len(env.id) + len(b',"chaosPadding":""')
+            value = wire.value[:-1] + b',"chaosPadding":"' + b"x" * (OVERSIZED_RECORD_BYTES - base) + b'"}'
+        else:
+            raise ValueError(f"unknown poison kind {kind!r}")
+        headers.append((POISON_HEADER, env.id.encode()))
+        return Message(seq, env.id, wire.topic, typ, kind, wire.key, headers, value, mode=mode)
 
     # -- summaries -------------------------------------------------------------------------------
 

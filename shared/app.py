@@ -18,6 +18,7 @@ from shared.city.replica import MARKINGS
 from shared.city.routes import router as city_router
 from shared.jobs import jobs_router
 from shared.limits import Limits, RequestLimits
+from shared.operator_routes import router as operator_router
 from shared.runtime import Runtime
 from shared.service import ServiceSpec
 from shared.settings import Settings
@@ -69,6 +70,7 @@ def create_app(spec: ServiceSpec, settings: Settings | None = None) -> FastAPI:
     app.include_router(city_router)
     if spec.jobs:
         app.include_router(jobs_router(spec.jobs))
+    app.include_router(operator_router)  # dead letters and parked outbox rows, for city admins
     app.include_router(spec.router)
     return app
 

@@ -6,16 +6,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from shared.events.base import Event
-from shared.events.envelope import CONTENT_TYPE
+from shared.events.envelope import CONTENT_TYPE, STRUCTURED_CONTENT_TYPE
 from shared.events.registry import REGISTRY
-from shared.topics import BY_NAME
+from shared.topics import BY_NAME, MAX_EVENT_BYTES, MAX_MESSAGE_BYTES
 
 if TYPE_CHECKING:
     from shared.service import ServiceSpec
 
 CE_HEADERS = {
     "type": "object",
-    "description": "CloudEvents 1.0 attributes, Kafka binary content mode",
+    "description": "CloudEvents 1.0 attributes, Kafka binary content mode (what Skolit publishes; inbound, structured mode "
+    f"with content-type {STRUCTURED_CONTENT_TYPE} carries the same attributes in the body instead)",
     "required": ["ce_id", "ce_type", "ce_source", "ce_specversion", "ce_time", "content-type"],
     "properties": {
         "ce_id": {"type": "string", "description": "Unique per source; consumers deduplicate on it"},
@@ -99,8 +100,12 @@ def document(specs: list["ServiceSpec"], *, include_city: bool = False, title: s
         "info": {
             "title": title or f"Skolit {names}",
             "version": "0.1.0",
-            "description": "Events between Skolit's services and the city's systems. CloudEvents 1.0 in Kafka binary mode; "
-            "message key = the school unit's id (or the entity's id where no school unit applies). "
+            "description": "Events between Skolit's services and the city's systems. CloudEvents 1.0 over Kafka: Skolit "
+            "publishes binary content mode (attributes as ce_* headers, the data as the JSON body) and accepts binary and "
+            f"structured mode ({STRUCTURED_CONTENT_TYPE}: the whole event as one JSON object). "
+            "Message key = the school unit's id (or the entity's id where no school unit applies). "
+            f"An event is at most {MAX_EVENT_BYTES} bytes (key, value and headers); topics carry max.message.bytes {MAX_MESSAGE_BYTES}; "
+            "a larger record is dead-lettered as a bounded letter. "
             "Events carry ids, never contact details or personnummer.",
         },
         "defaultContentType": CONTENT_TYPE,

@@ -3,8 +3,10 @@
 For each batch Kafka hands us: decode every record (no I/O), then in ONE transaction record the
 event ids in the inbox (``ON CONFLICT DO NOTHING`` tells us which are new), apply the new events and
 stage dead letters in the outbox. Only after that transaction commits is the offset committed
-(FastStream's NACK_ON_ERROR policy: ack after the handler returns, seek back if it raises). So a crash
-at any point replays the batch, and the inbox makes the replay change nothing.
+(shared/kafka_consumer.py: commit after ``process`` returns, seek back if it raises). So a crash
+at any point replays the batch, and the inbox makes the replay change nothing. Decoding cannot fail
+for a batch: whatever bytes a record holds, ``decode_record`` makes it an event or a dead letter with a
+reason (decision 0012).
 
 Applying is optimistic: the new events go straight onto the transaction, and a run of consecutive
 events for a handler with a set-wise form (a ``Statement``: one SQL statement per event) goes as one

@@ -31,6 +31,21 @@ from shared.topics import MAX_MESSAGE_BYTES
 log = logging.getLogger(__name__)
 
 
+def new_consumer(bootstrap_servers: str, *topics: str, **kwargs: Any) -> AIOKafkaConsumer:
+    """An aiokafka consumer for Skolit's records: offsets committed by hand, a fetch that holds the largest event
+    the size policy allows, and batches read through shared/kafka_records.py so that no header name can fail a fetch.
+    Every consumer Skolit runs (services, ``dlq-reprocess``, ``rebuild``) is made here."""
+    kafka_records.install()
+    settings: dict[str, Any] = {
+        "enable_auto_commit": False,
+        "auto_offset_reset": "earliest",
+        # the size policy (shared/topics.py): a partition's fetch holds at least one event of the largest size
+        "max_partition_fetch_bytes": MAX_MESSAGE_BYTES,
+    }
+    settings.update(kwargs)
+    return AIOKafkaConsumer(*topics, bootstrap_servers=bootstrap_servers, **settings)
+
+
 class BatchConsumer:
     def __init__(
         self,
@@ -44,22 +59,12 @@ class BatchConsumer:
         poll_timeout_ms: int = 500,
         retry_delay: float = 1.0,
     ) -> None:
-        kafka_records.install()
         self.processor = processor
         self.topics = topics
         self.max_records = max_records
         self.poll_timeout_ms = poll_timeout_ms
         self.retry_delay = retry_delay
-        self.consumer = AIOKafkaConsumer(
-            *topics,
-            bootstrap_servers=bootstrap_servers,
-            group_id=group,
-            client_id=client_id,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            # the size policy (shared/topics.py): a partition's fetch holds at least one event of the largest size
-            max_partition_fetch_bytes=MAX_MESSAGE_BYTES,
-        )
+        self.consumer = new_consumer(bootstrap_servers, *topics, group_id=group, client_id=client_id)
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
         #: set while the loop runs (for readiness)

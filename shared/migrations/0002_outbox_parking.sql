@@ -13,3 +13,5 @@ DROP INDEX outbox_unpublished;
 CREATE INDEX outbox_unpublished ON outbox (seq) WHERE published_at IS NULL AND parked_at IS NULL AND discarded_at IS NULL;
 -- Few rows: the relay looks here for every row it is about to publish.
 CREATE INDEX outbox_parked ON outbox (topic, key, seq) WHERE parked_at IS NOT NULL AND discarded_at IS NULL AND published_at IS NULL;
+-- The operators' listing of dead letters (newest first, shared/operations.py) without scanning every event ever published.
+CREATE INDEX outbox_dead_letters ON outbox (seq) WHERE topic LIKE '%.dlq';

@@ -174,6 +174,11 @@ ORGANISATION = NotPersonal("organisation", "The city's districts and school unit
 ORGANISATION_NAME = NotPersonal("organisation", "The name of a school unit or district.", ("display_name",))
 INBOX = NotPersonal("inbox", "Ids, topics and offsets of events already applied; the events themselves are not kept here.")
 MIGRATIONS = NotPersonal("schema_migrations", "Which migration files were applied, with checksums.")
+OUTBOX_PARKING = NotPersonal(
+    "outbox", "Why the relay parked a row (its size, topic or the broker's refusal, written by the relay) and an operator's note on "
+    "discarding it: about a technical row, never about a person (docs/runbook.md asks operators to name no one there).",
+    ("park_reason", "discard_note"),
+)
 
 
 def duty(purpose: str, basis: LegalBasis, readers: str) -> Personal:
@@ -286,7 +291,7 @@ ASSESSMENT = ServiceMap(
                "consumed by reporting and notification", (STAFF,)),
     ),
     not_personal=(
-        ORGANISATION, ORGANISATION_NAME, INBOX, MIGRATIONS,
+        ORGANISATION, ORGANISATION_NAME, INBOX, MIGRATIONS, OUTBOX_PARKING,
         NotPersonal("campaign", "The round's name, e.g. \"Självskattning 2026\".", ("name",)),
         NotPersonal("campaign_school_unit", "Which school units a round covers, and each school's pulse code (shared by the "
                                             "whole school, identifies no one)."),
@@ -373,7 +378,7 @@ CATALOG = ServiceMap(
                "consumed by reporting and notification", (STAFF, PUPIL)),
     ),
     not_personal=(
-        ORGANISATION, ORGANISATION_NAME, INBOX, MIGRATIONS,
+        ORGANISATION, ORGANISATION_NAME, INBOX, MIGRATIONS, OUTBOX_PARKING,
         NotPersonal("app", "The product's or resource's name.", ("name",)),
         NotPersonal("app", "A reference to the DPIA document.", ("dpia_ref",)),
         NotPersonal("app", "The youngest age the app may be used at: a property of the app.", ("min_age",)),
@@ -406,7 +411,7 @@ REPORTING = ServiceMap(
                "consumed by notification", (STAFF,)),
     ),
     not_personal=(
-        ORGANISATION, ORGANISATION_NAME, INBOX, MIGRATIONS,
+        ORGANISATION, ORGANISATION_NAME, INBOX, MIGRATIONS, OUTBOX_PARKING,
         NotPersonal("campaign", "Read model of the rounds: name, year, deadline (not who opened them)."),
         NotPersonal("campaign", "The round's name.", ("name",)),
         NotPersonal("campaign_school_unit", "Which school units a round covers."),
@@ -566,7 +571,7 @@ NOTIFICATION = ServiceMap(
                "consumed by reporting", (GUARDIAN, STAFF, PUPIL), ("key", "payload", "headers")),
     ),
     not_personal=(
-        ORGANISATION, ORGANISATION_NAME, INBOX, MIGRATIONS,
+        ORGANISATION, ORGANISATION_NAME, INBOX, MIGRATIONS, OUTBOX_PARKING,
         NotPersonal("contact", "The id of the key that encrypted the row.", ("key_id",)),
         NotPersonal("access_request", "Why the request was made: a code from a fixed list (data-subject-request, ...).", ("reason_code",)),
         NotPersonal("erasure_request", "Why: a code from a fixed list (art. 17.1 GDPR); and whether the person's key is destroyed.",

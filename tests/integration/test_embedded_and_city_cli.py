@@ -250,7 +250,8 @@ async def test_the_outbox_relay_keeps_publishing_after_postgresql_restarts(tmp_p
         conn = await asyncpg.connect(url)
         try:
             await conn.execute("CREATE SCHEMA relaytest; SET search_path = relaytest")
-            await conn.execute((Path(db.__file__).parent / "migrations" / "0001_messaging.sql").read_text())
+            for migration in sorted((Path(db.__file__).parent / "migrations").glob("*.sql")):  # the messaging tables as every service has them
+                await conn.execute(migration.read_text())
         finally:
             await conn.close()
         pool = await db.create_pool(url, "relaytest", min_size=1, max_size=3)

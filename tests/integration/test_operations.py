@@ -43,7 +43,7 @@ def test_each_service_serves_health_openapi_and_asyncapi(stack: Stack) -> None:
     for name, svc in stack.services.items():
         assert httpx.get(f"{svc.url}/healthz").json() == {"status": "ok", "service": name}
         ready = httpx.get(f"{svc.url}/readyz").json()
-        assert ready["checks"] == {"database": "ok", "broker": "ok"}
+        assert ready["checks"] == {"database": "ok", "broker": "ok", "outbox": "ok", "consumer": "ok"}
         assert httpx.get(f"{svc.url}/docs").status_code == 200
         assert "/school-units" in httpx.get(f"{svc.url}/openapi.json").json()["paths"]
         doc = httpx.get(f"{svc.url}/asyncapi.json").json()

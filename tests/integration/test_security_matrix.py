@@ -36,7 +36,7 @@ from shared.clock import city_today
 from shared.events.assessment import AssessmentSubmitted, HeadingLevel, IndicatorLevel
 from shared.settings import DEV_JWT_SECRET
 from tests.support.kafka import eventually, send, wire
-from tests.support.matrix import ROLES, Row, World, openapi_routes, publish_world, roles, run
+from tests.support.matrix import ROLES, Row, World, openapi_routes, operator_listing, publish_world, roles, run
 from tests.support.sealing import unknown_ref
 from tests.support.stack import Stack, auth
 
@@ -217,11 +217,13 @@ ROWS: list[Row] = [
     Row("assessment", "GET", "/districts/{district_id}/assessments", own=roles("district_admin", "city_admin"), other=CITY),
     Row("assessment", "GET", "/actions/{action_id}/audit", own=roles("principal", "district_admin", "city_admin"), other=CITY),
     *jobs("assessment", "retention"),
+    *operator_listing("assessment"),
 
     # --- catalog: the programbank is city-wide (staff read it, IT admins describe apps, the data-protection
     #     function signs off); licences and requests belong to a school unit.
     *common("catalog"),
     *jobs("catalog", "licence-notices"),
+    *operator_listing("catalog"),
     Row("catalog", "POST", "/apps/import", own=EDITORS, other=EDITORS, query=(("dryRun", "true"),),
         csv=lambda v, c: CSV_HEADER + f"Importmatris {v['tag']};L;D;MA;4;GR;web;sv;uppfoljning;under_review;;;;;;nej\n"),
     Row("catalog", "GET", "/apps/export", own=STAFF, other=STAFF, query=(("format", "json"),)),
@@ -275,11 +277,13 @@ ROWS: list[Row] = [
     Row("reporting", "GET", "/annual-report/{year}", own=CITY, other=CITY),
     Row("reporting", "POST", "/annual-report/{year}/publish", own=CITY, other=CITY, serial=True),
     *jobs("reporting", "retention"),
+    *operator_listing("reporting"),
 
     # --- notification: broadcasts and worklists for the school's principal, its district and the city;
     #     a person's own preferences and inbox for that person and city admins; contact details for city admins.
     *common("notification"),
     *jobs("notification", "digests"),
+    *operator_listing("notification"),
     Row("notification", "GET", "/school-units/{school_unit_id}/audience", own=SENDERS, other=CITY),
     Row("notification", "PUT", "/persons/{person_id}/contacts", own=CITY, other=CITY, body=lambda v, c: {"email": f"m{v['tag']}@example.se"}),
     Row("notification", "GET", "/persons/{person_id}/contacts", own=CITY, other=CITY, query=(("reason", "support"),)),

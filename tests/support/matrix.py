@@ -168,6 +168,18 @@ def roles(*names: str) -> frozenset[str]:
     return frozenset(names)
 
 
+def operator_listing(service: str) -> list[Row]:
+    """shared/operator_routes.py: city admins (the operators who run /jobs) list a service's dead letters and
+    parked outbox rows, whichever side's token they hold; read-only."""
+    city = roles("city_admin")
+    return [
+        Row(service, "GET", "/operations/dead-letters", own=city, other=city, query=(("limit", "5"),)),
+        Row(service, "GET", "/operations/outbox/parked", own=city, other=city, query=(("limit", "5"),)),
+    ]
+
+
+
+
 async def openapi_routes(http: httpx.AsyncClient, stack: Stack) -> set[tuple[str, str, str]]:
     """Every (service, METHOD, path) the running services document."""
     routes = set()

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import uuid
 from collections import Counter
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -26,7 +25,7 @@ from services.assessment.app import SPEC as ASSESSMENT
 from services.catalog.app import SPEC as CATALOG
 from services.notification.app import SPEC as NOTIFICATION
 from services.reporting.app import SPEC as REPORTING
-from shared.consumer import BatchProcessor, Decoded, Handlers, dead_letter_headers, decode_record
+from shared.consumer import BatchProcessor, Decoded, Handlers, dead_letter, decode_record, record_bytes
 from shared.events import REGISTRY, Event
 from shared.events.assessment import (
     ActionPlanChanged, AssessmentReopened, AssessmentSubmitted, CampaignClosed, CampaignOpened, FrameworkHeading,
@@ -41,8 +40,10 @@ from shared.events.city import (
     OrganisationUpserted, PersonRemoved, PersonUpserted, SchoolFiguresReported,
 )
 from shared.events.envelope import encode, new_envelope
+from shared.topics import MAX_EVENT_BYTES
 from shared.events.notification import GuardianReachMeasured, MessageDelivered, MessageFailed
 from shared.events.reporting import IndicatorBelowTarget, ReportPublished
+from tests.support.records import FakeRecord
 from tests.support.sealing import unknown_ref
 
 EXAMPLES = 2000
@@ -155,15 +156,6 @@ HANDLERS["every-type"] = Handlers({model: (lambda conn, env: None) for model in 
 def test_the_samples_cover_every_contract() -> None:
     assert {type(e).TYPE for e in EVENTS} == set(REGISTRY), "add a sample for the new event type to real_events()"
 
-
-@dataclass
-class FakeRecord:
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
-    headers: list[tuple[str, Any]] = field(default_factory=list)
 
 
 # ---- strategies ---------------------------------------------------------------------------------
@@ -289,10 +281,60 @@ def mutated_body(draw: st.DrawFn, value: bytes) -> bytes:
     return body
 
 
+STRUCTURED = b"application/cloudevents+json"
+
+
+def structured(headers: dict[str, bytes | None], value: bytes) -> bytes:
+    """The same event in structured content mode: every attribute and the data in one JSON object."""
+    doc: dict[str, Any] = {h.removeprefix("ce_"): (v or b"").decode() for h, v in headers.items() if h.startswith("ce_")}
+    doc["datacontenttype"] = "application/json"
+    doc["data"] = orjson.loads(value)
+    return orjson.dumps(doc)
+
+
+@st.composite
+def mutated_structured(draw: st.DrawFn, headers: dict[str, bytes | None], value: bytes) -> bytes:
+    doc = orjson.loads(structured(headers, value))
+    for _ in range(draw(st.integers(1, 3))):
+        action = draw(st.sampled_from(["drop", "wrong-type", "data", "base64", "both", "not-object", "batch"]))
+        name = draw(st.sampled_from(["id", "type", "source", "specversion", "time", "subject", "datacontenttype", "data"]))
+        if action == "drop":
+            doc.pop(name, None)
+        elif action == "wrong-type":
+            doc[name] = draw(json_value)
+        elif action == "data" and isinstance(doc.get("data"), dict):
+            doc["data"] = draw(json_value) if draw(st.booleans()) else _set(doc["data"], draw(st.sampled_from(_paths(doc["data"])))[:1] or ("x",), draw(json_value))
+        elif action == "base64" and "data" in doc:
+            import base64
+
+            doc["data_base64"] = base64.b64encode(orjson.dumps(doc.pop("data"))).decode() if draw(st.booleans()) else draw(nasty_text)
+        elif action == "both":
+            doc["data_base64"] = "e30="
+        elif action == "not-object":
+            return json.dumps(draw(json_value), ensure_ascii=False).encode("utf-8", "surrogatepass")
+    return json.dumps(doc, ensure_ascii=False).encode("utf-8", "surrogatepass")
+
+
 @st.composite
 def hostile_record(draw: st.DrawFn) -> tuple[str, str, FakeRecord]:
-    kind = draw(st.sampled_from(["random-bytes", "headers", "body", "headers+body", "valid"]))
+    kind = draw(st.sampled_from(["random-bytes", "headers", "body", "headers+body", "valid", "structured", "structured-broken", "oversized"]))
     service, headers, value = draw(valid_wire())
+    if kind in ("structured", "structured-broken"):
+        body_s = structured(headers, value) if kind == "structured" else draw(mutated_structured(headers, value))
+        extra = draw(st.lists(st.tuples(st.text(max_size=12), header_value), max_size=3))
+        ctype = draw(st.sampled_from([STRUCTURED, STRUCTURED + b"; charset=UTF-8"] + ([b"application/cloudevents-batch+json"] if kind != "structured" else [])))
+        header_list = [("content-type", ctype), *extra]
+        record = FakeRecord(topic=draw(st.sampled_from(["skolit.city.organisation", "skolit.catalog"])), partition=draw(st.integers(0, 5)),
+                            offset=draw(st.integers(0, 2**40)), key=draw(st.one_of(st.none(), st.binary(max_size=20))), value=body_s, headers=header_list)
+        return kind, service, record
+    if kind == "oversized":  # a valid event made too large by its body, a header or its key
+        where = draw(st.sampled_from(["body", "header", "key"]))
+        pad = b"x" * draw(st.integers(1_000_001, 1_200_000))
+        header_list = list(headers.items()) + ([("padding", pad)] if where == "header" else [])
+        body = value[:-1] + b',"padding":"' + pad + b'"}' if where == "body" else value
+        record = FakeRecord(topic="skolit.city.organisation", partition=0, offset=draw(st.integers(0, 2**40)),
+                            key=pad if where == "key" else None, value=body, headers=header_list)
+        return kind, service, record
     if kind == "random-bytes":
         header_list = draw(st.lists(st.tuples(st.one_of(st.sampled_from(CE_HEADERS), st.text(max_size=12)), header_value), max_size=8))
         body: bytes | None = draw(st.one_of(st.binary(max_size=300), st.none()))
@@ -322,7 +364,10 @@ def judge(service: str, record: FakeRecord) -> str:
     item = decode_record(record, handlers)  # must never raise
     if item is None:
         ce_type = dict(record.headers).get("ce_type")
+        if dict(record.headers).get("content-type", b"").startswith(STRUCTURED):
+            ce_type = str(orjson.loads(record.value or b"{}").get("type")).encode()
         assert ce_type is not None and ce_type.decode("utf-8", "replace") in REGISTRY, "only a known type of another service is skipped"
+        assert handlers.for_type(ce_type.decode()) is None
         return "skipped (another service's type)"
     assert isinstance(item, Decoded) and isinstance(item.inbox_id, str) and item.inbox_id
     _storable(item.inbox_id, "the inbox id")
@@ -339,7 +384,11 @@ def judge(service: str, record: FakeRecord) -> str:
     assert item.envelope is None
     assert isinstance(item.error, str) and item.error.strip(), "a dead letter needs a reason"
     assert item.error_class
-    for name, value in dead_letter_headers(item, service, processor.group):
+    if record_bytes(record) > MAX_EVENT_BYTES:
+        assert item.error_class == "RecordTooLarge" and item.inbox_id.startswith("kafka:"), "an oversized record is known by its coordinates"
+    letter = dead_letter(item, service, processor.group)
+    assert letter.size <= MAX_EVENT_BYTES, f"a dead letter of {letter.size} bytes does not fit the dead-letter topic"
+    for name, value in letter.headers:
         _storable(name, "a dead letter's header name")
         _storable(value, f"the dead letter's header {name!r}")
     processor._count(item, "dead-lettered")

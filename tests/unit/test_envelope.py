@@ -60,3 +60,94 @@ def test_contracts_are_versioned_namespaced_and_carry_no_contact_fields() -> Non
         assert model.PRODUCER in {"city", "assessment", "catalog", "reporting", "notification"}
         assert not [f for f in model.model_fields if forbidden.search(f)], model.__name__
         assert model.KEY_FIELD in model.model_fields, model.__name__
+
+
+# ---- structured content mode and the attribute rules (issue 17) ----------------------------------------------
+
+def _structured(event: OrganisationUpserted | None = None, **changes: object) -> tuple[list[tuple[str, bytes | None]], bytes, object]:
+    import orjson
+
+    event = event or school()
+    wire = encode(new_envelope(event, "city.ist"))
+    h = {k: v.decode() for k, v in wire.headers}
+    doc: dict[str, object] = {"specversion": "1.0", "id": h["ce_id"], "type": h["ce_type"], "source": h["ce_source"], "time": h["ce_time"],
+                              "datacontenttype": "application/json", "data": orjson.loads(wire.value)}
+    for k, v in changes.items():
+        if v is None:
+            doc.pop(k, None)
+        else:
+            doc[k] = v
+    return [("content-type", b"application/cloudevents+json; charset=UTF-8")], orjson.dumps(doc), event
+
+
+def test_a_structured_event_decodes_to_the_same_envelope_as_binary_mode() -> None:
+    from shared.events.envelope import decode_data, read_cloudevent
+
+    headers, body, event = _structured()
+    attrs = read_cloudevent(headers, body)
+    env = decode_data(attrs, body)
+    assert attrs.structured and env.data == event and env.type == OrganisationUpserted.TYPE and env.source == "city.ist"
+
+
+def test_structured_data_may_come_as_base64() -> None:
+    import base64
+
+    import orjson
+
+    from shared.events.envelope import decode_data, read_cloudevent
+
+    event = school()
+    headers, body, _ = _structured(event)
+    doc = orjson.loads(body)
+    doc["data_base64"] = base64.b64encode(orjson.dumps(doc.pop("data"))).decode()
+    env = decode_data(read_cloudevent(headers, orjson.dumps(doc)), None)
+    assert env.data == event
+
+
+@pytest.mark.parametrize(
+    ("changes", "error", "reason"),
+    [
+        ({"id": None}, UndecodableMessage, "missing CloudEvents attribute.*: id"),
+        ({"specversion": "0.3"}, UndecodableMessage, "specversion"),
+        ({"type": 7}, UndecodableMessage, "attribute type is a JSON int"),
+        ({"data": None}, UndecodableMessage, "missing CloudEvents data"),
+        ({"datacontenttype": "text/xml"}, UndecodableMessage, "datacontenttype"),
+        ({"data": {"id": "x"}}, SchemaViolation, "does not match its schema"),
+        ({"type": "se.skolit.city.nothing.v1"}, UnknownEventType, "unknown event type"),
+        ({"time": "2026-01-01T00:00:00"}, UndecodableMessage, "no UTC offset"),
+    ],
+)
+def test_a_broken_structured_event_is_refused_with_the_same_reasons_as_binary_mode(changes, error, reason) -> None:  # type: ignore[no-untyped-def]
+    from shared.events.envelope import decode_data, read_cloudevent
+
+    headers, body, _ = _structured(**changes)
+    with pytest.raises(error, match=reason):
+        decode_data(read_cloudevent(headers, body), body)
+
+
+@pytest.mark.parametrize(
+    ("mutate", "reason"),
+    [
+        (lambda h: h + [("ce_id", b"again")], "repeated CloudEvents header.*ce_id"),
+        (lambda h: [(k, b"\xff\xfe" if k == "ce_type" else v) for k, v in h], "header ce_type is not UTF-8"),
+        (lambda h: [(k, b"\xc3(" if k == "ce_subject" else v) for k, v in h] + [("ce_subject", b"\xc3(")], "ce_subject"),
+        (lambda h: [(k, v) for k, v in h if k != "ce_source"], "missing CloudEvents header.*ce_source"),
+        (lambda h: [("content-type", b"application/cloudevents-batch+json")], "batch of events"),
+    ],
+)
+def test_attribute_headers_must_be_text_and_appear_once(mutate, reason) -> None:  # type: ignore[no-untyped-def]
+    from shared.events.envelope import read_cloudevent
+
+    wire = encode(new_envelope(school(), "tests"))
+    with pytest.raises(UndecodableMessage, match=reason):
+        read_cloudevent(mutate(list(wire.headers)), wire.value)
+
+
+def test_garbage_in_headers_that_are_not_attributes_does_not_stop_a_valid_event() -> None:
+    from shared.events.envelope import decode_data, read_cloudevent
+
+    event = school()
+    wire = encode(new_envelope(event, "tests"))
+    headers = list(wire.headers) + [("traceparent", b"\xff\x00\xfe"), ("x-null", None), ("\ufffdname", b"\x80")]
+    assert decode_data(read_cloudevent(headers, wire.value), wire.value).data == event
+    assert header_map(headers)["traceparent"] == "\ufffd\ufffd\ufffd" and header_map(headers)["x-null"] == ""

@@ -32,7 +32,7 @@ import yaml
 from shared import db as shared_db
 from shared.limits import PATH_LIMITS
 from shared.settings import DEFAULT_PORTS, DEV_JWT_SECRET, SERVICES, Settings, role_name
-from shared.topics import BY_NAME, DLQ_PARTITIONS, all_topic_names
+from shared.topics import BY_NAME, DLQ_PARTITIONS, MAX_EVENT_BYTES, MAX_MESSAGE_BYTES, TOPIC_CONFIGS, all_topic_names
 
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"
@@ -849,6 +849,59 @@ def test_kafka_cluster_is_kraft_with_three_nodes_and_a_topic_operator() -> None:
     config = kafka["spec"]["kafka"]["config"]
     assert config["auto.create.topics.enable"] is False
     assert int(config["min.insync.replicas"]) == 2 and int(config["offsets.topic.replication.factor"]) == 3
+
+
+#: what a record batch adds around its one record: the batch header (61 bytes) and the record's length, offset and
+#: timestamp deltas and header counts (varints); 4 KiB leaves room for all of it with a wide margin
+BATCH_FRAMING_ROOM = 4096
+
+
+def _compose_kafka_environment() -> dict[str, str]:
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
+    env = compose["services"]["kafka"].get("environment") or {}
+    if isinstance(env, list):
+        env = dict(item.split("=", 1) for item in env)
+    return {str(k): str(v) for k, v in env.items()}
+
+
+@pytest.mark.parametrize("target", ALL_TARGETS)
+def test_every_size_limit_on_the_way_is_the_size_policy(target: str) -> None:
+    """shared/topics.py's size policy is what the brokers and topics enforce, in compose and on Kubernetes: one event
+    of MAX_EVENT_BYTES, framed as a record batch, fits MAX_MESSAGE_BYTES, and nothing on the way allows less (an event
+    the relay could not publish would be parked) or more (a record no consumer is sized for)."""
+    assert MAX_EVENT_BYTES + BATCH_FRAMING_ROOM <= MAX_MESSAGE_BYTES, "no room for the record batch's framing"
+    assert TOPIC_CONFIGS["max.message.bytes"] == str(MAX_MESSAGE_BYTES), "ensure_topics creates topics with the policy's size"
+
+    env = _compose_kafka_environment()
+    assert int(env.get("KAFKA_MESSAGE_MAX_BYTES", "0")) == MAX_MESSAGE_BYTES, "docker-compose.yml: kafka's KAFKA_MESSAGE_MAX_BYTES"
+    assert int(env.get("KAFKA_REPLICA_FETCH_MAX_BYTES", "1048576")) >= MAX_MESSAGE_BYTES, "docker-compose.yml: replica.fetch.max.bytes"
+
+    resources = rendered(target)
+    config = kafka_cluster(resources)["spec"]["kafka"]["config"]
+    assert int(config.get("message.max.bytes", 0)) == MAX_MESSAGE_BYTES, "kafka/cluster.yaml: message.max.bytes"
+    assert int(config.get("replica.fetch.max.bytes", 1048576)) >= MAX_MESSAGE_BYTES, "kafka/cluster.yaml: replica.fetch.max.bytes"
+
+    topics = find(resources, "KafkaTopic")
+    assert len(topics) == len(all_topic_names())
+    for topic in topics:
+        topic_config = topic["spec"]["config"]
+        assert topic_config.get("max.message.bytes") == str(MAX_MESSAGE_BYTES), f"{topic['metadata']['name']}: max.message.bytes"
+        for key, value in TOPIC_CONFIGS.items():
+            assert topic_config.get(key) == value, f"{topic['metadata']['name']}: {key} is not shared/topics.py's {value!r}"
+
+
+def test_the_generator_takes_the_topic_settings_from_shared_topics() -> None:
+    generator = _generator()
+    documents = list(yaml.safe_load_all(generator.render()))
+    assert all(d["spec"]["config"]["max.message.bytes"] == str(MAX_MESSAGE_BYTES) for d in documents if d)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(generator, "TOPIC_CONFIGS", {"max.message.bytes": "2097152"})
+        changed = [d for d in yaml.safe_load_all(generator.render()) if d]
+    assert {d["spec"]["config"]["max.message.bytes"] for d in changed} == {"2097152"}, "the generator takes the size from TOPIC_CONFIGS"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(generator, "TOPIC_CONFIGS", {"retention.ms": "1"})
+        with pytest.raises(SystemExit, match="retention.ms"):
+            generator.render()
 
 
 def test_wait_for_topics_waits_for_every_declared_topic(monkeypatch: pytest.MonkeyPatch) -> None:
