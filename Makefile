@@ -19,10 +19,10 @@ install: $(STAMP)
 ## make run — PostgreSQL + Kafka-protocol broker (embedded unless DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS are set),
 ## the four services and a demo city. Ctrl-C stops everything. ARGS="--reset" starts from empty data.
 run: $(STAMP)
-	$(PY) -m shared.devstack $(ARGS)
+	$(PY) -m devkit.devstack $(ARGS)
 
 reset: $(STAMP)
-	$(PY) -m shared.devstack --reset $(ARGS)
+	$(PY) -m devkit.devstack --reset $(ARGS)
 
 ## The tests check the alert rules with promtool and run a real Prometheus: Debian's package, unpacked into
 ## .venv/prometheus once (deploy/prometheus/install.sh); the stamp re-runs it when the script changes.

@@ -4,7 +4,7 @@ has reached the local SMTP server and SMS/push gateway sink, and the messages pe
     .venv/bin/python -m bench.broadcast [--guardians 50000] [--schools 20] [--runs 3] [--out docs/benchmarks/broadcast]    (or: make bench)
 
 Starts an embedded PostgreSQL and the embedded Tansu broker in a temporary directory, the local sinks
-(`python -m shared.sinks`, with delivery callbacks) and the notification service as processes of their
+(`python -m devkit.sinks`, with delivery callbacks) and the notification service as processes of their
 own, publishes a city of one district with school units and guardians (PersonUpserted and
 GuardianRelationAdded, as the city's systems would), stores their contact details through
 `PUT /contacts` and the SMS group's choice through `PUT /persons/{id}/preferences`, then, per run,
@@ -50,7 +50,7 @@ from services.notification.settings import NotificationSettings
 from shared.auth import mint
 from shared.clock import CITY_TZ
 from shared.db import connect
-from shared.embedded import EmbeddedBroker, EmbeddedPostgres, free_port
+from devkit.embedded import EmbeddedBroker, EmbeddedPostgres, free_port
 from shared.events.city import GuardianRelationAdded, OrganisationUpserted, PersonUpserted
 from shared.settings import DEV_JWT_SECRET, service_database_url
 
@@ -148,7 +148,7 @@ def contact_item(g: Guardian) -> dict[str, Any] | None:
 # --- the processes -------------------------------------------------------------------------------
 
 class SinksProcess:
-    """`python -m shared.sinks` as its own process (its own GIL), calling back with the service's token."""
+    """`python -m devkit.sinks` as its own process (its own GIL), calling back with the service's token."""
 
     def __init__(self, workdir: Path, callbacks: bool = True) -> None:
         self.callbacks = callbacks
@@ -158,7 +158,7 @@ class SinksProcess:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 30) -> None:
-        cmd = [sys.executable, "-m", "shared.sinks", "--smtp-port", str(self.smtp_port), "--http-port", str(self.http_port)]
+        cmd = [sys.executable, "-m", "devkit.sinks", "--smtp-port", str(self.smtp_port), "--http-port", str(self.http_port)]
         if self.callbacks:
             cmd += ["--callbacks", "--callback-header", f"Authorization=Bearer {CALLBACK_TOKEN}"]
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -194,9 +194,8 @@ class NotificationProcess(ServiceProcess):
     def start(self) -> None:
         if self.profile is None:
             return super().start()
-        with open(self.log_path, "ab") as log:  # the same process under cProfile (main thread only); the profile is written on SIGTERM
-            self.proc = subprocess.Popen([sys.executable, "-m", "cProfile", "-o", str(self.profile), "-m", "services.notification"], cwd=ROOT,
-                                         env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        # the same process under cProfile (main thread only); the profile is written on SIGTERM
+        super().start([sys.executable, "-m", "cProfile", "-o", str(self.profile), "-m", "services.notification"])
 
     def stop(self) -> None:
         # uvicorn re-raises the SIGTERM it caught once it has shut down, which ends the process before cProfile writes
@@ -694,7 +693,7 @@ def write_report(result: dict[str, Any], out: Path) -> tuple[Path, Path]:
         f"{svc['smtpConnections']} SMTP connections, {svc['httpConcurrency']} concurrent gateway requests, sender poll {svc['pollSeconds']} s, "
         f"retry after {svc['backoffSeconds']:.0f} s, outbox poll {svc['outboxPollSeconds']} s; jobs every {svc['jobIntervalSeconds']:.0f} s "
         "(digests and reach kept out of the measurement); `SKOLIT_ALLOW_CLOCK_OVERRIDE=true` for `asOf`.",
-        "- The sinks (`python -m shared.sinks`) as a process of their own: aiosmtpd for e-mail, a FastAPI/uvicorn gateway for SMS and push that "
+        "- The sinks (`python -m devkit.sinks`) as a process of their own: aiosmtpd for e-mail, a FastAPI/uvicorn gateway for SMS and push that "
         "answers `accepted`. **With callbacks** (`--callbacks`, as the issue asks) the gateway then, after each response, calls the service back "
         "with `delivered` and the callback token — one request per message from one pooled httpx client (5 s timeout, no retry); **without "
         "callbacks** push and SMS deliveries stay accepted, which shows the service alone. The service and the sinks are started afresh for each "

@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-wait", action="store_true", help="do not wait for a quiet machine (development)")
     parser.add_argument("--no-summary", action="store_true", help="print, do not write docs/benchmarks.{md,json}")
     args = parser.parse_args(argv)
-    from shared.embedded import EmbeddedBroker, free_port
+    from devkit.embedded import EmbeddedBroker, free_port
     import tempfile
     from pathlib import Path
 

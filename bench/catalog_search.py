@@ -42,7 +42,7 @@ from services.catalog.domain import AppInput, DataProtection, SearchFilters
 from shared.auth import mint
 from shared.clock import city_today
 from shared.db import connect, ensure_database, provision
-from shared.embedded import EmbeddedPostgres, free_port
+from devkit.embedded import EmbeddedPostgres, free_port
 from shared.settings import DEV_JWT_SECRET, service_database_url
 
 ROOT = Path(__file__).resolve().parents[1]

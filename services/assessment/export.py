@@ -12,6 +12,7 @@ from services.assessment import export_store as q
 from services.assessment.settings import SERVICE
 from shared.events.assessment import AssessmentDataExported
 from shared.events.envelope import Envelope
+from shared.events.notification import AccessRequested
 from shared.privacy import export, export_store
 
 SOURCE = "skolit.assessment"
@@ -31,5 +32,5 @@ async def gather(conn: asyncpg.Connection, person: UUID) -> export.Tables:
     }
 
 
-async def on_access_requested(conn: asyncpg.Connection, env: Envelope) -> None:
+async def on_access_requested(conn: asyncpg.Connection, env: Envelope[AccessRequested]) -> None:
     await export.answer(conn, env, service=SERVICE, source=SOURCE, gather=gather, event=AssessmentDataExported)

@@ -9,8 +9,9 @@ from services.catalog import erasure_store
 from services.catalog.changes import SOURCE
 from shared.events.catalog import CatalogDataErased
 from shared.events.envelope import Envelope
+from shared.events.notification import ErasureRequested
 from shared.privacy import erasure
 
 
-async def on_erasure_requested(conn: asyncpg.Connection, env: Envelope) -> None:
+async def on_erasure_requested(conn: asyncpg.Connection, env: Envelope[ErasureRequested]) -> None:
     await erasure.answer(conn, env, source=SOURCE, confirmation=CatalogDataErased, erase=erasure_store.erase_person)

@@ -12,6 +12,7 @@ from services.catalog import export_store as q
 from services.catalog.settings import SERVICE
 from shared.events.catalog import CatalogDataExported
 from shared.events.envelope import Envelope
+from shared.events.notification import AccessRequested
 from shared.privacy import export, export_store
 
 SOURCE = "skolit.catalog"
@@ -33,5 +34,5 @@ async def gather(conn: asyncpg.Connection, person: UUID) -> export.Tables:
     }
 
 
-async def on_access_requested(conn: asyncpg.Connection, env: Envelope) -> None:
+async def on_access_requested(conn: asyncpg.Connection, env: Envelope[AccessRequested]) -> None:
     await export.answer(conn, env, service=SERVICE, source=SOURCE, gather=gather, event=CatalogDataExported)

@@ -32,9 +32,11 @@ from services.notification.settings import NOTIFICATION, SERVICE
 from shared import outbox
 from shared.auth import Principal, Role, require
 from shared.clock import CITY_TZ
+from shared.consumer import Handler
 from shared.events.assessment import AssessmentDataExported
+from shared.events.base import Event
 from shared.events.catalog import CatalogDataExported
-from shared.events.envelope import Envelope
+from shared.events.envelope import Envelope, Rejected
 from shared.events.notification import AccessRequested
 from shared.events.reporting import ReportingDataExported
 from shared.jobs import Job
@@ -128,20 +130,27 @@ def _private_key(row: asyncpg.Record) -> bytes:
     return base64.b64decode(KEYS.decrypt(row["private_key_id"], row["id"], row["private_key"]) or "")
 
 
-async def on_data_exported(conn: asyncpg.Connection, env: Envelope) -> None:
+#: a service's part of an export: each service has its own type, all alike
+DataExported = AssessmentDataExported | CatalogDataExported | ReportingDataExported
+
+
+async def on_data_exported(conn: asyncpg.Connection, env: Envelope[DataExported]) -> None:
     """A service's part: checked with the request's key and kept; the fourth part completes the export."""
     service = PART_EVENTS[type(env.data)]
-    e: AssessmentDataExported = env.data  # type: ignore[assignment]
+    e = env.data
     row = await q.request(conn, e.requestId, lock=True)  # one part at a time per request: the last one assembles
     if row is None or row["private_key"] is None:
         # not ours, or complete or given up already (a replayed topic): nothing can open it any more
         log.info("access request %s: %s's part ignored (%s)", e.requestId, service, "unknown" if row is None else "no longer open")
         return
-    box = base64.b64decode(e.part, validate=True)
+    try:
+        box = base64.b64decode(e.part, validate=True)
+    except ValueError as exc:
+        raise Rejected(f"{service}'s part of access request {e.requestId} is not base64 ({exc})") from exc
     try:
         export.open_part(_private_key(row), e.requestId, service, e.part)
     except SealedBoxError as exc:
-        raise ValueError(f"{service}'s part of access request {e.requestId} does not open with the request's key") from exc
+        raise Rejected(f"{service}'s part of access request {e.requestId} does not open with the request's key") from exc
     await q.add_part(conn, e.requestId, service, box, e.rows)
     if set(await q.received(conn, e.requestId)) >= set(SERVICES):
         await assemble(conn, row)
@@ -241,4 +250,4 @@ def expiry_job(every_seconds: float) -> Job:
                f"Drops each right-of-access export {RETENTION_DAYS} days after it was ready, and requests still pending after as long")
 
 
-HANDLERS = {AssessmentDataExported: on_data_exported, CatalogDataExported: on_data_exported, ReportingDataExported: on_data_exported}
+HANDLERS: dict[type[Event], Handler] = {AssessmentDataExported: on_data_exported, CatalogDataExported: on_data_exported, ReportingDataExported: on_data_exported}

@@ -9,6 +9,7 @@ from services.notification.handlers import HANDLERS, REPLICAS
 from services.notification.jobs import jobs
 from services.notification.sender import Sender
 from services.notification.settings import NOTIFICATION, SERVICE
+from shared.events.city import GuardianRelationEnded, PersonRemoved
 from shared.events.notification import (
     AccessRequested,
     ErasureRequested,
@@ -27,6 +28,8 @@ SPEC = ServiceSpec(
     router=router,
     handlers=HANDLERS,
     replicas=REPLICAS,
+    # the person replica's handlers, and pending messages to whoever is no longer related to the school cancelled
+    overrides=frozenset({GuardianRelationEnded, PersonRemoved}),
     produces=(MessageDelivered, MessageFailed, GuardianReachMeasured, AccessRequested, ErasureRequested, NotificationDataErased),
     jobs=jobs(NOTIFICATION) + (expiry_job(NOTIFICATION.job_interval_seconds),),
     workers={"sender": lambda pool: Sender(pool, NOTIFICATION, KEYS)},

@@ -27,7 +27,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.notification import erasure_store as q
 from shared import outbox
 from shared.auth import Principal, Role, require
+from shared.consumer import Handler
 from shared.events.assessment import AssessmentDataErased
+from shared.events.base import DataErased, Event
 from shared.events.catalog import CatalogDataErased
 from shared.events.city import PersonErasureRequested
 from shared.events.envelope import Envelope, event_uuid
@@ -117,23 +119,23 @@ async def read(request: Request, erasure_request_id: UUID, caller: Annotated[Pri
 
 # --- events --------------------------------------------------------------------------------------
 
-async def on_person_erasure_requested(conn: asyncpg.Connection, env: Envelope) -> None:
+async def on_person_erasure_requested(conn: asyncpg.Connection, env: Envelope[PersonErasureRequested]) -> None:
     """The city's systems ask: the same as the POST, the request's id made from the event's, so the event
     applied again makes nothing new."""
-    e: PersonErasureRequested = env.data  # type: ignore[assignment]
+    e = env.data
     await request_erasure(conn, person=e.person, reason=e.reasonCode, requested_by=env.source, source="city",
                           request_id=UUID(event_uuid("erasure-request", env.source, env.id)))
 
 
-async def on_erasure_requested(conn: asyncpg.Connection, env: Envelope) -> None:
+async def on_erasure_requested(conn: asyncpg.Connection, env: Envelope[ErasureRequested]) -> None:
     """Notification's own part, like every other service's."""
     await erasure.answer(conn, env, source=SOURCE, confirmation=NotificationDataErased, erase=q.erase_person)
 
 
-async def on_data_erased(conn: asyncpg.Connection, env: Envelope) -> None:
+async def on_data_erased(conn: asyncpg.Connection, env: Envelope[DataErased]) -> None:
     """A service's confirmation; the fourth completes the request and destroys the person's key."""
     service = CONFIRMATIONS[type(env.data)]
-    e: NotificationDataErased = env.data  # type: ignore[assignment]
+    e = env.data
     row = await q.request(conn, e.requestId, lock=True)  # one confirmation at a time per request: the last one completes
     if row is None:
         log.warning("erasure request %s: %s confirmed a request not known here", e.requestId, service)
@@ -158,7 +160,7 @@ async def complete(conn: asyncpg.Connection, row: asyncpg.Record) -> None:
     log.info("erasure request %s complete; the person's key is destroyed", row["id"])
 
 
-HANDLERS = {
+HANDLERS: dict[type[Event], Handler] = {
     PersonErasureRequested: on_person_erasure_requested,
     ErasureRequested: on_erasure_requested,
     **dict.fromkeys(CONFIRMATIONS, on_data_erased),

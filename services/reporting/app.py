@@ -7,6 +7,7 @@ from services.reporting.handlers import HANDLERS, REPLICAS
 from services.reporting.jobs import JOBS
 from services.reporting.publishing import seed_indicators
 from services.reporting.settings import SERVICE
+from shared.events.city import OrganisationUpserted
 from shared.events.reporting import IndicatorBelowTarget, ReportingDataErased, ReportingDataExported, ReportPublished
 from shared.service import ServiceSpec
 
@@ -18,6 +19,8 @@ SPEC = ServiceSpec(
     router=router,
     handlers=HANDLERS,
     replicas=REPLICAS,
+    # the organisation replica's upsert, and a version of the school unit's history with it
+    overrides=frozenset({OrganisationUpserted}),
     produces=(IndicatorBelowTarget, ReportPublished, ReportingDataExported, ReportingDataErased),
     on_start=seed_indicators,
     jobs=JOBS,

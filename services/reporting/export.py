@@ -11,6 +11,7 @@ import asyncpg
 from services.reporting import export_store as q
 from services.reporting.settings import SERVICE
 from shared.events.envelope import Envelope
+from shared.events.notification import AccessRequested
 from shared.events.reporting import ReportingDataExported
 from shared.privacy import export, export_store
 
@@ -25,5 +26,5 @@ async def gather(conn: asyncpg.Connection, person: UUID) -> export.Tables:
     }
 
 
-async def on_access_requested(conn: asyncpg.Connection, env: Envelope) -> None:
+async def on_access_requested(conn: asyncpg.Connection, env: Envelope[AccessRequested]) -> None:
     await export.answer(conn, env, service=SERVICE, source=SOURCE, gather=gather, event=ReportingDataExported)

@@ -58,8 +58,8 @@ ORGANISATION_UPSERT = """
         """
 
 
-def _organisation_upserted_arguments(env: Envelope) -> tuple[Any, ...]:
-    e: OrganisationUpserted = env.data  # type: ignore[assignment]
+def _organisation_upserted_arguments(env: Envelope[OrganisationUpserted]) -> tuple[Any, ...]:
+    e = env.data
     return (e.id, e.displayName, e.organisationType.value, e.schoolUnitCode, e.municipalityCode,
             [t.value for t in e.schoolTypes], e.parentOrganisation, e.startDate, e.endDate, env.time)
 
@@ -67,8 +67,8 @@ def _organisation_upserted_arguments(env: Envelope) -> tuple[Any, ...]:
 on_organisation_upserted = Statement(ORGANISATION_UPSERT, _organisation_upserted_arguments)
 
 
-async def on_organisation_ended(conn: asyncpg.Connection, env: Envelope) -> None:
-    e: OrganisationEnded = env.data  # type: ignore[assignment]
+async def on_organisation_ended(conn: asyncpg.Connection, env: Envelope[OrganisationEnded]) -> None:
+    e = env.data
     await conn.execute(
         "UPDATE organisation SET end_date = $2, deleted = $3, event_time = $4 WHERE id = $1 AND event_time <= $4",
         e.id, e.endDate, e.reason == EndReason.DELETED, env.time,
@@ -129,16 +129,16 @@ DUTY_UPSERT = """
         """
 
 
-def _duty_assigned_arguments(env: Envelope) -> tuple[Any, ...]:
-    e: DutyAssigned = env.data  # type: ignore[assignment]
+def _duty_assigned_arguments(env: Envelope[DutyAssigned]) -> tuple[Any, ...]:
+    e = env.data
     return (e.id, e.person, e.dutyAt, e.dutyRole.value, e.startDate, e.endDate, env.time)
 
 
 on_duty_assigned = Statement(DUTY_UPSERT, _duty_assigned_arguments)
 
 
-async def on_duty_ended(conn: asyncpg.Connection, env: Envelope) -> None:
-    e: DutyEnded = env.data  # type: ignore[assignment]
+async def on_duty_ended(conn: asyncpg.Connection, env: Envelope[DutyEnded]) -> None:
+    e = env.data
     await conn.execute("UPDATE duty SET active = false, end_date = $2, event_time = $3 WHERE id = $1 AND event_time <= $3", e.id, e.endDate, env.time)
 
 
@@ -159,16 +159,16 @@ PERSON_UPSERT = """
         """
 
 
-def _person_upserted_arguments(env: Envelope) -> tuple[Any, ...]:
-    e: PersonUpserted = env.data  # type: ignore[assignment]
+def _person_upserted_arguments(env: Envelope[PersonUpserted]) -> tuple[Any, ...]:
+    e = env.data
     return (e.id, e.securityMarking.value, env.time)
 
 
 on_person_upserted = Statement(PERSON_UPSERT, _person_upserted_arguments)
 
 
-async def on_person_removed(conn: asyncpg.Connection, env: Envelope) -> None:
-    e: PersonRemoved = env.data  # type: ignore[assignment]
+async def on_person_removed(conn: asyncpg.Connection, env: Envelope[PersonRemoved]) -> None:
+    e = env.data
     await conn.execute("UPDATE person SET removed = true, event_time = $2 WHERE id = $1 AND event_time <= $2", e.id, env.time)
     # A removed person is related to no one any longer.
     await conn.execute("UPDATE guardianship SET active = false WHERE (guardian = $1 OR pupil = $1) AND active", e.id)
@@ -184,8 +184,8 @@ GUARDIAN_RELATION_UPSERT = """
         """
 
 
-def _guardian_relation_added_arguments(env: Envelope) -> tuple[Any, ...]:
-    e: GuardianRelationAdded = env.data  # type: ignore[assignment]
+def _guardian_relation_added_arguments(env: Envelope[GuardianRelationAdded]) -> tuple[Any, ...]:
+    e = env.data
     return (e.id, e.guardian, e.pupil, e.schoolUnit, e.relationType, e.schoolType.value if e.schoolType else None, e.schoolYear,
             e.startDate, env.time)
 
@@ -193,8 +193,8 @@ def _guardian_relation_added_arguments(env: Envelope) -> tuple[Any, ...]:
 on_guardian_relation_added = Statement(GUARDIAN_RELATION_UPSERT, _guardian_relation_added_arguments)
 
 
-async def on_guardian_relation_ended(conn: asyncpg.Connection, env: Envelope) -> None:
-    e: GuardianRelationEnded = env.data  # type: ignore[assignment]
+async def on_guardian_relation_ended(conn: asyncpg.Connection, env: Envelope[GuardianRelationEnded]) -> None:
+    e = env.data
     await conn.execute(
         "UPDATE guardianship SET active = false, end_date = $2, event_time = $3 WHERE id = $1 AND event_time <= $3",
         e.id, e.endDate, env.time,
@@ -215,8 +215,8 @@ PERSONS = Replica(
 # --- persons' markings only ----------------------------------------------------------------------
 
 
-async def on_marked_person_removed(conn: asyncpg.Connection, env: Envelope) -> None:
-    e: PersonRemoved = env.data  # type: ignore[assignment]
+async def on_marked_person_removed(conn: asyncpg.Connection, env: Envelope[PersonRemoved]) -> None:
+    e = env.data
     await conn.execute("UPDATE person SET removed = true, event_time = $2 WHERE id = $1 AND event_time <= $2", e.id, env.time)
 
 

@@ -15,7 +15,7 @@ import binascii
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 from uuid import uuid4
 
 import orjson
@@ -51,13 +51,27 @@ class SchemaViolation(PermanentError):
     pass
 
 
+class Rejected(PermanentError):
+    """A handler refuses the event for what it says (an app the programbank does not hold, a key that is not a
+    key): the consumer dead-letters it with this reason (shared/consumer.py). Raise it, with a reason a person
+    can act on, for every refusal a handler makes; a ``KeyError`` or ``TypeError`` is a bug and is never a refusal."""
+
+
+#: the event an envelope carries; covariant, so an ``Envelope[AppPublished]`` is an ``Envelope[Event]``
+E_co = TypeVar("E_co", bound=Event, covariant=True)
+
+
 @dataclass(frozen=True)
-class Envelope:
+class Envelope(Generic[E_co]):
+    """One event with its CloudEvents attributes. Generic in the event, so a handler says what it applies
+    (``async def on_x(conn, env: Envelope[AppLaunchesCounted])``) and reads ``env.data`` as that type; the
+    consumer calls a handler only with envelopes of the types it was registered for (shared/consumer.py)."""
+
     id: str
     type: str
     source: str
     time: datetime
-    data: Event
+    data: E_co
     subject: str | None = None
     extra_headers: dict[str, str] = field(default_factory=dict)
 
@@ -72,7 +86,10 @@ class WireMessage:
     value: bytes
 
 
-def new_envelope(event: Event, source: str, *, event_id: str | None = None, time: datetime | None = None) -> Envelope:
+E = TypeVar("E", bound=Event)
+
+
+def new_envelope(event: E, source: str, *, event_id: str | None = None, time: datetime | None = None) -> Envelope[E]:
     return Envelope(
         id=event_id or str(uuid4()),
         type=event.TYPE,
@@ -83,7 +100,7 @@ def new_envelope(event: Event, source: str, *, event_id: str | None = None, time
     )
 
 
-def encode(envelope: Envelope) -> WireMessage:
+def encode(envelope: Envelope[Event]) -> WireMessage:
     headers = [
         ("ce_specversion", SPECVERSION.encode()),
         ("ce_id", envelope.id.encode()),
@@ -233,13 +250,13 @@ def read_attributes(headers: dict[str, str]) -> tuple[str, str, str, datetime]:
     return headers["ce_id"], headers["ce_type"], headers["ce_source"], time
 
 
-def decode(headers: dict[str, str], value: bytes | None) -> Envelope:
+def decode(headers: dict[str, str], value: bytes | None) -> Envelope[Event]:
     """Binary-mode headers (as text) + body → Envelope. Raises a PermanentError subclass with a reason a person can act on."""
     event_id, event_type, source, time = read_attributes(headers)
     return decode_data(Attributes(event_id, event_type, source, time, headers.get("ce_subject") or None), value)
 
 
-def decode_data(attrs: Attributes, value: bytes | None) -> Envelope:
+def decode_data(attrs: Attributes, value: bytes | None) -> Envelope[Event]:
     """The event's data against its contract: the body in binary mode, ``data`` in structured mode."""
     model = model_for(attrs.type)
     if model is None:
@@ -278,6 +295,7 @@ __all__ = [
     "Attributes",
     "Envelope",
     "PermanentError",
+    "Rejected",
     "SchemaViolation",
     "UndecodableMessage",
     "UnknownEventType",

@@ -21,7 +21,7 @@ import asyncpg
 
 from shared import outbox
 from shared.events.base import DataErased
-from shared.events.envelope import Envelope, PermanentError
+from shared.events.envelope import Envelope, Rejected
 from shared.events.notification import ErasureRequested
 from shared.privacy import vault
 
@@ -33,15 +33,15 @@ ERASED = "erased"
 Erase = Callable[[asyncpg.Connection, UUID], Awaitable[dict[str, int]]]
 
 
-async def answer(conn: asyncpg.Connection, env: Envelope, *, source: str, confirmation: type[DataErased], erase: Erase) -> dict[str, int]:
+async def answer(conn: asyncpg.Connection, env: Envelope[ErasureRequested], *, source: str, confirmation: type[DataErased], erase: Erase) -> dict[str, int]:
     """Erase what this service holds about the requested person and confirm; returns the counts."""
-    e: ErasureRequested = env.data  # type: ignore[assignment]
+    e = env.data
     try:
         person = await vault.open_ref(conn, e.person)
     except vault.KeyDestroyed:
         counts: dict[str, int] = {}  # erased before: the key is gone, and with it every way to find the person
     except vault.NotSealed as exc:
-        raise PermanentError(f"ErasureRequested {e.requestId}: {exc}") from exc
+        raise Rejected(f"ErasureRequested {e.requestId}: {exc}") from exc
     else:
         counts = await erase(conn, person)
     await outbox.add(conn, source, confirmation(requestId=e.requestId, erasedAt=datetime.now(UTC), counts=counts))

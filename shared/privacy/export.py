@@ -27,7 +27,7 @@ import orjson
 
 from shared import outbox
 from shared.events.base import Event
-from shared.events.envelope import Envelope
+from shared.events.envelope import Envelope, Rejected
 from shared.events.notification import AccessRequested
 from shared.privacy import sealedbox, vault
 
@@ -108,16 +108,19 @@ def sealed_answer(public_key: bytes, request_id: UUID, service: str, tables: Tab
     return text, n
 
 
-async def answer(conn: asyncpg.Connection, env: Envelope, *, service: str, source: str, gather: Gather,
+async def answer(conn: asyncpg.Connection, env: Envelope[AccessRequested], *, service: str, source: str, gather: Gather,
                  event: Callable[..., Event]) -> None:
     """The handler body of every service's ``on_access_requested``: open, gather, seal, outbox — one transaction."""
-    e: AccessRequested = env.data  # type: ignore[assignment]
-    public_key = base64.b64decode(e.publicKey, validate=True)
+    e = env.data
+    try:
+        public_key = base64.b64decode(e.publicKey, validate=True)
+    except ValueError as exc:
+        raise Rejected(f"AccessRequested {e.requestId}: publicKey is not base64 ({exc})") from exc
     if len(public_key) != sealedbox.KEY_BYTES:
-        raise ValueError("publicKey is not an X25519 public key")
+        raise Rejected(f"AccessRequested {e.requestId}: publicKey is not an X25519 public key")
     try:
         person: UUID | None = await vault.open_ref(conn, e.person)
-    except vault.KeyDestroyed:  # a LookupError: it must not dead-letter the request
+    except vault.KeyDestroyed:  # the person was erased: the answer says so, with no tables
         person = None
     tables = await gather(conn, person) if person is not None else None
     part, n = sealed_answer(public_key, e.requestId, service, tables)

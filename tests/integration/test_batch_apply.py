@@ -58,7 +58,7 @@ async def pool(stack: Stack) -> AsyncIterator[asyncpg.Pool]:
         await admin.close()
 
 
-class Counting(Statement):
+class Counting(Statement[OrganisationUpserted]):
     """The replica's statement, counting how it was called, and refusing names that start with "REJECT"."""
 
     def __init__(self) -> None:
@@ -66,12 +66,12 @@ class Counting(Statement):
         object.__setattr__(self, "calls", [])
 
     @staticmethod
-    def _arguments(env: Envelope) -> tuple[Any, ...]:
-        if env.data.displayName.startswith("REJECT"):  # type: ignore[attr-defined]
+    def _arguments(env: Envelope[OrganisationUpserted]) -> tuple[Any, ...]:
+        if env.data.displayName.startswith("REJECT"):
             raise ValueError("names starting with REJECT are refused")
-        return on_organisation_upserted.arguments(env)
+        return tuple(on_organisation_upserted.arguments(env))
 
-    async def __call__(self, conn: asyncpg.Connection, env: Envelope) -> None:
+    async def __call__(self, conn: asyncpg.Connection, env: Envelope[OrganisationUpserted]) -> None:
         self.calls.append(("one", 1))  # type: ignore[attr-defined]
         await super().__call__(conn, env)
 

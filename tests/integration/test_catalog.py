@@ -167,8 +167,12 @@ async def test_swedish_search_with_inflections_typos_and_facets(pb: Programbank)
         # the name ranks above a description mention
         ranked = await search(http, pb, q=f"geometrilabbet {kw}")
         assert ranked["items"][0]["id"] == geo["id"]
-        # nothing the user types reaches the query syntax
-        assert (await search(http, pb, q="'); DROP TABLE app; -- & | ! :*"))["total"] >= 0
+        # nothing the user types reaches the query syntax: "!" negates nothing and "|" widens nothing, every word must match
+        assert [i["id"] for i in (await search(http, pb, q=f"{kw} & ! geometrilabbet"))["items"]] == [geo["id"]]
+        assert [i["id"] for i in (await search(http, pb, q=f"{kw} | läsfixaren"))["items"]] == [read["id"]]
+        attack = await search(http, pb, q=f"'); DROP TABLE app; -- & | ! :* {kw}")
+        assert attack["total"] == 0 and attack["items"] == []  # none of this test's apps says "drop" or "table"
+        assert (await search(http, pb, q=kw))["total"] == 3  # and the table is still there, all three apps in it
         bad = await http.get(f"{pb.url}/apps", params={"subject": "XX"}, headers=pb.teacher())
         assert bad.status_code == 422 and bad.json()["field"] == "subject"
 
@@ -468,6 +472,7 @@ async def test_csv_import_is_all_or_nothing_and_export_round_trips(pb: Programba
         header = exported.text.splitlines()[0]
         again = await http.post(f"{pb.url}/apps/import", content=header + "\n" + "\n".join(lines), headers=headers)
         assert again.status_code == 422 and all("already in the programbank" in row["errors"][0]["message"] for row in again.json()["rejectedRows"])
+        assert [row["line"] for row in again.json()["rejectedRows"]] == [2, 3]  # both rows, so the check above covered each of them
         as_json = (await http.get(f"{pb.url}/apps/export", params={"format": "json"}, headers=pb.teacher())).json()["items"]
         assert {i["name"] for i in as_json} >= {f"Importappen A {t}", f"Importappen B {t}"}
         assert (await http.post(f"{pb.url}/apps/import", content="name\nx", headers=headers)).status_code == 422

@@ -8,9 +8,9 @@ import asyncpg
 import httpx
 import pytest
 
-from shared.city.cli import publish_envelopes
-from shared.city.demo import demo_city, demo_ids
-from shared.demo_assessment import DRAFT, SUBMITTED, WITH_PULSE, seed
+from devkit.city_cli import publish_envelopes
+from devkit.demo.city import demo_city, demo_ids
+from devkit.demo.assessment import DRAFT, SUBMITTED, WITH_PULSE, seed
 from shared.settings import DEV_JWT_SECRET
 from tests.support.kafka import eventually
 from tests.support.stack import Stack, auth
@@ -55,7 +55,7 @@ async def test_the_demo_has_an_open_round_with_submitted_assessments(stack: Stac
 
 
 async def test_the_demo_has_a_programbank_with_dpa_problems_licences_requests_and_usage(stack: Stack) -> None:
-    from shared.demo_catalog import seed as seed_catalog
+    from devkit.demo.catalog import seed as seed_catalog
 
     await publish_envelopes(stack.bootstrap, demo_city())
     url = stack.services["catalog"].url
@@ -94,7 +94,7 @@ async def test_the_demo_has_a_programbank_with_dpa_problems_licences_requests_an
 async def test_the_demo_guardians_have_contact_details_and_a_broadcast_from_the_rektor_arrives(stack: Stack) -> None:
     from uuid import uuid4
 
-    from shared.demo_notification import seed as seed_notification
+    from devkit.demo.notification import seed as seed_notification
 
     await publish_envelopes(stack.bootstrap, demo_city())
     url = stack.services["notification"].url

@@ -14,9 +14,9 @@ import asyncpg
 import orjson
 import pytest
 
-from shared.city.cli import InputError, main as city_main, publish_envelopes, read_file, to_records
-from shared.city.demo import demo_city
-from shared.embedded import EmbeddedBroker, EmbeddedPostgres, free_port
+from devkit.city_cli import InputError, main as city_main, publish_envelopes, read_file, to_records
+from devkit.demo.city import demo_city
+from devkit.embedded import EmbeddedBroker, EmbeddedPostgres, free_port
 from shared.events.envelope import encode, header_map
 from tests.support.kafka import eventually
 

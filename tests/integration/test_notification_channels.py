@@ -1,4 +1,4 @@
-"""Notification over real channels: a local SMTP server and an HTTP gateway sink (shared/sinks.py)
+"""Notification over real channels: a local SMTP server and an HTTP gateway sink (devkit/sinks.py)
 receive what the senders send. Broadcasts to audiences, preferences, quiet hours with controlled
 time, digests, fallback after gateway failures, callbacks, the unreached worklist, never twice."""
 

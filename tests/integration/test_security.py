@@ -20,7 +20,10 @@ pytestmark = pytest.mark.integration
 async def test_a_service_role_reaches_only_its_own_schema(stack: Stack, service: str) -> None:
     conn = await asyncpg.connect(stack.service_url(service))
     try:
-        assert await conn.fetchval("SELECT count(*) >= 0 FROM inbox")  # its own schema, via search_path
+        # its own schema, via search_path: the unqualified name is the service's own table, and it can be read
+        schema = await conn.fetchval("SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = 'inbox'::regclass")
+        assert schema == service
+        assert await conn.fetchval(f"SELECT (SELECT count(*) FROM inbox) = (SELECT count(*) FROM {service}.inbox)") is True  # one snapshot
         for other in SERVICES:
             if other == service:
                 continue

@@ -17,7 +17,7 @@ import httpx
 import pytest
 import yaml
 
-from shared.embedded import free_port
+from devkit.embedded import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCAL_BIN = ROOT / ".venv" / "prometheus" / "bin"

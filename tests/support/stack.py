@@ -5,72 +5,21 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import subprocess
-import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
-
-from shared.auth import mint
-from shared.embedded import EmbeddedBroker, EmbeddedPostgres, free_port
+from devkit.embedded import EmbeddedBroker, EmbeddedPostgres, free_port
+from devkit.process import ROOT, ServiceProcess
+from devkit.sinks import Sinks
 from services.notification.settings import DEV_CALLBACK_TOKEN
+from shared.auth import mint
 from shared.settings import DEV_JWT_SECRET, SERVICES, service_database_url
-from shared.sinks import Sinks
 from tests.support.tcpproxy import TcpProxy
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-@dataclass
-class ServiceProcess:
-    name: str
-    port: int
-    env: dict[str, str]
-    log_path: Path
-    proc: subprocess.Popen[bytes] | None = None
-    starts: int = 0
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        self.starts += 1
-        log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([sys.executable, "-m", f"services.{self.name}"], cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
-        log.close()
-
-    def wait_ready(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc is not None and self.proc.poll() is not None:
-                raise RuntimeError(f"{self.name} exited with {self.proc.returncode}:\n{self.log_tail()}")
-            try:
-                if httpx.get(self.url + "/readyz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise TimeoutError(f"{self.name} not ready after {timeout}s:\n{self.log_tail()}")
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(timeout=10)
-
-    def terminate(self, timeout: float = 60) -> int:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(timeout=timeout)
-
-    def log_tail(self, lines: int = 40) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
+# ServiceProcess(name, port, env, log_path): devkit/process.py, the one class that starts and watches a
+# service process (also for `make run`, the benchmarks and `make chaos`, which imports it and ROOT from here).
+__all__ = ["ROOT", "ServiceProcess", "Stack", "auth", "token"]
 
 
 @dataclass

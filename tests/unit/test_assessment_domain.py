@@ -1,13 +1,14 @@
-"""Pure rules of the assessment service: answers, levels, guidance, pulse suppression, deadlines."""
+"""Pure rules of the assessment service: answers, levels, guidance, pulse suppression, deadlines, new campaigns."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, date, datetime
 
 import pytest
 
 from services.assessment import domain
-from services.assessment.domain import Answer, AnswerInput, PulseTally, Rejected
+from services.assessment.domain import Answer, AnswerInput, CampaignRejected, KnownSchool, PulseTally, Rejected, check_new_campaign
 from services.assessment.framework import published
 
 V1 = published()[1]
@@ -129,3 +130,19 @@ def test_carry_forward_within_one_version_keeps_every_answer_and_drops_empty_one
 
 def test_versions_that_do_not_connect_carry_nothing() -> None:
     assert domain.version_chain(published(), 2, 1) is None
+
+
+# --- new campaigns -------------------------------------------------------------------------------
+
+def test_campaign_rules() -> None:
+    a, b = uuid.uuid4(), uuid.uuid4()
+    known = {a: KnownSchool(a, None), b: KnownSchool(b, None)}
+    today = date(2026, 9, 1)
+    assert check_new_campaign(year=2026, deadline=date(2026, 12, 1), today=today, requested=[a, b, a], known=known) == [a, b]
+    with pytest.raises(CampaignRejected, match="already passed"):
+        check_new_campaign(year=2026, deadline=date(2026, 8, 1), today=today, requested=[a], known=known)
+    with pytest.raises(CampaignRejected, match="year 2030"):
+        check_new_campaign(year=2030, deadline=date(2026, 12, 1), today=today, requested=[a], known=known)
+    unknown = uuid.uuid4()
+    with pytest.raises(CampaignRejected, match=str(unknown)):
+        check_new_campaign(year=2026, deadline=date(2026, 12, 1), today=today, requested=[a, unknown], known=known)

@@ -14,7 +14,7 @@ import httpx
 
 from shared import problems
 from shared.auth import AuthError, KeysUnavailable, Principal, Role, Verifier, ensure_school_access, mint, require
-from shared.auth.cli import main as token_cli
+from devkit.token_cli import main as token_cli
 
 SECRET = "unit-test-secret-that-is-long-enough-for-hs256"
 SCHOOL = str(uuid.uuid4())

@@ -3,6 +3,8 @@ availability, licences, requests, search queries and filters. No database, no ne
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -63,6 +65,15 @@ def validation_message(payload: dict[str, Any]) -> str:
     with pytest.raises(ValidationError) as caught:
         AppInput.model_validate(payload)
     return str(caught.value)
+
+
+def refusal(check: Callable[..., None], *args: Any) -> Exception | None:
+    """What a domain check refuses with (Rejected, or ValueError for usage periods), or None when it lets the input through."""
+    try:
+        check(*args)
+    except (Rejected, ValueError) as exc:
+        return exc
+    return None
 
 
 # --- AppInput ------------------------------------------------------------------------------------
@@ -340,16 +351,28 @@ def test_grade_restricted_status_needs_one_of_the_apps_grades() -> None:
 
 
 def test_grade_restricted_status_with_overlap_is_allowed() -> None:
-    domain.check_status_change(UNDER_REVIEW, APPROVED_456, signed(), ["6", "7"], TODAY)
+    assert refusal(domain.check_status_change, UNDER_REVIEW, APPROVED_456, signed(), ["6", "7"], TODAY) is None
+    # the overlap (grade 6) is what lets it through: the same change for grade 7 alone is refused
+    without_overlap = refusal(domain.check_status_change, UNDER_REVIEW, APPROVED_456, signed(), ["7"], TODAY)
+    assert isinstance(without_overlap, Rejected) and without_overlap.status == 422 and without_overlap.field == "status"
 
 
 def test_approval_of_a_clean_app_is_allowed() -> None:
-    domain.check_status_change(UNDER_REVIEW, APPROVED, signed(), ["4", "5"], TODAY)
+    assert refusal(domain.check_status_change, UNDER_REVIEW, APPROVED, signed(), ["4", "5"], TODAY) is None
+    # the clean data protection is what lets it through: the same app without a signed agreement is refused
+    unsigned = DataProtection.model_validate({"dataCategories": ["identity", "learning_activity"]})
+    blocked = refusal(domain.check_status_change, UNDER_REVIEW, APPROVED, unsigned, ["4", "5"], TODAY)
+    assert isinstance(blocked, Rejected) and blocked.status == 409
+    assert "there is no signed data processing agreement (status: missing)" in str(blocked)
 
 
 def test_moving_a_blocked_app_to_a_non_use_status_is_allowed() -> None:
     dp = DataProtection.model_validate({"dataCategories": ["identity"]})
-    domain.check_status_change(APPROVED, LAPSED, dp, ["4"], TODAY)
+    assert refusal(domain.check_status_change, APPROVED, LAPSED, dp, ["4"], TODAY) is None
+    # the target's not allowing use is what lets it through: the same app moved to a status that allows use is refused
+    to_use = refusal(domain.check_status_change, APPROVED, APPROVED_456, dp, ["4"], TODAY)
+    assert isinstance(to_use, Rejected) and to_use.status == 409
+    assert "cannot get the status approved_456" in str(to_use)
 
 
 # --- lapses and availability ---------------------------------------------------------------------
@@ -436,11 +459,19 @@ def test_single_licence_needs_seats() -> None:
 
 
 def test_school_licence_without_seats_is_fine() -> None:
-    domain.check_licence("school", None, None, date(2025, 8, 1), date(2026, 6, 30))
+    assert refusal(domain.check_licence, "school", None, None, date(2025, 8, 1), date(2026, 6, 30)) is None
+    # only a school licence may leave seats out: the same licence as a single one is refused for it
+    single = refusal(domain.check_licence, "single", None, None, date(2025, 8, 1), date(2026, 6, 30))
+    assert isinstance(single, Rejected) and single.field == "seats"
 
 
 def test_complete_group_licence_is_fine() -> None:
-    domain.check_licence("group", 28, "7B", date(2025, 8, 1), date(2025, 8, 1))
+    assert refusal(domain.check_licence, "group", 28, "7B", date(2025, 8, 1), date(2025, 8, 1)) is None
+    # each part counts: without its group name, or ending the day before it starts, the same licence is refused
+    unnamed = refusal(domain.check_licence, "group", 28, "", date(2025, 8, 1), date(2025, 8, 1))
+    assert isinstance(unnamed, Rejected) and unnamed.field == "groupName"
+    backwards = refusal(domain.check_licence, "group", 28, "7B", date(2025, 8, 1), date(2025, 7, 31))
+    assert isinstance(backwards, Rejected) and backwards.field == "expires"
 
 
 def test_licence_notice_due_inside_window_when_not_sent() -> None:
@@ -581,7 +612,11 @@ def test_usage_period_longer_than_a_year_is_refused() -> None:
 
 @pytest.mark.parametrize("days", [0, 1, 366])
 def test_usage_period_up_to_366_days_is_fine(days: int) -> None:
-    domain.check_usage_period(date(2024, 1, 1), date(2024, 1, 1) + timedelta(days=days))
+    start = date(2024, 1, 1)
+    assert refusal(domain.check_usage_period, start, start + timedelta(days=days)) is None
+    # the edges are exact: a day before the start, or a day past 366, is refused
+    assert "before periodStart" in str(refusal(domain.check_usage_period, start, start - timedelta(days=1)))
+    assert "at most a year" in str(refusal(domain.check_usage_period, start, start + timedelta(days=367)))
 
 
 # --- search --------------------------------------------------------------------------------------
@@ -689,7 +724,10 @@ def test_tsquery_of_any_input_has_only_words_and_operators(q: str) -> None:
 def test_check_filters_accepts_known_values() -> None:
     f = SearchFilters(subjects=("MA",), grades=("4",), school_types=("GR",), headings=("uppfoljning",), statuses=("approved",),
                       dpa_statuses=("signed",), kinds=("open",), platforms=("web",), languages=("xx",))
-    domain.check_filters(f, ["approved", "under_review"])
+    assert refusal(domain.check_filters, f, ["approved", "under_review"]) is None
+    # the same filters with one value the vocabulary lacks are refused, naming it
+    unknown = refusal(domain.check_filters, replace(f, kinds=("open", "pirated")), ["approved", "under_review"])
+    assert isinstance(unknown, Rejected) and unknown.field == "kind"
 
 
 @pytest.mark.parametrize(
@@ -714,6 +752,6 @@ def test_check_filters_names_the_bad_filter(filters: SearchFilters, field: str) 
 
 
 def test_check_filters_statuses_come_from_the_district_list() -> None:
-    domain.check_filters(SearchFilters(statuses=("pilot",)), ["pilot"])
+    assert refusal(domain.check_filters, SearchFilters(statuses=("pilot",)), ["pilot"]) is None
     with pytest.raises(Rejected):
         domain.check_filters(SearchFilters(statuses=("pilot",)), ["approved"])

@@ -307,7 +307,7 @@ def mutated_structured(draw: st.DrawFn, headers: dict[str, bytes | None], value:
         elif action == "base64" and "data" in doc:
             import base64
 
-            doc["data_base64"] = base64.b64encode(orjson.dumps(doc.pop("data"))).decode() if draw(st.booleans()) else draw(nasty_text)
+            doc["data_base64"] = base64.b64encode(json.dumps(doc.pop("data"), ensure_ascii=False).encode("utf-8", "surrogatepass")).decode() if draw(st.booleans()) else draw(nasty_text)
         elif action == "both":
             doc["data_base64"] = "e30="
         elif action == "not-object":

@@ -414,5 +414,5 @@ def test_dockerignore_keeps_the_build_inputs_and_drops_the_rest() -> None:
 
     for source in _copied_sources():
         assert not ignored(source), f".dockerignore drops {source}, which the Dockerfile copies"
-    for path in (".venv", ".skolit", ".git", "__pycache__", "tests", "docs"):
+    for path in (".venv", ".skolit", ".git", "__pycache__", "tests", "docs", "devkit", "bench", "chaos"):
         assert ignored(path), f".dockerignore should drop {path}"

@@ -275,12 +275,9 @@ def postgres_cluster(resources: list[dict]) -> dict:
 # ---------------------------------------------------------------- environment: what the code reads
 
 
-RUNTIME_EXCLUDED = {"shared/devstack.py", "shared/embedded.py", "shared/city/cli.py", "shared/auth/cli.py"}
-
-
 def _runtime_sources(service: str) -> list[Path]:
-    shared = [p for p in sorted((ROOT / "shared").rglob("*.py")) if p.relative_to(ROOT).as_posix() not in RUNTIME_EXCLUDED]
-    return shared + sorted((ROOT / "services" / service).rglob("*.py"))
+    # shared/ is runtime only: the development tooling (make run, the embedded servers, the CLIs) is in devkit/
+    return sorted((ROOT / "shared").rglob("*.py")) + sorted((ROOT / "services" / service).rglob("*.py"))
 
 
 def _is_environ_read(func: ast.expr) -> bool:

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from shared.sinks import HttpSink, Sinks
+from devkit.sinks import HttpSink, Sinks
 
 
 @pytest.fixture

@@ -576,7 +576,7 @@ def _header_pair(text: str) -> tuple[str, str]:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m shared.sinks", description="Local SMTP server and SMS/push gateway sink for Skolit.")
+    parser = argparse.ArgumentParser(prog="python -m devkit.sinks", description="Local SMTP server and SMS/push gateway sink for Skolit.")
     parser.add_argument("--smtp-port", type=int, default=8025, help="SMTP port (default 8025; 0 picks a free one)")
     parser.add_argument("--http-port", type=int, default=8026, help="HTTP port of the SMS/push sink (default 8026; 0 picks a free one)")
     parser.add_argument("--callbacks", action="store_true", help="POST a 'delivered' callback to each request's callbackUrl")

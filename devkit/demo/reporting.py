@@ -15,7 +15,7 @@ SOURCE = "city.facts"
 
 
 def demo_figures(today: date | None = None, years: int = 3) -> list[Envelope]:
-    from shared.city.demo import SCHOOL_UNITS, demo_ids
+    from devkit.demo.city import SCHOOL_UNITS, demo_ids
 
     today = today or date.today()
     rng = random.Random(SEED)

@@ -1,10 +1,10 @@
 """skolit-city: publish the city's school data to Skolit's topics, as the city's systems would.
 
-    python -m shared.city.cli publish --file events.json            JSON array (or JSON Lines) of
+    python -m devkit.city_cli publish --file events.json            JSON array (or JSON Lines) of
                                                                     {"type": ..., "data": {...}, "id": ...}
-    python -m shared.city.cli publish --file units.csv --type se.skolit.city.organisation.upserted.v1
-    python -m shared.city.cli publish --demo                        the demo city (shared.city.demo)
-    python -m shared.city.cli export-demo --file demo.json          the demo city in the JSON format above
+    python -m devkit.city_cli publish --file units.csv --type se.skolit.city.organisation.upserted.v1
+    python -m devkit.city_cli publish --demo                        the demo city (devkit.demo.city)
+    python -m devkit.city_cli export-demo --file demo.json          the demo city in the JSON format above
 
 Every record is checked against its contract before anything is sent: one invalid row stops the
 whole publish with a message naming the row and the field. ``--dry-run`` only checks.
@@ -273,14 +273,14 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{t}\t{model.TOPIC}\t{', '.join(model.model_fields)}")
             return 0
         if args.command == "export-demo":
-            from shared.city.demo import demo_city
+            from devkit.demo.city import demo_city
 
             records = to_records(demo_city(args.seed))
             args.file.write_text(json.dumps(records, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
             print(f"wrote {len(records)} events to {args.file}")
             return 0
         if args.demo:
-            from shared.city.demo import demo_city
+            from devkit.demo.city import demo_city
 
             if args.event_type:
                 raise InputError("--type is only for CSV files")

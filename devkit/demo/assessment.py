@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from shared.auth import mint as _mint
-from shared.demo_http import DemoError, _call, _until, call
+from devkit.demo.client import DemoError, _call, _until, call
 
 ROUND_NAME = "Självskattning {year} (demo)"
 # Enough submitted schools per district for district figures; Söderort (district 3) has only two, so
@@ -46,7 +46,7 @@ def _answers(framework: dict[str, Any], rng: random.Random, strength: float) -> 
 
 async def seed(base_url: str, secret: str, *, today: date | None = None, issuer: str | None = None, audience: str | None = None) -> dict[str, Any]:
     """Opens the demo round and fills it; returns what it made (or what it found)."""
-    from shared.city.demo import demo_ids
+    from devkit.demo.city import demo_ids
 
     def mint(*args: Any, **kwargs: Any) -> str:
         return _mint(*args, issuer=issuer, audience=audience, **kwargs)

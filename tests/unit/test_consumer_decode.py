@@ -1,34 +1,16 @@
-"""Pure logic: which consumed records are for this service, dead-letter headers, campaign rules,
-migration ordering, settings, and that the committed AsyncAPI document is current."""
+"""The consumer's decode step (shared/consumer.py): which consumed records are for this service, how a
+record without an id is deduplicated, and what a dead letter's headers say."""
 
 from __future__ import annotations
 
-import json
 import uuid
-from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 
-import pytest
-
-from services.assessment.domain import CampaignRejected, KnownSchool, check_new_campaign
 from shared.consumer import Handlers, dead_letter_headers, decode_record
 from shared.events.assessment import CampaignOpened
 from shared.events.city import OrganisationUpserted
 from shared.events.envelope import encode, new_envelope
-from shared.settings import service_database_url
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-@dataclass
-class FakeRecord:
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
-    headers: list[tuple[str, bytes]]
+from tests.support.records import FakeRecord
 
 
 async def _noop(conn, env):  # type: ignore[no-untyped-def]
@@ -80,42 +62,3 @@ def test_dead_letter_headers_keep_the_original_and_say_why() -> None:
     assert h["ce_type"] == OrganisationUpserted.TYPE and h["ce_id"]
     assert h["dlq_original_offset"] == "99" and h["dlq_consumer_group"] == "skolit-catalog"
     assert "not JSON" in h["dlq_reason"]
-
-
-def test_campaign_rules() -> None:
-    a, b = uuid.uuid4(), uuid.uuid4()
-    known = {a: KnownSchool(a, None), b: KnownSchool(b, None)}
-    today = date(2026, 9, 1)
-    assert check_new_campaign(year=2026, deadline=date(2026, 12, 1), today=today, requested=[a, b, a], known=known) == [a, b]
-    with pytest.raises(CampaignRejected, match="already passed"):
-        check_new_campaign(year=2026, deadline=date(2026, 8, 1), today=today, requested=[a], known=known)
-    with pytest.raises(CampaignRejected, match="year 2030"):
-        check_new_campaign(year=2030, deadline=date(2026, 12, 1), today=today, requested=[a], known=known)
-    unknown = uuid.uuid4()
-    with pytest.raises(CampaignRejected, match=str(unknown)):
-        check_new_campaign(year=2026, deadline=date(2026, 12, 1), today=today, requested=[a, unknown], known=known)
-
-
-def test_migrations_apply_shared_then_replicas_then_the_service() -> None:
-    from services.notification.app import SPEC
-
-    versions = [m.version for m in SPEC.migrations()]
-    assert versions[0] == "shared/0001_messaging"
-    assert versions.index("city/organisation") < versions.index("city/person")
-    assert all(not v.startswith(("assessment/", "catalog/", "reporting/")) for v in versions)
-
-
-def test_service_login_is_derived_from_the_admin_url(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("SKOLIT_CATALOG_DATABASE_URL", raising=False)
-    monkeypatch.setenv("SKOLIT_CATALOG_DB_PASSWORD", "s3cr/t")
-    url = service_database_url("catalog", "postgresql://postgres:pw@db.example:5432/skolit")
-    assert url == "postgresql://skolit_catalog:s3cr%2Ft@db.example:5432/skolit"
-
-
-def test_committed_asyncapi_document_is_current() -> None:
-    from services.__main__ import combined_asyncapi
-
-    committed = json.loads((ROOT / "docs" / "asyncapi.json").read_text(encoding="utf-8"))
-    assert committed == json.loads(json.dumps(combined_asyncapi())), "run `make asyncapi` and commit docs/asyncapi.json"
-    assert "city.publish.GuardianRelationAdded" in committed["operations"]
-    assert "reporting.consume.CampaignOpened" in committed["operations"]

@@ -1,7 +1,7 @@
 """The demo city's programbank, made through the catalog service's own HTTP API.
 
 `make run` calls this after publishing the demo city: 66 fictional apps and learning resources
-(shared/demo_programbank.json; several with DPA problems: agreements that end within weeks, expired
+(devkit/demo/programbank.json; several with DPA problems: agreements that end within weeks, expired
 ones, missing ones, transfers outside the EU/EEA without a safeguard, sensitive data without a DPIA),
 licences for the demo schools (a few ending within the notice period), requests at different steps
 of review, and a term of launch counts from the city's login portal. Like the assessment demo it
@@ -21,9 +21,9 @@ from typing import Any
 from uuid import UUID
 
 from shared.auth import mint as _mint
-from shared.demo_http import DemoError, _call, _until, call
+from devkit.demo.client import DemoError, _call, _until, call
 
-APPS_FILE = Path(__file__).with_name("demo_programbank.json")
+APPS_FILE = Path(__file__).with_name("programbank.json")
 SEED = 2026
 
 
@@ -40,7 +40,7 @@ def app_bodies(today: date) -> list[dict[str, Any]]:
 
 
 def _teachers() -> dict[UUID, list[UUID]]:
-    from shared.city.demo import demo_city
+    from devkit.demo.city import demo_city
     from shared.events.city import DutyAssigned, DutyRole
 
     out: dict[UUID, list[UUID]] = {}
@@ -54,7 +54,7 @@ def _teachers() -> dict[UUID, list[UUID]]:
 async def seed(base_url: str, secret: str, bootstrap: str, *, today: date | None = None, issuer: str | None = None,
                audience: str | None = None) -> dict[str, Any]:
     """Fills the programbank; returns what it made (or that it found one)."""
-    from shared.city.demo import demo_ids
+    from devkit.demo.city import demo_ids
 
     def mint(*args: Any, **kwargs: Any) -> str:
         return _mint(*args, issuer=issuer, audience=audience, **kwargs)
@@ -158,7 +158,7 @@ async def _requests(base_url: str, secret: str, mint: Any, admin: str, dpo: str,
 async def _usage(bootstrap: str, apps: dict[str, dict[str, Any]], schools: dict[str, UUID], school_types: dict[str, set[str]],
                  today: date, rng: random.Random) -> int:
     """Launch counts per month for the apps the schools may use, as the city's login portal reports them."""
-    from shared.city.cli import publish_envelopes
+    from devkit.city_cli import publish_envelopes
     from shared.events.city import AppLaunchesCounted
     from shared.events.envelope import new_envelope
 

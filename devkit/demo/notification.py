@@ -19,7 +19,7 @@ from typing import Any
 from uuid import UUID
 
 from shared.auth import mint
-from shared.demo_http import DemoError, _call, _until, call
+from devkit.demo.client import DemoError, _call, _until, call
 
 SEED = 2026
 BATCH = 5000  # PUT /contacts takes at most this many at once
@@ -38,7 +38,7 @@ LAST = ("andersson", "johansson", "karlsson", "nilsson", "eriksson", "larsson", 
 
 def guardians(seed: int = SEED) -> list[UUID]:
     """The demo city's guardians, in the order the city introduces them."""
-    from shared.city.demo import demo_city
+    from devkit.demo.city import demo_city
     from shared.events.city import GuardianRelationAdded
 
     seen: dict[UUID, None] = {}
@@ -70,7 +70,7 @@ def contacts(persons: list[UUID], seed: int = SEED) -> list[dict[str, Any]]:
 
 async def seed(base_url: str, secret: str, *, issuer: str | None = None, audience: str | None = None) -> dict[str, Any]:
     """Gives the demo guardians contact details; returns the counts (or that they had them already)."""
-    from shared.city.demo import demo_ids
+    from devkit.demo.city import demo_ids
 
     admin = mint(secret, subject="dev-city-admin", roles=["city_admin"], name="Utvecklare, stadsövergripande", issuer=issuer, audience=audience)
     schools = [str(s) for s in demo_ids(SEED)["school_units"].values()]  # type: ignore[union-attr]

@@ -1,6 +1,6 @@
 """skolit-dev: the whole of Skolit on one machine, with nothing to install but the Python package.
 
-    python -m shared.devstack [--reset] [--no-demo] [--data-dir DIR]
+    python -m devkit.devstack [--reset] [--no-demo] [--data-dir DIR]
 
 Starts PostgreSQL (embedded, in ``DIR/pgdata``; or the one in DATABASE_URL) and a Kafka-protocol
 broker (embedded and memory-only; or the one in KAFKA_BOOTSTRAP_SERVERS), provisions the schemas
@@ -23,15 +23,15 @@ import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
+from devkit.process import ROOT as PROJECT_ROOT
+from devkit.process import ServiceProcess
 from shared.settings import DEFAULT_PORTS, DEV_JWT_SECRET, SERVICES
 
 log = logging.getLogger("skolit.devstack")
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA_DIR = ".skolit"
 PG_PORT = 15432
 KAFKA_PORT = 19092
@@ -39,44 +39,6 @@ SMTP_PORT = 8025  # the notification service's default SMTP port: the mail catch
 SINK_PORT = 8026  # ... and its default SMS and push gateways: the gateway sink, which lists every message at /messages
 READY_TIMEOUT = 90.0
 STOP_TIMEOUT = 20.0
-
-
-@dataclass
-class ServiceProcess:
-    name: str
-    port: int
-    log_path: Path
-    proc: subprocess.Popen[bytes] | None = None
-    log_file: IO[bytes] | None = field(default=None, repr=False)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self, env: dict[str, str]) -> None:
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        self.log_file = open(self.log_path, "ab")  # noqa: SIM115 - open for the child's lifetime
-        self.log_file.write(f"\n--- skolit-dev starting {self.name} at {time.strftime('%Y-%m-%d %H:%M:%S')} ---\n".encode())
-        self.log_file.flush()
-        self.proc = subprocess.Popen([sys.executable, "-m", f"services.{self.name}"], cwd=str(PROJECT_ROOT), env=env,
-                                     stdin=subprocess.DEVNULL, stdout=self.log_file, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
-
-    def exited(self) -> int | None:
-        return None if self.proc is None else self.proc.poll()
-
-    def tail(self, lines: int = 40) -> str:
-        try:
-            text = self.log_path.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return "(no log)"
-        return "\n".join(text.splitlines()[-lines:])
-
-    def close_log(self) -> None:
-        if self.log_file is not None:
-            with contextlib.suppress(OSError):
-                self.log_file.close()
-            self.log_file = None
 
 
 def _service_port(name: str) -> int:
@@ -111,27 +73,22 @@ async def _wait_ready(services: list[ServiceProcess], timeout: float) -> Service
 
 
 def _stop_services(services: list[ServiceProcess], timeout: float = STOP_TIMEOUT) -> None:
-    running = [s for s in services if s.proc is not None and s.proc.poll() is None]
+    """SIGTERM to all at once, SIGKILL to the process group of any still running after ``timeout``."""
+    running = [s for s in services if s.proc is not None and s.exited() is None]
     for svc in running:
         log.info("stopping %s", svc.name)
-        with contextlib.suppress(ProcessLookupError):
-            svc.proc.send_signal(signal.SIGTERM)  # type: ignore[union-attr]
+        svc.send(signal.SIGTERM)
     deadline = time.monotonic() + timeout
     for svc in running:
         try:
             svc.proc.wait(max(0.1, deadline - time.monotonic()))  # type: ignore[union-attr]
         except subprocess.TimeoutExpired:
             log.warning("%s did not stop within %.0f s; killing it", svc.name, timeout)
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(svc.proc.pid, signal.SIGKILL)  # type: ignore[union-attr]
+            svc.kill_group()
             with contextlib.suppress(subprocess.TimeoutExpired):
                 svc.proc.wait(5)  # type: ignore[union-attr]
     for svc in services:
-        if svc.proc is not None:
-            # anything a service may have left in its session
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(svc.proc.pid, signal.SIGKILL)
-        svc.close_log()
+        svc.kill_group()  # anything a service may have left in its session
 
 
 def _tokens(demo: bool) -> list[tuple[str, str]]:
@@ -143,7 +100,7 @@ def _tokens(demo: bool) -> list[tuple[str, str]]:
         return []
     issuer = os.environ.get("SKOLIT_JWT_ISSUER") or None
     audience = os.environ.get("SKOLIT_JWT_AUDIENCE") or None
-    from shared.city.demo import DISTRICTS, SCHOOL_UNITS, demo_ids
+    from devkit.demo.city import DISTRICTS, SCHOOL_UNITS, demo_ids
 
     ids = demo_ids()
     districts = list(ids["districts"].values()) if demo else []  # type: ignore[union-attr]
@@ -156,7 +113,7 @@ def _tokens(demo: bool) -> list[tuple[str, str]]:
         tokens.append((f"teacher at {school_name} ({DISTRICTS[SCHOOL_UNITS[2][1]]})",
                        mint(secret, subject="dev-teacher", roles=["teacher"], school_units=[school],
                             name="Utvecklare, lärare", issuer=issuer, audience=audience)))
-        from shared.demo_assessment import DRAFT
+        from devkit.demo.assessment import DRAFT
 
         rektor = ids["rektors"][DRAFT]  # type: ignore[index]
         tokens.append((f"principal (Rektor) at {DRAFT}, with a self-assessment draft in progress",
@@ -191,7 +148,7 @@ async def _seed(services: list[ServiceProcess], service: str, what: str,
 
 async def _seed_assessments(services: list[ServiceProcess]) -> str | None:
     """The demo's self-assessment round (through the assessment API)."""
-    from shared.demo_assessment import SUBMITTED, seed
+    from devkit.demo.assessment import SUBMITTED, seed
 
     done = await _seed(services, "assessment", "the demo self-assessment round",
                        lambda url, secret, issuer, audience: seed(url, secret, issuer=issuer, audience=audience))
@@ -205,7 +162,7 @@ async def _seed_assessments(services: list[ServiceProcess]) -> str | None:
 
 async def _seed_notification(services: list[ServiceProcess]) -> str | None:
     """Fictional contact details for the demo guardians (through the notification API)."""
-    from shared.demo_notification import seed
+    from devkit.demo.notification import seed
 
     done = await _seed(services, "notification", "the demo guardians' contact details",
                        lambda url, secret, issuer, audience: seed(url, secret, issuer=issuer, audience=audience))
@@ -221,7 +178,7 @@ async def _seed_notification(services: list[ServiceProcess]) -> str | None:
 def _start_sinks(smtp_port: int, sink_port: int) -> Any:
     """The local mail catcher and SMS/push gateway sink, with delivery callbacks to the notification service."""
     from services.notification.settings import DEV_CALLBACK_TOKEN
-    from shared.sinks import Sinks
+    from devkit.sinks import Sinks
 
     token = os.environ.get("SKOLIT_NOTIFICATION_CALLBACK_TOKEN") or DEV_CALLBACK_TOKEN
     return Sinks(smtp_port=smtp_port, http_port=sink_port, callbacks=True, callback_headers={"Authorization": f"Bearer {token}"}).start()
@@ -229,8 +186,8 @@ def _start_sinks(smtp_port: int, sink_port: int) -> Any:
 
 def _try_broadcast(services: list[ServiceProcess], tokens: list[tuple[str, str]], sink_url: str | None) -> list[str]:
     """Ready-to-paste commands: the demo Rektor previews and sends a broadcast to the school's guardians."""
-    from shared.city.demo import demo_ids
-    from shared.demo_assessment import DRAFT
+    from devkit.demo.city import demo_ids
+    from devkit.demo.assessment import DRAFT
 
     rektor = next((token for label, token in tokens if label.startswith("principal")), None)
     notification = next((s for s in services if s.name == "notification"), None)
@@ -253,7 +210,7 @@ def _try_broadcast(services: list[ServiceProcess], tokens: list[tuple[str, str]]
 
 async def _seed_catalog(services: list[ServiceProcess], bootstrap: str) -> str | None:
     """The demo programbank (through the catalog API)."""
-    from shared.demo_catalog import seed
+    from devkit.demo.catalog import seed
 
     done = await _seed(services, "catalog", "the demo programbank",
                        lambda url, secret, issuer, audience: seed(url, secret, bootstrap, issuer=issuer, audience=audience))
@@ -300,7 +257,7 @@ def _summary(services: list[ServiceProcess], data_dir: Path, database_url: str, 
         lines += ["", "Development tokens (Authorization: Bearer ...):"]
         for label, token in tokens:
             lines += [f"  {label}:", f"    {token}"]
-        lines += ["", "  More: python -m shared.auth.cli --role principal --school <uuid>"]
+        lines += ["", "  More: python -m devkit.token_cli --role principal --school <uuid>"]
         lines += _try_broadcast(services, tokens, sinks.http.url if sinks is not None else None)
     lines += ["", "Ctrl-C stops everything.", ""]
     return "\n".join(lines)
@@ -308,7 +265,7 @@ def _summary(services: list[ServiceProcess], data_dir: Path, database_url: str, 
 
 async def run(args: argparse.Namespace) -> int:
     from shared.db import ensure_database, provision
-    from shared.embedded import EmbeddedBroker, EmbeddedPostgres, port_open
+    from devkit.embedded import EmbeddedBroker, EmbeddedPostgres, port_open
     from shared.topics import ensure_topics
 
     data_dir = Path(args.data_dir).expanduser().resolve()
@@ -393,15 +350,16 @@ async def run(args: argparse.Namespace) -> int:
                 else:
                     env.setdefault(key, value)
         for name in SERVICES:
-            svc = ServiceProcess(name, _service_port(name), logs / f"{name}.log")
+            svc = ServiceProcess(name, _service_port(name), env, logs / f"{name}.log", cwd=PROJECT_ROOT,
+                                 new_session=True, stdin=subprocess.DEVNULL)
             services.append(svc)
-            svc.start(env)
+            svc.start(banner=f"--- skolit-dev starting {name} at {time.strftime('%Y-%m-%d %H:%M:%S')} ---")
             log.info("started %s (pid %s), log %s", name, svc.proc.pid if svc.proc else "?", svc.log_path)
 
         failed = await _wait_ready(services, READY_TIMEOUT)
         if failed is not None:
             why = f"exited with code {failed.exited()}" if failed.exited() is not None else f"not ready within {READY_TIMEOUT:.0f} s"
-            print(f"\nskolit-dev: {failed.name} {why}. Last lines of {failed.log_path}:\n\n{failed.tail()}\n", file=sys.stderr)
+            print(f"\nskolit-dev: {failed.name} {why}. Last lines of {failed.log_path}:\n\n{failed.log_tail() or '(no log)'}\n", file=sys.stderr)
             return 1
 
         demo_count: int | None = None
@@ -409,10 +367,10 @@ async def run(args: argparse.Namespace) -> int:
         programbank: str | None = None
         contacts: str | None = None
         if not args.no_demo:
-            from shared.city.cli import publish_envelopes
-            from shared.city.demo import demo_city
+            from devkit.city_cli import publish_envelopes
+            from devkit.demo.city import demo_city
 
-            from shared.demo_reporting import demo_figures
+            from devkit.demo.reporting import demo_figures
 
             demo_count = await publish_envelopes(bootstrap, demo_city())
             demo_count += await publish_envelopes(bootstrap, demo_figures())
@@ -435,7 +393,7 @@ async def run(args: argparse.Namespace) -> int:
                 rc = svc.exited()
                 if rc is not None and svc.name not in reported:
                     reported.add(svc.name)
-                    print(f"skolit-dev: {svc.name} exited with code {rc}; see {svc.log_path}:\n{svc.tail(20)}", file=sys.stderr)
+                    print(f"skolit-dev: {svc.name} exited with code {rc}; see {svc.log_path}:\n{svc.log_tail(20) or '(no log)'}", file=sys.stderr)
         log.info("stopping")
     except asyncio.CancelledError:
         log.info("interrupted while starting; stopping")
