@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: install run reset test unit asyncapi bench chaos clean
+.PHONY: install run reset test lint unit asyncapi bench chaos clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Skolit needs Python >= 3.11"'
@@ -34,9 +34,15 @@ $(PROMETHEUS_STAMP): deploy/prometheus/install.sh
 
 ## make test — unit tests, then integration tests against a real PostgreSQL and broker the session starts.
 ## pytest's exit 5 (no tests collected) is reported, not hidden as a pass.
-test: $(STAMP) $(PROMETHEUS_STAMP)
+test: $(STAMP) $(PROMETHEUS_STAMP) lint
 	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests"; fi; exit $$rc
+
+## make lint — ruff over every Python file, mypy over the runtime code (shared/, services/); configuration in pyproject.toml,
+## the choice in docs/decisions/0013-linting-and-type-checking.md. make test runs it first.
+lint: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m mypy
 
 unit: $(STAMP)
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)

@@ -45,7 +45,7 @@ from bench.catalog_search import code_version, machine_facts, postgres_facts
 from bench.process import ServiceProcess, code_line, machine_line, stop_process, write_json
 from bench.reporting import new_producer, prepare, tansu_version, wire
 from services.notification import domain, messages, store
-from services.notification.broadcasts import summary as broadcast_summary
+from services.notification.usecases.broadcasts import summary as broadcast_summary
 from services.notification.settings import NotificationSettings
 from shared.auth import mint
 from shared.clock import CITY_TZ
@@ -795,7 +795,7 @@ def write_report(result: dict[str, Any], out: Path) -> tuple[Path, Path]:
     if result.get("claimPlans"):
         lines += ["The senders' claim (`store.claim`, push, 500 rows) after each mode's last run, EXPLAIN (ANALYZE, BUFFERS) in a rolled-back "
                   "transaction with every delivery of a new broadcast queued: " +
-                  "; ".join(f"after the runs {dict((k, l) for k, _, l in MODES)[key]}: {v['executionMs']:.1f} ms, {v['rowsRemovedByFilter']} "
+                  "; ".join(f"after the runs {dict((k, label) for k, _, label in MODES)[key]}: {v['executionMs']:.1f} ms, {v['rowsRemovedByFilter']} "
                             "rows read and discarded by the filter" for key, v in result["claimPlans"].items()) +
                   " (plans in the JSON). The discarded rows are push deliveries the gateway accepted that still wait for their callback: "
                   "`sending` with a gateway id, so inside the partial index `delivery_due`, but never claimable.", ""]

@@ -651,7 +651,7 @@ def write_report(result: dict[str, Any], out_dir: Path) -> tuple[Path, Path]:
     lines += ["", "## Reading the numbers", ""]
     for paragraph in reading(http, sql, result["raw"]["sql"], m, ld["searchWords"]):
         lines += [paragraph, ""]
-    lines.append(f"Raw per-run figures: [catalog-search.json](catalog-search.json).")
+    lines.append("Raw per-run figures: [catalog-search.json](catalog-search.json).")
     md_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return md_path, json_path
 

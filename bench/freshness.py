@@ -32,7 +32,6 @@ import argparse
 import asyncio
 import math
 import random
-import statistics
 import sys
 import threading
 import time

@@ -186,7 +186,7 @@ def server_side(before: dict[str, dict[float, float]], after: dict[str, dict[flo
     for read, buckets in after.items():
         delta = sorted((le, n - before.get(read, {}).get(le, 0.0)) for le, n in buckets.items())
         total = delta[-1][1] if delta else 0
-        def bound(q: float) -> str | None:
+        def bound(q: float, delta: list[tuple[float, float]] = delta, total: float = total) -> str | None:  # this read's counts
             for le, n in delta:
                 if total and n >= q * total:
                     return f"≤ {le * 1000:.0f}" if le != float("inf") else "> 5000"

@@ -470,7 +470,7 @@ async def freshness_run(bootstrap: str, base_url: str, admin_url: str, token: st
                 t0 = time.perf_counter()
                 ack_at: list[float] = []
                 future = await producer.send(message.topic, message.value, key=message.key, headers=message.headers)
-                future.add_done_callback(lambda _f: ack_at.append(time.perf_counter()))
+                future.add_done_callback(lambda _f, acks=ack_at: acks.append(time.perf_counter()))
                 n_polls, seen = 0, None
                 while time.perf_counter() - t0 < FRESHNESS_TIMEOUT_S:
                     n_polls += 1

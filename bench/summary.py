@@ -111,7 +111,7 @@ def _sp(s: dict[str, Any] | None, digits: int = 0, unit: str = "") -> str:
     if not s or s.get("median") is None:
         return "–"
     if s.get("n", 2) <= 1:
-        return f"1 run"
+        return "1 run"
     return f"{_n(s['min'], digits)}–{_n(s['max'], digits)}{unit} ({s['n']} runs)"
 
 
@@ -139,7 +139,6 @@ def rows(data: dict[str, Any]) -> list[dict[str, Any]]:
 
     ingest = p.get("cityIngest")
     broker = (ingest or {}).get("broker") or (p.get("broker") or {})
-    broker_part = ingest if ingest and ingest.get("broker") else p.get("broker")
     if broker:
         n = broker.get("sizes", {}).get("messages")
         row("Broker limit", f"raw aiokafka produce, {_n(n)} city-event messages (mean {broker['sizes']['meanValueBytes']} B body + "

@@ -120,7 +120,7 @@ class Monitor:
             if self._conn is None or self._conn.is_closed():
                 self._conn = await asyncpg.connect(self.cluster.admin_url, timeout=3)
             return await asyncio.wait_for(snapshot(self._conn), 10)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, asyncio.TimeoutError):
+        except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
             if self._conn is not None:
                 with contextlib.suppress(Exception):
                     self._conn.terminate()

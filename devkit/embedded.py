@@ -199,7 +199,7 @@ class EmbeddedPostgres(_StopsAtExit):
         pid = self._postmaster_pid()
         return pid if pid is not None and _pid_alive(pid) else None
 
-    def __enter__(self) -> "EmbeddedPostgres":
+    def __enter__(self) -> EmbeddedPostgres:
         self.start()
         return self
 
@@ -449,7 +449,7 @@ class EmbeddedBroker(_StopsAtExit):
     def pid(self) -> int | None:
         return self._proc.pid if self.is_running() else None  # type: ignore[union-attr]
 
-    def __enter__(self) -> "EmbeddedBroker":
+    def __enter__(self) -> EmbeddedBroker:
         self.start()
         return self
 

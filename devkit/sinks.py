@@ -19,7 +19,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from email.message import EmailMessage
 from typing import Any
 
@@ -41,7 +41,7 @@ _SEQ = itertools.count(1)
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat()
+    return datetime.now(UTC).isoformat()
 
 
 def _bound_socket(host: str, port: int) -> socket.socket:

@@ -38,7 +38,7 @@ def _channel_id(topic: str) -> str:
     return topic.replace(".", "-")
 
 
-def document(specs: list["ServiceSpec"], *, include_city: bool = False, title: str | None = None) -> dict[str, Any]:
+def document(specs: list[ServiceSpec], *, include_city: bool = False, title: str | None = None) -> dict[str, Any]:
     schemas: dict[str, Any] = {}
     messages: dict[str, Any] = {}
     channels: dict[str, Any] = {}

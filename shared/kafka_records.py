@@ -31,7 +31,7 @@ class LenientRecordBatch(_DefaultRecordBatchPy):
 
     def _read_msg(self, decode_varint: Any = decode_varint) -> _DefaultRecordPy:  # noqa: C901 - one record's layout, in order
         buffer = self._buffer
-        pos = self._pos
+        pos: int = self._pos  # type: ignore[has-type]  # aiokafka sets it in an untyped __init__
         length, pos = decode_varint(buffer, pos)
         start = pos
         _, pos = decode_varint(buffer, pos)  # attributes: unused in v2 records
@@ -98,4 +98,4 @@ def install() -> None:
     """Make aiokafka's fetcher read batches through TolerantMemoryRecords (idempotent)."""
     if not hasattr(_fetcher, "MemoryRecords"):
         raise RuntimeError("aiokafka.consumer.fetcher.MemoryRecords is gone: shared/kafka_records.py needs a new seam")
-    _fetcher.MemoryRecords = TolerantMemoryRecords  # type: ignore[misc]
+    _fetcher.MemoryRecords = TolerantMemoryRecords

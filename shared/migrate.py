@@ -9,6 +9,7 @@ docs/decisions/0001-migrations.md for why this is not Alembic or yoyo.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +30,7 @@ class Migration:
         return hashlib.sha256(self.sql.encode()).hexdigest()
 
 
-def discover(service_dir: Path, replica_files: list[Path] = ()) -> list[Migration]:
+def discover(service_dir: Path, replica_files: Sequence[Path] = ()) -> list[Migration]:
     """Shared messaging first, then the city replicas the service keeps, then its own migrations."""
     found = [Migration(f"shared/{p.stem}", p.read_text(encoding="utf-8")) for p in sorted(SHARED_MIGRATIONS.glob("*.sql"))]
     found += [Migration(f"city/{p.stem}", p.read_text(encoding="utf-8")) for p in replica_files]

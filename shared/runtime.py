@@ -18,7 +18,7 @@ from typing import Any
 import asyncpg
 from faststream.kafka import KafkaBroker
 
-from shared import db, metrics, outbox
+from shared import db, outbox
 from shared.consumer import BatchProcessor
 from shared.kafka_consumer import BatchConsumer
 from shared.jobs import Scheduler

@@ -42,7 +42,7 @@ class ServiceSpec:
     replicas: tuple[Replica, ...] = ()
     produces: tuple[type[Event], ...] = ()
     #: runs once at start, after the migrations, e.g. to publish reference data shipped with the code
-    on_start: Callable[[asyncpg.Connection], Awaitable[None]] | None = None
+    on_start: Callable[[asyncpg.Connection], Awaitable[object]] | None = None
     #: scheduled work (see shared/jobs.py)
     jobs: tuple[Job, ...] = ()
     #: background workers, made from the pool once it exists (the app finds them by name in app.state.workers)

@@ -73,7 +73,7 @@ class Settings:
         return f"skolit-{self.service}"
 
     @classmethod
-    def from_env(cls, service: str) -> "Settings":
+    def from_env(cls, service: str) -> Settings:
         if service not in SERVICES:
             raise ValueError(f"unknown service {service!r}")
         up = service.upper()

@@ -77,7 +77,7 @@ def render(prometheus: str, out: Path, *, start: float, end: float, step: float,
     chosen = panels(dashboard)
     rows = math.ceil(len(chosen) / columns)
     fig, axes = plt.subplots(rows, columns, figsize=(6.2 * columns, 3.9 * rows), squeeze=False)
-    for ax, panel in zip(axes.flat, chosen):
+    for ax, panel in zip(axes.flat, chosen, strict=False):  # the grid may have a spare cell
         drawn = 0
         for target in panel["targets"]:
             expr = substitute(target["expr"], rate_interval=rate_interval)

@@ -6,7 +6,7 @@ from services.assessment.api import router
 from services.assessment.handlers import HANDLERS, REPLICAS
 from services.assessment.jobs import JOBS
 from services.assessment.settings import SERVICE
-from services.assessment.publishing import publish_frameworks
+from services.assessment.startup import publish_frameworks
 from shared.events.assessment import (
     ActionPlanChanged,
     AssessmentDataErased,

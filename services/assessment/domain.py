@@ -173,8 +173,8 @@ def heading_results(framework: Framework, school_types: Iterable[str], answers: 
     results = []
     for h in sorted(framework.headings, key=lambda h: h.order):
         own = [i for i in applicable if i.heading == h.id]
-        levels = [answers[i.id].level for i in own if i.id in answers and answers[i.id].level is not None]
-        avg = round(mean(levels), 2) if levels else None  # type: ignore[arg-type]
+        levels = [lv for i in own if i.id in answers and (lv := answers[i.id].level) is not None]
+        avg = round(mean(levels), 2) if levels else None
         results.append(HeadingResult(
             heading=h.id,
             level=int(avg) if avg is not None else None,
@@ -196,7 +196,7 @@ def guidance(framework: Framework, school_types: Iterable[str], answers: Mapping
     out = []
     for result in heading_results(framework, school_types, answers):
         h = framework.heading(result.heading)
-        rated = [(i, answers[i.id].level) for i in applicable if i.heading == h.id and i.id in answers and answers[i.id].level is not None]
+        rated = [(i, lv) for i in applicable if i.heading == h.id and i.id in answers and (lv := answers[i.id].level) is not None]
         steps = sorted(((i, lv) for i, lv in rated if lv < 5), key=lambda p: (p[0].priority, p[1], p[0].order))
         next_level = min(result.level + 1, 5) if result.level is not None else None
         out.append({
@@ -305,9 +305,11 @@ def pulse_counts(tally: PulseTally, groups: tuple[str, ...]) -> dict[str, int]:
 # --- what a submission tells the rest of the city ------------------------------------------------
 
 def submission_results(framework: Framework, school_types: Iterable[str], answers: Mapping[str, Answer], tally: PulseTally,
-                       groups: tuple[str, ...]) -> tuple[list[IndicatorLevel], list[HeadingLevel], list[PulseGroupResult]]:
+                       groups: tuple[str, ...], results: list[HeadingResult] | None = None,
+                       ) -> tuple[list[IndicatorLevel], list[HeadingLevel], list[PulseGroupResult]]:
     """The levels and pulse figures an AssessmentSubmitted carries; pulse means only for groups of
-    PULSE_MIN_GROUP or more, so nothing that could identify a respondent leaves the service."""
+    PULSE_MIN_GROUP or more, so nothing that could identify a respondent leaves the service.
+    ``results``: the heading results of these answers when the caller has them already."""
     types = list(school_types)
     indicators = [
         IndicatorLevel(indicatorId=i.id, heading=i.heading, level=answers[i.id].level if i.id in answers else None,
@@ -315,7 +317,8 @@ def submission_results(framework: Framework, school_types: Iterable[str], answer
                        carried=i.id in answers and answers[i.id].carried_from is not None)
         for i in framework.indicators_for(types)
     ]
-    results = heading_results(framework, types, answers)
+    if results is None:
+        results = heading_results(framework, types, answers)
     headings = [HeadingLevel(heading=r.heading, level=r.level, mean=r.mean, answered=r.answered, notRelevant=r.not_relevant, indicators=r.indicators)
                 for r in results]
     summary = pulse_summary(framework, tally, results, groups)

@@ -10,7 +10,7 @@ import asyncpg
 
 from shared.privacy.erasure import ERASED, delete_duties, delete_person, scrub_audit_log, scrub_outbox
 
-#: carried-forward answers are saved by this actor (services/assessment/routes/campaigns.py)
+#: carried-forward answers are saved by this actor (services/assessment/usecases/campaigns.py)
 CARRIED_BY = "skolit:carry-forward"
 
 

@@ -16,7 +16,7 @@ import json
 from collections.abc import Iterable
 from functools import cache, cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -85,7 +85,7 @@ class Indicator(_Model):
     levels: list[Level]
 
     @model_validator(mode="after")
-    def _five_levels(self) -> "Indicator":
+    def _five_levels(self) -> Indicator:
         if [lv.level for lv in self.levels] != list(LEVELS):
             raise ValueError(f"indicator {self.id}: levels must be exactly 1-5 in order")
         unknown = [a for a in self.selfie if a not in SELFIE_AREAS] + [a for a in self.lika if a not in LIKA_AREAS]
@@ -109,7 +109,7 @@ class Heading(_Model):
     lika: list[str] = Field(min_length=1)
 
     @model_validator(mode="after")
-    def _known_areas(self) -> "Heading":
+    def _known_areas(self) -> Heading:
         unknown = [a for a in self.selfie if a not in SELFIE_AREAS] + [a for a in self.lika if a not in LIKA_AREAS]
         if unknown:
             raise ValueError(f"heading {self.id}: unknown SELFIE/LIKA area(s) {unknown}")
@@ -149,7 +149,7 @@ class Framework(_Model):
     indicators: list[Indicator] = Field(min_length=1)
 
     @model_validator(mode="after")
-    def _consistent(self) -> "Framework":
+    def _consistent(self) -> Framework:
         heading_ids = [h.id for h in self.headings]
         if len(set(heading_ids)) != len(heading_ids):
             raise ValueError("heading ids repeat")

@@ -7,3 +7,6 @@ SERVICE = "assessment"
 
 def load() -> Settings:
     return Settings.from_env(SERVICE)
+
+#: the CloudEvents source of the events this service publishes
+SOURCE = "skolit.assessment"

@@ -70,8 +70,9 @@ async def insert_campaign(conn: asyncpg.Connection, *, id: UUID, name: str, year
 
 
 async def close_campaign(conn: asyncpg.Connection, campaign_id: UUID, closed_by: str) -> asyncpg.Record | None:
+    """``status``, ``closed_at`` and ``closed_by`` as closing set them; None when the campaign was closed already."""
     return await conn.fetchrow(
-        "UPDATE campaign SET status = 'closed', closed_at = now(), closed_by = $2 WHERE id = $1 AND status = 'open' RETURNING closed_at",
+        "UPDATE campaign SET status = 'closed', closed_at = now(), closed_by = $2 WHERE id = $1 AND status = 'open' RETURNING status, closed_at, closed_by",
         campaign_id, closed_by,
     )
 
@@ -190,8 +191,9 @@ async def answers(conn: asyncpg.Connection, assessment_id: UUID) -> dict[str, An
     return to_answers(await answer_rows(conn, assessment_id))
 
 
-async def save_answers(conn: asyncpg.Connection, assessment_id: UUID, answers: Mapping[str, Answer], updated_by: str) -> None:
-    """Upserts answered indicators and deletes those sent back empty; ``carried_from`` is kept only as given."""
+async def save_answers(conn: asyncpg.Connection, assessment_id: UUID, answers: Mapping[str, Answer], updated_by: str) -> asyncpg.Record:
+    """Upserts answered indicators and deletes those sent back empty; ``carried_from`` is kept only as given.
+    Returns the assessment's row, its ``updated_at`` moved on."""
     given = [(k, a) for k, a in answers.items() if a.answered]
     cleared = [k for k, a in answers.items() if not a.answered]
     if given:
@@ -208,21 +210,32 @@ async def save_answers(conn: asyncpg.Connection, assessment_id: UUID, answers: M
         )
     if cleared:
         await conn.execute("DELETE FROM answer WHERE assessment_id = $1 AND indicator_id = ANY($2::text[])", assessment_id, cleared)
-    await conn.execute("UPDATE assessment SET updated_at = now() WHERE id = $1", assessment_id)
+    return await _update_assessment(conn, assessment_id, "updated_at = now()")
 
 
-async def mark_submitted(conn: asyncpg.Connection, assessment_id: UUID, submitted_by: str) -> asyncpg.Record:
+async def _update_assessment(conn: asyncpg.Connection, assessment_id: UUID, assignments: str, *args: Any) -> asyncpg.Record:
+    """Updates the assessment (``assignments``: a fixed SET list, values as parameters from $2) and returns
+    its row as ``get_assessment`` reads it, so a change needs no second read."""
     return await conn.fetchrow(
-        "UPDATE assessment SET status = 'submitted', submissions = submissions + 1, submitted_at = now(), submitted_by = $2, updated_at = now()"
-        " WHERE id = $1 RETURNING submitted_at, submissions",
-        assessment_id, submitted_by,
+        "UPDATE assessment a SET " + assignments + " FROM campaign c, campaign_school_unit cs"
+        " WHERE a.id = $1 AND c.id = a.campaign_id AND cs.campaign_id = a.campaign_id AND cs.school_unit = a.school_unit"
+        " RETURNING" + ASSESSMENT_COLUMNS,
+        assessment_id, *args,
     )
 
 
-async def mark_reopened(conn: asyncpg.Connection, assessment_id: UUID, deadline_override: date | None) -> None:
-    await conn.execute(
-        "UPDATE assessment SET status = 'draft', deadline_override = coalesce($2, deadline_override), updated_at = now() WHERE id = $1",
-        assessment_id, deadline_override,
+async def mark_submitted(conn: asyncpg.Connection, assessment_id: UUID, submitted_by: str) -> asyncpg.Record:
+    """The submitted assessment's row."""
+    return await _update_assessment(
+        conn, assessment_id, "status = 'submitted', submissions = a.submissions + 1, submitted_at = now(), submitted_by = $2, updated_at = now()",
+        submitted_by,
+    )
+
+
+async def mark_reopened(conn: asyncpg.Connection, assessment_id: UUID, deadline_override: date | None) -> asyncpg.Record:
+    """The reopened assessment's row (its effective deadline includes the new override)."""
+    return await _update_assessment(
+        conn, assessment_id, "status = 'draft', deadline_override = coalesce($2::date, a.deadline_override), updated_at = now()", deadline_override,
     )
 
 
@@ -268,7 +281,7 @@ async def insert_action(conn: asyncpg.Connection, *, id: UUID, school_unit: UUID
         " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         id, school_unit, assessment_id, heading, indicator_id, title, owner, deadline, success_criterion, status, created_by,
     )
-    return await get_action(conn, id)  # type: ignore[return-value]
+    return await get_action(conn, id)
 
 
 async def get_action(conn: asyncpg.Connection, action_id: UUID, *, lock: bool = False) -> asyncpg.Record | None:
@@ -284,7 +297,7 @@ async def update_action(conn: asyncpg.Connection, action_id: UUID, changes: Mapp
         " success_criterion = coalesce($5, success_criterion), status = coalesce($6, status), updated_at = now() WHERE id = $1",
         action_id, changes.get("title"), changes.get("owner"), changes.get("deadline"), changes.get("success_criterion"), changes.get("status"),
     )
-    return await get_action(conn, action_id)  # type: ignore[return-value]
+    return await get_action(conn, action_id)
 
 
 async def add_action_note(conn: asyncpg.Connection, action_id: UUID, assessment_id: UUID | None, note: str, status: str, written_by: str) -> None:

@@ -1,15 +1,15 @@
-"""JSON shapes of the assessment service's HTTP answers."""
+"""JSON shapes of the assessment service's HTTP answers (rows as the store reads them, or as a use case
+returns them after a change)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
-
-import asyncpg
 
 from services.assessment.domain import HeadingResult
 
 
-def campaign_json(row: asyncpg.Record, progress: tuple[int, int] | None = None) -> dict[str, Any]:
+def campaign_json(row: Mapping[str, Any], progress: tuple[int, int] | None = None) -> dict[str, Any]:
     body: dict[str, Any] = {
         "id": str(row["id"]),
         "name": row["name"],
@@ -32,7 +32,7 @@ def heading_json(r: HeadingResult) -> dict[str, Any]:
     return {"heading": r.heading, "level": r.level, "mean": r.mean, "answered": r.answered, "notRelevant": r.not_relevant, "indicators": r.indicators}
 
 
-def answer_json(row: asyncpg.Record) -> dict[str, Any]:
+def answer_json(row: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "indicatorId": row["indicator_id"],
         "level": row["level"],
@@ -45,7 +45,7 @@ def answer_json(row: asyncpg.Record) -> dict[str, Any]:
     }
 
 
-def assessment_summary(row: asyncpg.Record) -> dict[str, Any]:
+def assessment_summary(row: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "id": str(row["id"]),
         "campaign": {"id": str(row["campaign_id"]), "name": row["campaign_name"], "year": row["year"], "status": row["campaign_status"]},
@@ -61,7 +61,7 @@ def assessment_summary(row: asyncpg.Record) -> dict[str, Any]:
     }
 
 
-def action_json(row: asyncpg.Record) -> dict[str, Any]:
+def action_json(row: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "id": str(row["id"]),
         "schoolUnitId": str(row["school_unit"]),

@@ -63,3 +63,13 @@ def may_see_request(caller: Principal, request: asyncpg.Record) -> bool:
         return True
     # the school's principal and district admins follow their schools' requests
     return caller.has_any(Role.PRINCIPAL, Role.DISTRICT_ADMIN) and caller.may_act_for_school(request["school_unit"], request["district"])
+
+
+async def visible_request(conn: asyncpg.Connection, caller: Principal, request_id: UUID, *, lock: bool = False) -> asyncpg.Record:
+    """The request, if the caller may see it: 404 when there is none, 403 when it is not theirs to see."""
+    row = await store.get_request(conn, request_id, lock=lock)
+    if row is None:
+        raise Problem(404, "Not found", f"request {request_id} does not exist")
+    if not may_see_request(caller, row):
+        raise Problem(403, "Forbidden", f"request {request_id} is neither yours nor one you review or follow")
+    return row

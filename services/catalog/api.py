@@ -1,4 +1,6 @@
-"""HTTP routes of the catalog service; each area in its own module under routes/."""
+"""HTTP routes of the catalog service; each area in its own module under routes/. A route is a thin adapter:
+it parses the request, calls a use case (usecases/) in a unit of work for a write, or reads through the store
+(queries.py) for a read, and shapes the answer (views.py). Routes never import each other."""
 
 from fastapi import APIRouter
 

@@ -170,6 +170,16 @@ class AppInput(_Input):
         return list(dict.fromkeys(k.strip().lower() for k in v if k.strip()))[:20]
 
 
+# An app as it is published (POST /apps, a row of an import): its description and the status it starts with.
+# (A comment, not a docstring: the docstring would become the OpenAPI schema's description.)
+class NewApp(AppInput):
+
+    status: str = Field(default=INITIAL_STATUS, description="the district-defined status to start with", examples=["under_review"])
+
+    def description_only(self) -> AppInput:
+        return AppInput.model_validate(self.model_dump(exclude={"status"}))
+
+
 def search_extra(app: AppInput) -> str:
     """Words an app is found by beyond its own text: its subjects' names and its keywords."""
     words = [vocab.SUBJECTS[s]["sv"] for s in app.subjects] + app.keywords

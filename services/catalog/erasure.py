@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncpg
 
 from services.catalog import erasure_store
-from services.catalog.changes import SOURCE
+from services.catalog.settings import SOURCE
 from shared.events.catalog import CatalogDataErased
 from shared.events.envelope import Envelope
 from shared.events.notification import ErasureRequested

@@ -1,29 +1,26 @@
 """Event handlers of the catalog service: the city's school units and duties (who works where, for
-requests and licences) and the city's aggregated app launches."""
+requests and licences) and the city's aggregated app launches. Each handler is a thin adapter: the consumer
+hands it a connection inside its transaction, and it calls a use case (usecases/) in that unit of work."""
 
 from __future__ import annotations
 
 import asyncpg
 
-from services.catalog import domain, store
 from services.catalog.erasure import on_erasure_requested
 from services.catalog.export import on_access_requested
+from services.catalog.settings import SOURCE
+from services.catalog.usecases import usage
 from shared.city.replica import DUTIES, MARKINGS, ORGANISATIONS
 from shared.consumer import Handler
 from shared.events.base import Event
 from shared.events.city import AppLaunchesCounted
-from shared.events.envelope import Envelope, Rejected
+from shared.events.envelope import Envelope
 from shared.events.notification import AccessRequested, ErasureRequested
+from shared.uow import UnitOfWork
 
 
 async def on_app_launches_counted(conn: asyncpg.Connection, env: Envelope[AppLaunchesCounted]) -> None:
-    e = env.data
-    domain.check_usage_period(e.periodStart, e.periodEnd)
-    if not await store.app_exists(conn, e.appId):
-        # dead-lettered with this reason; it cannot become valid by waiting
-        raise Rejected(f"app {e.appId} is not in the programbank")
-    await store.record_usage(conn, app_id=e.appId, school_unit=e.schoolUnitId, start=e.periodStart, end=e.periodEnd,
-                             launches=e.launches, active_users=e.activeUsers, event_time=env.time)
+    await usage.apply_app_launches_counted(UnitOfWork(conn, SOURCE), env.data, env.time)
 
 
 # MARKINGS: who has a protected identity, hidden from others in every answer (shared/city/markings.py)

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from shared.settings import Settings
 
 SERVICE = "catalog"
+#: the CloudEvents source of every event the catalog publishes (the units of work of routes, handlers and jobs)
+SOURCE = "skolit.catalog"
 
 
 def load() -> Settings:

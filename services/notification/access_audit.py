@@ -10,24 +10,21 @@ Why: someone reading another person's data names a reason (the ``reason`` query 
 ``own-data``. The city's systems writing contact details: ``city-sync``.
 
 The data-protection officer (role ``data_protection``) reads the log at ``GET /privacy/access-log``;
-that read is logged too.
+that read is logged too (routes/access_log.py).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 from uuid import UUID
 
 import asyncpg
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Request
 
-from services.notification import audit_store
-from shared.auth import Principal, Role, require
-from shared.problems import documented, rejected
-
-router = APIRouter(tags=["privacy"])
+from services.notification.store import audit as audit_store
+from shared.auth import Principal
+from shared.problems import rejected
 
 #: why someone reads another person's data
 Reason = Literal["support", "correction", "access-request", "delivery-problem", "guardian-request", "dpo-review"]
@@ -64,45 +61,31 @@ def why(caller: Principal, person: UUID | None, reason: str | None) -> str:
 async def log(conn: asyncpg.Connection, request: Request, caller: Principal, action: Action, *, why_code: str,
               subject: UUID | None = None, subjects: list[UUID] | tuple[UUID, ...] = ()) -> None:
     """One row: a read (or write) about ``subject``, or a list that carried ``subjects``."""
+    await log_at(conn, request.url.path, caller, action, why_code=why_code, subject=subject, subjects=subjects)
+
+
+async def log_at(conn: asyncpg.Connection, path: str, caller: Principal, action: Action, *, why_code: str,
+                 subject: UUID | None = None, subjects: list[UUID] | tuple[UUID, ...] = ()) -> None:
+    """``log`` with the path given (a use case has no request)."""
     everyone = list(dict.fromkeys([*([subject] if subject is not None else []), *subjects]))
     await audit_store.record(conn, actor=caller.subject, roles=sorted(str(r) for r in caller.roles), action=action.value,
-                             subject=subject, subjects=everyone, why=why_code, path=request.url.path)
+                             subject=subject, subjects=everyone, why=why_code, path=path)
 
 
 async def log_each(conn: asyncpg.Connection, request: Request, caller: Principal, action: Action, *, why_code: str,
                    subjects: list[UUID]) -> None:
     """One row per person, e.g. a bulk write of contact details."""
+    await log_each_at(conn, request.url.path, caller, action, why_code=why_code, subjects=subjects)
+
+
+async def log_each_at(conn: asyncpg.Connection, path: str, caller: Principal, action: Action, *, why_code: str,
+                      subjects: list[UUID]) -> None:
+    """``log_each`` with the path given (a use case has no request)."""
     await audit_store.record_each(conn, actor=caller.subject, roles=sorted(str(r) for r in caller.roles), action=action.value,
-                                  subjects=subjects, why=why_code, path=request.url.path)
+                                  subjects=subjects, why=why_code, path=path)
 
 
 def row_json(r: asyncpg.Record) -> dict[str, Any]:
     return {"id": r["id"], "at": r["at"].isoformat(), "actor": r["actor"], "actorRoles": list(r["actor_roles"]), "action": r["action"],
             "subject": str(r["subject"]) if r["subject"] else None, "subjects": [str(s) for s in r["subjects"]], "why": r["why_code"],
             "path": r["path"]}
-
-
-@router.get("/privacy/access-log", summary="Who read or wrote whose personal data, when and why (data protection; this read is logged too)",
-            responses=documented(401, 403, 422))
-async def access_log(
-    request: Request,
-    caller: Annotated[Principal, Depends(require(Role.DATA_PROTECTION))],
-    person: Annotated[UUID | None, Query(description="only accesses to this person's data (alone or in a list)")] = None,
-    actor: Annotated[str | None, Query(max_length=200, description="only accesses by this account (token subject)")] = None,
-    since: Annotated[datetime | None, Query(alias="from", description="from this time (inclusive)")] = None,
-    until: Annotated[datetime | None, Query(alias="to", description="until this time (exclusive)")] = None,
-    action: Annotated[Action | None, Query(description="only this kind of access")] = None,
-    reason: Annotated[Reason, Query(description="why the log is read")] = "dpo-review",
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
-) -> dict[str, Any]:
-    for name, value in (("from", since), ("to", until)):
-        if value is not None and value.tzinfo is None:
-            raise rejected(422, "a time with its UTC offset, e.g. 2026-11-01T00:00:00+01:00", name)
-    async with request.app.state.pool.acquire() as conn, conn.transaction():
-        rows = await audit_store.search(conn, person=person, actor=actor, since=since, until=until,
-                                        action=action.value if action else None, limit=limit, offset=offset)
-        seen = [r["subject"] for r in rows if r["subject"] is not None]
-        await log(conn, request, caller, Action.LOG_READ, why_code=reason, subject=person, subjects=seen)
-    return {"items": [row_json(r) for r in rows], "limit": limit, "offset": offset,
-            "next": offset + limit if len(rows) == limit else None}

@@ -7,7 +7,7 @@ decrypted here: they never go on a topic, not even sealed) and the ``AccessReque
 sealed with their own key (shared/privacy/vault.py). Assessment, catalog and reporting answer with their
 ``…DataExported`` parts, sealed for the request's public key; each part is checked as it arrives. When the
 four are in, they are assembled into one export, stored encrypted for the requester to fetch
-(``GET /privacy/access-requests/{id}``), and the private key is dropped. A job drops each export
+(``GET /privacy/access-requests/{id}``; the routes are in routes/access_requests.py), and the private key is dropped. A job drops each export
 ``RETENTION_DAYS`` after it was completed.
 """
 
@@ -16,111 +16,35 @@ from __future__ import annotations
 import base64
 import logging
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Annotated, Any, Literal
-from uuid import UUID, uuid4
+from typing import Any
+from uuid import UUID
 
 import asyncpg
-import orjson
-from fastapi import APIRouter, Depends, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
 
-from services.notification import access_request_store as q
-from services.notification import access_audit, templates
-from services.notification.contacts import KEYS
+from services.notification.store import access_requests as q
+from services.notification import templates
 from services.notification.crypto import KeyMissing
-from services.notification.settings import NOTIFICATION, SERVICE
-from shared import outbox
-from shared.auth import Principal, Role, require
+from services.notification.settings import KEYS, NOTIFICATION
 from shared.clock import CITY_TZ
 from shared.consumer import Handler
 from shared.events.assessment import AssessmentDataExported
 from shared.events.base import Event
 from shared.events.catalog import CatalogDataExported
 from shared.events.envelope import Envelope, Rejected
-from shared.events.notification import AccessRequested
 from shared.events.reporting import ReportingDataExported
 from shared.jobs import Job
-from shared.privacy import export, export_store, sealedbox, vault
+from shared.privacy import export, export_store
 from shared.privacy.sealedbox import SealedBoxError
-from shared.problems import Problem, documented
 
 log = logging.getLogger(__name__)
-router = APIRouter(tags=["privacy"])
 SOURCE = "skolit.notification"
 #: every service's part, in the order the export lists them
 SERVICES = ("assessment", "catalog", "reporting", "notification")
 PART_EVENTS: dict[type, str] = {AssessmentDataExported: "assessment", CatalogDataExported: "catalog", ReportingDataExported: "reporting"}
 RETENTION_DAYS = export.RETENTION_DAYS
-#: who may ask for anyone's export; everyone else only for themselves (token subject = their person id)
-OFFICERS = (Role.DATA_PROTECTION, Role.CITY_ADMIN)
-ReasonCode = Literal["data-subject-request", "guardian-request", "supervisory-authority", "internal-review"]
-
-
-class AccessRequestIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    personId: UUID = Field(description="the person (SS 12000 person id) whose data is asked for")
-    reasonCode: ReasonCode = Field(description="why: the person asked (themselves, or a guardian for a child, through the data "
-                                               "protection officer), the supervisory authority asked, or an internal review")
-
-
 def status_path(request_id: UUID) -> str:
     return f"/privacy/access-requests/{request_id}"
 
-
-def _is(caller: Principal, who: str | UUID) -> bool:
-    return caller.subject.strip().lower() == str(who).strip().lower()
-
-
-@router.post("/privacy/access-requests", status_code=202, responses=documented(401, 403, 422),
-             summary="Ask for everything Skolit holds about a person (right of access); the export is gathered from every service",
-             description="data_protection and city_admin for anyone; every other signed-in person for themselves only "
-                         "(personId = their token subject). Answers at once with where to fetch the export.")
-async def create(request: Request, response: Response, body: AccessRequestIn,
-                 caller: Annotated[Principal, Depends(require())]) -> dict[str, Any]:
-    if not caller.has_any(*OFFICERS) and not _is(caller, body.personId):
-        raise Problem(403, "Forbidden", "only the data protection officer or a city admin may ask for another person's data; "
-                                        "you may ask for your own")
-    request_id, now = uuid4(), datetime.now(UTC)
-    private_key, public_key = sealedbox.keypair()
-    async with request.app.state.pool.acquire() as conn, conn.transaction():
-        await q.create_request(conn, id=request_id, person=body.personId, requested_by=caller.subject, reason_code=body.reasonCode,
-                               requested_at=now, private_key_id=KEYS.current,
-                               private_key=KEYS.encrypt(request_id, base64.b64encode(private_key).decode()))  # type: ignore[arg-type]
-        tables = await gather(conn, body.personId)
-        part, rows = export.sealed_answer(public_key, request_id, SERVICE, tables)
-        await q.add_part(conn, request_id, SERVICE, base64.b64decode(part), rows)
-        sealed = await vault.seal(conn, body.personId)
-        await outbox.add(conn, SOURCE, AccessRequested(requestId=request_id, person=sealed, publicKey=base64.b64encode(public_key).decode(),
-                                                       requestedAt=now))
-    response.headers["Location"] = status_path(request_id)
-    return {"id": str(request_id), "status": "pending", "statusUrl": status_path(request_id), "personId": str(body.personId),
-            "requestedAt": now.isoformat()}
-
-
-@router.get("/privacy/access-requests/{access_request_id}", responses={**documented(401, 403, 404, 410), 202: {"description": "Still gathering"}},
-            summary="The export once every service's part is in (202 with what is pending until then); for whoever asked")
-async def read(request: Request, response: Response, access_request_id: UUID, caller: Annotated[Principal, Depends(require())]) -> dict[str, Any]:
-    request_id = access_request_id
-    async with request.app.state.pool.acquire() as conn, conn.transaction():
-        row = await q.request(conn, request_id)
-        if row is None:
-            raise Problem(404, "Not found", f"no access request {request_id}")
-        if not _is(caller, row["requested_by"]):
-            raise Problem(403, "Forbidden", "only whoever asked may read an access request")
-        if row["export"] is not None:
-            # the export holds the contact details and messages in clear: every read is logged (services/notification/access_audit.py)
-            why = access_audit.why(caller, row["person"], "access-request")
-            for action in (access_audit.Action.CONTACT_READ, access_audit.Action.MESSAGES_READ):
-                await access_audit.log(conn, request, caller, action, why_code=why, subject=row["person"])
-            return orjson.loads(KEYS.decrypt(row["export_key_id"], request_id, row["export"]))  # type: ignore[arg-type]
-        if row["expired_at"] is not None:
-            raise Problem(410, "Gone", f"the export was removed on {row['expired_at'].date().isoformat()}, {RETENTION_DAYS} days after it was "
-                                       "ready (or the request could not be completed in time); ask again")
-        received = await q.received(conn, request_id)
-    response.status_code = 202
-    return {"id": str(request_id), "status": "pending", "personId": str(row["person"]), "requestedAt": row["requested_at"].isoformat(),
-            "received": [s for s in SERVICES if s in received], "pending": [s for s in SERVICES if s not in received]}
 
 
 # --- the parts -----------------------------------------------------------------------------------

@@ -4,11 +4,10 @@ from pathlib import Path
 
 from services.notification.access_requests import expiry_job
 from services.notification.api import router
-from services.notification.contacts import KEYS
 from services.notification.handlers import HANDLERS, REPLICAS
 from services.notification.jobs import jobs
 from services.notification.sender import Sender
-from services.notification.settings import NOTIFICATION, SERVICE
+from services.notification.settings import KEYS, NOTIFICATION, SERVICE
 from shared.events.city import GuardianRelationEnded, PersonRemoved
 from shared.events.notification import (
     AccessRequested,

@@ -100,10 +100,10 @@ class EmailChannel:
     def _message(self, item: Outgoing) -> MIMEText:
         # the compat32 classes, not EmailMessage: the same message at a quarter of the CPU (its header registry
         # parses every header again), which bounded a large broadcast's e-mail rate (bench/broadcast.py)
-        msg = MIMEText(item.body, "plain", UTF8_QP)
+        msg = MIMEText(item.body, "plain", UTF8_QP)  # type: ignore[arg-type]  # compat32 takes a Charset (typeshed says str)
         msg["From"] = self.settings.smtp_sender
         msg["To"] = item.to
-        msg["Subject"] = Header(item.subject, "utf-8")
+        msg["Subject"] = Header(item.subject, "utf-8")  # type: ignore[assignment]  # compat32 takes a Header (typeshed says str)
         msg["Message-ID"] = f"<skolit-{item.reference}@{self.settings.smtp_sender.rsplit('@', 1)[-1].rstrip('>')}>"
         msg["Date"] = email.utils.formatdate(localtime=False)
         msg["Content-Language"] = item.language
@@ -123,7 +123,7 @@ class EmailChannel:
         except aiosmtplib.SMTPResponseException as exc:
             await self._reset(client)
             return Outcome(item.reference, smtp_result(exc.code), error=f"smtp-{exc.code}")
-        except (OSError, aiosmtplib.SMTPException, asyncio.TimeoutError) as exc:
+        except (TimeoutError, OSError, aiosmtplib.SMTPException) as exc:
             log.warning("SMTP %s:%s: %s", self.settings.smtp_host, self.settings.smtp_port, type(exc).__name__)
             if client is not None:
                 with contextlib.suppress(Exception):

@@ -1,128 +1,71 @@
 """Event handlers of the notification service: recipients come from the city's events — school
 units, staff duties, persons' protection markings and guardian relations (contact details never
-arrive by event) — and other services' events become messages."""
+arrive by event) — and other services' events become messages (usecases/events.py). Each handler is
+an adapter: the consumer's transaction as the unit of work, the event's data and id to the use case."""
 
 from __future__ import annotations
 
-from uuid import UUID
-
 import asyncpg
 
-from collections.abc import Iterable
-from typing import Any
-
-from services.notification import access_requests, messages, privacy, store
-from shared.city.replica import DUTIES, ORGANISATIONS, PERSONS, district_of, on_guardian_relation_ended, on_person_removed, persons_with_duty
+from services.notification import access_requests, privacy, usecases
+from services.notification.settings import SOURCE
+from shared.city.replica import DUTIES, ORGANISATIONS, PERSONS, on_guardian_relation_ended, on_person_removed
 from shared.consumer import Handler
 from shared.events.assessment import AssessmentReopened, AssessmentSubmitted, CampaignClosed, CampaignOpened
 from shared.events.base import Event
 from shared.events.catalog import AppRequestDecided, DpaExpired, LicenceExpiring
-from shared.events.city import DutyRole, GuardianRelationEnded, PersonRemoved
-from shared.events.envelope import Envelope, Rejected
+from shared.events.city import GuardianRelationEnded, PersonRemoved
+from shared.events.envelope import Envelope
 from shared.events.reporting import ReportPublished
-from shared.privacy import vault
+from shared.uow import UnitOfWork
 
 
 async def on_app_request_decided(conn: asyncpg.Connection, env: Envelope[AppRequestDecided]) -> None:
     """The requester hears the decision, with the conditions or the reason."""
-    e = env.data
-    try:
-        requester = await vault.open_ref(conn, e.requester)
-    except vault.KeyDestroyed:
-        return  # the requester was erased (docs/decisions/0009): there is no one to tell
-    except vault.NotSealed as exc:
-        raise Rejected(f"requester of request {e.requestId}: {exc}") from None
-    approved = e.decision == "approved"
-    await messages.make(conn, dedupe_key=env.id, message_type="request-decided", school_unit=e.schoolUnitId, recipients=[requester], data={
-        "appName": e.appName, "school": await store.school_name(conn, e.schoolUnitId) or "",
-        "decisionSv": "godkänd" if approved else "avslagen", "decisionEn": "approved" if approved else "rejected",
-        "detailsSv": (f"Villkor: {e.conditions}" if e.conditions else "") if approved else f"Skäl: {e.reason or ''}",
-        "detailsEn": (f"Conditions: {e.conditions}" if e.conditions else "") if approved else f"Reason: {e.reason or ''}",
-        "link": f"/requests/{e.requestId}",
-    })
-
-
-async def to_duty_holders(conn: asyncpg.Connection, env: Envelope[Event], schools: Iterable[UUID], role: DutyRole, message_type: str,
-                          data: dict[str, Any]) -> None:
-    """One message per school, named for it, to whoever holds the duty there per the city's data."""
-    for school in schools:
-        recipients = await persons_with_duty(conn, school, role.value)
-        if recipients:
-            await messages.make(conn, dedupe_key=f"{env.id}:{school}", message_type=message_type, school_unit=school, recipients=recipients,
-                                data={**data, "school": await store.school_name(conn, school) or ""})
+    await usecases.apply_app_request_decided(UnitOfWork(conn, SOURCE), env.data, env.id)
 
 
 async def on_campaign_opened(conn: asyncpg.Connection, env: Envelope[CampaignOpened]) -> None:
     """Each school's Rektor hears; the round is kept for the deadline reminders."""
-    e = env.data
-    await store.record_campaign(conn, e.id, e.name, e.deadline, list(e.schoolUnitIds))
-    await to_duty_holders(conn, env, e.schoolUnitIds, DutyRole.REKTOR, "campaign-opened",
-                          {"campaignName": e.name, "deadline": e.deadline.isoformat(), "link": f"/campaigns/{e.id}"})
+    await usecases.apply_campaign_opened(UnitOfWork(conn, SOURCE), env.data, env.id)
 
 
 async def on_campaign_closed(conn: asyncpg.Connection, env: Envelope[CampaignClosed]) -> None:
-    e = env.data
-    await store.close_campaign(conn, e.id)
-
-
-async def to_district_admins(conn: asyncpg.Connection, env: Envelope[Event], school: UUID, district: UUID | None, message_type: str,
-                             data: dict[str, Any]) -> None:
-    """The district's administrators: whoever holds "Övrig arbetsledning" at the district itself."""
-    district = district or await district_of(conn, school)
-    if district is None:
-        return
-    recipients = await persons_with_duty(conn, district, DutyRole.OVRIG_ARBETSLEDNING.value)
-    if recipients:
-        await messages.make(conn, dedupe_key=env.id, message_type=message_type, school_unit=school, recipients=recipients,
-                            data={**data, "school": await store.school_name(conn, school) or "", "link": f"/school-units/{school}"})
+    await usecases.apply_campaign_closed(UnitOfWork(conn, SOURCE), env.data, env.id)
 
 
 async def on_assessment_submitted(conn: asyncpg.Connection, env: Envelope[AssessmentSubmitted]) -> None:
     """Reminders stop for the school; the district's administrators hear."""
-    e = env.data
-    await store.mark_submitted(conn, e.campaignId, e.schoolUnitId, True)
-    note = {"submissionNote": "första inlämningen" if e.submission == 1 else f"inlämning {e.submission}"}
-    await to_district_admins(conn, env, e.schoolUnitId, e.districtId, "assessment-submitted", {"year": e.year, **note})
+    await usecases.apply_assessment_submitted(UnitOfWork(conn, SOURCE), env.data, env.id)
 
 
 async def on_assessment_reopened(conn: asyncpg.Connection, env: Envelope[AssessmentReopened]) -> None:
     """Reminders start again towards the new deadline; the district's administrators hear."""
-    e = env.data
-    await store.mark_submitted(conn, e.campaignId, e.schoolUnitId, False, e.deadline)
-    await to_district_admins(conn, env, e.schoolUnitId, None, "assessment-reopened", {"deadline": e.deadline.isoformat()})
+    await usecases.apply_assessment_reopened(UnitOfWork(conn, SOURCE), env.data, env.id)
 
 
 async def on_relation_ended(conn: asyncpg.Connection, env: Envelope[GuardianRelationEnded]) -> None:
     """The relation ends in the replica, and what has not yet gone out to the guardian about that
     school stops at once, unless another pupil still ties them to it."""
     await on_guardian_relation_ended(conn, env)
-    e = env.data
-    if not await store.still_related(conn, e.guardian, e.schoolUnit):
-        await store.cancel_pending(conn, e.guardian, e.schoolUnit)
+    await usecases.apply_guardian_relation_ended(UnitOfWork(conn, SOURCE), env.data, env.id)
 
 
 async def on_removed(conn: asyncpg.Connection, env: Envelope[PersonRemoved]) -> None:
     await on_person_removed(conn, env)
-    e = env.data
-    await store.cancel_pending(conn, e.id, None)
+    await usecases.apply_person_removed(UnitOfWork(conn, SOURCE), env.data, env.id)
 
 
 async def on_licence_expiring(conn: asyncpg.Connection, env: Envelope[LicenceExpiring]) -> None:
-    e = env.data
-    await to_duty_holders(conn, env, [e.schoolUnitId], DutyRole.IT_SAMORDNARE, "licence-expiring",
-                          {"appName": e.appName, "licenceType": e.licenceType, "expiresOn": e.expiresOn.isoformat(), "daysLeft": e.daysLeft,
-                           "link": f"/apps/{e.appId}/licences"})
+    await usecases.apply_licence_expiring(UnitOfWork(conn, SOURCE), env.data, env.id)
 
 
 async def on_dpa_expired(conn: asyncpg.Connection, env: Envelope[DpaExpired]) -> None:
-    e = env.data
-    await to_duty_holders(conn, env, e.schoolUnitIds, DutyRole.IT_SAMORDNARE, "dpa-expired",
-                          {"appName": e.appName, "expiredOn": e.expiredOn.isoformat(), "statusAfter": e.statusAfter, "link": f"/apps/{e.appId}"})
+    await usecases.apply_dpa_expired(UnitOfWork(conn, SOURCE), env.data, env.id)
 
 
 async def on_report_published(conn: asyncpg.Connection, env: Envelope[ReportPublished]) -> None:
-    e = env.data
-    await to_duty_holders(conn, env, e.schoolUnitIds, DutyRole.REKTOR, "report-published", {"year": e.year, "link": e.path})
+    await usecases.apply_report_published(UnitOfWork(conn, SOURCE), env.data, env.id)
 
 
 REPLICAS = (ORGANISATIONS, DUTIES, PERSONS)

@@ -11,7 +11,8 @@ from uuid import UUID, uuid4
 
 import asyncpg
 
-from services.notification import domain, store
+from services.notification import domain
+from services.notification.store import messages as store
 from shared.clock import CITY_TZ
 
 

@@ -8,7 +8,7 @@ anonymises what it holds and confirms with its own ``…DataErased`` event. When
 applied, in that transaction, notification erases its own part once more (an event in flight from another
 service may have made a message to the person after the first pass) and destroys the person's key: from
 then on every sealed copy of their id — on the topics, in the outboxes, in backups — opens to nothing.
-``GET /privacy/erasure-requests/{id}`` shows each service confirmed or pending.
+``GET /privacy/erasure-requests/{id}`` shows each service confirmed or pending (the routes: routes/erasure.py).
 """
 
 from __future__ import annotations
@@ -17,16 +17,12 @@ import hashlib
 import hmac
 import logging
 from datetime import UTC, datetime
-from typing import Annotated, Any
 from uuid import UUID, uuid4
 
 import asyncpg
-from fastapi import APIRouter, Depends, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
 
-from services.notification import erasure_store as q
+from services.notification.store import erasure as q
 from shared import outbox
-from shared.auth import Principal, Role, require
 from shared.consumer import Handler
 from shared.events.assessment import AssessmentDataErased
 from shared.events.base import DataErased, Event
@@ -36,16 +32,13 @@ from shared.events.envelope import Envelope, event_uuid
 from shared.events.notification import ErasureReason, ErasureRequested, NotificationDataErased
 from shared.events.reporting import ReportingDataErased
 from shared.privacy import erasure, vault
-from shared.problems import Problem, documented
 
 log = logging.getLogger(__name__)
-router = APIRouter(tags=["privacy"])
 SOURCE = "skolit.notification"
 #: every service that must confirm, in the order the status lists them
 SERVICES = ("assessment", "catalog", "reporting", "notification")
 CONFIRMATIONS: dict[type, str] = {AssessmentDataErased: "assessment", CatalogDataErased: "catalog", ReportingDataErased: "reporting",
                                   NotificationDataErased: "notification"}
-OFFICERS = (Role.CITY_ADMIN, Role.DATA_PROTECTION)
 
 
 def person_hash(person: UUID) -> bytes:
@@ -77,44 +70,6 @@ async def request_erasure(conn: asyncpg.Connection, *, person: UUID, reason: str
                                                     requestedBy=by, source=source))  # type: ignore[arg-type]
     log.info("erasure request %s (%s, %s)", request_id, source, reason)
     return request_id, True
-
-
-class ErasureRequestIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    personId: UUID = Field(description="the person (SS 12000 person id) whose data every service erases")
-    reasonCode: ErasureReason = Field(description="why (art. 17.1 GDPR)")
-
-
-@router.post("/privacy/erasure-requests", status_code=202, responses=documented(401, 403, 422),
-             summary="Erase everything Skolit holds about a person (city_admin, data_protection); every service confirms",
-             description="Answers at once with where to follow the request. A person unknown to Skolit is not an error: there is "
-                         "nothing to erase, and every service confirms that. While a request for the person is pending, asking "
-                         "again answers with that request.")
-async def create(request: Request, response: Response, body: ErasureRequestIn,
-                 caller: Annotated[Principal, Depends(require(*OFFICERS))]) -> dict[str, Any]:
-    async with request.app.state.pool.acquire() as conn, conn.transaction():
-        request_id, new = await request_erasure(conn, person=body.personId, reason=body.reasonCode.value, requested_by=caller.subject,
-                                                source="api")
-    response.headers["Location"] = status_path(request_id)
-    return {"id": str(request_id), "status": "pending", "statusUrl": status_path(request_id), "new": new}
-
-
-@router.get("/privacy/erasure-requests/{erasure_request_id}", responses=documented(401, 403, 404),
-            summary="An erasure request: each service confirmed or pending; complete only when all four confirmed")
-async def read(request: Request, erasure_request_id: UUID, caller: Annotated[Principal, Depends(require(*OFFICERS))]) -> dict[str, Any]:
-    request_id = erasure_request_id
-    async with request.app.state.pool.acquire() as conn:
-        row = await q.request(conn, request_id)
-        if row is None:
-            raise Problem(404, "Not found", f"no erasure request {request_id}")
-        confirmed = {c["service"]: c for c in await q.confirmations(conn, request_id)}
-    services = {s: ({"status": "confirmed", "erasedAt": confirmed[s]["erased_at"].isoformat(), "counts": confirmed[s]["counts"]}
-                    if s in confirmed else {"status": "pending"}) for s in SERVICES}
-    return {"id": str(request_id), "status": "complete" if row["completed_at"] else "pending", "source": row["source"],
-            "reasonCode": row["reason_code"], "requestedAt": row["requested_at"].isoformat(),
-            "completedAt": row["completed_at"].isoformat() if row["completed_at"] else None,
-            "keyDestroyed": row["key_destroyed"], "services": services}
 
 
 # --- events --------------------------------------------------------------------------------------

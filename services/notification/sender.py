@@ -17,11 +17,14 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
-from services.notification import outcomes, store, templates
+from services.notification import templates
 from services.notification.channels import Channel, Outcome, Outgoing, open_channels
 from services.notification.crypto import Keyring, KeyMissing
-from services.notification.settings import NotificationSettings
+from services.notification.settings import SOURCE, NotificationSettings
+from services.notification.store import deliveries as store
+from services.notification.usecases.deliveries import record_outcomes
 from shared import metrics
+from shared.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +107,7 @@ class Sender:
         sent = await channel.send(items) if items else []
         attempts = {r["id"]: r["attempts"] for r in rows}
         async with self.pool.acquire() as conn, conn.transaction():
-            await outcomes.record(conn, name, [*sent, *unsendable], attempts, now, self.settings)
+            await record_outcomes(UnitOfWork(conn, SOURCE), name, [*sent, *unsendable], attempts, now, self.settings)
         return len(ids)
 
     def _compose(self, name: str, rows: list[asyncpg.Record], digests: list[asyncpg.Record]) -> tuple[list[Outgoing], list[Outcome]]:

@@ -6,9 +6,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+from services.notification.crypto import Keyring
 from shared.settings import Settings
 
 SERVICE = "notification"
+#: the CloudEvents source of what notification publishes
+SOURCE = f"skolit.{SERVICE}"
 # Only for the embedded default and the tests: production sets SKOLIT_NOTIFICATION_CALLBACK_TOKEN.
 DEV_CALLBACK_TOKEN = "skolit-gateway-callbacks-dev"
 
@@ -96,3 +99,5 @@ class NotificationSettings:
 
 
 NOTIFICATION = NotificationSettings.from_env()
+#: the keyring contact details and exports are encrypted with (services/notification/crypto.py)
+KEYS = Keyring.from_env()

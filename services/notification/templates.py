@@ -12,7 +12,7 @@ DIRECTORY = Path(__file__).with_name("templates")
 FALLBACK = "sv"
 
 
-class _Blank(dict):  # type: ignore[type-arg]
+class _Blank(dict[str, str]):
     def __missing__(self, key: str) -> str:
         return ""
 

@@ -387,7 +387,7 @@ def radar(
         present = [v is not None for v in vals]
         parts: list[str] = []
         words: list[str] = []
-        for i, (aid, alabel) in enumerate(axes):
+        for i, (_aid, alabel) in enumerate(axes):
             v = vals[i]
             if v is None:
                 words.append(f"{_clean(alabel)} {MISSING_WORD}")
@@ -410,7 +410,7 @@ def radar(
                 parts.append(
                     _marker(shape, pts[i][0], pts[i][1], 4.5, colour, {"class": "point", "data-axis": aid, "data-value": _raw(v)}, f"{_clean(slabel)}, {_clean(alabel)}: {_sv(v)}")
                 )
-        missing = " ".join(aid for (aid, _), p in zip(axes, present) if not p) or None
+        missing = " ".join(aid for (aid, _), p in zip(axes, present, strict=True) if not p) or None
         plot.append(_el("g", {"class": "series", "data-series": str(si), "data-label": slabel, "data-missing": missing}, *parts))
 
     plot.extend(ring_labels)
@@ -501,7 +501,7 @@ def trend(
                 pts = [(xpos(yrs[i]), ypos(vals[i])) for i in run]  # type: ignore[arg-type]
                 parts.append(_el("polyline", {"class": "segment", "points": _points(pts), **_line_attrs(colour, dash)}))
         words: list[str] = []
-        for year, v in zip(yrs, vals):
+        for year, v in zip(yrs, vals, strict=True):
             if v is None:
                 words.append(f"{year} {MISSING_WORD}")
                 continue
@@ -607,7 +607,7 @@ def heatmap(
         desc.append("Inga data att visa.")
         body.append(_el("text", {"class": "note", "x": "16", "y": _n(grid_top), "font-size": "14", "fill": MUTED_TEXT}, text="Inga data att visa"))
 
-    for j, (cid, clabel) in enumerate(columns):
+    for j, (cid, _clabel) in enumerate(columns):
         x, y = left + (j + 0.5) * c, grid_top - 8
         lines = col_lines[j]
         y0 = y - (len(lines) - 1) * lh

@@ -3,6 +3,8 @@
 from shared.settings import Settings
 
 SERVICE = "reporting"
+#: the CloudEvents source of what reporting publishes
+SOURCE = "skolit.reporting"
 
 
 def load() -> Settings:

@@ -184,7 +184,7 @@ def _two_per_line(out: dict[tuple[R, C], Figure], lines: list[list[tuple[R, C]]]
                 continue
             shown = [k for k in line if out[k].status is Status.SHOWN]
 
-            def rank(k: tuple[R, C]) -> tuple[bool, int, str]:
+            def rank(k: tuple[R, C], i: int = i) -> tuple[bool, int, str]:  # this line's index
                 closes_other = any(j != i and _needs_one(out, lines[j]) for j in lines_of[k])
                 return (not closes_other, out[k].n, str(k))
 

@@ -129,7 +129,7 @@ class Verifier:
         self._leeway = leeway
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "Verifier":
+    def from_settings(cls, settings: Settings) -> Verifier:
         return cls(secret=settings.jwt_secret, jwks_url=settings.jwt_jwks_url,
                    issuer=settings.jwt_issuer, audience=settings.jwt_audience)
 

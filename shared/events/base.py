@@ -10,7 +10,7 @@ key (``SealedPersonRef``, shared/privacy/vault.py), so erasing the person leaves
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, ClassVar
+from typing import Any, Annotated, ClassVar
 from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -60,7 +60,7 @@ class Event(BaseModel):
         value = getattr(self, self.KEY_FIELD)
         return str(value) if value is not None else ""
 
-    def __init_subclass__(cls, **kwargs: object) -> None:
+    def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if "TYPE" in cls.__dict__:
             from shared.events.registry import register

@@ -7,15 +7,15 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from shared.events.base import Event
 
-REGISTRY: dict[str, type["Event"]] = {}
+REGISTRY: dict[str, type[Event]] = {}
 
 
-def register(model: type["Event"]) -> None:
+def register(model: type[Event]) -> None:
     existing = REGISTRY.get(model.TYPE)
     if existing is not None and existing is not model:
         raise RuntimeError(f"event type {model.TYPE} is declared twice ({existing.__name__}, {model.__name__})")
     REGISTRY[model.TYPE] = model
 
 
-def model_for(event_type: str) -> type["Event"] | None:
+def model_for(event_type: str) -> type[Event] | None:
     return REGISTRY.get(event_type)

@@ -667,8 +667,8 @@ def inconsistencies(services: Iterable[ServiceMap] = SERVICES) -> list[str]:
                 seen[key] = p.category
     for key in sorted(personal_columns(services) & declared_columns(services)):
         out.append("{}.{}.{}: mapped as personal and declared not personal".format(*key))
-    for key in sorted(personal_tables(services) & non_personal_tables(services)):
-        out.append("{}.{}: has personal columns and is declared non-personal".format(*key))
+    for table in sorted(personal_tables(services) & non_personal_tables(services)):
+        out.append("{}.{}: has personal columns and is declared non-personal".format(*table))
     for s in services:
         for n in s.not_personal:
             if n.columns and (s.schema, n.table) not in personal_tables(services) | non_personal_tables(services):

@@ -13,7 +13,6 @@ import asyncpg
 import httpx
 import pytest
 
-from shared.events.city import OrganisationUpserted
 from tests.support.city import District, school_unit
 from tests.support.kafka import eventually, send, wire
 from tests.support.stack import ROOT, Stack, auth

@@ -26,7 +26,7 @@ import asyncpg
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer
-from aiokafka.structs import ConsumerRecord, TopicPartition
+from aiokafka.structs import ConsumerRecord
 
 from services.assessment.framework import published
 from shared.events.assessment import AssessmentDataErased, AssessmentSubmitted

@@ -156,10 +156,10 @@ async def test_two_instances_per_service_share_partitions_and_survive_a_stop_exa
         survivors = {s: nodes[s][OTHER[STOPS[s][0]]] for s in SERVICES}
         victim_metrics, survivor_metrics = await asyncio.gather(asyncio.gather(*(scrape(victims[s]) for s in SERVICES)),
                                                                 asyncio.gather(*(scrape(survivors[s]) for s in SERVICES)))
-        victim_applied = {s: metric_sum(text, "skolit_events_consumed_total", service=s, outcome="applied") for s, text in zip(SERVICES, victim_metrics)}
+        victim_applied = {s: metric_sum(text, "skolit_events_consumed_total", service=s, outcome="applied") for s, text in zip(SERVICES, victim_metrics, strict=True)}
         # the city partitions each survivor has consumed records from so far (skolit.catalog etc. carry catalog's startup events)
         consumed_before = {s: metric_partitions(text, s) & all_partitions([t for t in topics[s] if t in CITY_TOPICS])
-                           for s, text in zip(SERVICES, survivor_metrics)}
+                           for s, text in zip(SERVICES, survivor_metrics, strict=True)}
         acked_at_stop = producer.acked
         log_size = {s: victims[s].proc.log_path.stat().st_size for s in SERVICES}
 

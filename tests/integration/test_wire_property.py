@@ -20,7 +20,6 @@ offsets reached the end of every partition written; and no service process resta
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import os
 import random
@@ -63,7 +62,7 @@ GROUPS = {name: f"skolit-{name}" for name in SPECS}
 class RawName(str):
     """A header name whose bytes are not UTF-8 (aiokafka's builders encode names; this one encodes to anything)."""
 
-    def __new__(cls, raw: bytes) -> "RawName":
+    def __new__(cls, raw: bytes) -> RawName:
         obj = super().__new__(cls, raw.decode("latin-1"))
         obj.raw = raw  # type: ignore[attr-defined]
         return obj

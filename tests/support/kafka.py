@@ -68,7 +68,7 @@ class EventLog:
         self.events: list[Any] = []
         self._task: asyncio.Task[None] | None = None
 
-    async def start(self) -> "EventLog":
+    async def start(self) -> EventLog:
         await self._consumer.start()
         self._task = asyncio.create_task(self._run())
         return self

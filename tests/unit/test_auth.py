@@ -4,7 +4,8 @@ import json
 import threading
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Annotated, AsyncIterator, Iterator
+from typing import Annotated
+from collections.abc import AsyncIterator, Iterator
 
 import jwt
 import pytest

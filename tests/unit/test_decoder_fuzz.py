@@ -17,7 +17,6 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import orjson
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

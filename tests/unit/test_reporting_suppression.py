@@ -75,7 +75,7 @@ def determined_cells(result: Mapping[tuple[Any, Any], Figure], *, rows: bool, co
         for i in range(len(m)):
             if i != r and m[i][col] != 0:
                 factor = m[i][col]
-                m[i] = [a - factor * b for a, b in zip(m[i], m[r])]
+                m[i] = [a - factor * b for a, b in zip(m[i], m[r], strict=True)]
         pivots.append((r, col))
         r += 1
     pivot_cols = {c for _, c in pivots}

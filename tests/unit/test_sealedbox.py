@@ -7,7 +7,7 @@ import pytest
 from shared.privacy import sealedbox
 from shared.privacy.sealedbox import SealedBoxError
 
-TEXT = '{"contacts": {"email": "anna.andersson@example.se"}}'.encode()
+TEXT = b'{"contacts": {"email": "anna.andersson@example.se"}}'
 
 
 def test_round_trip_and_no_plaintext_in_the_box() -> None:

@@ -38,7 +38,7 @@ async def school_history(conn: asyncpg.Connection, school: domain.KnownSchool) -
             entry["changes"] = {
                 "since": str(prev_row["id"]),
                 "headings": [{"heading": r.heading, "previous": before_results[r.heading].mean, "current": r.mean,
-                              "change": round(r.mean - before_results[r.heading].mean, 2) if r.mean is not None and before_results[r.heading].mean is not None else None}
+                              "change": _change(before_results[r.heading].mean, r.mean)}
                              for r in results],
                 "indicators": domain.indicator_changes(framework, before, answers),
             }
@@ -83,3 +83,7 @@ async def get_action_audit(request: Request, action_id: UUID,
         access.ensure_reader(caller, await access.known_school(conn, row["school_unit"]))
         rows = await store.audit_trail(conn, "action", str(action_id))
     return {"actionId": str(action_id), "items": trail_json(rows)}
+
+
+def _change(previous: float | None, current: float | None) -> float | None:
+    return round(current - previous, 2) if current is not None and previous is not None else None

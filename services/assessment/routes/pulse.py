@@ -1,4 +1,5 @@
-"""The anonymous pulse: staff (and upper-secondary pupils) rate the school on the same headings.
+"""The anonymous pulse over HTTP: staff (and upper-secondary pupils) rate the school on the same headings
+(the answer is a use case in usecases/pulse.py).
 
 Answering needs no account, only the school's code for the round, and stores no identity: only a
 count per heading and level goes into the database. Results show a group only from five
@@ -16,10 +17,13 @@ from pydantic import BaseModel, Field
 
 from services.assessment import access, domain, store
 from services.assessment.framework import Language, published
-from services.assessment.routes.assessments import load, load_readable
+from services.assessment.settings import SOURCE
+from services.assessment.usecases import pulse as usecases
+from services.assessment.usecases.assessments import load_readable
 from shared.i18n import language
 from shared.auth import Principal, require
-from shared.problems import Problem, documented, rejected
+from shared.problems import Problem, documented
+from shared.uow import unit_of_work
 
 router = APIRouter(tags=["pulse"])
 
@@ -30,31 +34,14 @@ class PulseAnswers(BaseModel):
                                     examples=[{"infrastruktur": 4, "digital-kompetens": 2, "uppfoljning": 3}])
 
 
-async def _open_pulse(request: Request, code: str) -> Any:
-    async with request.app.state.pool.acquire() as conn:
-        row = await store.assessment_by_pulse_code(conn, code)
-        if row is None:
-            raise Problem(404, "Not found", "no pulse with this code")
-        school = await access.known_school(conn, row["school_unit"])
-    return row, school
-
-
-def _refuse_if_closed(row: Any, now: datetime) -> None:
-    if row["campaign_status"] != "open":
-        raise rejected(409, "the round is closed", "campaign.status")
-    if row["status"] == "submitted":
-        raise rejected(409, "the school has submitted its assessment; the pulse is closed", "status")
-    if domain.deadline_passed(row["effective_deadline"], now):
-        raise rejected(409, f"the deadline {row['effective_deadline'].isoformat()} has passed", "deadline")
-
-
 @router.get("/pulse/{code}", summary="The pulse questionnaire for a school (no login)", responses=documented(404))
 async def get_pulse(request: Request, code: str, lang: Annotated[Language | None, Query(description="sv or en")] = None) -> dict[str, Any]:
-    row, school = await _open_pulse(request, code)
+    async with request.app.state.pool.acquire() as conn:
+        row, school = await usecases.open_pulse(conn, code)
     framework = published()[row["framework_version"]]
     chosen = language(request, lang)
     try:
-        _refuse_if_closed(row, datetime.now(UTC))
+        usecases.refuse_if_closed(row, datetime.now(UTC))
         is_open = True
     except Problem:
         is_open = False
@@ -71,17 +58,8 @@ async def get_pulse(request: Request, code: str, lang: Annotated[Language | None
 
 @router.post("/pulse/{code}", status_code=202, summary="Answer the pulse anonymously (no login)", responses=documented(404, 409, 422))
 async def answer_pulse(request: Request, code: str, body: PulseAnswers) -> dict[str, Any]:
-    async with request.app.state.pool.acquire() as conn, conn.transaction():
-        row = await store.assessment_by_pulse_code(conn, code)
-        if row is None:
-            raise Problem(404, "Not found", "no pulse with this code")
-        a = await load(conn, row["id"], lock=True)  # a submission in flight finishes first
-        _refuse_if_closed(a.row, datetime.now(UTC))
-        try:
-            answers = domain.check_pulse(a.framework, body.group, domain.pulse_groups(a.school.school_types), body.answers)
-        except domain.Rejected as exc:
-            raise rejected(exc.status, str(exc), exc.field) from exc
-        await store.record_pulse(conn, a.row["campaign_id"], a.school.id, body.group, answers)
+    async with unit_of_work(request.app.state.pool, SOURCE) as uow:
+        await usecases.record_pulse_answer(uow, code, body.group, body.answers)
     return {"recorded": True}
 
 

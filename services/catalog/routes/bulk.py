@@ -8,14 +8,14 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import ValidationError
 
-from services.catalog import access, csvio, domain, store
-from services.catalog.routes.apps import NewApp, initial_status, publish_app
+from services.catalog import access, csvio, store
+from services.catalog.settings import SOURCE
+from services.catalog.usecases import imports
 from shared.auth import Principal, require
 from shared.clock import city_today
-from shared.privacy import vault
-from shared.problems import Problem, documented, error_list
+from shared.problems import Problem, documented
+from shared.uow import unit_of_work
 
 router = APIRouter(tags=["bulk"])
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
@@ -43,45 +43,11 @@ async def import_csv(request: Request, caller: Annotated[Principal, Depends(requ
         raise Problem(422, "Invalid request", f"the CSV cannot be read: {exc}") from None
     if not rows:
         raise Problem(422, "Invalid request", "the CSV has no rows")
-    accepted: list[tuple[int, NewApp]] = []
-    rejected_rows: list[dict[str, Any]] = []
-    seen: dict[tuple[str, str], int] = {}
-    async with request.app.state.pool.acquire() as conn, conn.transaction():
-        statuses = await store.statuses(conn)
-        for line, row in rows:
-            errors: list[dict[str, str]] = []
-            try:
-                app = NewApp.model_validate(csvio.to_input(row))
-                key = (" ".join(app.name.lower().split()), " ".join(app.supplier.lower().split()))
-                if key in seen:
-                    errors.append({"location": "name", "message": f"the same app as line {seen[key]}"})
-                elif await store.find_duplicate(conn, app.name, app.supplier) is not None:
-                    errors.append({"location": "name", "message": f"{app.name!r} from {app.supplier!r} is already in the programbank"})
-                seen.setdefault(key, line)
-                try:
-                    initial_status(statuses, app.status, app)
-                except Problem as exc:
-                    errors.append({"location": "status", "message": exc.detail or exc.title})
-            except ValidationError as exc:
-                errors = error_list(exc.errors())
-            except csvio.RowError as exc:
-                errors = [{"location": str(exc).split(":")[0], "message": str(exc)}]
-            if errors:
-                rejected_rows.append({"line": line, "name": row.get("name", ""), "errors": errors})
-            else:
-                accepted.append((line, app))
-        report = {"rows": len(rows), "accepted": len(accepted), "rejected": len(rejected_rows), "rejectedRows": rejected_rows}
-        if rejected_rows:
-            raise Problem(422, "Invalid request", f"{len(rejected_rows)} of {len(rows)} rows rejected; nothing was imported", **report)
-        if dryRun:
-            return JSONResponse({**report, "imported": 0, "dryRun": True}, status_code=200)
-        ids = []
-        sealed = await vault.seal_actor(conn, caller.subject)  # once for the whole import
-        for _, app in accepted:
-            plain = domain.AppInput.model_validate(app.model_dump(exclude={"status"}))
-            ids.append(str((await publish_app(conn, plain, statuses[app.status], caller.subject, sealed_actor=sealed))["id"]))
-        await store.audit(conn, caller.subject, "apps.imported", "programbank", "import", {"rows": len(rows), "imported": len(ids)})
-    return JSONResponse({**report, "imported": len(ids), "ids": ids, "dryRun": False}, status_code=201)
+    async with unit_of_work(request.app.state.pool, SOURCE) as uow:
+        result = await imports.import_apps(uow, caller, rows, city_today(), dry_run=dryRun)
+    if result.dry_run:
+        return JSONResponse({**result.report, "imported": 0, "dryRun": True}, status_code=200)
+    return JSONResponse({**result.report, "imported": len(result.ids), "ids": result.ids, "dryRun": False}, status_code=201)
 
 
 def _export_record(row: Any) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request, Response
 from services.catalog import store
 from services.catalog import vocabulary as vocab
 from services.catalog.domain import privacy_rating, usable_grades
-from services.catalog.routes.apps import usable_at
+from services.catalog.queries import usable_at
 from services.catalog.views import labelled
 from shared.clock import city_today
 from shared.i18n import Language, language
@@ -28,7 +28,8 @@ def _where(countries: list[str]) -> list[dict[str, Any]]:
             responses=documented(404))
 async def public_school_apps(request: Request, response: Response, school_unit_id: UUID, lang: Language | None = None) -> dict[str, Any]:
     today, chosen = city_today(), language(request, lang)
-    school, statuses, rows = await usable_at(request, school_unit_id, today)
+    async with request.app.state.pool.acquire() as conn:
+        school, statuses, rows = await usable_at(conn, school_unit_id, today)
     items = []
     for r in rows:
         dp = store.data_protection(r)

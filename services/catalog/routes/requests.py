@@ -4,24 +4,21 @@ into a message to the requester or the reviewers."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field, model_validator
 
-from services.catalog import access, domain, store
+from services.catalog import access, store
 from services.catalog import vocabulary as vocab
-from services.catalog.changes import SOURCE
-from services.catalog.routes.apps import load_app
+from services.catalog.settings import SOURCE
+from services.catalog.usecases import requests as usecases
 from services.catalog.views import request_json
-from shared import outbox
 from shared.auth import Principal, Role, require
 from shared.clock import city_today
-from shared.events.catalog import AppRequestDecided, AppRequestProgressed, AppRequestSubmitted, RequestDecision
-from shared.privacy import vault
-from shared.problems import Problem, documented, rejected
+from shared.problems import documented, rejected
+from shared.uow import unit_of_work
 
 router = APIRouter(tags=["requests"])
 
@@ -58,53 +55,13 @@ class RequestAction(BaseModel):
     appId: UUID | None = Field(default=None, description="on approving a request for a new app: the app record created for it")
 
 
-async def request_facts(conn: Any, row: Any) -> dict[str, Any]:
-    """What every AppRequest* event says; the requester travels sealed (docs/decisions/0009)."""
-    return {"requestId": row["id"], "schoolUnitId": row["school_unit"], "districtId": row["district"],
-            "requester": await vault.seal(conn, row["requester"]), "appId": row["app_id"], "appName": row["app_name"]}
-
-
 @router.post("/requests", status_code=201, summary="Ask for an app for your school (an existing one or a new one)", responses=documented(401, 403, 404, 409, 422))
 async def submit_request(request: Request, body: NewRequest, caller: Annotated[Principal, Depends(require(*access.REQUESTERS))]) -> dict[str, Any]:
-    now = datetime.now(UTC)
-    request_id = uuid4()
-    async with request.app.state.pool.acquire() as conn, conn.transaction():
-        school = await store.school(conn, body.schoolUnitId)
-        if school is None:
-            raise rejected(422, f"school unit {body.schoolUnitId} is not known", "schoolUnitId")
-        duty = await access.requester_duty(conn, caller, school)
-        if body.appId is not None:
-            app = await store.get_app(conn, body.appId)
-            if app is None:
-                raise rejected(422, f"app {body.appId} is not in the programbank; request it as a new app instead", "appId")
-            statuses = await store.statuses(conn)
-            if statuses[app["status"]].retires:
-                raise rejected(409, f"{app['name']} is retired from the programbank", "appId")
-            available, _ = domain.availability(status=statuses[app["status"]], app_grades=app["grades"], app_school_types=app["school_types"],
-                                               free_use=app["free_use"], school_types=school["school_types"],
-                                               licensed=await store.licensed(conn, app["id"], school["id"], city_today()))
-            if available:
-                raise rejected(409, f"{app['name']} is already available to {school['display_name']}", "appId")
-            app_name = app["name"]
-        else:
-            assert body.newApp is not None
-            duplicate = await store.find_duplicate(conn, body.newApp.name, body.newApp.supplier)
-            if duplicate is not None:
-                raise Problem(409, "Conflict", f"{body.newApp.name!r} is already in the programbank; request it by its appId", field="newApp.name", existingId=str(duplicate))
-            app_name = body.newApp.name
-        inserted = await store.insert_request(
-            conn, id=request_id, school_unit=school["id"], district=school["district"], requester=caller.subject, requester_duty=duty,
-            app_id=body.appId, proposed=body.newApp.model_dump() if body.newApp else None, app_name=app_name, purpose=body.purpose,
-            grades=body.grades, pupils=body.pupils, now=now,
-        )
-        if not inserted:
-            existing = await store.open_request_for(conn, body.appId, school["id"])  # type: ignore[arg-type]
-            raise Problem(409, "Conflict", f"{school['display_name']} already has an open request for {app_name}", field="appId", existingId=str(existing))
-        await store.add_request_step(conn, request_id, caller.subject, "submitted", body.purpose, now)
-        row = await store.get_request(conn, request_id)
-        await outbox.add(conn, SOURCE, AppRequestSubmitted(**await request_facts(conn, row), newApp=body.appId is None, submittedAt=now))
-        steps = await store.request_steps(conn, request_id)
-    return request_json(row, steps)
+    async with unit_of_work(request.app.state.pool, SOURCE) as uow:
+        made = await usecases.submit_request(uow, caller, school_unit_id=body.schoolUnitId, app_id=body.appId,
+                                             new_app=body.newApp.model_dump() if body.newApp else None, purpose=body.purpose,
+                                             grades=body.grades, pupils=body.pupils, today=city_today())
+    return request_json(made.row, made.steps)
 
 
 @router.get("/requests", summary="Requests the caller made, reviews, or follows for their schools", responses=documented(401, 403, 422))
@@ -126,19 +83,10 @@ async def list_requests(request: Request, caller: Annotated[Principal, Depends(r
     return {"items": [request_json(r) for r in rows if access.may_see_request(caller, r)]}
 
 
-async def _visible_request(conn: Any, caller: Principal, request_id: UUID, *, lock: bool = False) -> Any:
-    row = await store.get_request(conn, request_id, lock=lock)
-    if row is None:
-        raise Problem(404, "Not found", f"request {request_id} does not exist")
-    if not access.may_see_request(caller, row):
-        raise Problem(403, "Forbidden", f"request {request_id} is neither yours nor one you review or follow")
-    return row
-
-
 @router.get("/requests/{request_id}", summary="One request with its history", responses=documented(401, 403, 404))
 async def get_request(request: Request, request_id: UUID, caller: Annotated[Principal, Depends(require(*access.STAFF))]) -> dict[str, Any]:
     async with request.app.state.pool.acquire() as conn:
-        row = await _visible_request(conn, caller, request_id)
+        row = await access.visible_request(conn, caller, request_id)
         steps = await store.request_steps(conn, request_id)
     return request_json(row, steps)
 
@@ -149,34 +97,7 @@ async def get_request(request: Request, request_id: UUID, caller: Annotated[Prin
                          "(`provide_info`) or withdraws.",
              responses=documented(401, 403, 404, 409, 422))
 async def act_on_request(request: Request, request_id: UUID, body: RequestAction, caller: Annotated[Principal, Depends(require(*access.STAFF))]) -> dict[str, Any]:
-    now = datetime.now(UTC)
-    async with request.app.state.pool.acquire() as conn, conn.transaction():
-        row = await _visible_request(conn, caller, request_id, lock=True)
-        if body.action in domain.REVIEW_ACTIONS and not access.may_review(caller, row["school_unit"], row["district"]):
-            raise Problem(403, "Forbidden", "only reviewers (IT admins of the school's district, the data-protection function, city admins) may " + body.action.replace("_", " "))
-        if body.action in domain.REQUESTER_ACTIONS and caller.subject != row["requester"]:
-            raise Problem(403, "Forbidden", f"only the requester may {body.action.replace('_', ' ')}")
-        try:
-            state = domain.next_request_state(row["state"], body.action, body.note)
-        except domain.Rejected as exc:
-            raise rejected(exc.status, str(exc), exc.field) from None
-        app_id = None
-        if body.appId is not None:
-            if body.action != "approve" or row["app_id"] is not None:
-                raise rejected(422, "appId links the app record created for an approved request for a new app", "appId")
-            app_id = (await load_app(conn, body.appId))["id"]
-        decided = body.action in ("approve", "reject")
-        await store.move_request(conn, request_id, state=state, now=now, waiting_since=domain.waiting_since(state, now), app_id=app_id,
-                                 conditions=body.conditions if body.action == "approve" else None,
-                                 reason=body.note if body.action == "reject" else None, decided_by=caller.subject if decided else None)
-        await store.add_request_step(conn, request_id, caller.subject, body.action, body.note or body.conditions, now)
-        row = await store.get_request(conn, request_id)
-        if decided:
-            decision = RequestDecision.APPROVED if body.action == "approve" else RequestDecision.REJECTED
-            await outbox.add(conn, SOURCE, AppRequestDecided(**await request_facts(conn, row), decision=decision, conditions=row["conditions"],
-                                                             reason=row["reason"], decidedBy=await vault.seal_actor(conn, caller.subject), decidedAt=now))
-        else:
-            await outbox.add(conn, SOURCE, AppRequestProgressed(**await request_facts(conn, row), step=domain.STEP_OF[body.action],
-                                                                by=await vault.seal_actor(conn, caller.subject), note=body.note, at=now))
-        steps = await store.request_steps(conn, request_id)
-    return request_json(row, steps)
+    async with unit_of_work(request.app.state.pool, SOURCE) as uow:
+        moved = await usecases.act_on_request(uow, caller, request_id, action=body.action, note=body.note, conditions=body.conditions,
+                                              app_id=body.appId)
+    return request_json(moved.row, moved.steps)

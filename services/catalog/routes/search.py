@@ -13,12 +13,14 @@ from services.catalog import access, domain, store
 from services.catalog import vocabulary as vocab
 from services.catalog.domain import SearchFilters, StatusDefinition
 from services.catalog.search_cache import SearchCache, current_version
-from services.catalog.settings import CATALOG
+from services.catalog.settings import CATALOG, SOURCE
+from services.catalog.usecases import statuses as status_cases
 from services.catalog.views import facets_json, hit_json, status_json
 from shared.auth import Principal, Role, require
 from shared.clock import city_today
 from shared.i18n import Language, language
 from shared.problems import documented, rejected
+from shared.uow import unit_of_work
 
 router = APIRouter(tags=["search"])
 
@@ -119,14 +121,7 @@ async def list_statuses(request: Request, caller: Annotated[Principal, Depends(r
 
 @router.post("/statuses", status_code=201, summary="Define a new status (city admins)", responses=documented(401, 403, 409, 422))
 async def define_status(request: Request, body: NewStatus, caller: Annotated[Principal, Depends(require(Role.CITY_ADMIN))]) -> dict[str, Any]:
-    unknown = [g for g in body.grades if g not in vocab.GRADES]
-    if unknown:
-        raise rejected(422, f"unknown grade(s) {', '.join(unknown)}; grades: {', '.join(vocab.GRADES)}", "grades")
-    if body.retires and body.allowsUse:
-        raise rejected(422, "a status that retires an app cannot allow its use", "allowsUse")
-    status = StatusDefinition(body.code, body.labelSv, body.labelEn, body.allowsUse, tuple(body.grades), body.retires)
-    async with request.app.state.pool.acquire() as conn, conn.transaction():
-        if not await store.define_status(conn, status, caller.subject):
-            raise rejected(409, f"the status {body.code} exists already", "code")
-        await store.audit(conn, caller.subject, "status.defined", "status", body.code, body.model_dump())
+    async with unit_of_work(request.app.state.pool, SOURCE) as uow:
+        wanted = StatusDefinition(body.code, body.labelSv, body.labelEn, body.allowsUse, tuple(body.grades), body.retires)
+        status = await status_cases.define_status(uow, caller, wanted)
     return status_json(status, language(request, None))

@@ -9,7 +9,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Request
 
 from services.catalog import access, store
-from services.catalog.routes.apps import load_app
+from services.catalog.queries import app_or_404
 from shared.auth import Principal, require
 from shared.clock import city_today
 from shared.problems import documented
@@ -39,7 +39,7 @@ async def adoption(request: Request, caller: Annotated[Principal, Depends(requir
 async def app_usage(request: Request, app_id: UUID, caller: Annotated[Principal, Depends(require(*access.STAFF))], since: date | None = None) -> dict[str, Any]:
     since = since or city_today() - timedelta(days=DEFAULT_DAYS)
     async with request.app.state.pool.acquire() as conn:
-        app = await load_app(conn, app_id)
+        app = await app_or_404(conn, app_id)
         rows = await store.app_usage(conn, app_id, since)
     return {"appId": str(app_id), "name": app["name"], "since": since.isoformat(), "schoolUnits": len(rows), "items": [
         {"schoolUnitId": str(r["school_unit"]), "schoolUnitName": r["display_name"], "launches": r["launches"],

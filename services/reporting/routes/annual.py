@@ -5,24 +5,20 @@ from __future__ import annotations
 
 import html
 from typing import Annotated, Any
-from uuid import UUID
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import HTMLResponse
 
-from services.reporting import cache, charts, domain, exports, store, suppression
-from services.reporting.routes.overview import city_overview
-from shared import outbox
+from services.reporting import cache, charts, csv_export, domain, store, suppression, usecases, views
+from services.reporting.settings import SOURCE
 from shared.auth import Principal, Role, require
-from shared.events.reporting import ReportPublished
-from shared.privacy import vault
 from shared.problems import Problem, documented
+from shared.uow import unit_of_work
 from shared.vocabulary import STRATEGY_HEADINGS
 
 Year = Annotated[int, Path(ge=2000, le=2100)]  # as everywhere else: a year past int32 failed the query (500)
 
 router = APIRouter(tags=["annual report"])
-SOURCE = "skolit.reporting"
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 60rem; color: #1a1a1a; line-height: 1.45; }
 table { border-collapse: collapse; margin: 1rem 0; width: 100%; } th, td { border: 1px solid #bbb; padding: .3rem .5rem; text-align: right; }
@@ -34,7 +30,7 @@ th:first-child, td:first-child { text-align: left; } caption { text-align: left;
 
 def _text(figure: dict[str, Any]) -> str:
     """A figure as Swedish print: decimal comma; ".." hidden and "." missing kept as they are."""
-    text = exports.cell(figure)
+    text = csv_export.cell(figure)
     return html.escape(text if text in (".", "..") else text.replace(".", ","))
 
 
@@ -46,7 +42,8 @@ def _change(fig: dict[str, Any]) -> str:
 @router.get("/annual-report/{year}", response_class=HTMLResponse, summary="The city's annual follow-up report as one printable HTML document",
             responses=documented(401, 403))
 async def annual_report(request: Request, year: Year, caller: Annotated[Principal, Depends(require(Role.CITY_ADMIN))]) -> HTMLResponse:
-    overview: dict[str, Any] = await city_overview(request, caller, year, "json")  # type: ignore[assignment]
+    async with request.app.state.pool.acquire() as conn:
+        overview = await views.city_overview(conn, year)
     headings = domain.HEADINGS
     head = "".join(f"<th scope='col'>{html.escape(STRATEGY_HEADINGS[h]['sv'])}</th>" for h in headings)
     rows = [("Staden", overview["city"])] + [(d["displayName"] or "Utan område", d["headings"]) for d in overview["districts"]]
@@ -83,21 +80,8 @@ async def annual_report(request: Request, year: Year, caller: Annotated[Principa
 @router.post("/annual-report/{year}/publish", summary="Announce the year's report to each district (ReportPublished), once",
              responses=documented(401, 403, 409))
 async def publish(request: Request, year: Year, caller: Annotated[Principal, Depends(require(Role.CITY_ADMIN))]) -> dict[str, Any]:
-    async with request.app.state.pool.acquire() as conn, conn.transaction():
-        schools = await cache.school_levels(conn, year, None)
-        by_district: dict[str, list[UUID]] = {}
-        for s in schools:
-            if s.district and s.levels:
-                by_district.setdefault(s.district, []).append(UUID(s.id))
-        if not by_district:
-            raise Problem(409, "Conflict", f"no school has a submitted self-assessment for {year}")
-        announced = []
-        by = await vault.seal_actor(conn, caller.subject)  # a person sealed (docs/decisions/0009)
-        for district, ids in sorted(by_district.items()):
-            at = await store.mark_published(conn, year, UUID(district), caller.subject)
-            if at is None:
-                continue
-            await outbox.add(conn, SOURCE, ReportPublished(districtId=UUID(district), year=year, schoolUnitIds=ids, publishedBy=by,
-                                                           publishedAt=at, path=f"/districts/{district}/overview?year={year}"))
-            announced.append(district)
-    return {"year": year, "announced": announced, "alreadyAnnounced": sorted(set(by_district) - set(announced))}
+    try:
+        async with unit_of_work(request.app.state.pool, SOURCE) as uow:
+            return await usecases.publish_annual_report(uow, year, caller.subject)
+    except usecases.NothingToPublish as exc:
+        raise Problem(409, "Conflict", str(exc)) from exc

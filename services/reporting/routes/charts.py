@@ -48,7 +48,7 @@ async def radar(request: Request, school_unit_id: UUID, caller: Annotated[Princi
         series.append((str(chosen - 1), by_year[chosen - 1]))
     medians: dict[str, float | None] = {}
     for h in domain.HEADINGS:
-        values = [s.levels[h] for s in peers if s.levels.get(h) is not None]
+        values = [v for s in peers if (v := s.levels.get(h)) is not None]
         # the same rule as the roll-ups: no district figure over fewer than 3 schools
         medians[h] = float(median(values)) if len(values) >= suppression.MIN_SCHOOLS else None
     if any(v is not None for v in medians.values()):

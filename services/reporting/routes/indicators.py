@@ -7,10 +7,12 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
-from services.reporting import store
+from services.reporting import store, usecases
 from services.reporting.access import READERS
+from services.reporting.settings import SOURCE
 from shared.auth import Principal, Role, require
 from shared.problems import documented, rejected
+from shared.uow import unit_of_work
 from shared.vocabulary import STRATEGY_HEADINGS
 
 router = APIRouter(tags=["indicators"])
@@ -51,8 +53,8 @@ async def define_indicator(request: Request, body: NewIndicator, caller: Annotat
         raise rejected(422, f"unknown heading {body.heading!r}; headings: {', '.join(STRATEGY_HEADINGS)}", "heading")
     definition = body.model_dump()
     definition["description"] = definition["description"] or {"sv": "", "en": ""}
-    async with request.app.state.pool.acquire() as conn:
-        if not await store.define_indicator(conn, definition, caller.subject):
-            raise rejected(409, f"the indicator {body.code} exists already", "code")
-        created = next(i for i in await store.indicators(conn) if i.code == body.code)
+    async with unit_of_work(request.app.state.pool, SOURCE) as uow:
+        created = await usecases.define_indicator(uow, definition, caller.subject)
+    if created is None:
+        raise rejected(409, f"the indicator {body.code} exists already", "code")
     return indicator_json(created)

@@ -10,7 +10,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from services.reporting import cache, domain, exports, store, suppression
+from services.reporting import cache, csv_export, domain, store, suppression, views
 from services.reporting.access import OVERSEERS, ensure_district
 from shared.json_response import json_response
 from shared.auth import Principal, Role, require
@@ -21,26 +21,6 @@ from shared.vocabulary import STRATEGY_HEADINGS
 router = APIRouter(tags=["overviews"])
 Year = Annotated[int | None, Query(ge=2000, le=2100, description="defaults to this year")]
 Format = Literal["json", "csv"]
-
-
-def _figure(f: suppression.Figure) -> dict[str, Any]:
-    body = suppression.as_json(f)
-    if body["value"] is not None:
-        body["value"] = round(body["value"], 2)
-    return body
-
-
-def _submitted(schools: list[domain.SchoolLevels]) -> dict[str, int]:
-    return {"schoolUnits": len(schools), "submitted": sum(1 for s in schools if s.levels)}
-
-
-def _with_change(now: suppression.Figure, before: suppression.Figure | None) -> dict[str, Any]:
-    """A figure with last year's beside it (year-on-year change), both after suppression."""
-    body = _figure(now)
-    previous = _figure(before)["value"] if before is not None else None
-    body["previousValue"] = previous
-    body["change"] = round(body["value"] - previous, 2) if body["value"] is not None and previous is not None else None
-    return body
 
 
 @router.get("/districts/{district_id}/overview", summary="A district's schools and its figure per heading for a year", response_model=None,
@@ -57,9 +37,9 @@ async def district_overview(request: Request, district_id: UUID, caller: Annotat
         last_year = await cache.school_levels(conn, year - 1, [district_id])
     figures = domain.rollups(schools, lambda s: "district", domain.HEADINGS)["district"] if schools else {}
     before = domain.rollups(last_year, lambda s: "district", domain.HEADINGS)["district"] if last_year else {}
-    headings = {h: _with_change(figures[h], before.get(h)) for h in domain.HEADINGS} if figures else {}
+    headings = {h: views.with_change(figures[h], before.get(h)) for h in domain.HEADINGS} if figures else {}
     body = {
-        "districtId": str(district_id), "displayName": name, "year": year, **_submitted(schools),
+        "districtId": str(district_id), "displayName": name, "year": year, **views.submitted(schools),
         "headings": [{"id": h, "title": STRATEGY_HEADINGS[h]["sv"], **headings[h]} for h in domain.HEADINGS] if headings else [],
         # by name, not by level: a follow-up, not a league table
         "schools": [{"id": s.id, "displayName": s.name, "submitted": bool(s.levels),
@@ -69,7 +49,7 @@ async def district_overview(request: Request, district_id: UUID, caller: Annotat
     if format == "csv":
         groups = [{"id": str(district_id), "displayName": name, "headings": headings}]
         groups += [{"id": s.id, "displayName": s.name, "headings": {h: {"value": s.levels.get(h)} for h in domain.HEADINGS}} for s in schools]
-        return exports.overview_csv({"year": year, "groups": groups}, f"district-{district_id}-{year}.csv")
+        return csv_export.overview_csv({"year": year, "groups": groups}, f"district-{district_id}-{year}.csv")
     return json_response(body)
 
 
@@ -78,21 +58,11 @@ async def city_overview(request: Request, caller: Annotated[Principal, Depends(r
                         format: Format = "json") -> dict[str, Any] | Response:
     year = year or city_today().year
     async with request.app.state.pool.acquire() as conn:
-        schools = await cache.school_levels(conn, year, None)
-        last_year = await cache.school_levels(conn, year - 1, None)
-        apps = await store.apps_per_heading(conn)
-    by_district = domain.rollups(schools, lambda s: s.district, domain.HEADINGS)
-    before = domain.rollups(last_year, lambda s: s.district, domain.HEADINGS)
-    names = {str(s.district): s.district_name for s in schools}
-    city = {h: _with_change(suppression.rollup([s.levels.get(h) for s in schools]), suppression.rollup([s.levels.get(h) for s in last_year]))
-            for h in domain.HEADINGS}
-    districts = [{"id": d, "displayName": names.get(d), "headings": {h: _with_change(f, before.get(d, {}).get(h)) for h, f in figs.items()}}
-                 for d, figs in sorted(by_district.items(), key=lambda kv: names.get(kv[0]) or "")]
+        body = await views.city_overview(conn, year)
     if format == "csv":
-        return exports.overview_csv({"year": year, "groups": [{"id": "city", "displayName": "Staden", "headings": city}, *districts]}, f"city-{year}.csv")
-    return {"year": year, **_submitted(schools), "city": city, "districts": districts,
-            "appsPerHeading": {h: apps.get(h, 0) for h in domain.HEADINGS},  # apps the programbank allows now, per heading they serve
-            "method": domain.METHOD}
+        groups = [{"id": "city", "displayName": "Staden", "headings": body["city"]}, *body["districts"]]
+        return csv_export.overview_csv({"year": year, "groups": groups}, f"city-{year}.csv")
+    return body
 
 
 @router.get("/headings/{heading}", summary="One heading across schools: each school's level and the distribution", response_model=None,
@@ -113,10 +83,10 @@ async def heading_across_schools(request: Request, heading: str, caller: Annotat
     levels = [s.levels.get(heading) for s in schools]
     if format == "csv":
         groups = [{"id": s.id, "displayName": s.name, "headings": {heading: {"value": s.levels.get(heading)}}} for s in schools]
-        return exports.overview_csv({"year": year, "groups": groups}, f"{heading}-{year}.csv")
+        return csv_export.overview_csv({"year": year, "groups": groups}, f"{heading}-{year}.csv")
     return {
-        "heading": heading, "title": STRATEGY_HEADINGS[heading]["sv"], "year": year, **_submitted(schools),
-        "figure": _figure(suppression.rollup(levels)),
+        "heading": heading, "title": STRATEGY_HEADINGS[heading]["sv"], "year": year, **views.submitted(schools),
+        "figure": views.figure(suppression.rollup(levels)),
         "distribution": {str(level): sum(1 for v in levels if v == level) for level in range(1, 6)},
         "missing": sum(1 for v in levels if v is None),
         "schools": [{"id": s.id, "displayName": s.name, "districtId": s.district, "level": s.levels.get(heading)} for s in schools],
@@ -129,7 +99,7 @@ async def _trends(request: Request, districts: list[UUID] | None) -> list[dict[s
         years = await store.years_with_submissions(conn, districts)
         per_year = {y: await cache.school_levels(conn, y, districts) for y in years}
     return [{"year": y, "submitted": sum(1 for s in schools if s.levels),
-             "headings": {h: _figure(suppression.rollup([s.levels.get(h) for s in schools])) for h in domain.HEADINGS}}
+             "headings": {h: views.figure(suppression.rollup([s.levels.get(h) for s in schools])) for h in domain.HEADINGS}}
             for y, schools in per_year.items()]
 
 
@@ -141,7 +111,7 @@ def _trends_csv(years: list[dict[str, Any]], filename: str) -> Response:
             previous = before.get(h, {}).get("value")
             change = round(fig["value"] - previous, 2) if fig["value"] is not None and previous is not None else None
             rows.append([y["year"], h, fig, previous, change, y["submitted"]])
-    return exports.csv_response(["year", "heading", "value", "previous_year_value", "change", "submitted"], rows, filename)
+    return csv_export.csv_response(["year", "heading", "value", "previous_year_value", "change", "submitted"], rows, filename)
 
 
 @router.get("/districts/{district_id}/trends", summary="A district's figure per heading over the years", response_model=None,

@@ -8,7 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from services.reporting import cache, domain, exports, store, suppression
+from services.reporting import cache, csv_export, domain, store, suppression
 from services.reporting.access import READERS, readable_school
 from shared.json_response import json_response
 from shared.auth import Principal, require
@@ -70,7 +70,7 @@ async def school_report(request: Request, school_unit_id: UUID, caller: Annotate
         "years": sorted(submissions),
         "method": domain.METHOD,
     }
-    return exports.school_report_csv(body) if format == "csv" else json_response(body)
+    return csv_export.school_report_csv(body) if format == "csv" else json_response(body)
 
 
 @router.get("/school-units/{school_unit_id}/similar", summary="The school beside similar schools (same school type and size band), never a ranking",
@@ -96,7 +96,7 @@ async def similar_schools(request: Request, school_unit_id: UUID, caller: Annota
     headings = [{"id": h, "level": me.levels.get(h), "group": suppression.as_json(suppression.rollup([p.levels.get(h) for p in peers]))}
                 for h in domain.HEADINGS]
     if format == "csv":
-        return exports.csv_response(["heading", "year", "school_level", "similar_schools_mean", "similar_schools"],
+        return csv_export.csv_response(["heading", "year", "school_level", "similar_schools_mean", "similar_schools"],
                                     [[h["id"], year, h["level"], h["group"], len(peers)] for h in headings], f"similar-{me.id}-{year}.csv")
     return {
         "schoolUnitId": me.id, "year": year, "schoolType": kind, "sizeBand": band,

@@ -1,4 +1,4 @@
-"""What the gateways tell us, and sending now: callbacks finish a delivery the gateway accepted
+"""What the gateways tell us, and sending now (the delivery machinery: sender.py, channels.py): callbacks finish a delivery the gateway accepted
 (delivered, failed, bounced); an operator can send everything due without waiting for the senders."""
 
 from __future__ import annotations
@@ -10,10 +10,11 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Header, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.notification import domain, outcomes, store
-from services.notification.settings import NOTIFICATION
+from services.notification import usecases
+from services.notification.settings import NOTIFICATION, SOURCE
 from shared.auth import Principal, Role, require
 from shared.problems import Problem, documented, rejected
+from shared.uow import unit_of_work
 
 router = APIRouter(tags=["delivery"])
 EXTERNAL = ("email", "sms", "push")
@@ -45,27 +46,12 @@ async def callback(request: Request, channel: str, body: Callback,
     _check_token(authorization)
     if channel not in EXTERNAL:
         raise Problem(404, "Not found", f"no gateway channel {channel!r}; channels: {', '.join(EXTERNAL)}")
-    now = datetime.now(UTC)
-    reason = body.reason or f"gateway-{body.status}"
-    async with request.app.state.pool.acquire() as conn, conn.transaction():
-        row = await store.delivery_by_reference(conn, channel, int(body.reference))
-        if row is None:
-            raise rejected(404, f"no {channel} delivery with reference {body.reference}", "reference")
-        ids = [row["id"]]
-        if body.status == "delivered":
-            changed = await outcomes.delivered(conn, ids, [body.gatewayId])
-        elif body.status == "bounced":
-            changed, _ = await outcomes.failed(conn, ids, [reason], "bounced", now, NOTIFICATION, from_states=("sending", "delivered"))
-        elif not body.permanent and row["attempts"] < NOTIFICATION.max_attempts:
-            at = now + domain.backoff(row["attempts"], NOTIFICATION.backoff_seconds, NOTIFICATION.backoff_max_seconds)
-            await store.retry_later(conn, ids, [reason], [at])
-            changed = int(row["state"] == "sending")
-        else:
-            changed, _ = await outcomes.failed(conn, ids, [reason if body.permanent else "attempts-exhausted"], "permanent-failure", now,
-                                               NOTIFICATION)
-        state = await conn.fetchval("SELECT state FROM delivery WHERE id = $1", row["id"])
+    async with unit_of_work(request.app.state.pool, SOURCE) as uow:
+        result = await usecases.apply_gateway_callback(uow, channel, body.reference, status=body.status, permanent=body.permanent,
+                                                       gateway_id=body.gatewayId, reason=body.reason, now=datetime.now(UTC),
+                                                       settings=NOTIFICATION)
     # A late or repeated callback changes nothing and is still answered 200: gateways retry until they see a 2xx.
-    return {"reference": body.reference, "state": state, "changed": bool(changed)}
+    return result
 
 
 class SendNow(BaseModel):

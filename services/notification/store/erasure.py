@@ -9,7 +9,7 @@ from uuid import UUID
 
 import asyncpg
 
-from services.notification import access_request_store
+from services.notification.store import access_requests as access_request_store
 from shared.privacy.erasure import ERASED, delete_duties, delete_person, scrub_outbox
 
 #: stands for an erased person where a column must hold a person id (the access log's subjects)

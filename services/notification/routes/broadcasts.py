@@ -1,0 +1,77 @@
+"""Broadcasts over HTTP: preview an audience, send, and follow reach and read receipts (usecases/broadcasts.py)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from services.notification import access, usecases
+from services.notification.access_audit import REASON_HELP, Reason
+from services.notification.settings import SOURCE
+from services.notification.usecases import Audience
+from shared.auth import Principal, require
+from shared.problems import documented, rejected
+from shared.uow import unit_of_work
+
+router = APIRouter(tags=["broadcasts"])
+
+
+class BroadcastIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: UUID | None = Field(default=None, description="the client's id for this broadcast: sending it again changes nothing")
+    audience: Audience
+    subject: str = Field(min_length=1, max_length=150)
+    body: str = Field(min_length=1, max_length=5000)
+    critical: bool = Field(default=False, description="urgent (e.g. the school is closed today): cannot be turned off, goes out in quiet hours")
+    link: str | None = Field(default=None, max_length=500, pattern=r"^(/|https://)", description="a deep link: a path of the web client or an https address")
+    asOf: datetime | None = Field(default=None, description="send as if it were this time; only where the clock may be overridden (tests, demo)")
+
+    @field_validator("subject", "body")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("the message is empty")
+        return value.strip()
+
+
+@router.post("/broadcasts/audience", summary="How many a broadcast to this audience reaches, and on which channels (nothing is sent)",
+             responses=documented(401, 403, 422))
+async def preview(request: Request, audience: Audience, caller: Annotated[Principal, Depends(require(*access.SENDERS))]) -> dict[str, Any]:
+    async with unit_of_work(request.app.state.pool, SOURCE) as uow:
+        return await usecases.preview_broadcast(uow, caller, audience)
+
+
+@router.post("/broadcasts", status_code=201, summary="Send a message to an audience", responses=documented(401, 403, 409, 422))
+async def send(request: Request, response: Response, body: BroadcastIn, caller: Annotated[Principal, Depends(require(*access.SENDERS))]) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    if body.asOf is not None:
+        if not request.app.state.settings.allow_clock_override:
+            raise rejected(422, "asOf is only accepted where SKOLIT_ALLOW_CLOCK_OVERRIDE is set (tests and the demo)", "asOf")
+        now = body.asOf
+    async with unit_of_work(request.app.state.pool, SOURCE) as uow:
+        result, new = await usecases.send_broadcast(uow, caller, body.audience, subject=body.subject, body=body.body, critical=body.critical,
+                                                    link=body.link, broadcast_id=body.id, now=now)
+    if not new:
+        response.status_code = 200  # the same broadcast again: nothing new is sent
+    return result
+
+
+@router.get("/broadcasts/{broadcast_id}", summary="A broadcast's reach and read receipts as counts (sender, or who acts for all its schools)",
+            responses=documented(401, 403, 404))
+async def get_broadcast(request: Request, broadcast_id: UUID, caller: Annotated[Principal, Depends(require(*access.SENDERS))]) -> dict[str, Any]:
+    async with unit_of_work(request.app.state.pool, SOURCE) as uow:
+        return await usecases.get_broadcast(uow, caller, broadcast_id)
+
+
+@router.get("/broadcasts/{broadcast_id}/receipts", summary="Per guardian at one school unit: read or not, and each channel's state (logged)",
+            responses=documented(401, 403, 404, 422))
+async def receipts(request: Request, broadcast_id: UUID, caller: Annotated[Principal, Depends(require(*access.SENDERS))],
+                   schoolUnitId: Annotated[UUID, Query(description="the school unit whose recipients to list")],
+                   reason: Annotated[Reason, Query(description=REASON_HELP)]) -> dict[str, Any]:
+    async with unit_of_work(request.app.state.pool, SOURCE) as uow:
+        return await usecases.broadcast_receipts(uow, caller, broadcast_id, schoolUnitId, reason=reason, path=request.url.path)

@@ -1,0 +1,57 @@
+"""Erasure over HTTP (art. 17 GDPR; privacy.py has the flow): ask for a person's data to be erased everywhere,
+and follow each service's confirmation."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.notification import access
+from services.notification.privacy import SERVICES, request_erasure, status_path
+from services.notification.store import erasure as q
+from shared.auth import Principal, require
+from shared.events.notification import ErasureReason
+from shared.problems import Problem, documented
+
+router = APIRouter(tags=["privacy"])
+
+
+class ErasureRequestIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    personId: UUID = Field(description="the person (SS 12000 person id) whose data every service erases")
+    reasonCode: ErasureReason = Field(description="why (art. 17.1 GDPR)")
+
+
+@router.post("/privacy/erasure-requests", status_code=202, responses=documented(401, 403, 422),
+             summary="Erase everything Skolit holds about a person (city_admin, data_protection); every service confirms",
+             description="Answers at once with where to follow the request. A person unknown to Skolit is not an error: there is "
+                         "nothing to erase, and every service confirms that. While a request for the person is pending, asking "
+                         "again answers with that request.")
+async def create(request: Request, response: Response, body: ErasureRequestIn,
+                 caller: Annotated[Principal, Depends(require(*access.ERASURE_OFFICERS))]) -> dict[str, Any]:
+    async with request.app.state.pool.acquire() as conn, conn.transaction():
+        request_id, new = await request_erasure(conn, person=body.personId, reason=body.reasonCode.value, requested_by=caller.subject,
+                                                source="api")
+    response.headers["Location"] = status_path(request_id)
+    return {"id": str(request_id), "status": "pending", "statusUrl": status_path(request_id), "new": new}
+
+
+@router.get("/privacy/erasure-requests/{erasure_request_id}", responses=documented(401, 403, 404),
+            summary="An erasure request: each service confirmed or pending; complete only when all four confirmed")
+async def read(request: Request, erasure_request_id: UUID, caller: Annotated[Principal, Depends(require(*access.ERASURE_OFFICERS))]) -> dict[str, Any]:
+    request_id = erasure_request_id
+    async with request.app.state.pool.acquire() as conn:
+        row = await q.request(conn, request_id)
+        if row is None:
+            raise Problem(404, "Not found", f"no erasure request {request_id}")
+        confirmed = {c["service"]: c for c in await q.confirmations(conn, request_id)}
+    services = {s: ({"status": "confirmed", "erasedAt": confirmed[s]["erased_at"].isoformat(), "counts": confirmed[s]["counts"]}
+                    if s in confirmed else {"status": "pending"}) for s in SERVICES}
+    return {"id": str(request_id), "status": "complete" if row["completed_at"] else "pending", "source": row["source"],
+            "reasonCode": row["reason_code"], "requestedAt": row["requested_at"].isoformat(),
+            "completedAt": row["completed_at"].isoformat() if row["completed_at"] else None,
+            "keyDestroyed": row["key_destroyed"], "services": services}

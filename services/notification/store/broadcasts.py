@@ -1,0 +1,118 @@
+"""SQL of broadcasts: audiences, the broadcasts themselves, their reach and receipts."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+
+async def audience(conn: asyncpg.Connection, school_unit: UUID) -> dict[str, object]:
+    """How many guardians and staff a broadcast to the school unit would reach (no one is named)."""
+    guardians = await conn.fetchrow(
+        """
+        SELECT count(DISTINCT g.guardian) AS guardians, count(DISTINCT g.pupil) AS pupils
+        FROM guardianship g LEFT JOIN person p ON p.id = g.guardian
+        WHERE g.school_unit = $1 AND g.active AND coalesce(NOT p.removed, true)
+        """,
+        school_unit,
+    )
+    staff = await conn.fetch(
+        "SELECT duty_role, count(DISTINCT person) AS n FROM duty WHERE duty_at = $1 AND active GROUP BY duty_role ORDER BY duty_role", school_unit
+    )
+    return {"guardians": guardians["guardians"], "pupils": guardians["pupils"], "staffByDutyRole": {r["duty_role"]: r["n"] for r in staff}}
+
+
+# --- broadcasts, receipts, worklists -------------------------------------------------------------
+
+async def school_units(conn: asyncpg.Connection, ids: list[UUID] | None, districts: list[UUID] | None) -> list[asyncpg.Record]:
+    """Open school units with their districts: the given ones, those of the given districts, or (both None) all."""
+    return await conn.fetch(
+        "SELECT id, parent_organisation AS district FROM organisation WHERE organisation_type = 'Skolenhet' AND NOT deleted"
+        " AND (end_date IS NULL OR end_date >= current_date)"
+        " AND (($1::uuid[] IS NULL AND $2::uuid[] IS NULL) OR id = ANY($1::uuid[]) OR parent_organisation = ANY($2::uuid[]))",
+        ids, districts,
+    )
+
+
+async def audience_members(conn: asyncpg.Connection, kind: str, schools: list[UUID], school_types: list[str], years: list[int],
+                           duty_roles: list[str]) -> list[asyncpg.Record]:
+    """Each recipient once, with the first of the audience's schools that ties them to it."""
+    if kind == "guardians":
+        return await conn.fetch(
+            "SELECT DISTINCT ON (g.guardian) g.guardian AS person, g.school_unit FROM guardianship g LEFT JOIN person p ON p.id = g.guardian"
+            " WHERE g.active AND g.school_unit = ANY($1::uuid[]) AND (cardinality($2::text[]) = 0 OR g.school_type = ANY($2::text[]))"
+            " AND (cardinality($3::int[]) = 0 OR g.school_year = ANY($3::int[])) AND coalesce(NOT p.removed, true)"
+            " ORDER BY g.guardian, g.school_unit",
+            schools, school_types, years,
+        )
+    return await conn.fetch(
+        "SELECT DISTINCT ON (d.person) d.person, d.duty_at AS school_unit FROM duty d LEFT JOIN person p ON p.id = d.person"
+        " WHERE d.active AND d.duty_at = ANY($1::uuid[]) AND (cardinality($2::text[]) = 0 OR d.duty_role = ANY($2::text[]))"
+        " AND coalesce(NOT p.removed, true) ORDER BY d.person, d.duty_at",
+        schools, duty_roles,
+    )
+
+
+async def channel_coverage(conn: asyncpg.Connection, persons: list[UUID]) -> asyncpg.Record:
+    return await conn.fetchrow(
+        "SELECT count(c.email) AS email, count(c.mobile) AS sms, count(c.push_token) AS push,"
+        " count(*) FILTER (WHERE c.person IS NULL OR (c.email IS NULL AND c.mobile IS NULL AND c.push_token IS NULL)) AS none"
+        " FROM unnest($1::uuid[]) AS u(person) LEFT JOIN contact c ON c.person = u.person",
+        persons,
+    )
+
+
+async def create_broadcast(conn: asyncpg.Connection, *, id: UUID, sender: str, audience: dict[str, Any], subject: str, body: str,
+                           critical: bool, recipients: int) -> bool:
+    made = await conn.fetchval(
+        "INSERT INTO broadcast (id, sender, audience, subject, body, critical, recipients) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+        " ON CONFLICT (id) DO NOTHING RETURNING id",
+        id, sender, audience, subject, body, critical, recipients,
+    )
+    return made is not None
+
+
+async def broadcast(conn: asyncpg.Connection, id: UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow("SELECT * FROM broadcast WHERE id = $1", id)
+
+
+async def broadcast_schools(conn: asyncpg.Connection, id: UUID) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "SELECT m.school_unit, o.parent_organisation AS district FROM message m LEFT JOIN organisation o ON o.id = m.school_unit"
+        " WHERE m.broadcast_id = $1",
+        id,
+    )
+
+
+async def broadcast_counts(conn: asyncpg.Connection, id: UUID) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "SELECT d.channel, d.state, count(*) AS n, count(d.read_at) AS read FROM message m JOIN delivery d ON d.message_id = m.id"
+        " WHERE m.broadcast_id = $1 GROUP BY d.channel, d.state ORDER BY d.channel, d.state",
+        id,
+    )
+
+
+REACHED = "bool_or((d.channel <> 'inapp' AND d.state = 'delivered') OR d.read_at IS NOT NULL)"
+PENDING = "bool_or(d.channel <> 'inapp' AND d.state IN ('queued', 'sending', 'temporary-failure'))"
+
+
+async def broadcast_reach(conn: asyncpg.Connection, id: UUID) -> asyncpg.Record:
+    return await conn.fetchrow(
+        "SELECT count(*) AS recipients, count(*) FILTER (WHERE reached) AS reached, count(*) FILTER (WHERE read) AS read,"
+        " count(*) FILTER (WHERE NOT reached AND NOT pending) AS unreached FROM ("
+        "   SELECT d.person, " + REACHED + " AS reached, " + PENDING + " AS pending, bool_or(d.read_at IS NOT NULL) AS read"
+        "   FROM message m JOIN delivery d ON d.message_id = m.id WHERE m.broadcast_id = $1 GROUP BY d.person) per_person",
+        id,
+    )
+
+
+async def receipts(conn: asyncpg.Connection, broadcast_id: UUID, school_unit: UUID) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "SELECT d.person, coalesce(p.security_marking, 'Ingen') <> 'Ingen' AS protected, max(d.read_at) AS read_at,"
+        " jsonb_object_agg(d.channel, d.state) AS channels"
+        " FROM message m JOIN delivery d ON d.message_id = m.id LEFT JOIN person p ON p.id = d.person"
+        " WHERE m.broadcast_id = $1 AND m.school_unit = $2 GROUP BY d.person, p.security_marking ORDER BY d.person",
+        broadcast_id, school_unit,
+    )

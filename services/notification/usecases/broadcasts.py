@@ -1,0 +1,158 @@
+"""Broadcasts: a principal or district admin writes to chosen audiences — all guardians of school units, of a
+school type or of given year groups, or staff with given duty roles. The audience's size is shown before
+sending; sending makes one message per school unit (named for it), each recipient in exactly one of them."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID, uuid4
+
+import asyncpg
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from services.notification import access, messages
+from services.notification.access_audit import Action, log_at
+from services.notification.store import broadcasts as store
+from shared.auth import Principal, Role
+from shared.city.replica import protected_persons
+from shared.events.city import DutyRole, SchoolType
+from shared.problems import Problem, rejected
+from shared.uow import UnitOfWork
+
+
+class Audience(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["guardians", "staff"] = Field(description="guardians of pupils, or staff with duties at the school units")
+    schoolUnitIds: list[UUID] = Field(default_factory=list, max_length=5000,
+                                      description="empty: every school unit the sender acts for")
+    schoolTypes: list[SchoolType] = Field(default_factory=list, description="guardians only: the pupil's school type")
+    schoolYears: list[Annotated[int, Field(ge=0, le=13)]] = Field(default_factory=list, description="guardians only: the pupil's year group")
+    dutyRoles: list[DutyRole] = Field(default_factory=list, description="staff only: empty means all staff")
+
+    @model_validator(mode="after")
+    def _filters_fit_kind(self) -> Audience:
+        if self.kind == "staff" and (self.schoolTypes or self.schoolYears):
+            raise ValueError("schoolTypes and schoolYears choose guardians; for staff choose dutyRoles")
+        if self.kind == "guardians" and self.dutyRoles:
+            raise ValueError("dutyRoles choose staff; for guardians choose schoolTypes or schoolYears")
+        return self
+
+
+async def resolve(conn: asyncpg.Connection, caller: Principal, audience: Audience) -> tuple[list[asyncpg.Record], list[UUID]]:
+    """The recipients (person, school unit) and the school units, after checking the sender acts for each."""
+    if audience.schoolUnitIds:
+        schools = await store.school_units(conn, audience.schoolUnitIds, None)
+        unknown = set(audience.schoolUnitIds) - {s["id"] for s in schools}
+        if unknown:
+            raise rejected(422, f"unknown or closed school unit(s): {', '.join(sorted(map(str, unknown)))}", "audience.schoolUnitIds")
+    elif caller.has_any(Role.CITY_ADMIN):
+        schools = await store.school_units(conn, None, None)
+    else:
+        schools = await store.school_units(conn, [UUID(s) for s in caller.school_units],
+                                           [UUID(d) for d in caller.districts] if caller.has_any(Role.DISTRICT_ADMIN) else [])
+    access.ensure_sends_to(caller, schools)
+    ids = [s["id"] for s in schools]
+    members = await store.audience_members(conn, audience.kind, ids, [t.value for t in audience.schoolTypes], list(audience.schoolYears),
+                                           [r.value for r in audience.dutyRoles])
+    return members, ids
+
+
+async def size(conn: asyncpg.Connection, members: list[asyncpg.Record]) -> dict[str, Any]:
+    per_school = Counter(str(m["school_unit"]) for m in members)
+    coverage = await store.channel_coverage(conn, [m["person"] for m in members])
+    return {"recipients": len(members), "perSchoolUnit": dict(sorted(per_school.items())),
+            "withContact": {"email": coverage["email"], "sms": coverage["sms"], "push": coverage["push"], "none": coverage["none"]}}
+
+
+async def preview_broadcast(uow: UnitOfWork, caller: Principal, audience: Audience) -> dict[str, Any]:
+    """How many a broadcast to the audience reaches, and on which channels; nothing is sent."""
+    members, _ = await resolve(uow.conn, caller, audience)
+    return await size(uow.conn, members)
+
+
+async def send_broadcast(uow: UnitOfWork, caller: Principal, audience: Audience, *, subject: str, body: str, critical: bool = False,
+                         link: str | None = None, broadcast_id: UUID | None = None, now: datetime | None = None) -> tuple[dict[str, Any], bool]:
+    """The broadcast's summary, and whether it is new: the same id again by the same sender sends nothing new."""
+    now = now or datetime.now(UTC)
+    broadcast_id = broadcast_id or uuid4()
+    message_type = "critical" if critical else "broadcast"
+    members, _ = await resolve(uow.conn, caller, audience)
+    if not members:
+        raise rejected(422, "the audience reaches no one: no guardians or staff match at these school units", "audience")
+    if not await store.create_broadcast(uow.conn, id=broadcast_id, sender=caller.subject, audience=audience.model_dump(mode="json"),
+                                        subject=subject, body=body, critical=critical, recipients=len(members)):
+        existing = await store.broadcast(uow.conn, broadcast_id)
+        if existing is None or existing["sender"] != caller.subject:
+            raise Problem(409, "Conflict", f"broadcast id {broadcast_id} is taken; leave id out or use a new one")
+        return await summary(uow.conn, broadcast_id, caller), False
+    by_school: dict[UUID, list[UUID]] = {}
+    for m in members:
+        by_school.setdefault(m["school_unit"], []).append(m["person"])
+    data = {"subject": subject, "body": body, "link": link or "", "broadcastId": str(broadcast_id)}
+    for school, persons in by_school.items():
+        await messages.make(uow.conn, dedupe_key=f"broadcast:{broadcast_id}:{school}", message_type=message_type, school_unit=school,
+                            recipients=persons, data=data, now=now, broadcast_id=broadcast_id)
+    return await summary(uow.conn, broadcast_id, caller), True
+
+
+async def shown_sender(conn: asyncpg.Connection, sender: str, viewer: Principal | None) -> str | None:
+    """The sender as the viewer may see them: a sender with a protected identity only to themselves."""
+    if viewer is not None and viewer.subject == sender:
+        return sender
+    try:
+        person = UUID(sender)
+    except ValueError:
+        return sender  # an account, not a person id
+    return None if await protected_persons(conn, [person]) else sender
+
+
+async def summary(conn: asyncpg.Connection, broadcast_id: UUID, viewer: Principal | None = None) -> dict[str, Any]:
+    b = await store.broadcast(conn, broadcast_id)
+    assert b is not None
+    reach = await store.broadcast_reach(conn, broadcast_id)
+    channels: dict[str, dict[str, int]] = {}
+    read = 0
+    for r in await store.broadcast_counts(conn, broadcast_id):
+        channels.setdefault(r["channel"], {})[r["state"]] = r["n"]
+        read += r["read"]
+    return {"id": str(b["id"]), "subject": b["subject"], "critical": b["critical"], "audience": b["audience"],
+            "sender": await shown_sender(conn, b["sender"], viewer),
+            "createdAt": b["created_at"].isoformat(), "recipients": b["recipients"], "reached": reach["reached"], "read": read,
+            "unreached": reach["unreached"], "deliveries": channels}
+
+
+async def _schools_of(conn: asyncpg.Connection, broadcast_id: UUID) -> tuple[asyncpg.Record, list[asyncpg.Record]]:
+    """The broadcast and the school units (with districts) it went to; 404 when there is no such broadcast."""
+    b = await store.broadcast(conn, broadcast_id)
+    if b is None:
+        raise Problem(404, "Not found", f"no broadcast {broadcast_id}")
+    return b, await store.broadcast_schools(conn, broadcast_id)
+
+
+async def get_broadcast(uow: UnitOfWork, caller: Principal, broadcast_id: UUID) -> dict[str, Any]:
+    """A broadcast's reach and read receipts as counts."""
+    b, schools = await _schools_of(uow.conn, broadcast_id)
+    access.ensure_sees_broadcast(caller, b, schools)
+    return await summary(uow.conn, broadcast_id, caller)
+
+
+async def broadcast_receipts(uow: UnitOfWork, caller: Principal, broadcast_id: UUID, school_unit: UUID, *, reason: str,
+                             path: str) -> dict[str, Any]:
+    """Per recipient at one school unit: read or not, each channel's state; the read is logged."""
+    _, went_to = await _schools_of(uow.conn, broadcast_id)
+    schools = {s["school_unit"]: s["district"] for s in went_to}
+    if school_unit not in schools:
+        raise Problem(404, "Not found", f"broadcast {broadcast_id} went to no one at school unit {school_unit}")
+    access.ensure_sees_receipts(caller, school_unit, schools[school_unit])
+    rows = await store.receipts(uow.conn, broadcast_id, school_unit)
+    await log_at(uow.conn, path, caller, Action.RECEIPTS_READ, why_code=reason, subjects=[r["person"] for r in rows])
+    return {"broadcastId": str(broadcast_id), "schoolUnitId": str(school_unit), "items": [recipient_json(r) for r in rows]}
+
+
+def recipient_json(row: asyncpg.Record) -> dict[str, Any]:
+    """A recipient as others see them: by id, and not even that for a protected identity."""
+    return {"personId": None if row["protected"] else str(row["person"]), "protectedIdentity": row["protected"],
+            "read": row["read_at"] is not None, "channels": dict(row["channels"])}

@@ -1,0 +1,48 @@
+"""Views built from the read models that more than one route shows: the city overview is its own page and
+the heart of the annual report. Query functions only (nothing here changes anything), so that no route
+module imports another."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+
+from services.reporting import cache, domain, store, suppression
+
+
+def figure(f: suppression.Figure) -> dict[str, Any]:
+    body = suppression.as_json(f)
+    if body["value"] is not None:
+        body["value"] = round(body["value"], 2)
+    return body
+
+
+def submitted(schools: list[domain.SchoolLevels]) -> dict[str, int]:
+    return {"schoolUnits": len(schools), "submitted": sum(1 for s in schools if s.levels)}
+
+
+def with_change(now: suppression.Figure, before: suppression.Figure | None) -> dict[str, Any]:
+    """A figure with last year's beside it (year-on-year change), both after suppression."""
+    body = figure(now)
+    previous = figure(before)["value"] if before is not None else None
+    body["previousValue"] = previous
+    body["change"] = round(body["value"] - previous, 2) if body["value"] is not None and previous is not None else None
+    return body
+
+
+async def city_overview(conn: asyncpg.Connection, year: int) -> dict[str, Any]:
+    """Each district's figure per heading and the city's, with the change since the year before."""
+    schools = await cache.school_levels(conn, year, None)
+    last_year = await cache.school_levels(conn, year - 1, None)
+    apps = await store.apps_per_heading(conn)
+    by_district = domain.rollups(schools, lambda s: s.district, domain.HEADINGS)
+    before = domain.rollups(last_year, lambda s: s.district, domain.HEADINGS)
+    names = {str(s.district): s.district_name for s in schools}
+    city = {h: with_change(suppression.rollup([s.levels.get(h) for s in schools]), suppression.rollup([s.levels.get(h) for s in last_year]))
+            for h in domain.HEADINGS}
+    districts = [{"id": d, "displayName": names.get(d), "headings": {h: with_change(f, before.get(d, {}).get(h)) for h, f in figs.items()}}
+                 for d, figs in sorted(by_district.items(), key=lambda kv: names.get(kv[0]) or "")]
+    return {"year": year, **submitted(schools), "city": city, "districts": districts,
+            "appsPerHeading": {h: apps.get(h, 0) for h in domain.HEADINGS},  # apps the programbank allows now, per heading they serve
+            "method": domain.METHOD}

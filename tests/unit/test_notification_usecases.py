@@ -1,0 +1,138 @@
+"""Notification's use cases (services/notification/usecases/) without a database: the store functions they
+call are replaced, and a fake unit of work records what would be staged in the outbox."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date, time
+from typing import Any
+from uuid import UUID, uuid4
+
+import pytest
+
+from services.notification import usecases
+from services.notification.store import messages as message_store
+from services.notification.store import preferences as preference_store
+from services.notification.store import reach as reach_store
+from shared.auth import Principal, Role
+from shared.events.base import Event
+from shared.events.city import PersonRemoved
+from shared.events.notification import GuardianReachMeasured
+from shared.problems import Problem
+
+
+class FakeUnitOfWork:
+    """What a use case sees of shared.uow.UnitOfWork: a connection (never used here) and publish."""
+
+    def __init__(self) -> None:
+        self.conn: Any = object()
+        self.source = "skolit.notification"
+        self.events: list[Event] = []
+
+    async def publish(self, *events: Event) -> list[str]:
+        self.events += events
+        return [str(uuid4()) for _ in events]
+
+
+def run(coro: Any) -> Any:
+    return asyncio.run(coro)
+
+
+PERSON = uuid4()
+SELF = Principal(subject=str(PERSON), roles=frozenset({Role.GUARDIAN}))
+OTHER = Principal(subject=str(uuid4()), roles=frozenset({Role.TEACHER}))
+
+
+@pytest.fixture
+def saved(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """The preference store, in memory."""
+    state: dict[str, Any] = {"setting": None, "rows": []}
+
+    async def preferences(conn: Any, person: UUID) -> tuple[Any, list[Any]]:
+        return state["setting"], state["rows"]
+
+    async def save_preferences(conn: Any, person: UUID, *, language: str | None, quiet: Any, choices: list[tuple[str, str, str]]) -> None:
+        state["saved"] = {"person": person, "language": language, "quiet": quiet, "choices": choices}
+        start, end = quiet or (time(21), time(7))
+        state["setting"] = {"language": language or "sv", "quiet_start": start, "quiet_end": end}
+        state["rows"] = [{"message_type": t, "channel": c, "mode": m} for t, c, m in choices]
+
+    monkeypatch.setattr(preference_store, "preferences", preferences)
+    monkeypatch.setattr(preference_store, "save_preferences", save_preferences)
+    return state
+
+
+def test_set_preferences_saves_and_answers_the_new_choices(saved: dict[str, Any]) -> None:
+    uow = FakeUnitOfWork()
+    result = run(usecases.set_preferences(uow, SELF, PERSON, language="en", quiet=(time(22), time(6)),  # type: ignore[arg-type]
+                                          choices=[("broadcast", "sms", "digest")]))
+    assert saved["saved"] == {"person": PERSON, "language": "en", "quiet": (time(22), time(6)), "choices": [("broadcast", "sms", "digest")]}
+    assert result["personId"] == str(PERSON) and result["language"] == "en"
+    assert result["quietHours"] == {"start": "22:00", "end": "06:00"}
+    broadcast = next(t for t in result["messageTypes"] if t["messageType"] == "broadcast")
+    assert broadcast["channels"]["sms"] == "digest"
+    assert uow.events == []  # a preference is no event
+
+
+def test_set_preferences_refuses_others_and_critical_off(saved: dict[str, Any]) -> None:
+    with pytest.raises(Problem) as forbidden:
+        run(usecases.set_preferences(FakeUnitOfWork(), OTHER, PERSON, language="en"))  # type: ignore[arg-type]
+    assert forbidden.value.status == 403
+    with pytest.raises(Problem) as refused:
+        run(usecases.set_preferences(FakeUnitOfWork(), SELF, PERSON, choices=[("critical", "sms", "off")]))  # type: ignore[arg-type]
+    assert refused.value.status == 422
+    assert "saved" not in saved  # nothing stored either time
+
+
+def test_run_reach_publishes_each_changed_school_with_guardians(monkeypatch: pytest.MonkeyPatch) -> None:
+    a, b = uuid4(), uuid4()
+    changed = [{"school_unit": a, "guardians": 4, "reached": 3}, {"school_unit": b, "guardians": 0, "reached": 0}]
+    published: list[Any] = []
+
+    async def guardian_reach(conn: Any, year: int, since: Any) -> list[dict[str, Any]]:
+        assert year == 2026
+        return changed
+
+    async def reach_published(conn: Any, year: int, rows: list[Any]) -> None:
+        published.append((year, rows))
+
+    monkeypatch.setattr(reach_store, "guardian_reach", guardian_reach)
+    monkeypatch.setattr(reach_store, "reach_published", reach_published)
+    uow = FakeUnitOfWork()
+    assert run(usecases.run_reach(uow, date(2026, 11, 3))) == {"schools": 2}  # type: ignore[arg-type]
+    assert len(uow.events) == 1
+    event = uow.events[0]
+    assert isinstance(event, GuardianReachMeasured)
+    assert (event.schoolUnitId, event.year, event.guardians, event.reached, event.share) == (a, 2026, 4, 3, 0.75)
+    assert published == [(2026, changed)]
+
+
+def test_mark_read_is_404_for_a_message_not_in_the_inbox(monkeypatch: pytest.MonkeyPatch) -> None:
+    marked: list[Any] = []
+
+    async def mark_read(conn: Any, person: UUID, message_id: UUID) -> bool:
+        marked.append((person, message_id))
+        return bool(len(marked) == 1)
+
+    monkeypatch.setattr(message_store, "mark_read", mark_read)
+    message = uuid4()
+    assert run(usecases.mark_read(FakeUnitOfWork(), SELF, PERSON, message)) == {"messageId": str(message), "read": True}  # type: ignore[arg-type]
+    with pytest.raises(Problem) as missing:
+        run(usecases.mark_read(FakeUnitOfWork(), SELF, PERSON, message))  # type: ignore[arg-type]
+    assert missing.value.status == 404
+    with pytest.raises(Problem) as forbidden:
+        run(usecases.mark_read(FakeUnitOfWork(), OTHER, PERSON, message))  # type: ignore[arg-type]
+    assert forbidden.value.status == 403 and len(marked) == 2
+
+
+def test_a_removed_person_gets_nothing_more(monkeypatch: pytest.MonkeyPatch) -> None:
+    cancelled: list[Any] = []
+
+    async def cancel_pending(conn: Any, person: UUID, school_unit: UUID | None) -> int:
+        cancelled.append((person, school_unit))
+        return 2
+
+    monkeypatch.setattr(message_store, "cancel_pending", cancel_pending)
+    uow = FakeUnitOfWork()
+    run(usecases.apply_person_removed(uow, PersonRemoved(id=PERSON), "event-1"))  # type: ignore[arg-type]
+    assert cancelled == [(PERSON, None)] and uow.events == []
