@@ -68,8 +68,9 @@ def create_app(spec: ServiceSpec, settings: Settings | None = None) -> FastAPI:
         return asyncapi.document([spec])
 
     app.include_router(city_router)
-    if spec.jobs:
-        app.include_router(jobs_router(spec.jobs))
+    jobs = spec.all_jobs()
+    if jobs:
+        app.include_router(jobs_router(jobs))
     app.include_router(operator_router)  # dead letters and parked outbox rows, for city admins
     app.include_router(spec.router)
     return app

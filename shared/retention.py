@@ -1,7 +1,8 @@
 """Retention: how long each class of data is kept, and the job that removes what is due.
 
-A service declares its data classes as ``Rule`` s (``services/<name>/retention.py``): the table, the
-condition that makes a row due given a cut-off time, and how many days to keep it by default. The period
+A service declares its data classes as ``Rule`` s in its privacy part (``services/<name>/privacy.py``;
+shared/privacy/part.py makes its ``job``): the table, the condition that makes a row due given a cut-off
+time, and how many days to keep it by default. The period
 of a class is configured with ``SKOLIT_RETENTION_<CLASS>_DAYS`` (the class name in capitals, ``-`` as
 ``_``), e.g. ``SKOLIT_RETENTION_DELIVERIES_DAYS=400``; ``never`` keeps the class for good.
 

@@ -70,8 +70,9 @@ class Runtime:
         self.processor = BatchProcessor(self.pool, self.handlers, service=self.spec.name, group=s.consumer_group)
         self.relay = outbox.OutboxRelay(self.pool, self._publish, service=self.spec.name, batch_size=s.outbox_batch_size, poll_seconds=s.outbox_poll_seconds)
         await self.relay.start()
-        if self.spec.jobs:
-            self.scheduler = Scheduler(self.pool, self.spec.name, self.spec.jobs)
+        jobs = self.spec.all_jobs()
+        if jobs:
+            self.scheduler = Scheduler(self.pool, self.spec.name, jobs)
             self.scheduler.start()
         for name, make in self.spec.workers.items():
             self.workers[name] = make(self.pool)

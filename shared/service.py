@@ -1,4 +1,4 @@
-"""What makes a service a service: its name, routes, handlers, replicas and the events it produces.
+"""What makes a service a service: its name, routes, handlers, replicas, privacy part and the events it produces.
 
 Each service declares one ``ServiceSpec`` (in its ``app.py``); the shared runtime does the rest, so
 all four have the same shape.
@@ -20,6 +20,7 @@ from shared.consumer import Handler, Handlers
 from shared.events.base import Event
 from shared.jobs import Job
 from shared.migrate import Migration, discover
+from shared.privacy.part import PrivacyPart
 
 
 class Worker(Protocol):
@@ -53,41 +54,57 @@ class ServiceSpec:
     #: then the only one called for the type, so it must do the replica's work too (call the replica's handler).
     #: ``all_handlers`` refuses a replaced handler that is not declared here, and a declaration that replaces nothing.
     overrides: frozenset[type[Event]] = frozenset()
+    #: its part in data protection (shared/privacy/part.py): the data map, the retention rules, and how it answers a
+    #: right-of-access request and an erasure; the AccessRequested and ErasureRequested handlers and the retention
+    #: job it makes are added to the service's own (a handler of its own replaces one only where ``overrides`` says so)
+    privacy: PrivacyPart | None = None
+
+    def privacy_handlers(self) -> dict[type[Event], Handler]:
+        return self.privacy.handlers(self.name) if self.privacy is not None else {}
+
+    def all_jobs(self) -> tuple[Job, ...]:
+        """The service's own jobs and its privacy part's retention job."""
+        return self.jobs + (self.privacy.jobs(self.name) if self.privacy is not None else ())
 
     def all_handlers(self) -> Handlers:
-        """The replicas' handlers and the service's own, one per event type. A type two of them handle is an
-        error (``HandlerConflict``) unless it is the service's own handler replacing a replica's, declared in
-        ``overrides``; sharing the very same handler (a replica's, re-registered) is no conflict."""
+        """The replicas' handlers, the privacy part's and the service's own, one per event type. A type two of them
+        handle is an error (``HandlerConflict``) unless it is the service's own handler replacing a replica's or the
+        privacy part's, declared in ``overrides``; sharing the very same handler (a replica's, re-registered) is no
+        conflict."""
         merged: dict[type[Event], Handler] = {}
         owner: dict[type[Event], str] = {}
         for replica in self.replicas:
             for model, handler in replica.handlers.items():
                 if model in merged and merged[model] is not handler:
                     raise HandlerConflict(
-                        f"{self.name}: replicas {owner[model]!r} and {replica.name!r} both handle {model.__name__} with different "
+                        f"{self.name}: {owner[model]} and replica {replica.name!r} both handle {model.__name__} with different "
                         "handlers; a service keeps only one of them (e.g. PERSONS or MARKINGS, never both)")
-                merged[model], owner[model] = handler, replica.name
+                merged[model], owner[model] = handler, f"replica {replica.name!r}"
+        for model, handler in self.privacy_handlers().items():
+            if model in merged:
+                raise HandlerConflict(f"{self.name}: its privacy part and {owner[model]} both handle {model.__name__}")
+            merged[model], owner[model] = handler, "its privacy part"
         for model, handler in self.handlers.items():
             replaced = merged.get(model)
             if replaced is not None and replaced is not handler and model not in self.overrides:
                 raise HandlerConflict(
-                    f"{self.name}: its handler for {model.__name__} ({_name(handler)}) would replace the handler of replica {owner[model]!r} "
+                    f"{self.name}: its handler for {model.__name__} ({_name(handler)}) would replace the handler of {owner[model]} "
                     f"({_name(replaced)}); if that is meant, declare overrides={{{model.__name__}, ...}} in its ServiceSpec "
-                    "and have its handler do the replica's work too")
+                    "and have its handler do that work too")
             merged[model] = handler
         for model in sorted(self.overrides, key=lambda m: m.__name__):
             if model not in self.handlers:
                 raise HandlerConflict(f"{self.name}: declares an override of {model.__name__} but has no handler of its own for it")
             if model not in owner:
-                raise HandlerConflict(f"{self.name}: declares an override of {model.__name__}, but none of its replicas handles "
-                                      f"{model.__name__}: there is nothing to override")
+                raise HandlerConflict(f"{self.name}: declares an override of {model.__name__}, but none of its replicas nor its "
+                                      f"privacy part handles {model.__name__}: there is nothing to override")
         return Handlers(merged)
 
     def consumes(self) -> list[type[Event]]:
         types: list[type[Event]] = []
         for replica in self.replicas:
             types += list(replica.handlers)
-        return list(dict.fromkeys(types + list(self.handlers)))
+        return list(dict.fromkeys(types + list(self.privacy_handlers()) + list(self.handlers)))
 
     def migrations(self) -> list[Migration]:
         return discover(self.directory, [r.migration for r in self.replicas])

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from services.assessment.api import router
 from services.assessment.handlers import HANDLERS, REPLICAS
-from services.assessment.jobs import JOBS
+from services.assessment.privacy import PRIVACY
 from services.assessment.settings import SERVICE
 from services.assessment.startup import publish_frameworks
 from shared.events.assessment import (
@@ -30,5 +30,5 @@ SPEC = ServiceSpec(
     produces=(FrameworkPublished, CampaignOpened, CampaignClosed, AssessmentSubmitted, AssessmentReopened, ActionPlanChanged,
               AssessmentDataExported, AssessmentDataErased),
     on_start=publish_frameworks,
-    jobs=JOBS,
+    privacy=PRIVACY,
 )

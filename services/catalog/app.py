@@ -5,6 +5,7 @@ from pathlib import Path
 from services.catalog.api import router
 from services.catalog.handlers import HANDLERS, REPLICAS
 from services.catalog.jobs import JOBS
+from services.catalog.privacy import PRIVACY
 from services.catalog.settings import SERVICE
 from shared.events.catalog import (
     AppChanged,
@@ -34,4 +35,5 @@ SPEC = ServiceSpec(
               AppRequestSubmitted, AppRequestProgressed, AppRequestDecided, AppRequestStalled,
               CatalogDataExported, CatalogDataErased),
     jobs=JOBS,
+    privacy=PRIVACY,
 )

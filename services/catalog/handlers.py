@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import asyncpg
 
-from services.catalog.erasure import on_erasure_requested
-from services.catalog.export import on_access_requested
 from services.catalog.settings import SOURCE
 from services.catalog.usecases import usage
 from shared.city.replica import DUTIES, MARKINGS, ORGANISATIONS
@@ -15,7 +13,6 @@ from shared.consumer import Handler
 from shared.events.base import Event
 from shared.events.city import AppLaunchesCounted
 from shared.events.envelope import Envelope
-from shared.events.notification import AccessRequested, ErasureRequested
 from shared.uow import UnitOfWork
 
 
@@ -25,4 +22,5 @@ async def on_app_launches_counted(conn: asyncpg.Connection, env: Envelope[AppLau
 
 # MARKINGS: who has a protected identity, hidden from others in every answer (shared/city/markings.py)
 REPLICAS = (ORGANISATIONS, DUTIES, MARKINGS)
-HANDLERS: dict[type[Event], Handler] = {AppLaunchesCounted: on_app_launches_counted, AccessRequested: on_access_requested, ErasureRequested: on_erasure_requested}
+#: the right-of-access and erasure handlers come from its privacy part (privacy.py, shared/privacy/part.py)
+HANDLERS: dict[type[Event], Handler] = {AppLaunchesCounted: on_app_launches_counted}

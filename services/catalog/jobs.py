@@ -1,6 +1,6 @@
-"""The catalog's scheduled jobs: DPAs that reach their end date, licences about to end, reviews
-that stall, and the daily retention run. Each is safe to run again for the same day (see shared/jobs.py).
-Each is a thin adapter: the scheduler hands it a connection inside its transaction, and it calls a use
+"""The catalog's scheduled jobs: DPAs that reach their end date, licences about to end, reviews that
+stall (the daily retention run comes from its privacy part, privacy.py). Each is safe to run again for
+the same day (see shared/jobs.py). Each is a thin adapter: the scheduler hands it a connection inside its transaction, and it calls a use
 case (usecases/) in that unit of work."""
 
 from __future__ import annotations
@@ -9,10 +9,8 @@ from datetime import date
 
 import asyncpg
 
-from services.catalog.retention import RULES
 from services.catalog.settings import CATALOG, SOURCE
 from services.catalog.usecases import apps, licences, requests
-from shared import retention
 from shared.jobs import Job
 from shared.uow import UnitOfWork
 
@@ -33,5 +31,4 @@ JOBS = (
     Job("dpa-expiry", expire_dpas, CATALOG.job_interval_seconds, "Marks DPAs past their end date expired and lapses the approvals that depended on them"),
     Job("licence-notices", licence_notices, CATALOG.job_interval_seconds, f"Announces licences that end within {CATALOG.licence_notice_days} days"),
     Job("review-reminders", review_reminders, CATALOG.job_interval_seconds, f"Reminds reviewers of requests waiting {CATALOG.review_reminder_days} days or more"),
-    retention.job("catalog", RULES),
 )

@@ -3,7 +3,7 @@ API — their inbox, a broadcast's receipts per recipient, the unreached worklis
 log — and every write of contact details leaves one row in ``personal_data_access`` (who, with which
 roles, what, about whom, when, why, by which path), in the same transaction as the read. The table is
 append-only in the database (migrations/0006_access_audit.sql); only the retention job removes rows, after
-five years (services/notification/retention.py).
+five years (its retention rules, services/notification/privacy.py).
 
 Why: someone reading another person's data names a reason (the ``reason`` query parameter, one of
 ``REASONS``; a read without one is a 422). A person reading their own data needs none: the row says

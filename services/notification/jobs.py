@@ -1,6 +1,6 @@
 """Notification's scheduled jobs (see shared/jobs.py): the daily digests, deadline reminders to the
-Rektor, each school's guardian reach for reporting, and the daily retention run. Each is safe to run
-again for the same day; each is an adapter: the job's transaction as the unit of work (usecases/jobs.py)."""
+Rektor and each school's guardian reach for reporting (the daily retention run comes from its privacy
+part, privacy.py). Each is safe to run again for the same day; each is an adapter: the job's transaction as the unit of work (usecases/jobs.py)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,7 @@ from datetime import date
 import asyncpg
 
 from services.notification import usecases
-from services.notification.retention import RULES
-from services.notification.settings import SERVICE, SOURCE, NotificationSettings
-from shared import retention
+from services.notification.settings import SOURCE, NotificationSettings
 from shared.jobs import Job
 from shared.uow import UnitOfWork
 
@@ -41,5 +39,4 @@ def jobs(settings: NotificationSettings) -> tuple[Job, ...]:
         Job("digests", digests, every, "Sends yesterday's digest items as one summary per recipient and channel"),
         reminders_job(settings),
         Job("guardian-reach", reach, every, "Publishes each school's share of guardians a digital channel reached this year"),
-        retention.job(SERVICE, RULES),
     )

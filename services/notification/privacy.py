@@ -9,6 +9,21 @@ applied, in that transaction, notification erases its own part once more (an eve
 service may have made a message to the person after the first pass) and destroys the person's key: from
 then on every sealed copy of their id — on the topics, in the outboxes, in backups — opens to nothing.
 ``GET /privacy/erasure-requests/{id}`` shows each service confirmed or pending (the routes: routes/erasure.py).
+
+Notification's part in data protection (``PRIVACY``, shared/privacy/part.py) is here too: where it keeps personal
+data (docs/privacy.md, notification), how long (its retention rules) and what it erases (store/erasure.py), with
+which the shared runtime answers ``ErasureRequested`` like in every service and runs its retention job. It
+declares no ``gather``: it owns the right-of-access requests and gathers its own part locally
+(access_requests.py), so no ``AccessRequested`` handler is added for it.
+
+Retention, how long notification keeps what it holds, by data class (shared/retention.py; the periods in
+docs/privacy.md). The order matters: children before their parents — digest items and fallbacks before
+the deliveries they point at, deliveries and bypass entries before their messages, messages before their
+broadcasts.
+
+A delivery still on its way (queued, sending, temporary-failure) is never due, nor is its message: a
+message goes only when no delivery and no bypass entry of it is left. Guardian reach counts deliveries of
+the current year, so periods shorter than a year lower the reach published for it.
 """
 
 from __future__ import annotations
@@ -31,7 +46,15 @@ from shared.events.city import PersonErasureRequested
 from shared.events.envelope import Envelope, event_uuid
 from shared.events.notification import ErasureReason, ErasureRequested, NotificationDataErased
 from shared.events.reporting import ReportingDataErased
-from shared.privacy import erasure, vault
+from shared.privacy import vault
+from shared.privacy.datamap import outbox as outbox_entry
+from shared.privacy.datamap import (
+    ACCESS, ACCOUNTABILITY, AUDIT, COMMUNICATION, CONTACT, duty, ERASURE, EXPORT, FREE_TEXT, GUARDIAN, INBOX, MIGRATIONS, NotPersonal, ORGANISATION,
+    ORGANISATION_NAME, OUTBOX_PARKING, PENDING, PERSON_ID, Personal, PREFERENCES, PROTECTED, PROTECTION, PUPIL, retained, ServiceMap, STAFF,
+    STAFF_IDENTITY,
+)
+from shared.privacy.part import PrivacyPart
+from shared.retention import Rule, messaging
 
 log = logging.getLogger(__name__)
 SOURCE = "skolit.notification"
@@ -82,11 +105,6 @@ async def on_person_erasure_requested(conn: asyncpg.Connection, env: Envelope[Pe
                           request_id=UUID(event_uuid("erasure-request", env.source, env.id)))
 
 
-async def on_erasure_requested(conn: asyncpg.Connection, env: Envelope[ErasureRequested]) -> None:
-    """Notification's own part, like every other service's."""
-    await erasure.answer(conn, env, source=SOURCE, confirmation=NotificationDataErased, erase=q.erase_person)
-
-
 async def on_data_erased(conn: asyncpg.Connection, env: Envelope[DataErased]) -> None:
     """A service's confirmation; the fourth completes the request and destroys the person's key."""
     service = CONFIRMATIONS[type(env.data)]
@@ -115,8 +133,207 @@ async def complete(conn: asyncpg.Connection, row: asyncpg.Record) -> None:
     log.info("erasure request %s complete; the person's key is destroyed", row["id"])
 
 
+#: its own part of an ErasureRequested is the shared handler its privacy part makes (PRIVACY, below)
 HANDLERS: dict[type[Event], Handler] = {
     PersonErasureRequested: on_person_erasure_requested,
-    ErasureRequested: on_erasure_requested,
     **dict.fromkeys(CONFIRMATIONS, on_data_erased),
 }
+
+
+# --- retention: how long each class of data is kept (shared/retention.py) -------------------------
+
+FINAL = "('delivered', 'permanent-failure', 'bounced', 'cancelled')"
+# nothing else points at the delivery (a digest item at its digest, a fallback at the delivery that failed)
+UNREFERENCED = ("NOT EXISTS (SELECT 1 FROM delivery x WHERE x.bundled_into = delivery.id)"
+                " AND NOT EXISTS (SELECT 1 FROM delivery x WHERE x.fallback_from = delivery.id)")
+
+RULES: tuple[Rule, ...] = (
+    Rule("digest-items", "delivery",
+         "mode = 'digest' AND bundled_into IS NOT NULL AND state IN " + FINAL + " AND updated_at < $1 AND " + UNREFERENCED,
+         90, "Items a daily digest carried, once the digest went out (or failed for good): the digest itself stays as a delivery. "
+             "Per-recipient receipts of older broadcasts then no longer show the digest channel."),
+    Rule("deliveries", "delivery",
+         "state IN " + FINAL + " AND updated_at < $1 AND bundled_into IS NULL AND NOT (channel = 'inapp' AND read_at IS NOT NULL) AND "
+         + UNREFERENCED,
+         365, "Deliveries on every channel that reached a final state (delivered, failed for good, bounced, cancelled) and have not "
+              "changed since; unread in-app items included (an in-app item is delivered when made). Never one still on its way."),
+    Rule("inbox-read", "delivery",
+         "channel = 'inapp' AND read_at IS NOT NULL AND read_at < $1 AND " + UNREFERENCED,
+         365, "In-app items their recipient has read, counted from the reading."),
+    Rule("quiet-hours-bypasses", "quiet_hours_bypass", "at < $1",
+         730, "The log of critical messages sent inside someone's quiet hours (docs/decisions/0007)."),
+    Rule("messages", "message",
+         "created_at < $1 AND NOT EXISTS (SELECT 1 FROM delivery d WHERE d.message_id = message.id)"
+         " AND NOT EXISTS (SELECT 1 FROM quiet_hours_bypass b WHERE b.message_id = message.id)",
+         365, "A message's content (message.data: a broadcast's text, a decision's reason) once none of its deliveries and bypass "
+              "entries is left: never while a delivery of it is pending or an inbox still shows it."),
+    Rule("broadcasts", "broadcast",
+         "created_at < $1 AND NOT EXISTS (SELECT 1 FROM message m WHERE m.broadcast_id = broadcast.id)",
+         365, "A broadcast (sender, subject, body) once none of its messages is left."),
+    Rule("personal-data-access", "personal_data_access", "at < $1",
+         1825, "The access log of personal-data reads (GET /privacy/access-log): append-only, removed only here, after five years."),
+    *messaging(),
+)
+
+
+# --- the data map (docs/privacy.md) ---------------------------------------------------------------
+
+N_SCHOOL = "principal, district_admin, city_admin acting for the school unit"
+N_SELF = "the person themselves (token subject = their person id) and city_admin"
+N_SELF_ = "The person themselves (token subject = their person id) and city_admin"
+
+DATA_MAP = ServiceMap(
+    "notification",
+    personal=(
+        duty("Find recipients by duty: a school's Rektor and IT-samordnare, district admins (Övrig "
+             "arbetsledning at the district), staff audiences of broadcasts.", COMMUNICATION,
+             f"Counts only ({N_SCHOOL}): GET /school-units/{{id}}/audience, POST /broadcasts/audience. Duty rows never leave "
+             "over HTTP; staff recipients' ids do, through delivery (receipts)."),
+        Personal("person", ("id", "security_marking", "removed"), PROTECTED, (PUPIL, GUARDIAN, STAFF),
+                 "Know which persons exist (contact details only for known persons) and hide protected identities "
+                 "(Sekretessmarkering, Skyddad folkbokföring) in receipts, worklists and the bypass log.", PROTECTION,
+                 f"Until erased: PersonRemoved sets removed = true and ends the person's relations; the row stays — {PENDING}.",
+                 (f"No endpoint returns the marking; {N_SCHOOL} see protectedIdentity: true (without the id) in "
+                  "GET /broadcasts/{id}/receipts, GET /school-units/{id}/unreached and GET /quiet-hours-bypasses.",),
+                 "Replica of the city's persons (shared/city/migrations/person.sql): id and marking only."),
+        Personal("guardianship", ("guardian", "pupil", "school_unit", "relation_type", "school_type", "school_year",
+                                  "start_date", "end_date", "active"), PERSON_ID, (GUARDIAN, PUPIL),
+                 "Who is guardian of which pupil, at which school, school type and year group: recipients of messages about "
+                 "a school, cancelling what is pending when a relation ends, guardian reach.", COMMUNICATION,
+                 f"Until erased: GuardianRelationEnded and PersonRemoved set active = false; rows are never deleted — {PENDING}.",
+                 (f"Counts only ({N_SCHOOL}): GET /school-units/{{id}}/audience, POST /broadcasts/audience.",
+                  "Guardian ids through delivery (receipts, unreached); pupil ids never leave over HTTP."),
+                 "Replica of the city's guardian relations (shared/city/migrations/person.sql)."),
+        Personal("contact", ("email", "mobile", "push_token"), CONTACT, (GUARDIAN, STAFF, PUPIL),
+                 "Send messages by e-mail, SMS and push.", COMMUNICATION,
+                 f"Until erased: overwritten when the city's systems send new ones; not deleted, not even on PersonRemoved — {PENDING}.",
+                 ("city_admin with a reason (support, correction, access-request, delivery-problem, guardian-request, dpo-review), "
+                  "each read logged in personal_data_access: GET /persons/{id}/contacts.",
+                  "The senders decrypt them to send (services/notification/sender.py)."),
+                 "AES-256-GCM (services/notification/crypto.py), the person id as associated data, key id beside each row. "
+                 "Any person known from the city's events can be given contact details, pupils included."),
+        Personal("contact", ("person", "language"), PREFERENCES, (GUARDIAN, STAFF, PUPIL),
+                 "Whose contact details these are, and the language the city's systems gave.", COMMUNICATION,
+                 "As the contact details.",
+                 ("city_admin: GET /persons/{id}/contacts (language).",),
+                 "language is not encrypted."),
+        Personal("contact", ("updated_by",), STAFF_IDENTITY, (STAFF,),
+                 "Which account (the city's system) wrote the contact details.", ACCOUNTABILITY,
+                 "As the contact details.",
+                 ("No HTTP endpoint returns it.",)),
+        Personal("personal_data_access", ("actor", "actor_roles", "action", "subject", "subjects", "why_code", "path"), AUDIT,
+                 (GUARDIAN, STAFF, PUPIL),
+                 "The access log: who (token subject and roles) read or wrote whose contact details or messages, when, why "
+                 "(the reason given, own-data for one's own, city-sync for the city's systems) and by which path "
+                 "(services/notification/access_audit.py).", ACCOUNTABILITY,
+                 retained(RULES, "personal-data-access",
+                          before="Append-only in the database: a trigger refuses UPDATE, DELETE and TRUNCATE except the retention "
+                                 "job's DELETE (migrations/0006_access_audit.sql). "),
+                 ("data_protection: GET /privacy/access-log (filters: person, actor, from, to, action; that read is logged too).",),
+                 "A list's row (receipts, unreached, bypass log) names every person the answer carried in subjects, protected "
+                 "identities included; path holds the person id of a single read. Took over contact_access (migrated, dropped)."),
+        Personal("preference", ("person", "message_type", "channel", "mode"), PREFERENCES, (GUARDIAN, STAFF),
+                 "What each recipient gets, on which channel, instantly or as a digest.", COMMUNICATION,
+                 f"Until erased: kept after the person is removed — {PENDING}.",
+                 (f"{N_SELF_}: GET /persons/{{id}}/preferences.",)),
+        Personal("recipient_setting", ("person", "language", "quiet_start", "quiet_end"), PREFERENCES, (GUARDIAN, STAFF),
+                 "A recipient's language and quiet hours.", COMMUNICATION,
+                 f"Until erased: kept after the person is removed — {PENDING}.",
+                 (f"{N_SELF_}: GET /persons/{{id}}/preferences.",)),
+        Personal("message", ("data",), FREE_TEXT, (GUARDIAN, STAFF, PUPIL),
+                 "The content of a message, composed per recipient's language from a template.", COMMUNICATION,
+                 retained(RULES, "messages"),
+                 (f"Each recipient — {N_SELF} (with a reason, logged in personal_data_access): GET /persons/{{id}}/messages; "
+                  "sent by e-mail, SMS and push.",),
+                 "Holds a broadcast's subject and body as written and a request decision's conditions or reason."),
+        Personal("message", ("dedupe_key",), PERSON_ID, (GUARDIAN, STAFF),
+                 "Make each message once per cause.", COMMUNICATION,
+                 "As the message.",
+                 ("No HTTP endpoint returns it.",),
+                 "A digest's key is `digest:<person>:<channel>:<day>`: a person id inside a text column."),
+        Personal("delivery", ("person", "channel", "mode", "state", "send_after", "quiet_bypassed", "attempts", "last_error",
+                              "read_at", "gateway_ref"), PERSON_ID, (GUARDIAN, STAFF),
+                 "One row per recipient and channel: sending, retries, fallbacks, read receipts, guardian reach.", COMMUNICATION,
+                 " ".join((retained(RULES, "deliveries"), retained(RULES, "inbox-read"),
+                           retained(RULES, "digest-items"))),
+                 (f"{N_SELF_}: GET /persons/{{id}}/messages (read or not).",
+                  f"{N_SCHOOL}: GET /broadcasts/{{id}}/receipts (per recipient: read, state per channel), "
+                  "GET /school-units/{id}/unreached; protected identities without their id; with a reason, each read logged in "
+                  "personal_data_access.",
+                  "principal, district_admin, city_admin who sent the broadcast or act for all its schools: "
+                  "GET /broadcasts/{id} (counts only)."),
+                 "last_error holds codes (smtp-550, http-400), never the gateway's text; gateway_ref is the gateway's id, "
+                 "which the gateway's own log ties to the address."),
+        Personal("broadcast", ("sender",), STAFF_IDENTITY, (STAFF,),
+                 "Who sent a broadcast.", ACCOUNTABILITY,
+                 retained(RULES, "broadcasts"),
+                 ("The sender, or who acts for all its schools (principal, district_admin, city_admin): GET /broadcasts/{id}.",)),
+        Personal("broadcast", ("subject", "body"), FREE_TEXT, (PUPIL, GUARDIAN, STAFF),
+                 "What a principal or district admin wrote to an audience.", COMMUNICATION,
+                 "As the broadcast (broadcasts).",
+                 ("The sender, or who acts for all its schools: GET /broadcasts/{id} (subject only).",
+                  "The recipients: GET /persons/{id}/messages (subject and body, from message.data); e-mail, SMS, push."),
+                 "Up to 5,000 characters written by staff: may name a pupil."),
+        Personal("quiet_hours_bypass", ("person", "channel", "local_time"), AUDIT, (GUARDIAN, STAFF),
+                 "Every critical message sent inside someone's quiet hours (docs/decisions/0007).", ACCOUNTABILITY,
+                 retained(RULES, "quiet-hours-bypasses", before="Append-only. ",
+                          after="The message it points at stays as long as the entry does."),
+                 (f"{N_SCHOOL} (for that school): GET /quiet-hours-bypasses?schoolUnitId=.",
+                  "city_admin, data_protection (the whole city): GET /quiet-hours-bypasses.",
+                  "With a reason, each read logged in personal_data_access; protected identities without their id."),
+                 "Hides protected identities (personId null, protectedIdentity true), as receipts and unreached do."),
+        Personal("access_request", ("person",), PERSON_ID, (PUPIL, GUARDIAN, STAFF),
+                 "Whose data a right-of-access request asks for (docs/decisions/0010).", ACCESS,
+                 f"The request row stays as the record that the request was answered, after its export is dropped — {PENDING}.",
+                 ("Whoever asked (token subject = requested_by): GET /privacy/access-requests/{id}.",),
+                 "Sealed with the person's own key in AccessRequested (shared/privacy/vault.py); plain here."),
+        Personal("access_request", ("requested_by",), STAFF_IDENTITY, (STAFF, GUARDIAN),
+                 "Who asked: data_protection, a city admin, or the person themselves; only they may read the export.", ACCESS,
+                 "As the request row.",
+                 ("Whoever asked: GET /privacy/access-requests/{id}.",)),
+        Personal("access_request", ("export",), EXPORT, (PUPIL, GUARDIAN, STAFF),
+                 "The assembled export: everything the four services hold about the person, for whoever asked to fetch.", ACCESS,
+                 "30 days after it was complete (job access-exports), then dropped; the request row stays without it.",
+                 ("Whoever asked: GET /privacy/access-requests/{id}, each read logged in personal_data_access.",),
+                 "Contact details included, in clear inside: the whole document is encrypted with notification's keyring "
+                 "(AES-256-GCM, the request id as associated data)."),
+        Personal("access_request_part", ("part",), EXPORT, (PUPIL, GUARDIAN, STAFF),
+                 "Each service's part of an export as it arrived, until the four are in.", ACCESS,
+                 "Deleted when the export is assembled, or when a request still pending after 30 days is given up.",
+                 ("No HTTP endpoint: only the request's private key opens a part.",),
+                 "Sealed for the request's X25519 public key (shared/privacy/sealedbox.py), as on the topics."),
+        Personal("erasure_request", ("person_ref", "person_hash", "requested_by"), PERSON_ID, (PUPIL, GUARDIAN, STAFF),
+                 "Whose data is being erased, and who asked, until every service has confirmed (docs/decisions/0009).", ERASURE,
+                 "person_ref (the person sealed with their own key) and person_hash (a keyed hash, to find a pending request "
+                 "for the same person) are dropped when the request completes, and the key destroyed; the row stays, naming no one.",
+                 ("city_admin, data_protection: GET /privacy/erasure-requests/{id} (never the person).",),
+                 "requested_by is the asker sealed (a person) or the name of the city system's account."),
+        outbox_entry("notification", RULES, "recipients' person ids, sealed with each person's own key (MessageDelivered, MessageFailed, keyed by "
+                                     "the message; ErasureRequested, AccessRequested; docs/decisions/0009)",
+                     "this service consumes the city's persons, duties and guardian relations: guardian, pupil and staff ids; "
+                     "a person event's key and ce_subject header are the person id", "skolit.notification",
+                     "consumed by reporting", (GUARDIAN, STAFF, PUPIL), ("key", "payload", "headers")),
+    ),
+    not_personal=(
+        ORGANISATION, ORGANISATION_NAME, INBOX, MIGRATIONS, OUTBOX_PARKING,
+        NotPersonal("contact", "The id of the key that encrypted the row.", ("key_id",)),
+        NotPersonal("access_request", "Why the request was made: a code from a fixed list (data-subject-request, ...).", ("reason_code",)),
+        NotPersonal("erasure_request", "Why: a code from a fixed list (art. 17.1 GDPR); and whether the person's key is destroyed.",
+                    ("reason_code", "key_destroyed")),
+        NotPersonal("erasure_confirmation", "Each service's confirmation of an erasure: when, and how many rows of each table — "
+                                            "counts, never an id."),
+        NotPersonal("access_request", "The request's X25519 private key, encrypted with the keyring, and the keyring's key ids: "
+                                      "keys, not data about anyone. The private key is dropped once the export is complete.",
+                    ("private_key", "private_key_id", "export_key_id")),
+        NotPersonal("broadcast", "The audience as chosen: school units, school types, year groups, duty roles; never a list "
+                                 "of persons.", ("audience",)),
+        NotPersonal("broadcast", "How many recipients: a number.", ("recipients",)),
+        NotPersonal("campaign", "Self-assessment rounds, for deadline reminders."),
+        NotPersonal("campaign", "The round's name.", ("name",)),
+        NotPersonal("campaign_school", "Deadline and submitted flag per school unit and round."),
+        NotPersonal("reach_published", "Counts of guardians and of guardians reached per school and year."),
+        NotPersonal("reach_published", "A number of guardians, not who.", ("guardians",)),
+    ),
+)
+
+PRIVACY = PrivacyPart(data_map=DATA_MAP, retention=RULES, erase=q.erase_person, erased=NotificationDataErased)

@@ -6,7 +6,7 @@ import asyncpg
 
 from services.reporting.api import router
 from services.reporting.handlers import HANDLERS, REPLICAS
-from services.reporting.jobs import JOBS
+from services.reporting.privacy import PRIVACY
 from services.reporting.settings import SERVICE, SOURCE
 from services.reporting.usecases import seed_indicators
 from shared.events.city import OrganisationUpserted
@@ -33,7 +33,7 @@ SPEC = ServiceSpec(
     overrides=frozenset({OrganisationUpserted}),
     produces=(IndicatorBelowTarget, ReportPublished, ReportingDataExported, ReportingDataErased),
     on_start=on_start,
-    jobs=JOBS,
+    privacy=PRIVACY,
     # derived from events only; indicator definitions and alert states are kept through a rebuild
     read_models=("organisation", "campaign_school_unit", "campaign", "school_unit_history", "pulse_level", "indicator_level",
                  "heading_level", "submission", "school_figure", "app_fact", "app_launch", "action_state"),

@@ -1,13 +1,11 @@
 """Event handlers of the reporting service: thin adapters from an event to its use case (usecases/), in the
-consumer's transaction. The right-of-access and erasure answers are shared privacy code (export.py, erasure.py)."""
+consumer's transaction. The right-of-access and erasure answers come from its privacy part (privacy.py, shared/privacy/part.py)."""
 
 from __future__ import annotations
 
 import asyncpg
 
 from services.reporting import usecases
-from services.reporting.erasure import on_erasure_requested
-from services.reporting.export import on_access_requested
 from services.reporting.settings import SOURCE
 from services.reporting.usecases import AppFacts
 from shared.city.replica import ORGANISATIONS, on_organisation_upserted
@@ -17,7 +15,7 @@ from shared.events.base import Event
 from shared.events.catalog import AppChanged, AppPublished, AppRetired, AppStatusChanged
 from shared.events.city import AppLaunchesCounted, OrganisationUpserted, SchoolFiguresReported
 from shared.events.envelope import Envelope
-from shared.events.notification import AccessRequested, ErasureRequested, GuardianReachMeasured
+from shared.events.notification import GuardianReachMeasured
 from shared.uow import UnitOfWork
 
 
@@ -73,6 +71,4 @@ HANDLERS: dict[type[Event], Handler] = {
     AppStatusChanged: on_app_facts,
     AppRetired: on_app_facts,
     AppLaunchesCounted: on_app_launches_counted,
-    AccessRequested: on_access_requested,
-    ErasureRequested: on_erasure_requested,
 }

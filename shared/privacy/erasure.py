@@ -1,7 +1,7 @@
 """Erasure, the part every service plays (docs/decisions/0009).
 
 Notification publishes ``ErasureRequested`` with the person sealed with their own key. Each service's
-handler (``services/<name>/erasure.py``) calls ``answer()``: it opens the person, lets the service delete or
+handler (made from its privacy part's ``erase``, shared/privacy/part.py) calls ``answer()``: it opens the person, lets the service delete or
 anonymise what it holds (its ``erase`` function, in the handler's transaction) and outboxes the service's own
 ``…DataErased`` confirmation with the counts — never an id. A person whose key is already destroyed was
 erased before: the service confirms with nothing erased.

@@ -29,7 +29,7 @@ from shared import outbox
 from shared.events.base import Event
 from shared.events.envelope import Envelope, Rejected
 from shared.events.notification import AccessRequested
-from shared.privacy import sealedbox, vault
+from shared.privacy import export_store, sealedbox, vault
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,8 @@ RETENTION_DAYS = 30
 
 Tables = dict[str, list[dict[str, Any]]]
 Gather = Callable[[asyncpg.Connection, UUID], Awaitable[Tables]]
+#: one of a service's queries for the export: the rows of one kind that name the person
+Query = Callable[[asyncpg.Connection, UUID], Awaitable[Iterable[Mapping[str, Any]]]]
 
 
 def associated(request_id: UUID, service: str) -> bytes:
@@ -79,6 +81,25 @@ def open_part(private_key: bytes, request_id: UUID, service: str, text: str) -> 
     """A part as its service made it; raises SealedBoxError when it is not a part of this request from this service."""
     box = base64.b64decode(text, validate=True)
     return orjson.loads(zlib.decompress(sealedbox.open_box(private_key, box, associated(request_id, service))))
+
+
+def gathering(own: Mapping[str, Query], *, replicas: bool = True, audit: bool = True) -> Gather:
+    """A service's ``gather`` from its own queries (``{table name in the part: query}``), between what services keep
+    alike: the city's person and duty replicas first (``replicas``), the audit trail (``audit``) and the events it
+    published naming the person last (shared/privacy/export_store.py)."""
+    async def gather(conn: asyncpg.Connection, person: UUID) -> Tables:
+        tables: Tables = {}
+        if replicas:
+            tables["person"] = rows(await export_store.person(conn, person))
+            tables["duties"] = rows(await export_store.duties(conn, person))
+        for name, query in own.items():
+            tables[name] = rows(await query(conn, person))
+        if audit:
+            tables["auditLog"] = rows(await export_store.audit_entries(conn, person))
+        tables["eventsPublished"] = await export_store.outbox_mentions(conn, person)
+        return tables
+
+    return gather
 
 
 def count(tables: Mapping[str, list[Any]]) -> int:

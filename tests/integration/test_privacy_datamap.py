@@ -10,7 +10,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from shared.privacy import datamap
+from devkit import privacy_map as datamap
 from shared.settings import SERVICES
 from tests.support.stack import Stack
 
@@ -64,7 +64,7 @@ async def test_docs_privacy_md_is_the_generators_output(stack: Stack) -> None:
     columns, tables = await real_schemas(stack)
     assert datamap.problems(columns, tables=tables) == []  # the document describes these schemas
     assert DOC.read_text(encoding="utf-8") == datamap.render(), \
-        "docs/privacy.md is stale: run python -m shared.privacy.datamap --write docs/privacy.md"
+        "docs/privacy.md is stale: run python -m devkit.privacy_map --write docs/privacy.md"
 
 
 async def test_a_table_or_column_added_without_a_map_entry_fails_the_checks(stack: Stack) -> None:

@@ -1,6 +1,6 @@
-"""The data map (shared/privacy/datamap.py) without a database: every entry is filled in, the map is
-consistent, docs/privacy.md is what the generator writes, and the checks the integration test runs
-against the real schemas do catch an unmapped personal column, an unmapped table and a stale entry."""
+"""The data map (the services' privacy parts, collected by devkit/privacy_map.py; shared/privacy/datamap.py)
+without a database: every entry is filled in, the map is consistent, docs/privacy.md is what the generator
+writes, and the checks the integration test runs against the real schemas do catch an unmapped personal column, an unmapped table and a stale entry."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.privacy import datamap
+from devkit import privacy_map as datamap
 from shared.settings import SERVICES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,7 +40,7 @@ def test_the_generator_writes_the_doc(tmp_path: Path) -> None:
 
 def test_docs_privacy_md_is_the_generators_output() -> None:
     assert DOC.read_text(encoding="utf-8") == datamap.render(), \
-        "docs/privacy.md is stale: run python -m shared.privacy.datamap --write docs/privacy.md"
+        "docs/privacy.md is stale: run python -m devkit.privacy_map --write docs/privacy.md"
 
 
 def test_the_map_covers_the_four_services_and_is_consistent() -> None:

@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 
+from devkit import privacy_map as datamap
 from shared import retention
 from shared.clock import CITY_TZ
-from shared.privacy import datamap
 from shared.retention import NEVER, RetentionConfigError, Rule
 from shared.settings import SERVICES
 
 ROOT = Path(__file__).resolve().parents[2]
-RULES = {s: importlib.import_module(f"services.{s}.retention").RULES for s in SERVICES}
+RULES = {s: importlib.import_module(f"services.{s}.privacy").PRIVACY.retention for s in SERVICES}
 
 
 def rule(**changes: object) -> Rule:

@@ -1,9 +1,0 @@
-"""Reporting's scheduled jobs (see shared/jobs.py): the daily retention run."""
-
-from __future__ import annotations
-
-from services.reporting.retention import RULES
-from services.reporting.settings import SERVICE
-from shared import retention
-
-JOBS = (retention.job(SERVICE, RULES),)
