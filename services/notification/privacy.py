@@ -37,7 +37,7 @@ from uuid import UUID, uuid4
 import asyncpg
 
 from services.notification.store import erasure as q
-from shared import outbox
+from shared.uow import UnitOfWork
 from shared.consumer import Handler
 from shared.events.assessment import AssessmentDataErased
 from shared.events.base import DataErased, Event
@@ -89,7 +89,7 @@ async def request_erasure(conn: asyncpg.Connection, *, person: UUID, reason: str
                                   requested_by=by, requested_at=now):
         # made meanwhile by a concurrent request for the same person, or this id exists already (an event again)
         return await q.pending_for(conn, digest) or request_id, False
-    await outbox.add(conn, SOURCE, ErasureRequested(requestId=request_id, person=sealed, reasonCode=ErasureReason(reason), requestedAt=now,
+    await UnitOfWork(conn, SOURCE).publish(ErasureRequested(requestId=request_id, person=sealed, reasonCode=ErasureReason(reason), requestedAt=now,
                                                     requestedBy=by, source=source))  # type: ignore[arg-type]
     log.info("erasure request %s (%s, %s)", request_id, source, reason)
     return request_id, True

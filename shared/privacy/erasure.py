@@ -19,7 +19,7 @@ from uuid import UUID
 
 import asyncpg
 
-from shared import outbox
+from shared.uow import UnitOfWork
 from shared.events.base import DataErased
 from shared.events.envelope import Envelope, Rejected
 from shared.events.notification import ErasureRequested
@@ -44,7 +44,7 @@ async def answer(conn: asyncpg.Connection, env: Envelope[ErasureRequested], *, s
         raise Rejected(f"ErasureRequested {e.requestId}: {exc}") from exc
     else:
         counts = await erase(conn, person)
-    await outbox.add(conn, source, confirmation(requestId=e.requestId, erasedAt=datetime.now(UTC), counts=counts))
+    await UnitOfWork(conn, source).publish(confirmation(requestId=e.requestId, erasedAt=datetime.now(UTC), counts=counts))
     log.info("erasure %s: %s", e.requestId, counts)
     return counts
 

@@ -25,7 +25,7 @@ from uuid import UUID
 import asyncpg
 import orjson
 
-from shared import outbox
+from shared.uow import UnitOfWork
 from shared.events.base import Event
 from shared.events.envelope import Envelope, Rejected
 from shared.events.notification import AccessRequested
@@ -145,4 +145,4 @@ async def answer(conn: asyncpg.Connection, env: Envelope[AccessRequested], *, se
         person = None
     tables = await gather(conn, person) if person is not None else None
     part, n = sealed_answer(public_key, e.requestId, service, tables)
-    await outbox.add(conn, source, event(requestId=e.requestId, part=part, rows=n))
+    await UnitOfWork(conn, source).publish(event(requestId=e.requestId, part=part, rows=n))
