@@ -21,27 +21,14 @@ from services.assessment.framework import latest
 from services.assessment.usecases import assessments as usecases
 from shared.auth import Principal, Role
 from shared.events.assessment import AssessmentReopened, AssessmentSubmitted
-from shared.events.base import Event
 from shared.privacy import vault
 from shared.problems import Problem
+from tests.support.uow import FakeUnitOfWork
 
 FRAMEWORK = latest()
 GR = ("FKLASS", "GR", "FTH")
 REQUIRED = [i.id for i in FRAMEWORK.indicators_for(GR) if i.required]
 
-
-class FakeUnitOfWork:
-    """What a use case sees of a unit of work: a connection (never used here: the store is faked) and
-    ``publish``, which records the events instead of writing the outbox."""
-
-    def __init__(self) -> None:
-        self.conn: Any = object()
-        self.source = "skolit.assessment"
-        self.events: list[Event] = []
-
-    async def publish(self, *events: Event) -> list[str]:
-        self.events += events
-        return [str(uuid.uuid4()) for _ in events]
 
 
 @dataclass

@@ -12,10 +12,8 @@ import pytest
 
 from services.catalog import store
 from services.catalog.domain import LAPSED_STATUS, AppInput, DataProtection, StatusDefinition
-from services.catalog.settings import SOURCE
 from services.catalog.usecases import apps, licences, requests, usage
 from shared.auth import Principal, Role
-from shared.events.base import Event
 from shared.events.catalog import (
     AppChanged,
     AppPublished,
@@ -31,6 +29,7 @@ from shared.events.city import AppLaunchesCounted
 from shared.events.envelope import Rejected
 from shared.privacy import vault
 from shared.problems import Problem
+from tests.support.uow import FakeUnitOfWork
 
 TODAY = date(2026, 3, 10)
 SCHOOL, DISTRICT = uuid.uuid4(), uuid.uuid4()
@@ -50,19 +49,6 @@ def person(*roles: Role, school: uuid.UUID | None = None, district: uuid.UUID | 
 def sealed(who: Any) -> str:
     return f"pk1.{KEY}.{uuid.UUID(str(who)).hex}"
 
-
-class FakeUnitOfWork:
-    """What a use case sees of shared.uow.UnitOfWork: a connection (never used here: the store is faked)
-    and ``publish``, which records the events instead of staging them."""
-
-    def __init__(self) -> None:
-        self.conn: Any = object()
-        self.source = SOURCE
-        self.events: list[Event] = []
-
-    async def publish(self, *events: Event) -> list[str]:
-        self.events += events
-        return [str(uuid.uuid4()) for _ in events]
 
 
 def app_input(**dp: Any) -> AppInput:

@@ -15,23 +15,11 @@ from services.notification.store import messages as message_store
 from services.notification.store import preferences as preference_store
 from services.notification.store import reach as reach_store
 from shared.auth import Principal, Role
-from shared.events.base import Event
 from shared.events.city import PersonRemoved
 from shared.events.notification import GuardianReachMeasured
 from shared.problems import Problem
+from tests.support.uow import FakeUnitOfWork
 
-
-class FakeUnitOfWork:
-    """What a use case sees of shared.uow.UnitOfWork: a connection (never used here) and publish."""
-
-    def __init__(self) -> None:
-        self.conn: Any = object()
-        self.source = "skolit.notification"
-        self.events: list[Event] = []
-
-    async def publish(self, *events: Event) -> list[str]:
-        self.events += events
-        return [str(uuid4()) for _ in events]
 
 
 def run(coro: Any) -> Any:

@@ -20,24 +20,12 @@ from shared.events.envelope import new_envelope
 from shared.events.notification import GuardianReachMeasured
 from shared.events.reporting import IndicatorBelowTarget, ReportPublished
 from shared.privacy import vault
+from tests.support.uow import FakeUnitOfWork
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 SCHOOL = uuid.uuid4()
 DISTRICT = uuid.uuid4()
 
-
-class FakeUnitOfWork:
-    """What a use case sees of shared.uow.UnitOfWork: a connection (never used here: the store is faked)
-    and ``publish``, which records the events instead of staging them."""
-
-    def __init__(self) -> None:
-        self.conn: Any = object()
-        self.source = SOURCE
-        self.events: list[Event] = []
-
-    async def publish(self, *events: Event) -> list[str]:
-        self.events += events
-        return [str(uuid.uuid4()) for _ in events]
 
 
 def indicator(code: str, metric: str, source: str, target: float | None, direction: str = "higher") -> Indicator:
