@@ -235,7 +235,7 @@ ROLES = ("city_admin", "district_admin", "principal", "teacher", "it_admin", "da
 #: requests per service, over all roles (each role gets an equal share); SKOLIT_FUZZ_CASES=20000 for a longer hunt
 CASES_PER_SERVICE = int(os.environ.get("SKOLIT_FUZZ_CASES") or 1100)
 #: at most this many seconds for the four services together (a quarter each), so a slow machine ends the hunt early, not the suite late
-FUZZ_SECONDS = float(os.environ.get("SKOLIT_FUZZ_SECONDS") or 150)
+FUZZ_SECONDS = float(os.environ.get("SKOLIT_FUZZ_SECONDS") or 240)
 #: operations not fuzzed, and for which roles (None: for everyone), with why
 EXCLUDED: dict[tuple[str, str, str], tuple[tuple[str, ...] | None, str]] = {
     ("catalog", "POST", "/jobs/{name}/run"): (("city_admin",), "runs a scheduled job with a random asOf date (licence notices, DPA "
