@@ -13,6 +13,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from shared import asyncapi, metrics, problems
 from shared.auth import Verifier
+from shared.http import openapi
+from shared.http.cors import ALLOWED_HEADERS, ALLOWED_METHODS, EXPOSED_HEADERS, MAX_AGE_SECONDS, Cors
+from shared.http.versioning import VersionPrefix
+from shared.http.models import AsyncApiDocument, Health, Readiness
 from shared.city.markings import HideProtectedIdentities
 from shared.city.replica import MARKINGS
 from shared.city.routes import router as city_router
@@ -42,17 +46,23 @@ def create_app(spec: ServiceSpec, settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.verifier = Verifier.from_settings(settings)
     problems.install(app)
+    openapi.install(app)
     if MARKINGS in spec.replicas:  # innermost: every answer of the service's routes, before anything measures or sends it
         app.add_middleware(HideProtectedIdentities)
     # Oversized requests are refused (413/431) before routing; installed first so the metrics see them.
     app.add_middleware(RequestLimits, limits=Limits.from_env(spec.name))
     _install_request_metrics(app, spec.name)
+    # Outermost: a preflight is answered before anything else runs; /v1/... is routed as /... (shared/http/versioning.py).
+    app.add_middleware(Cors, allow_origins=settings.cors_origins, allow_methods=ALLOWED_METHODS, allow_headers=ALLOWED_HEADERS,
+                       expose_headers=EXPOSED_HEADERS, max_age=MAX_AGE_SECONDS)
+    app.add_middleware(VersionPrefix)
 
-    @app.get("/healthz", tags=["operations"], summary="Alive")
+    @app.get("/healthz", tags=["operations"], summary="Alive", response_model=Health)
     async def healthz() -> dict[str, str]:
         return {"status": "ok", "service": spec.name}
 
-    @app.get("/readyz", tags=["operations"], summary="Database and broker reachable; degraded parts named")
+    @app.get("/readyz", tags=["operations"], summary="Database and broker reachable; degraded parts named", response_model=Readiness,
+             responses={503: {"description": "Not ready: a part named in checks is down", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Readiness"}}}}})
     async def readyz() -> JSONResponse:
         checks = await runtime.readiness()
         ready = all(v == "ok" or v.startswith("degraded") for v in checks.values())
@@ -63,7 +73,7 @@ def create_app(spec: ServiceSpec, settings: Settings | None = None) -> FastAPI:
     async def prometheus_metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
-    @app.get("/asyncapi.json", tags=["operations"], summary="This service's AsyncAPI document")
+    @app.get("/asyncapi.json", tags=["operations"], summary="This service's AsyncAPI document", response_model=AsyncApiDocument)
     async def asyncapi_document() -> dict[str, Any]:
         return asyncapi.document([spec])
 

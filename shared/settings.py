@@ -63,6 +63,8 @@ class Settings:
     topic_replication_factor: int = 1
     #: readiness says "degraded" when the outbox relay has published nothing for this long while rows wait
     outbox_stall_seconds: float = 120.0
+    #: browser origins allowed to call the API (SKOLIT_CORS_ORIGINS, comma-separated); none unless configured
+    cors_origins: tuple[str, ...] = ()
 
     @property
     def schema(self) -> str:
@@ -95,4 +97,5 @@ class Settings:
             allow_clock_override=(_env("SKOLIT_ALLOW_CLOCK_OVERRIDE", "") or "").lower() in ("1", "true", "yes"),
             topic_replication_factor=int(_env("SKOLIT_TOPIC_REPLICATION_FACTOR", "1") or 1),
             outbox_stall_seconds=float(_env("SKOLIT_OUTBOX_STALL_SECONDS", "120") or 120),
+            cors_origins=tuple(o.strip().rstrip("/") for o in (_env("SKOLIT_CORS_ORIGINS", "") or "").split(",") if o.strip()),
         )
