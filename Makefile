@@ -8,10 +8,15 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
 .PHONY: install run reset test lint unit asyncapi bench chaos clean
 
-$(STAMP): pyproject.toml
+## The city's OpenID provider for make run and the tests (devkit/oidc: panva's oidc-provider, Node.js >= 20) is installed
+## from its lock file with npm ci; a changed lock file re-runs the install. Without Node.js, make run still runs (development
+## tokens only); the tests need it, because sign-in is tested against a real provider process.
+$(STAMP): pyproject.toml devkit/oidc/package-lock.json
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Skolit needs Python >= 3.11"'
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@if command -v npm >/dev/null; then npm ci --prefix devkit/oidc --silent --no-audit --no-fund; \
+	else echo "Node.js/npm not found: make run uses development tokens only; make test needs Node.js >= 20 (devkit/oidc)"; fi
 	@rm -f $(VENV)/.installed-* && touch $@
 
 install: $(STAMP)

@@ -41,7 +41,8 @@ async def prepare_schema(admin_url: str, schema: str) -> None:
         await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE; CREATE SCHEMA "{schema}"')
         await conn.execute(f'SET search_path = "{schema}"')
         for replica in (ORGANISATIONS, DUTIES, PERSONS):
-            await conn.execute(replica.migration.read_text())
+            for migration in replica.migration_files:
+                await conn.execute(migration.read_text())
         assert INBOX_DDL is not None
         await conn.execute(INBOX_DDL.group(0))
     finally:

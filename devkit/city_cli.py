@@ -3,6 +3,8 @@
     python -m devkit.city_cli publish --file events.json            JSON array (or JSON Lines) of
                                                                     {"type": ..., "data": {...}, "id": ...}
     python -m devkit.city_cli publish --file units.csv --type se.skolit.city.organisation.upserted.v1
+    python -m devkit.city_cli publish --file persons.csv --type se.skolit.city.person.upserted.v1
+                                                                    header id,securityMarking,givenName,familyName
     python -m devkit.city_cli publish --demo                        the demo city (devkit.demo.city)
     python -m devkit.city_cli export-demo --file demo.json          the demo city in the JSON format above
 

@@ -5,8 +5,9 @@
 Starts PostgreSQL (embedded, in ``DIR/pgdata``; or the one in DATABASE_URL) and a Kafka-protocol
 broker (embedded and memory-only; or the one in KAFKA_BOOTSTRAP_SERVERS), provisions the schemas
 and topics, starts a local mail catcher and SMS/push gateway sink for the notification service (unless
-SKOLIT_NOTIFICATION_SMTP_HOST names a real mail server), starts the four services, publishes the demo
-city and prints where everything is.
+SKOLIT_NOTIFICATION_SMTP_HOST names a real mail server), starts the city's OpenID provider (devkit/oidc, with
+the demo personas as users; unless SKOLIT_JWT_JWKS_URL names another), starts the four services, publishes the demo
+city and prints where everything is, with a development token per demo persona and how to sign in.
 Ctrl-C stops it all; the database survives in DIR until ``--reset``.
 """
 
@@ -37,6 +38,8 @@ PG_PORT = 15432
 KAFKA_PORT = 19092
 SMTP_PORT = 8025  # the notification service's default SMTP port: the mail catcher listens there
 SINK_PORT = 8026  # ... and its default SMS and push gateways: the gateway sink, which lists every message at /messages
+WEB_APP_ORIGINS = "http://localhost:3000,http://127.0.0.1:3000"  # the web app in development
+OIDC_PORT = 8110  # the city's OpenID provider (devkit/oidc) with the demo personas as users
 READY_TIMEOUT = 90.0
 STOP_TIMEOUT = 20.0
 
@@ -92,7 +95,8 @@ def _stop_services(services: list[ServiceProcess], timeout: float = STOP_TIMEOUT
 
 
 def _tokens(demo: bool) -> list[tuple[str, str]]:
-    """Development tokens to try the API with (HS256 with the development secret)."""
+    """Development tokens to try the API with (HS256 with the development secret): one per demo persona, whose subject
+    is that person of the demo city and whose claims are what the city's data gives them (devkit/demo/personas.py)."""
     from shared.auth import mint
 
     secret = _dev_secret()
@@ -100,36 +104,52 @@ def _tokens(demo: bool) -> list[tuple[str, str]]:
         return []
     issuer = os.environ.get("SKOLIT_JWT_ISSUER") or None
     audience = os.environ.get("SKOLIT_JWT_AUDIENCE") or None
-    from devkit.demo.city import DISTRICTS, SCHOOL_UNITS, demo_ids
+    if not demo:
+        return [("city_admin (every district)", mint(secret, subject="dev-city-admin", roles=["city_admin"], name="Utvecklare, stadsövergripande",
+                                                      issuer=issuer, audience=audience))]
+    from devkit.demo.personas import personas
 
-    ids = demo_ids()
-    districts = list(ids["districts"].values()) if demo else []  # type: ignore[union-attr]
-    tokens = [("city_admin (every district)", mint(secret, subject="dev-city-admin", roles=["city_admin"], school_units=[],
-                                                    districts=districts, name="Utvecklare, stadsövergripande",
-                                                    issuer=issuer, audience=audience))]
+    return [(p.label, mint(secret, subject=str(p.person), roles=[p.role], school_units=p.school_units, districts=p.districts,
+                           issuer=issuer, audience=audience))
+            for p in sorted(personas(), key=lambda p: p.role != "city_admin")]
+
+
+def _start_oidc(data_dir: Path, port: int, demo: bool) -> Any:
+    """The city's OpenID provider (devkit/oidc) with the demo personas as its users; None when Node.js is missing or
+    the deployment names its own provider (SKOLIT_JWT_JWKS_URL)."""
+    if os.environ.get("SKOLIT_JWT_JWKS_URL"):
+        return None
+    from devkit.oidc import OidcProvider, User, node
+
+    try:
+        node()
+    except RuntimeError as exc:
+        log.warning("no OpenID provider: %s", exc)
+        return None
+    users = []
     if demo:
-        school_name = SCHOOL_UNITS[2][0]
-        school = ids["school_units"][school_name]  # type: ignore[index]
-        tokens.append((f"teacher at {school_name} ({DISTRICTS[SCHOOL_UNITS[2][1]]})",
-                       mint(secret, subject="dev-teacher", roles=["teacher"], school_units=[school],
-                            name="Utvecklare, lärare", issuer=issuer, audience=audience)))
-        from devkit.demo.assessment import DRAFT
+        from devkit.demo.personas import PASSWORD, personas
 
-        rektor = ids["rektors"][DRAFT]  # type: ignore[index]
-        tokens.append((f"principal (Rektor) at {DRAFT}, with a self-assessment draft in progress",
-                       mint(secret, subject=str(rektor), roles=["principal"], school_units=[ids["school_units"][DRAFT]],  # type: ignore[index]
-                            name=f"Rektor, {DRAFT}", issuer=issuer, audience=audience)))
-        district = ids["districts"][DISTRICTS[0]]  # type: ignore[index]
-        tokens.append((f"it_admin for {DISTRICTS[0]} (describes apps, licenses its schools, reviews requests)",
-                       mint(secret, subject="dev-it-admin", roles=["it_admin"], districts=[district],
-                            name="Utvecklare, IT-samordnare", issuer=issuer, audience=audience)))
-        tokens.append(("data_protection (records DPAs, approves apps, reviews requests)",
-                       mint(secret, subject="dev-dpo", roles=["data_protection"], name="Utvecklare, dataskydd",
-                            issuer=issuer, audience=audience)))
-        tokens.append((f"district_admin for {DISTRICTS[0]} (may reopen submitted assessments)",
-                       mint(secret, subject="dev-district-admin", roles=["district_admin"], districts=[district],
-                            name="Utvecklare, områdesadministratör", issuer=issuer, audience=audience)))
-    return tokens
+        users = [User(p.login, str(p.person), p.groups, PASSWORD) for p in personas()]
+    workdir = data_dir / "oidc"
+    workdir.mkdir(parents=True, exist_ok=True)
+    provider = OidcProvider(workdir, users, port, redirect_uris=("http://127.0.0.1:8765/callback", "http://localhost:3000/callback"))
+    try:
+        return provider.start()
+    except Exception as exc:  # noqa: BLE001 - the system runs without it, on development tokens
+        log.warning("the OpenID provider did not start (%s); see %s", exc, workdir / "oidc.log")
+        provider.stop()
+        return None
+
+
+def _sign_in_lines(oidc: Any) -> list[str]:
+    from devkit.demo.personas import PASSWORD, personas
+
+    logins = ", ".join(p.login for p in personas())
+    return ["", f"Sign in with the city's OpenID provider (devkit/oidc) at {oidc.issuer}: code flow with PKCE, client skolit-web,",
+            "  redirect http://localhost:3000/callback, scope \"openid groups api\", resource urn:skolit:api (RS256; urn:skolit:api:es256 for ES256).",
+            f"  Users (password {PASSWORD}): {logins}. Their roles come from the demo city's data, not from the token.",
+            f"  From a terminal: python -m devkit.token_cli --sign-in larare --issuer {oidc.issuer}"]
 
 
 async def _seed(services: list[ServiceProcess], service: str, what: str,
@@ -230,7 +250,7 @@ def _dev_secret() -> str | None:
 def _summary(services: list[ServiceProcess], data_dir: Path, database_url: str, bootstrap: str,
              embedded_pg: bool, embedded_broker: bool, demo_count: int | None, tokens: list[tuple[str, str]],
              demo_round: str | None = None, programbank: str | None = None, sinks: Any = None,
-             contacts: str | None = None) -> str:
+             contacts: str | None = None, oidc: Any = None) -> str:
     lines = ["", "Skolit is running.", ""]
     for svc in services:
         lines.append(f"  {svc.name:<13} {svc.url}   docs {svc.url}/docs   metrics {svc.url}/metrics   log {svc.log_path}")
@@ -257,8 +277,10 @@ def _summary(services: list[ServiceProcess], data_dir: Path, database_url: str, 
         lines += ["", "Development tokens (Authorization: Bearer ...):"]
         for label, token in tokens:
             lines += [f"  {label}:", f"    {token}"]
-        lines += ["", "  More: python -m devkit.token_cli --role principal --school <uuid>"]
+        lines += ["", "  More: python -m devkit.token_cli --persona larare (or --role principal --school <uuid>)"]
         lines += _try_broadcast(services, tokens, sinks.http.url if sinks is not None else None)
+    if oidc is not None and demo_count is not None:
+        lines += _sign_in_lines(oidc)
     lines += ["", "Ctrl-C stops everything.", ""]
     return "\n".join(lines)
 
@@ -292,6 +314,7 @@ async def run(args: argparse.Namespace) -> int:
     broker: EmbeddedBroker | None = None
     services: list[ServiceProcess] = []
     sinks: Any = None
+    oidc: Any = None
     catcher = not os.environ.get("SKOLIT_NOTIFICATION_SMTP_HOST")  # otherwise a real mail server is configured
     code = 0
     try:
@@ -337,9 +360,17 @@ async def run(args: argparse.Namespace) -> int:
         await provision(database_url)
         await ensure_topics(bootstrap)
 
+        oidc = await asyncio.to_thread(_start_oidc, data_dir, args.oidc_port, not args.no_demo)
         env = dict(os.environ)
+        if oidc is not None:
+            # both kinds of token: the provider's (roles from the city's data) and the printed development ones
+            env.update(oidc.env())
+            env["SKOLIT_JWT_SECRET"] = os.environ.get("SKOLIT_JWT_SECRET") or DEV_JWT_SECRET
+            log.info("OpenID provider at %s (log %s)", oidc.issuer, oidc.workdir / "oidc.log")
         env["DATABASE_URL"] = database_url
         env["KAFKA_BOOTSTRAP_SERVERS"] = bootstrap
+        # browser apps allowed to call the APIs (docs/api.md): the web app's origin unless configured otherwise
+        env.setdefault("SKOLIT_CORS_ORIGINS", WEB_APP_ORIGINS)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PROJECT_ROOT), env.get("PYTHONPATH", "")) if p)
         env.setdefault("PYTHONUNBUFFERED", "1")
         if sinks is not None:
@@ -372,7 +403,10 @@ async def run(args: argparse.Namespace) -> int:
 
             from devkit.demo.reporting import demo_figures
 
+            from devkit.demo.personas import persona_events
+
             demo_count = await publish_envelopes(bootstrap, demo_city())
+            demo_count += await publish_envelopes(bootstrap, persona_events())
             demo_count += await publish_envelopes(bootstrap, demo_figures())
             log.info("published the demo city (%s events)", demo_count)
             demo_round = await _seed_assessments(services)
@@ -380,7 +414,7 @@ async def run(args: argparse.Namespace) -> int:
             contacts = await _seed_notification(services)
 
         print(_summary(services, data_dir, database_url, bootstrap, pg is not None, broker is not None, demo_count,
-                       _tokens(not args.no_demo), demo_round, programbank, sinks, contacts), flush=True)
+                       _tokens(not args.no_demo), demo_round, programbank, sinks, contacts, oidc), flush=True)
         state["started"] = True
         if state["signalled"]:
             stop.set()
@@ -413,6 +447,8 @@ async def run(args: argparse.Namespace) -> int:
             await asyncio.to_thread(pg.stop, "fast")
         if sinks is not None:
             await asyncio.to_thread(sinks.stop)
+        if oidc is not None:
+            await asyncio.to_thread(oidc.stop)
     return code
 
 
@@ -430,6 +466,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sink-port", type=int, default=int(os.environ.get("SKOLIT_SINK_PORT") or SINK_PORT),
                         help="SMS/push gateway sink's HTTP port, which also lists every message at /messages "
                              "(default: SKOLIT_SINK_PORT or %(default)s)")
+    parser.add_argument("--oidc-port", type=int, default=int(os.environ.get("SKOLIT_OIDC_PORT") or OIDC_PORT),
+                        help="the OpenID provider's port (default: SKOLIT_OIDC_PORT or %(default)s); none starts when "
+                             "SKOLIT_JWT_JWKS_URL names the city's own provider")
     parser.add_argument("--verbose", "-v", action="store_true")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,

@@ -61,8 +61,10 @@ FINDINGS: tuple[str, ...] = (
     "The retention job (see Retention above) removes messages, deliveries, broadcasts, bypass entries, the access log, closed "
     "requests, audit logs, the pulse counts of closed rounds and the messaging tables by their periods; the rest marked "
     f"\"{PENDING}\" is kept until erased. Replicas only mark rows inactive (duty.active, guardianship.active, person.removed); "
-    "PersonRemoved does not touch notification's contact, preference, recipient_setting, delivery or quiet_hours_bypass, and "
-    "assessment and catalog keep only the persons' markings (to hide protected identities), reporting no person replica at all.",
+    "PersonRemoved clears the person's name but does not touch notification's contact, preference, recipient_setting, delivery or "
+    "quiet_hours_bypass; assessment and catalog keep only the persons' markings (to hide protected identities) and names (to "
+    "show staff by name), reporting no person replica at all. Assessment, catalog and reporting also keep the city's guardian "
+    "relations (and reporting its duties) only to derive what a signed-in person may do; erasure deletes them.",
     "Free text is copied: assessment's audit_log.detail repeats answer comments, reopening reasons, action texts and notes; "
     "catalog's request reasons and conditions go into events (outbox.payload) and on into notification's message.data. "
     "Erasing the original leaves the copies.",
@@ -78,6 +80,9 @@ FINDINGS: tuple[str, ...] = (
     "Protected identities are hidden from others everywhere an id is shown: notification's receipts, unreached and bypass log "
     "(without the id), and every answer of assessment and catalog (shared/city/markings.py). Reporting keeps no person ids "
     "in its answers at all.",
+    "Names (SS 12000 givenName/familyName) arrive only on the city's person topic and are kept in the person replicas of "
+    "assessment, catalog and notification; answers show them in person references (shared/city/people.py), never a protected "
+    "identity's to anyone but the person. They are in the person's access export (table person) and go with the row on erasure.",
     "The pulse stores counts per group without suppression (assessment.pulse_respondents, pulse_tally): a group of one is "
     "suppressed in the API and in events, not in the table, until the counts go 30 days after the round closes "
     "(SKOLIT_RETENTION_PULSE_DAYS).",

@@ -15,6 +15,7 @@ from shared import asyncapi, metrics, problems
 from shared.auth import Verifier
 from shared.http import openapi
 from shared.http.cors import ALLOWED_HEADERS, ALLOWED_METHODS, EXPOSED_HEADERS, MAX_AGE_SECONDS, Cors
+from shared.http.idempotency import IdempotentCreates
 from shared.http.versioning import VersionPrefix
 from shared.http.models import AsyncApiDocument, Health, Readiness
 from shared.city.markings import HideProtectedIdentities
@@ -41,7 +42,9 @@ def create_app(spec: ServiceSpec, settings: Settings | None = None) -> FastAPI:
         finally:
             await runtime.stop()
 
-    app = FastAPI(title=spec.title, description=spec.description, version="0.1.0", lifespan=lifespan)
+    # Operation ids are the routes' function names (list_campaigns, submit_request): what a generated client calls its methods.
+    app = FastAPI(title=spec.title, description=spec.description, version="0.1.0", lifespan=lifespan,
+                  generate_unique_id_function=lambda route: route.name)
     app.state.runtime = runtime
     app.state.settings = settings
     app.state.verifier = Verifier.from_settings(settings)
@@ -50,6 +53,8 @@ def create_app(spec: ServiceSpec, settings: Settings | None = None) -> FastAPI:
     if MARKINGS in spec.replicas:  # innermost: every answer of the service's routes, before anything measures or sends it
         app.add_middleware(HideProtectedIdentities)
     # Oversized requests are refused (413/431) before routing; installed first so the metrics see them.
+    # Inside the limits (the body is bounded before it is read here), outside the protected-identity filter (what is kept is what was sent).
+    app.add_middleware(IdempotentCreates)
     app.add_middleware(RequestLimits, limits=Limits.from_env(spec.name))
     _install_request_metrics(app, spec.name)
     # Outermost: a preflight is answered before anything else runs; /v1/... is routed as /... (shared/http/versioning.py).

@@ -21,7 +21,7 @@ from typing import Annotated, Any
 
 import asyncpg
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared import metrics
 from shared.auth import Principal, Role, require
@@ -94,17 +94,38 @@ class RunRequest(BaseModel):
     asOf: date | None = Field(default=None, description="run as if it were this date; only where the clock may be overridden (tests, demo)")
 
 
+class JobInfo(BaseModel):
+    name: str
+    everySeconds: float = Field(description="how often the scheduler runs it")
+    description: str
+
+
+class JobList(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"items": [{"name": "retention", "everySeconds": 86400,
+                                                                          "description": "Removes what its retention period no longer covers"}]}]})
+
+    items: list[JobInfo] = Field(description="every job of the service (a short, fixed list: not paged)")
+
+
+class JobRunAnswer(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"job": "retention", "asOf": "2026-12-07", "result": {"inbox": 1200, "outbox": 310}}]})
+
+    job: str
+    asOf: date
+    result: dict[str, Any] = Field(description="what the job did, by the job's own counters")
+
+
 def jobs_router(jobs: tuple[Job, ...]) -> APIRouter:
     """``GET /jobs`` and ``POST /jobs/{name}/run`` for city admins: run a job now rather than at its next tick."""
     router = APIRouter(tags=["operations"])
     by_name = {j.name: j for j in jobs}
 
     @router.get("/jobs", summary="The service's scheduled jobs", responses=documented(401, 403))
-    async def list_jobs(caller: Annotated[Principal, Depends(require(Role.CITY_ADMIN))]) -> dict[str, Any]:
-        return {"items": [{"name": j.name, "everySeconds": j.every_seconds, "description": j.description} for j in jobs]}
+    async def list_jobs(caller: Annotated[Principal, Depends(require(Role.CITY_ADMIN))]) -> JobList:
+        return JobList(items=[JobInfo(name=j.name, everySeconds=j.every_seconds, description=j.description) for j in jobs])
 
     @router.post("/jobs/{name}/run", summary="Run a scheduled job now", responses=documented(401, 403, 404, 409, 422))
-    async def run_now(request: Request, name: str, body: RunRequest, caller: Annotated[Principal, Depends(require(Role.CITY_ADMIN))]) -> dict[str, Any]:
+    async def run_now(request: Request, name: str, body: RunRequest, caller: Annotated[Principal, Depends(require(Role.CITY_ADMIN))]) -> JobRunAnswer:
         job = by_name.get(name)
         if job is None:
             raise Problem(404, "Not found", f"no job named {name!r}; jobs: {sorted(by_name)}")
@@ -117,6 +138,6 @@ def jobs_router(jobs: tuple[Job, ...]) -> APIRouter:
         if result is None:
             raise Problem(409, "Conflict", f"job {name} is running on another replica right now; try again shortly")
         log.info("job %s run by %s as of %s: %s", name, caller.subject, today, result)
-        return {"job": name, "asOf": today.isoformat(), "result": result}
+        return JobRunAnswer(job=name, asOf=today, result=result)
 
     return router

@@ -12,24 +12,22 @@ from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
 from shared import operations
 from shared.auth import Principal, Role, require
+from shared.http.models import Page
+from shared.http.openapi import example
+from shared.http.pages import KeysetRequest, PageRequest, keyset_request, page_request
 from shared.problems import documented
-
-#: the most an answer lists; page on with ``before`` (dead letters)
-MAX_LIMIT = 500
-#: PostgreSQL's bigint: a larger ``before`` could not be a seq
-MAX_SEQ = 2**63 - 1
 
 router = APIRouter(prefix="/operations", tags=["operations"])
 Operator = Annotated[Principal, Depends(require(Role.CITY_ADMIN))]
 
 
 class DeadLetterItem(BaseModel):
-    seq: int = Field(description="the letter's place in the service's outbox; newest first, page on with `before`")
+    seq: int = Field(description="the letter's place in the service's outbox; newest first")
     id: UUID = Field(description="the letter's outbox id")
     topic: str = Field(description="the dead-letter topic, `<topic>.dlq`")
     originalTopic: str | None = Field(description="where the record arrived")
@@ -46,9 +44,6 @@ class DeadLetterItem(BaseModel):
     bounded: bool = Field(description="the record was too large to keep whole: the letter keeps the body's size, SHA-256 and first bytes")
 
 
-class DeadLetterPage(BaseModel):
-    items: list[DeadLetterItem]
-    nextBefore: int | None = Field(description="pass as `before` for the next, older page; null on the last page")
 
 
 class ParkedItem(BaseModel):
@@ -66,32 +61,32 @@ class ParkedItem(BaseModel):
     heldBehind: int = Field(description="rows of the same topic and key waiting behind this one (per-key order)")
 
 
-class ParkedPage(BaseModel):
-    items: list[ParkedItem] = Field(description="parked rows not yet discarded, oldest first")
-    parked: int = Field(description="how many rows are parked now, listed or not")
+
+
+EXAMPLE_LETTERS = {"items": [{
+    "seq": 48213, "id": "8f14e45f-ceea-467f-a0e6-1a2b3c4d5e6f", "topic": "skolit.city.person.dlq", "originalTopic": "skolit.city.person",
+    "originalPartition": 2, "originalOffset": 190233, "ceType": "se.skolit.city.person.upserted.v1", "ceId": "a1b2c3d4-0000-4000-8000-000000000001",
+    "reason": "data does not match its schema: securityMarking: Input should be 'Ingen', 'Sekretessmarkering' or 'Skyddad folkbokföring'",
+    "errorClass": "contract", "deadLetteredAt": "2026-12-07T08:15:02Z", "published": True, "publishedAt": "2026-12-07T08:15:03Z",
+    "bodyBytes": 212, "bounded": False}], "limit": 50, "next": None, "total": None}
+EXAMPLE_PARKED = {"items": [{
+    "seq": 90211, "id": "0b5e6f7a-8b9c-4d0e-9f1a-2b3c4d5e6f70", "topic": "skolit.catalog.app", "eventType": "se.skolit.catalog.app.published.v1",
+    "createdAt": "2026-12-07T08:00:00Z", "parkedAt": "2026-12-07T08:00:01Z", "reason": "the broker refused the record: MessageSizeTooLarge",
+    "discardedAt": None, "discardNote": None, "payloadBytes": 1048800, "keyBytes": 36, "heldBehind": 0}], "limit": 50, "next": None, "total": 1}
 
 
 @router.get("/dead-letters", summary="The service's dead letters, newest first: reason, type, time, coordinates (never bodies)",
-            responses=documented(401, 403, 422))
-async def list_dead_letters(
-    request: Request,
-    caller: Operator,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"at most this many (1..{MAX_LIMIT})")] = 100,
-    before: Annotated[int | None, Query(ge=1, le=MAX_SEQ, description="only letters older than this seq: the previous page's `nextBefore`")] = None,
-) -> DeadLetterPage:
+            responses=documented(401, 403, 422) | example(EXAMPLE_LETTERS))
+async def list_dead_letters(request: Request, caller: Operator, page: Annotated[KeysetRequest, Depends(keyset_request)]) -> Page[DeadLetterItem]:
     async with request.app.state.pool.acquire() as conn:
-        letters = await operations.list_dead_letters(conn, limit=limit + 1, before_seq=before)
-    page, more = letters[:limit], len(letters) > limit
-    return DeadLetterPage(items=[DeadLetterItem(**d.to_json()) for d in page], nextBefore=page[-1].seq if more else None)
+        letters = await operations.list_dead_letters(conn, limit=page.fetch, before_seq=page.before)
+    return Page[DeadLetterItem](**page.page(letters, lambda d: d.seq, item=lambda d: DeadLetterItem(**d.to_json())))
 
 
 @router.get("/outbox/parked", summary="Outbox rows the relay can never publish as they are, oldest first, with the reason (never bodies)",
-            responses=documented(401, 403, 422))
-async def list_parked(
-    request: Request,
-    caller: Operator,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"at most this many (1..{MAX_LIMIT})")] = 100,
-) -> ParkedPage:
+            description="`total` is how many rows are parked now, listed or not.", responses=documented(401, 403, 422) | example(EXAMPLE_PARKED))
+async def list_parked(request: Request, caller: Operator, page: Annotated[PageRequest, Depends(page_request)]) -> Page[ParkedItem]:
     async with request.app.state.pool.acquire() as conn:
-        rows, parked = await operations.list_parked(conn, limit=limit)
-    return ParkedPage(items=[ParkedItem(**r.to_json()) for r in rows], parked=parked)
+        rows, parked = await operations.list_parked(conn, limit=page.offset + page.fetch)
+    return Page[ParkedItem](**page.page(rows[page.offset:], total=parked, item=lambda r: ParkedItem(**r.to_json())))
+

@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from shared.outbox import EventTooLarge
 
@@ -44,7 +45,19 @@ def problem_response(request: Request, status: int, title: str, detail: str | No
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
-_TITLES = {413: "Content too large", 400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found", 405: "Method not allowed", 409: "Conflict", 415: "Unsupported media type", 422: "Invalid request", 503: "Service unavailable"}
+TITLES = {413: "Content too large", 400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found", 405: "Method not allowed", 406: "Not acceptable", 409: "Conflict", 415: "Unsupported media type", 422: "Invalid request", 503: "Service unavailable"}
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves on the request's path."""
+    methods: set[str] = set()
+    for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+        scope = dict(request.scope, method=method)
+        if any(route.matches(scope)[0] == Match.FULL for route in request.app.router.routes):
+            methods.add(method)
+    if "GET" in methods:
+        methods.add("HEAD")
+    return sorted(methods)
 
 
 def install(app: FastAPI) -> None:
@@ -54,15 +67,21 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        title = _TITLES.get(exc.status_code, "Error")
+        title = TITLES.get(exc.status_code, "Error")
         detail = exc.detail if isinstance(exc.detail, str) and exc.detail != title else None
-        return problem_response(request, exc.status_code, title, detail, headers=getattr(exc, "headers", None))
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:
+            # Starlette names only the methods of the first route on the path; a path has one route per method here.
+            allowed = allowed_methods(request)
+            headers = {**(headers or {}), "Allow": ", ".join(allowed)}
+            detail = f"{request.method} is not served here; this path serves {', '.join(allowed)}"
+        return problem_response(request, exc.status_code, title, detail, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = error_list(exc.errors())
         detail = "; ".join(f"{e['location']}: {e['message']}" for e in errors[:5])
-        return problem_response(request, 422, "Invalid request", detail, errors=errors)
+        return problem_response(request, 422, "Invalid request", detail, field=errors[0]["location"] if errors else None, errors=errors)
 
     # PostgreSQL text (and jsonb) cannot hold U+0000: such input is the caller's to fix, not a server error.
     @app.exception_handler(asyncpg.CharacterNotInRepertoireError)
@@ -100,13 +119,13 @@ _DESCRIPTIONS = {
 
 def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses`` entries for the problem documents a route can answer with."""
-    return {s: {"description": _DESCRIPTIONS.get(s, _TITLES.get(s, "Error")), "content": {MEDIA_TYPE: {"schema": _PROBLEM_SCHEMA}}} for s in statuses}
+    return {s: {"description": _DESCRIPTIONS.get(s, TITLES.get(s, "Error")), "content": {MEDIA_TYPE: {"schema": _PROBLEM_SCHEMA}}} for s in statuses}
 
 
 def rejected(status: int, detail: str, field: str | None) -> Problem:
     """A problem naming the field at fault, shaped like FastAPI's own validation errors."""
     extra: dict[str, Any] = {"field": field, "errors": [{"location": field, "message": detail}]} if field else {}
-    return Problem(status, _TITLES.get(status, "Error"), detail, **extra)
+    return Problem(status, TITLES.get(status, "Error"), detail, **extra)
 
 
 def error_list(errors: Any) -> list[dict[str, str]]:

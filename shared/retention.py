@@ -165,6 +165,9 @@ def messaging() -> tuple[Rule, ...]:
         Rule("outbox", "outbox", "published_at IS NOT NULL AND published_at < $1", 90,
              "Events published (dead letters too), kept as the record: `republish --since` reaches back this far. "
              "Never an event not yet published."),
+        Rule("idempotency", "idempotency_key", "created_at < $1", 1,
+             "Stored answers of creates retried with an Idempotency-Key (shared/http/idempotency.py): a retry after this "
+             "is a new request."),
     )
 
 

@@ -107,7 +107,7 @@ class ServiceSpec:
         return list(dict.fromkeys(types + list(self.privacy_handlers()) + list(self.handlers)))
 
     def migrations(self) -> list[Migration]:
-        return discover(self.directory, [r.migration for r in self.replicas])
+        return discover(self.directory, [f for r in self.replicas for f in r.migration_files])
 
 
 class HandlerConflict(ValueError):

@@ -65,6 +65,15 @@ class Settings:
     outbox_stall_seconds: float = 120.0
     #: browser origins allowed to call the API (SKOLIT_CORS_ORIGINS, comma-separated); none unless configured
     cors_origins: tuple[str, ...] = ()
+    #: the claim of an identity provider's token that holds the SS 12000 person id (SKOLIT_OIDC_PERSON_CLAIM)
+    oidc_person_claim: str = "sub"
+    #: the claim that lists the person's IdP groups (SKOLIT_OIDC_GROUPS_CLAIM)
+    oidc_groups_claim: str = "groups"
+    #: (role, IdP group) pairs that give the administrative roles, from SKOLIT_OIDC_ROLE_GROUPS
+    #: ("city_admin=skolit-stadsadmin,it_admin=skolit-it"); every other role comes from the city's data
+    oidc_role_groups: tuple[tuple[str, str], ...] = ()
+    #: how long a provider token's roles, derived from the city's data, are reused for the same person
+    oidc_authority_cache_seconds: float = 30.0
 
     @property
     def schema(self) -> str:
@@ -98,4 +107,22 @@ class Settings:
             topic_replication_factor=int(_env("SKOLIT_TOPIC_REPLICATION_FACTOR", "1") or 1),
             outbox_stall_seconds=float(_env("SKOLIT_OUTBOX_STALL_SECONDS", "120") or 120),
             cors_origins=tuple(o.strip().rstrip("/") for o in (_env("SKOLIT_CORS_ORIGINS", "") or "").split(",") if o.strip()),
+            oidc_person_claim=_env("SKOLIT_OIDC_PERSON_CLAIM", "sub") or "sub",
+            oidc_groups_claim=_env("SKOLIT_OIDC_GROUPS_CLAIM", "groups") or "groups",
+            oidc_role_groups=role_groups(_env("SKOLIT_OIDC_ROLE_GROUPS", "") or ""),
+            oidc_authority_cache_seconds=float(_env("SKOLIT_OIDC_AUTHORITY_CACHE_SECONDS", "30") or 30),
         )
+
+
+def role_groups(value: str) -> tuple[tuple[str, str], ...]:
+    """``"city_admin=skolit-stadsadmin,it_admin=skolit-it"`` → (("city_admin", "skolit-stadsadmin"), ("it_admin", "skolit-it")).
+    A role may be named more than once (several groups give it); a malformed pair is a configuration error."""
+    pairs = []
+    for item in value.split(","):
+        if not item.strip():
+            continue
+        role, sep, group = item.partition("=")
+        if not sep or not role.strip() or not group.strip():
+            raise ValueError(f"SKOLIT_OIDC_ROLE_GROUPS: expected role=group, got {item.strip()!r}")
+        pairs.append((role.strip(), group.strip()))
+    return tuple(pairs)

@@ -43,7 +43,7 @@ class Topic:
 
 
 CITY_ORGANISATION = Topic("skolit.city.organisation", 6, "SS 12000 organisations: districts and school units (city systems)")
-CITY_PERSON = Topic("skolit.city.person", 6, "SS 12000 persons, by id and protection marking only (city systems)")
+CITY_PERSON = Topic("skolit.city.person", 6, "SS 12000 persons, by id, protection marking and name (city systems)")
 CITY_DUTY = Topic("skolit.city.duty", 6, "SS 12000 staff duties at school units (city systems)")
 CITY_GUARDIANSHIP = Topic("skolit.city.guardianship", 6, "Guardian → pupil relations at school units (city systems)")
 CITY_FIGURES = Topic("skolit.city.figures", 6, "Per-school figures the city measures: Wi-Fi, devices, training (city systems)")

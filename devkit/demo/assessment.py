@@ -108,7 +108,7 @@ async def seed(base_url: str, secret: str, *, today: date | None = None, issuer:
                                {"group": group, "answers": {h["id"]: max(1, min(5, round(rng.gauss(2.6, 0.9)))) for h in framework["headings"]}})
         await call("POST", f"{base_url}/assessments/{assessment['id']}/submit", token)
         guidance = await call("GET", f"{base_url}/assessments/{assessment['id']}/guidance?lang=sv", token)
-        steps = [(h["heading"], s) for h in guidance["headings"] for s in h["suggestedActions"][:1]]
+        steps = [(h["heading"]["code"], s) for h in guidance["headings"] for s in h["suggestedActions"][:1]]
         for heading, step in sorted(steps, key=lambda p: p[1]["currentLevel"])[:2]:
             await call("POST", f"{base_url}/school-units/{schools[school]}/actions", token, {
                 "heading": heading, "indicatorId": step["indicatorId"], "title": step["action"][:300], "owner": "Rektor med ledningsgrupp",

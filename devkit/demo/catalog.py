@@ -68,7 +68,7 @@ async def seed(base_url: str, secret: str, bootstrap: str, *, today: date | None
 
     bodies = app_bodies(today)
     marker = bodies[0]["name"]  # the first demo app stands for all of them
-    existing = await call("GET", f"{base_url}/apps?" + urllib.parse.urlencode({"q": marker, "pageSize": 100}), admin)
+    existing = await call("GET", f"{base_url}/apps?" + urllib.parse.urlencode({"q": marker, "limit": 100}), admin)
     if any(item["name"] == marker for item in existing["items"]):
         return {"apps": len(bodies), "created": False}
 

@@ -4,8 +4,9 @@
 duties, pupils and guardians. The same seed gives the same ids and event ids every time, so
 publishing it twice is deduplicated by the services' inboxes.
 
-Persons travel by id and protection marking only: the demo, like the contract, carries no names,
-e-mail addresses, phone numbers or personnummer.
+Persons travel by id, protection marking and name (SS 12000 givenName/familyName, devkit/demo/names.py,
+derived from the id so the names change no id): the demo, like the contract, carries no e-mail addresses,
+phone numbers or personnummer.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from shared.events.city import (
     SchoolType,
     SecurityMarking,
 )
+from devkit.demo.names import guardian_name, name_of
 from shared.events.envelope import Envelope, event_uuid, new_envelope
 
 SOURCE = "city.demo"
@@ -161,14 +163,14 @@ def demo_city(seed: int = 2026) -> list[Envelope]:
         for role in plan:
             person = _uuid(seed, "person", "staff", staff_count)
             staff_count += 1
-            emit(PersonUpserted(id=person, securityMarking=marking()), person)
+            emit(PersonUpserted(id=person, securityMarking=marking(), **name_of(person)), person)
             duties.append(DutyAssigned(id=_uuid(seed, "duty", unit.id, person), person=person, dutyAt=unit.id,
                                        dutyRole=role, startDate=TERM_START))
     # one administrator per district: "Övrig arbetsledning" held at the district itself (not at a school
     # unit) is how the services find a district's administrators; no random draws, so every other id stays
     for district_id in districts:
         person = district_admin_id(seed, district_id)
-        emit(PersonUpserted(id=person, securityMarking=SecurityMarking.INGEN), person)
+        emit(PersonUpserted(id=person, securityMarking=SecurityMarking.INGEN, **name_of(person)), person)
         duties.append(DutyAssigned(id=_uuid(seed, "duty", district_id, person), person=person, dutyAt=district_id,
                                    dutyRole=DutyRole.OVRIG_ARBETSLEDNING, startDate=TERM_START))
     for duty in duties:
@@ -196,9 +198,9 @@ def demo_city(seed: int = 2026) -> list[Envelope]:
                 guardian = _uuid(seed, "person", "guardian", counters["guardian"])
                 counters["guardian"] += 1
                 guardians.append(guardian)
-                emit(PersonUpserted(id=guardian, securityMarking=family_marking), guardian)
+                emit(PersonUpserted(id=guardian, securityMarking=family_marking, **guardian_name(guardian, guardians[0])), guardian)
             known.append((guardians, family_marking))
-        emit(PersonUpserted(id=pupil, securityMarking=family_marking), pupil)
+        emit(PersonUpserted(id=pupil, securityMarking=family_marking, **name_of(pupil, family=guardians[0])), pupil)
         relation_type = "Vårdnadshavare" if rng.random() < 0.97 else "Annan ansvarig"
         for guardian in guardians:
             relations.append(GuardianRelationAdded(

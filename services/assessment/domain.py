@@ -45,6 +45,12 @@ class KnownSchool:
     id: UUID
     district: UUID | None
     school_types: tuple[str, ...] = ()
+    name: str | None = None
+    code: str | None = None  # Skolverket's school unit code
+
+    def ref(self) -> dict[str, Any]:
+        """The school unit as a ``SchoolUnitRef``."""
+        return {"id": self.id, "name": self.name, "schoolUnitCode": self.code}
 
 
 # --- campaigns -----------------------------------------------------------------------------------
@@ -200,8 +206,7 @@ def guidance(framework: Framework, school_types: Iterable[str], answers: Mapping
         steps = sorted(((i, lv) for i, lv in rated if lv < 5), key=lambda p: (p[0].priority, p[1], p[0].order))
         next_level = min(result.level + 1, 5) if result.level is not None else None
         out.append({
-            "heading": h.id,
-            "title": h.title(lang),
+            "heading": {"code": h.id, "label": h.title(lang)},
             "level": result.level,
             "mean": result.mean,
             "label": _scale_label(framework, result.level, lang),

@@ -17,7 +17,7 @@ from services.assessment import privacy_store as store
 from shared.events.assessment import AssessmentDataErased, AssessmentDataExported
 from shared.privacy import export
 from shared.privacy.datamap import (
-    ACCOUNTABILITY, AUDIT, duty, FREE_TEXT, INBOX, markings, MIGRATIONS, NotPersonal, ORGANISATION, ORGANISATION_NAME, outbox,
+    ACCOUNTABILITY, AUDIT, duty, FREE_TEXT, guardianships, IDEMPOTENCY_KEY, idempotency, INBOX, markings, MIGRATIONS, person_names, NotPersonal, ORGANISATION, ORGANISATION_NAME, outbox,
     outbox_key_not_personal, OUTBOX_PARKING, PENDING, Personal, PUPIL, QUALITY, retained, ServiceMap, STAFF, STAFF_IDENTITY,
 )
 from shared.privacy.part import PrivacyPart
@@ -50,6 +50,13 @@ DATA_MAP = ServiceMap(
              "assessment and action plan.", QUALITY,
              "No HTTP endpoint returns duties; used to authorise writes (services/assessment/access.py ensure_rektor)."),
         markings(),
+        guardianships(QUALITY, "No HTTP endpoint returns them; they decide what a signed-in person may do (shared/auth/authority.py)."),
+        idempotency("assessment", QUALITY, RULES),
+        person_names("Show staff by name where the service shows who did something: who opened, closed or submitted, saved an "
+                     "answer, added an action or wrote a note, and the audit trails.", ACCOUNTABILITY,
+                     f"{A_READERS}: the `name` of every person reference (PersonRef) in the answers that name staff — "
+                     "GET /assessments/{id}, GET /assessments/{id}/audit, GET /actions/{id}/audit, GET /campaigns, "
+                     "GET /school-units/{id}/action-plan."),
         Personal("campaign", ("opened_by", "closed_by"), STAFF_IDENTITY, (STAFF,),
                  "Record who opened and who closed a self-assessment round.", ACCOUNTABILITY,
                  f"Until erased: rounds are never deleted — {PENDING}.",
@@ -104,7 +111,7 @@ DATA_MAP = ServiceMap(
                "consumed by reporting and notification", (STAFF,)),
     ),
     not_personal=(
-        ORGANISATION, ORGANISATION_NAME, INBOX, MIGRATIONS, OUTBOX_PARKING,
+        ORGANISATION, ORGANISATION_NAME, INBOX, MIGRATIONS, OUTBOX_PARKING, IDEMPOTENCY_KEY,
         NotPersonal("campaign", "The round's name, e.g. \"Självskattning 2026\".", ("name",)),
         NotPersonal("campaign_school_unit", "Which school units a round covers, and each school's pulse code (shared by the "
                                             "whole school, identifies no one)."),

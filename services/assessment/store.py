@@ -17,10 +17,11 @@ from shared.events.city import DutyRole, OrganisationType
 
 async def known_schools(conn: asyncpg.Connection, ids: list[UUID]) -> dict[UUID, KnownSchool]:
     rows = await conn.fetch(
-        "SELECT id, parent_organisation, school_types FROM organisation WHERE id = ANY($1::uuid[]) AND organisation_type = $2 AND NOT deleted",
+        "SELECT id, parent_organisation, school_types, display_name, school_unit_code FROM organisation"
+        " WHERE id = ANY($1::uuid[]) AND organisation_type = $2 AND NOT deleted",
         ids, OrganisationType.SKOLENHET.value,
     )
-    return {r["id"]: KnownSchool(r["id"], r["parent_organisation"], tuple(r["school_types"])) for r in rows}
+    return {r["id"]: KnownSchool(r["id"], r["parent_organisation"], tuple(r["school_types"]), r["display_name"], r["school_unit_code"]) for r in rows}
 
 
 async def school(conn: asyncpg.Connection, school_unit: UUID) -> KnownSchool | None:
@@ -100,23 +101,27 @@ async def get_campaign(conn: asyncpg.Connection, campaign_id: UUID, *, lock: boo
     )
 
 
-async def list_campaigns(conn: asyncpg.Connection, *, everything: bool, school_units: list[UUID], districts: list[UUID]) -> list[asyncpg.Record]:
-    """Campaigns that cover at least one school unit the caller may see."""
+async def list_campaigns(conn: asyncpg.Connection, *, everything: bool, school_units: list[UUID], districts: list[UUID],
+                         limit: int, offset: int) -> list[asyncpg.Record]:
+    """One page (``LIMIT limit OFFSET offset``) of the campaigns that cover at least one school unit the caller may see,
+    newest first; ``total`` on each row counts them all."""
     return await conn.fetch(
-        "SELECT" + CAMPAIGN_COLUMNS + " FROM campaign c JOIN campaign_school_unit cs ON cs.campaign_id = c.id"
+        "SELECT" + CAMPAIGN_COLUMNS + ", count(*) OVER () AS total FROM campaign c JOIN campaign_school_unit cs ON cs.campaign_id = c.id"
         " WHERE $1 OR EXISTS (SELECT 1 FROM campaign_school_unit v JOIN organisation o ON o.id = v.school_unit"
         "   WHERE v.campaign_id = c.id AND (v.school_unit = ANY($2::uuid[]) OR o.parent_organisation = ANY($3::uuid[])))"
-        " GROUP BY c.id ORDER BY c.year DESC, c.opened_at DESC",
-        everything, school_units, districts,
+        " GROUP BY c.id ORDER BY c.year DESC, c.opened_at DESC, c.id LIMIT $4 OFFSET $5",
+        everything, school_units, districts, limit, offset,
     )
 
 
-async def campaign_assessments(conn: asyncpg.Connection, campaign_id: UUID) -> list[asyncpg.Record]:
+async def campaign_assessments(conn: asyncpg.Connection, campaign_id: UUID, school_units: list[UUID], *, limit: int, offset: int) -> list[asyncpg.Record]:
+    """One page of where the given school units of a round stand, by school name; ``total`` counts them all."""
     return await conn.fetch(
-        "SELECT a.id, a.school_unit, a.status, a.submitted_at, a.submissions, o.display_name, o.parent_organisation AS district,"
-        "       (SELECT count(*) FROM answer x WHERE x.assessment_id = a.id) AS answered"
-        " FROM assessment a LEFT JOIN organisation o ON o.id = a.school_unit WHERE a.campaign_id = $1 ORDER BY o.display_name, a.school_unit",
-        campaign_id,
+        "SELECT a.id, a.school_unit, a.status, a.submitted_at, a.submissions, o.display_name, o.school_unit_code, o.parent_organisation AS district,"
+        "       (SELECT count(*) FROM answer x WHERE x.assessment_id = a.id) AS answered, count(*) OVER () AS total"
+        " FROM assessment a LEFT JOIN organisation o ON o.id = a.school_unit WHERE a.campaign_id = $1 AND a.school_unit = ANY($2::uuid[])"
+        " ORDER BY o.display_name, a.school_unit LIMIT $3 OFFSET $4",
+        campaign_id, school_units, limit, offset,
     )
 
 
@@ -307,17 +312,28 @@ async def add_action_note(conn: asyncpg.Connection, action_id: UUID, assessment_
     )
 
 
-async def school_actions(conn: asyncpg.Connection, school_unit: UUID, *, open_only: bool) -> list[asyncpg.Record]:
+async def school_actions(conn: asyncpg.Connection, school_unit: UUID, *, open_only: bool, limit: int | None = None, offset: int = 0) -> list[asyncpg.Record]:
+    """The school unit's actions, open ones first, then by deadline (a page of them with ``limit``); ``total`` counts them all."""
     return await conn.fetch(
-        "SELECT" + ACTION_COLUMNS + " FROM action WHERE school_unit = $1 AND (NOT $2 OR status IN ('planned', 'in_progress'))"
-        " ORDER BY status = 'done' OR status = 'dropped', deadline NULLS LAST, created_at",
-        school_unit, open_only,
+        "SELECT" + ACTION_COLUMNS + ", count(*) OVER () AS total FROM action WHERE school_unit = $1 AND (NOT $2 OR status IN ('planned', 'in_progress'))"
+        " ORDER BY status = 'done' OR status = 'dropped', deadline NULLS LAST, created_at, id LIMIT $3 OFFSET $4",
+        school_unit, open_only, limit, offset,
     )
-
 
 
 async def district_schools(conn: asyncpg.Connection, district_id: UUID) -> list[asyncpg.Record]:
     return await conn.fetch(
-        "SELECT id, display_name, school_types FROM organisation WHERE parent_organisation = $1 AND organisation_type = $2 AND NOT deleted ORDER BY display_name",
+        "SELECT id, display_name, school_unit_code, school_types FROM organisation WHERE parent_organisation = $1 AND organisation_type = $2 AND NOT deleted"
+        " ORDER BY display_name, id",
         district_id, OrganisationType.SKOLENHET.value,
+    )
+
+
+# --- audit trail ---------------------------------------------------------------------------------
+
+async def audit_page(conn: asyncpg.Connection, entity: str, entity_id: str, *, limit: int, offset: int) -> list[asyncpg.Record]:
+    """One page of an entity's audit trail, oldest first; ``total`` counts every entry."""
+    return await conn.fetch(
+        "SELECT at, actor, action, detail, count(*) OVER () AS total FROM audit_log WHERE entity = $1 AND entity_id = $2 ORDER BY id LIMIT $3 OFFSET $4",
+        entity, entity_id, limit, offset,
     )

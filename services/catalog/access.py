@@ -11,6 +11,7 @@ and city admins. The guardian view needs no login.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from uuid import UUID
 
 import asyncpg
@@ -63,6 +64,28 @@ def may_see_request(caller: Principal, request: asyncpg.Record) -> bool:
         return True
     # the school's principal and district admins follow their schools' requests
     return caller.has_any(Role.PRINCIPAL, Role.DISTRICT_ADMIN) and caller.may_act_for_school(request["school_unit"], request["district"])
+
+
+@dataclass(frozen=True)
+class RequestScope:
+    """The requests a caller may see, as a query can select them: all of them, those of some schools or districts,
+    and always their own. It selects exactly what ``may_see_request`` allows, so a page of requests is full."""
+
+    everything: bool
+    school_units: list[UUID]
+    districts: list[UUID]
+    requester: str
+
+
+def request_scope(caller: Principal) -> RequestScope:
+    follows_schools = caller.has_any(Role.PRINCIPAL, Role.DISTRICT_ADMIN)  # the schools in their token
+    reviews_or_follows_districts = caller.has_any(Role.IT_ADMIN, Role.DISTRICT_ADMIN)
+    return RequestScope(
+        everything=caller.has_any(Role.CITY_ADMIN, Role.DATA_PROTECTION),
+        school_units=[UUID(s) for s in caller.school_units] if follows_schools else [],
+        districts=[UUID(d) for d in caller.districts] if reviews_or_follows_districts else [],
+        requester=caller.subject,
+    )
 
 
 async def visible_request(conn: asyncpg.Connection, caller: Principal, request_id: UUID, *, lock: bool = False) -> asyncpg.Record:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
@@ -210,22 +210,45 @@ def privacy_rating(dp: DataProtection, today: date) -> PrivacyRating:
     return PrivacyRating.MEETS
 
 
-def approval_blockers(dp: DataProtection, today: date) -> list[str]:
+@dataclass(frozen=True)
+class Reason:
+    """Why (or why not), as a code and the facts its sentence needs; ``text(lang)`` says it in words
+    (vocabulary.REASONS). A fact is a plain value or a label per language."""
+
+    code: str
+    facts: Mapping[str, str | Mapping[str, str]] = field(default_factory=dict)
+
+    def text(self, lang: str = "en") -> str:
+        values = {k: v if isinstance(v, str) else v[lang] for k, v in self.facts.items()}
+        return vocab.REASONS[self.code][lang].format(**values)
+
+    def __str__(self) -> str:
+        return self.text("en")
+
+
+def approval_reasons(dp: DataProtection, today: date) -> list[Reason]:
     """Why an app that receives personal data may not be approved now; empty when it may."""
     if not dp.processes_personal_data:
         return []
-    reasons: list[str] = []
+    reasons: list[Reason] = []
     status = effective_dpa_status(dp.dpaStatus, dp.dpaExpires, today)
     if status == DpaStatus.EXPIRED:
-        reasons.append(f"the data processing agreement expired on {dp.dpaExpires}")
+        reasons.append(Reason("dpa_expired", {"date": str(dp.dpaExpires)}))
     elif status != DpaStatus.SIGNED:
-        reasons.append(f"there is no signed data processing agreement (status: {status.value})")
+        reasons.append(Reason("no_signed_dpa", {"dpaStatus": vocab.DPA_STATUSES[status.value]}))
     if dp.transferOutsideEea and dp.transferSafeguard is None:
-        reasons.append("personal data is transferred outside the EU/EEA without a safeguard (adequacy, DPF, SCC or BCR)")
+        reasons.append(Reason("transfer_without_safeguard"))
     sensitive = sorted(set(dp.dataCategories) & vocab.SENSITIVE_CATEGORIES)
-    if sensitive and not dp.dpiaRef:
-        reasons.append(f"sensitive personal data ({', '.join(sensitive)}) without a DPIA reference")
+    if sensitive:
+        if not dp.dpiaRef:
+            names = {lang: ", ".join(vocab.DATA_CATEGORIES[c][lang].lower() for c in sensitive) for lang in ("sv", "en")}
+            reasons.append(Reason("sensitive_without_dpia", {"categories": names}))
     return reasons
+
+
+def approval_blockers(dp: DataProtection, today: date) -> list[str]:
+    """``approval_reasons`` in English (problem details and events)."""
+    return [r.text("en") for r in approval_reasons(dp, today)]
 
 
 @dataclass(frozen=True)
@@ -246,7 +269,7 @@ def check_status_change(current: StatusDefinition, wanted: StatusDefinition, dp:
     if wanted.allows_use:
         blockers = approval_blockers(dp, today)
         if blockers:
-            raise Rejected(f"the app cannot get the status {wanted.code}: " + "; ".join(blockers), "status", 409)
+            raise Rejected(f"the app cannot get the status {wanted.code}. " + " ".join(blockers), "status", 409)
         if wanted.grades and not set(wanted.grades) & set(app_grades):
             raise Rejected(f"the status {wanted.code} allows use in grades {', '.join(wanted.grades)}, none of which the app is for", "status", 422)
 
@@ -265,19 +288,20 @@ def usable_grades(app_grades: Sequence[str], status: StatusDefinition) -> list[s
 
 
 def availability(*, status: StatusDefinition, app_grades: Sequence[str], app_school_types: Sequence[str], free_use: bool,
-                 school_types: Sequence[str], licensed: bool) -> tuple[bool, str]:
+                 school_types: Sequence[str], licensed: bool) -> tuple[bool, Reason]:
     """Whether a school may use the app, and why (or why not)."""
+    label = {"sv": status.label_sv, "en": status.label_en}
     if not status.allows_use:
-        return False, f"the app's status is {status.code}"
+        return False, Reason("status_disallows_use", {"status": label})
     if not set(app_school_types) & set(school_types):
-        return False, "the app is not for this school's school types"
+        return False, Reason("not_for_school_types")
     if not usable_grades(app_grades, status):
-        return False, f"the status {status.code} allows none of the app's grades"
+        return False, Reason("no_usable_grades", {"status": label})
     if free_use:
-        return True, "free use"
+        return True, Reason("free_use")
     if licensed:
-        return True, "licence"
-    return False, "no valid licence for this school unit"
+        return True, Reason("licence")
+    return False, Reason("no_licence")
 
 
 # --- licences ------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import asyncpg
 
 from services.catalog.settings import SOURCE
 from services.catalog.usecases import usage
-from shared.city.replica import DUTIES, MARKINGS, ORGANISATIONS
+from shared.city.replica import DUTIES, GUARDIANSHIPS, MARKINGS, ORGANISATIONS
 from shared.consumer import Handler
 from shared.events.base import Event
 from shared.events.city import AppLaunchesCounted
@@ -21,6 +21,6 @@ async def on_app_launches_counted(conn: asyncpg.Connection, env: Envelope[AppLau
 
 
 # MARKINGS: who has a protected identity, hidden from others in every answer (shared/city/markings.py)
-REPLICAS = (ORGANISATIONS, DUTIES, MARKINGS)
+REPLICAS = (ORGANISATIONS, DUTIES, MARKINGS, GUARDIANSHIPS)
 #: the right-of-access and erasure handlers come from its privacy part (privacy.py, shared/privacy/part.py)
 HANDLERS: dict[type[Event], Handler] = {AppLaunchesCounted: on_app_launches_counted}

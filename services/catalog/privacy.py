@@ -13,7 +13,7 @@ from services.catalog import privacy_store as store
 from shared.events.catalog import CatalogDataErased, CatalogDataExported
 from shared.privacy import export
 from shared.privacy.datamap import (
-    ACCOUNTABILITY, AUDIT, DERIVED, duty, EDUCATION, FREE_TEXT, INBOX, markings, MIGRATIONS, NotPersonal, ORGANISATION, ORGANISATION_NAME, outbox,
+    ACCOUNTABILITY, AUDIT, DERIVED, duty, EDUCATION, FREE_TEXT, guardianships, IDEMPOTENCY_KEY, idempotency, INBOX, markings, MIGRATIONS, person_names, NotPersonal, ORGANISATION, ORGANISATION_NAME, outbox,
     outbox_key_not_personal, OUTBOX_PARKING, PENDING, Personal, PUPIL, retained, ServiceMap, STAFF, STAFF_IDENTITY,
 )
 from shared.privacy.part import PrivacyPart
@@ -48,6 +48,12 @@ DATA_MAP = ServiceMap(
         duty("Check that a requester works at the school; the request records the duty role they hold there.", EDUCATION,
              "No HTTP endpoint returns duties; used to authorise requests (services/catalog/access.py requester_duty)."),
         markings(),
+        guardianships(EDUCATION, "No HTTP endpoint returns them; they decide what a signed-in person may do (shared/auth/authority.py)."),
+        idempotency("catalog", EDUCATION, RULES),
+        person_names("Show staff by name where the catalog shows who did something: requesters and who acted on a request, "
+                     "who added or changed an app or a licence, and the audit trail.", ACCOUNTABILITY,
+                     "Those who may read the request, app or audit trail: the `name` of every person reference (PersonRef) — "
+                     "GET /requests, GET /requests/{id}, GET /apps/{id}, GET /apps/{id}/audit."),
         Personal("status_definition", ("defined_by",), STAFF_IDENTITY, (STAFF,),
                  "Who defined a status (skolit:seed for the built-in ones).", ACCOUNTABILITY,
                  f"Until erased: statuses are never deleted — {PENDING}.",
@@ -109,7 +115,7 @@ DATA_MAP = ServiceMap(
                "consumed by reporting and notification", (STAFF, PUPIL)),
     ),
     not_personal=(
-        ORGANISATION, ORGANISATION_NAME, INBOX, MIGRATIONS, OUTBOX_PARKING,
+        ORGANISATION, ORGANISATION_NAME, INBOX, MIGRATIONS, OUTBOX_PARKING, IDEMPOTENCY_KEY,
         NotPersonal("app", "The product's or resource's name.", ("name",)),
         NotPersonal("app", "A reference to the DPIA document.", ("dpia_ref",)),
         NotPersonal("app", "The youngest age the app may be used at: a property of the app.", ("min_age",)),

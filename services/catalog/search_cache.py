@@ -1,11 +1,13 @@
 """The search's answers, remembered per replica while the programbank stays as it was.
 
 Teachers ask the same few searches again and again ("matematik", a subject and a grade), and a search with its
-facet counts is the most expensive read of the catalog (bench/http_reads.py). An answer is kept under the exact
-question (words, filters, school, day, page) and the programbank's ``search_version``, which a statement trigger
+facet counts is the most expensive read of the catalog (bench/http_reads.py). An answer is kept whole, as the JSON
+bytes sent (routes/search.py), under the exact question (words, filters, school, day, page, language) and the
+programbank's ``search_version``, which a statement trigger
 bumps on every write to the tables a search reads (migration 0002); a replica checks the version with one
 primary-key read per search, so a change made through any replica is seen at once. Least recently used answers
-go first when the cache is full.
+go first when the cache is full. The district's status definitions, which every search checks its filters against,
+are kept here too (one entry), since changing them changes the version as well.
 """
 
 from __future__ import annotations

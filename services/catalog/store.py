@@ -17,7 +17,7 @@ from shared.events.city import OrganisationType
 
 async def school(conn: asyncpg.Connection, school_unit: UUID) -> asyncpg.Record | None:
     return await conn.fetchrow(
-        "SELECT s.id, s.display_name, s.school_types, s.parent_organisation AS district, d.display_name AS district_name"
+        "SELECT s.id, s.display_name, s.school_unit_code, s.school_types, s.parent_organisation AS district, d.display_name AS district_name"
         " FROM organisation s LEFT JOIN organisation d ON d.id = s.parent_organisation"
         " WHERE s.id = $1 AND s.organisation_type = $2 AND NOT s.deleted",
         school_unit, OrganisationType.SKOLENHET.value,
@@ -300,21 +300,25 @@ async def insert_licence(conn: asyncpg.Connection, *, id: UUID, app_id: UUID, sc
     )
 
 
-LICENCE_COLUMNS = "l.id, l.app_id, a.name AS app_name, l.school_unit, l.licence_type, l.seats, l.group_name, l.starts, l.expires, l.note, l.created_by, l.created_at, l.ended_at"
+LICENCE_COLUMNS = ("l.id, l.app_id, a.name AS app_name, l.school_unit, o.display_name AS school_name, o.school_unit_code AS school_code,"
+                   " l.licence_type, l.seats, l.group_name, l.starts, l.expires, l.note, l.created_by, l.created_at, l.ended_at")
+LICENCE_FROM = " FROM licence l JOIN app a ON a.id = l.app_id LEFT JOIN organisation o ON o.id = l.school_unit"
 
 
 async def get_licence(conn: asyncpg.Connection, id: UUID, *, lock: bool = False) -> asyncpg.Record | None:
     return await conn.fetchrow(
-        "SELECT " + LICENCE_COLUMNS + " FROM licence l JOIN app a ON a.id = l.app_id WHERE l.id = $1" + (" FOR UPDATE OF l" if lock else ""), id
+        "SELECT " + LICENCE_COLUMNS + LICENCE_FROM + " WHERE l.id = $1" + (" FOR UPDATE OF l" if lock else ""), id
     )
 
 
-async def licences(conn: asyncpg.Connection, *, app_id: UUID | None = None, school_units: list[UUID] | None = None, everything: bool = False) -> list[asyncpg.Record]:
+async def licences(conn: asyncpg.Connection, *, app_id: UUID | None = None, school_units: list[UUID] | None = None, everything: bool = False,
+                   limit: int, offset: int) -> list[asyncpg.Record]:
+    """A page of licences (``total``: all that match, on every row)."""
     return await conn.fetch(
-        "SELECT " + LICENCE_COLUMNS + " FROM licence l JOIN app a ON a.id = l.app_id"
+        "SELECT " + LICENCE_COLUMNS + ", count(*) OVER () AS total" + LICENCE_FROM +
         " WHERE ($1::uuid IS NULL OR l.app_id = $1) AND ($2 OR l.school_unit = ANY($3::uuid[]))"
-        " ORDER BY l.expires, l.id",
-        app_id, everything, school_units or [],
+        " ORDER BY l.expires, l.id LIMIT $4 OFFSET $5",
+        app_id, everything, school_units or [], limit, offset,
     )
 
 
@@ -324,7 +328,7 @@ async def end_licence(conn: asyncpg.Connection, id: UUID) -> None:
 
 async def licences_needing_notice(conn: asyncpg.Connection, today: date, notice_days: int) -> list[asyncpg.Record]:
     return await conn.fetch(
-        "SELECT " + LICENCE_COLUMNS + " FROM licence l JOIN app a ON a.id = l.app_id"
+        "SELECT " + LICENCE_COLUMNS + LICENCE_FROM +
         " WHERE l.ended_at IS NULL AND l.expires BETWEEN $1 AND $1 + $2::int AND l.notice_sent_for IS DISTINCT FROM l.expires"
         " ORDER BY l.expires, l.id FOR UPDATE OF l SKIP LOCKED",
         today, notice_days,
@@ -343,7 +347,7 @@ async def licensed_schools(conn: asyncpg.Connection, app_id: UUID, today: date) 
 # --- requests ------------------------------------------------------------------------------------
 
 REQUEST_COLUMNS = """
-    r.id, r.school_unit, o.display_name AS school_name, r.district, r.requester, r.requester_duty, r.app_id, r.proposed,
+    r.id, r.school_unit, o.display_name AS school_name, o.school_unit_code AS school_code, r.district, r.requester, r.requester_duty, r.app_id, r.proposed,
     r.app_name, r.purpose, r.grades, r.pupils, r.state, r.conditions, r.reason, r.decided_by, r.decided_at,
     r.created_at, r.updated_at, r.waiting_since, r.reminded_at
 """
@@ -400,8 +404,9 @@ async def request_steps(conn: asyncpg.Connection, request_id: UUID) -> list[asyn
 
 async def list_requests(conn: asyncpg.Connection, *, everything: bool, school_units: list[UUID], districts: list[UUID], requester: str | None,
                         states: list[str], limit: int, offset: int) -> list[asyncpg.Record]:
+    """A page of the requests of the schools and districts given, or the requester's own (``total`` on every row)."""
     return await conn.fetch(
-        "SELECT" + REQUEST_COLUMNS + " FROM app_request r LEFT JOIN organisation o ON o.id = r.school_unit"
+        "SELECT" + REQUEST_COLUMNS + ", count(*) OVER () AS total FROM app_request r LEFT JOIN organisation o ON o.id = r.school_unit"
         " WHERE ($1 OR r.school_unit = ANY($2::uuid[]) OR r.district = ANY($3::uuid[]) OR r.requester = $4)"
         " AND (cardinality($5::text[]) = 0 OR r.state = ANY($5))"
         " ORDER BY r.created_at DESC, r.id LIMIT $6 OFFSET $7",
@@ -418,6 +423,15 @@ async def waiting_requests(conn: asyncpg.Connection) -> list[asyncpg.Record]:
 
 async def mark_reminded(conn: asyncpg.Connection, id: UUID, at: datetime) -> None:
     await conn.execute("UPDATE app_request SET reminded_at = $2 WHERE id = $1", id, at)
+
+
+async def audit_page(conn: asyncpg.Connection, entity: str, entity_id: str, *, limit: int, offset: int) -> list[asyncpg.Record]:
+    """A page of an entity's audit trail, oldest first (``total`` on every row)."""
+    return await conn.fetch(
+        "SELECT at, actor, action, detail, count(*) OVER () AS total FROM audit_log WHERE entity = $1 AND entity_id = $2"
+        " ORDER BY id LIMIT $3 OFFSET $4",
+        entity, entity_id, limit, offset,
+    )
 
 
 # --- usage ---------------------------------------------------------------------------------------
@@ -439,26 +453,30 @@ async def record_usage(conn: asyncpg.Connection, *, app_id: UUID, school_unit: U
     )
 
 
-async def adoption(conn: asyncpg.Connection, since: date, school_units: list[UUID] | None) -> list[asyncpg.Record]:
-    """Per app: launches and the school units that launched it since ``since`` (optionally only some schools)."""
+async def adoption(conn: asyncpg.Connection, since: date, school_units: list[UUID] | None, *, limit: int, offset: int) -> list[asyncpg.Record]:
+    """Per app: launches and the school units that launched it since ``since`` (optionally only some schools); a page, ``total`` on every row."""
     return await conn.fetch(
         "SELECT a.id, a.name, a.status, sd.allows_use, a.dpa_status, a.free_use,"
         " coalesce(sum(u.launches), 0) AS launches, count(DISTINCT u.school_unit) FILTER (WHERE u.launches > 0) AS schools,"
         " count(DISTINCT u.school_unit) FILTER (WHERE u.launches > 0 AND NOT a.free_use AND NOT EXISTS ("
         "     SELECT 1 FROM licence l WHERE l.app_id = a.id AND l.school_unit = u.school_unit AND l.ended_at IS NULL"
-        "     AND l.starts <= u.period_end AND l.expires >= u.period_start)) AS schools_without_licence"
+        "     AND l.starts <= u.period_end AND l.expires >= u.period_start)) AS schools_without_licence,"
+        " count(*) OVER () AS total"
         " FROM app_usage u JOIN app a ON a.id = u.app_id JOIN status_definition sd ON sd.code = a.status"
         " WHERE u.period_end >= $1 AND ($2::uuid[] IS NULL OR u.school_unit = ANY($2::uuid[]))"
         " GROUP BY a.id, a.name, a.status, sd.allows_use, a.dpa_status, a.free_use"
-        " ORDER BY launches DESC, lower(a.name)",
-        since, school_units,
+        " ORDER BY launches DESC, lower(a.name), a.id LIMIT $3 OFFSET $4",
+        since, school_units, limit, offset,
     )
 
 
 async def app_usage(conn: asyncpg.Connection, app_id: UUID, since: date) -> list[asyncpg.Record]:
+    """One app's launches per school unit (one row per school unit that launched it: a few hundred at most)."""
     return await conn.fetch(
-        "SELECT u.school_unit, o.display_name, sum(u.launches) AS launches, max(u.active_users) AS active_users, max(u.period_end) AS last_period"
+        "SELECT u.school_unit, o.display_name, o.school_unit_code, sum(u.launches) AS launches, max(u.active_users) AS active_users,"
+        " max(u.period_end) AS last_period"
         " FROM app_usage u LEFT JOIN organisation o ON o.id = u.school_unit"
-        " WHERE u.app_id = $1 AND u.period_end >= $2 GROUP BY u.school_unit, o.display_name ORDER BY launches DESC, o.display_name",
+        " WHERE u.app_id = $1 AND u.period_end >= $2 GROUP BY u.school_unit, o.display_name, o.school_unit_code"
+        " ORDER BY launches DESC, o.display_name, u.school_unit",
         app_id, since,
     )

@@ -110,3 +110,36 @@ TRANSFER_SAFEGUARDS: Labels = {
 EEA_COUNTRIES = frozenset(
     "AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE IS LI NO".split()
 )
+
+# Why an app may not be approved, or why a school may (not) use it: sentences for the reader, in Swedish and
+# English (domain.Reason carries the code and the facts; ``{name}`` is filled in from the facts).
+REASONS: Labels = {
+    # approval blockers (domain.approval_reasons)
+    "dpa_expired": {"sv": "Personuppgiftsbiträdesavtalet gick ut {date}.",
+                    "en": "The data processing agreement expired on {date}."},
+    "no_signed_dpa": {"sv": "Det finns inget undertecknat personuppgiftsbiträdesavtal (avtalets status: {dpaStatus}).",
+                      "en": "There is no signed data processing agreement (agreement status: {dpaStatus})."},
+    "transfer_without_safeguard": {
+        "sv": "Personuppgifter förs över till länder utanför EU/EES utan skyddsåtgärd (beslut om adekvat skyddsnivå, "
+              "EU-US Data Privacy Framework, standardavtalsklausuler eller bindande företagsbestämmelser).",
+        "en": "Personal data is transferred outside the EU/EEA without a safeguard (an adequacy decision, the EU-US Data "
+              "Privacy Framework, standard contractual clauses or binding corporate rules)."},
+    "sensitive_without_dpia": {"sv": "Känsliga personuppgifter ({categories}) behandlas utan konsekvensbedömning (DPIA).",
+                               "en": "Sensitive personal data ({categories}) is processed without a data protection impact assessment (DPIA)."},
+    # availability at a school unit (domain.availability)
+    "status_disallows_use": {"sv": "Appens status, {status}, tillåter inte användning.",
+                             "en": "The app's status, {status}, does not allow use."},
+    "not_for_school_types": {"sv": "Appen är inte avsedd för skolenhetens skolformer.",
+                             "en": "The app is not meant for this school unit's school types."},
+    "no_usable_grades": {"sv": "Statusen {status} tillåter ingen av appens årskurser.",
+                         "en": "The status {status} allows none of the app's grades."},
+    "free_use": {"sv": "Fri användning: alla skolor får använda appen.", "en": "Free use: every school may use the app."},
+    "licence": {"sv": "Skolenheten har en giltig licens.", "en": "The school unit holds a valid licence."},
+    "no_licence": {"sv": "Skolenheten saknar giltig licens för appen.", "en": "The school unit holds no valid licence for the app."},
+}
+
+# Why an app is among those a school may use (GET /school-units/{id}/apps), as a short label.
+AVAILABLE_BECAUSE: Labels = {
+    "free_use": {"sv": "Fri användning", "en": "Free use"},
+    "licence": {"sv": "Licens", "en": "Licence"},
+}

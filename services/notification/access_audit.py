@@ -1,9 +1,10 @@
 """The access log of personal data: every read of a person's contact details or messages through the
 API — their inbox, a broadcast's receipts per recipient, the unreached worklist, the quiet-hours bypass
-log — and every write of contact details leaves one row in ``personal_data_access`` (who, with which
-roles, what, about whom, when, why, by which path), in the same transaction as the read. The table is
-append-only in the database (migrations/0006_access_audit.sql); only the retention job removes rows, after
-five years (its retention rules, services/notification/privacy.py).
+log, one's own contact details and devices (routes/me.py: every change and confirmation too) — and every
+write of contact details leaves one row in ``personal_data_access`` (who, with which roles, what, about whom,
+when, why, by which path), in the same transaction as the read. The table is append-only in the database
+(migrations/0006_access_audit.sql); only the retention job removes rows, after five years (its retention rules,
+services/notification/privacy.py).
 
 Why: someone reading another person's data names a reason (the ``reason`` query parameter, one of
 ``REASONS``; a read without one is a 422). A person reading their own data needs none: the row says
@@ -43,6 +44,14 @@ class Action(StrEnum):
     UNREACHED_READ = "unreached.read"
     BYPASSES_READ = "quiet-hours-bypasses.read"
     LOG_READ = "access-log.read"
+    # a person's own contact details and devices (routes/me.py): always own-data
+    CONTACT_PENDING = "contact.pending"            # a new address or number, its code sent to it
+    CONTACT_CONFIRM = "contact.confirm"            # confirmed with the code: now the one in use
+    CONTACT_CONFIRM_FAILED = "contact.confirm-failed"  # a wrong, expired or exhausted code
+    CONTACT_REMOVE = "contact.remove"
+    DEVICE_READ = "device.read"
+    DEVICE_ADD = "device.add"
+    DEVICE_REMOVE = "device.remove"
 
 
 def own(caller: Principal, person: UUID) -> bool:

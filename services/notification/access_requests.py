@@ -109,7 +109,22 @@ def _contact(row: asyncpg.Record | None, person: UUID) -> list[dict[str, Any]]:
                   for name, column in (("email", "email"), ("mobile", "mobile"), ("pushToken", "push_token"))}
     except KeyMissing:
         values = {"unreadable": f"written with key {row['key_id']!r}, which is no longer configured"}
-    return [{**values, "language": row["language"], "updatedAt": row["updated_at"]}]
+    return [{**values, "language": row["language"], "updatedAt": row["updated_at"], "emailConfirmedAt": row["email_confirmed_at"],
+             "mobileConfirmedAt": row["mobile_confirmed_at"]}]
+
+
+def _opened(rows: list[asyncpg.Record], person: UUID, column: str, name: str) -> list[dict[str, Any]]:
+    """Rows with an encrypted column (a device's token, a pending address) in clear, the key's id left out."""
+    out = []
+    for r in rows:
+        item = {k: v for k, v in dict(r).items() if k not in ("key_id", column)}
+        try:
+            item[name] = KEYS.decrypt(r["key_id"], person, r[column])
+        except KeyMissing:
+            item[name] = None
+            item["unreadable"] = f"written with key {r['key_id']!r}, which is no longer configured"
+        out.append(item)
+    return out
 
 
 def _messages(rows: list[asyncpg.Record], language: str) -> list[dict[str, Any]]:
@@ -145,6 +160,9 @@ async def gather(conn: asyncpg.Connection, person: UUID) -> export.Tables:
         "guardianRelations": export.rows(await q.relations(conn, person)),
         "duties": export.rows(await export_store.duties(conn, person)),
         "contactDetails": _contact(contact, person),
+        "pendingContactDetails": _opened(await q.pending_contacts(conn, person), person, "value", "value"),
+        "devices": _opened(await q.devices(conn, person), person, "token", "token"),
+        "deviceSends": export.rows(await q.device_sends(conn, person)),
         "recipientSettings": settings,
         "preferences": export.rows(await q.choices(conn, person)),
         "messages": _messages(await q.deliveries(conn, person), language),

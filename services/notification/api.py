@@ -11,10 +11,11 @@ from services.notification.routes import (
     erasure,
     gateways,
     inbox,
+    me,
     preferences,
     worklists,
 )
 
 router = APIRouter()
-for module in (audiences, contacts, preferences, inbox, broadcasts, gateways, worklists, access_log, access_requests, erasure):
+for module in (audiences, contacts, preferences, inbox, broadcasts, gateways, worklists, access_log, access_requests, erasure, me):
     router.include_router(module.router)

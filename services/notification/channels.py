@@ -39,6 +39,8 @@ class Outgoing:
     subject: str
     body: str
     language: str
+    #: whether the gateway is asked to call back (a confirmation code is not followed up: no delivery row to finish)
+    callback: bool = True
 
 
 @dataclass(frozen=True)
@@ -113,9 +115,19 @@ class EmailChannel:
     async def _one(self, item: Outgoing) -> Outcome:
         client: aiosmtplib.SMTP | None = None
         try:
+            message = self._message(item)
+        except (ValueError, UnicodeError) as exc:  # an address no mail header can carry (control characters): never sendable
+            return Outcome(item.reference, "permanent", error=f"invalid-address ({type(exc).__name__})")
+        try:
             client = await self._connection()
-            await client.send_message(self._message(item))
+            await client.send_message(message)
             return Outcome(item.reference, "delivered")
+        except aiosmtplib.SMTPNotSupported:  # an address in another script, and a mail server without SMTPUTF8: retrying cannot help
+            await self._reset(client)
+            return Outcome(item.reference, "permanent", error="smtputf8-not-supported")
+        except (ValueError, UnicodeError) as exc:  # the address or a header cannot be encoded for this server
+            await self._reset(client)
+            return Outcome(item.reference, "permanent", error=f"invalid-address ({type(exc).__name__})")
         except aiosmtplib.SMTPRecipientsRefused as exc:
             code = exc.recipients[0].code if exc.recipients else 550
             await self._reset(client)
@@ -184,8 +196,9 @@ class HttpChannel:
         self._slots = asyncio.Semaphore(settings.http_concurrency)
 
     async def _one(self, item: Outgoing) -> Outcome:
-        body = {"reference": item.reference, "to": item.to, "subject": item.subject, "body": item.body, "language": item.language,
-                "callbackUrl": self.callback_url}
+        body = {"reference": item.reference, "to": item.to, "subject": item.subject, "body": item.body, "language": item.language}
+        if item.callback:
+            body["callbackUrl"] = self.callback_url
         async with self._slots:
             try:
                 response = await next(self._next).post(self.url, json=body, headers={"Idempotency-Key": item.reference})

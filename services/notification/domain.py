@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime, time, timedelta
+from typing import Literal
 
 from shared.clock import CITY_TZ
 
@@ -23,11 +24,31 @@ MESSAGE_TYPES = {
     "broadcast": "Messages from the school or the district",
     "critical": "Urgent messages (e.g. the school is closed today)",
 }
+#: the same, in Swedish: what a recipient reads in their preferences (``describe``)
+MESSAGE_TYPES_SV = {
+    "campaign-opened": "En omgång av självvärderingen har öppnat för din skola",
+    "deadline-approaching": "Sista dagen för självvärderingen närmar sig",
+    "assessment-submitted": "En skola har lämnat in sin självvärdering",
+    "assessment-reopened": "En inlämnad självvärdering har öppnats igen",
+    "request-decided": "Din begäran om en app har fått ett beslut",
+    "dpa-expired": "En apps personuppgiftsbiträdesavtal har gått ut",
+    "licence-expiring": "En licens löper snart ut",
+    "report-published": "Den årliga uppföljningsrapporten är publicerad",
+    "broadcast": "Meddelanden från skolan eller förvaltningen",
+    "critical": "Brådskande meddelanden (t.ex. att skolan är stängd i dag)",
+}
 CRITICAL = frozenset({"critical"})
 # Without a choice of their own: in the app and by push at once; e-mail as a daily digest; SMS costs
 # money and is for what cannot wait.
 DEFAULT_MODES = {"push": "instant", "inapp": "instant", "email": "digest", "sms": "off"}
 DEFAULT_QUIET = (time(21, 0), time(7, 0))
+
+
+def describe(message_type: str, language: str) -> str:
+    """What a message type is, in Swedish or (for ``en``) English."""
+    if language == "en":
+        return MESSAGE_TYPES[message_type]
+    return MESSAGE_TYPES_SV.get(message_type, MESSAGE_TYPES[message_type])
 
 
 class Rejected(ValueError):
@@ -100,3 +121,70 @@ def send_at(now: datetime, quiet: tuple[time, time], critical: bool) -> tuple[da
     if ends <= local:
         ends += timedelta(days=1)
     return ends.astimezone(now.tzinfo), False
+
+
+# --- self-service of one's own contact details and devices (usecases/self_service.py) -------------
+
+#: a confirmation code is this many digits, valid this long, and may be tried this many times
+CODE_DIGITS = 6
+CODE_TTL = timedelta(minutes=15)
+CODE_ATTEMPTS = 5
+#: at most this many codes per person and channel in CODE_WINDOW (each one is an e-mail or an SMS to someone)
+CODES_PER_WINDOW = 5
+CODE_WINDOW = timedelta(hours=1)
+#: push devices per person
+MAX_DEVICES = 10
+PLATFORMS = ("ios", "android", "web", "other")
+
+Verdict = Literal["confirmed", "wrong", "expired", "exhausted"]
+
+
+def new_code(randbelow: Callable[[int], int]) -> str:
+    """A code of CODE_DIGITS digits, leading zeros kept (``randbelow``: ``secrets.randbelow``)."""
+    return f"{randbelow(10 ** CODE_DIGITS):0{CODE_DIGITS}d}"
+
+
+def code_verdict(*, matches: bool, attempts: int, expires_at: datetime, now: datetime) -> Verdict:
+    """What a try of a confirmation code comes to. ``attempts`` counts the tries before this one. An expired code
+    or one tried CODE_ATTEMPTS times already is refused whatever is typed (so the right code cannot be found by
+    trying on); otherwise the code matches or it is one more wrong try."""
+    if now >= expires_at:
+        return "expired"
+    if attempts >= CODE_ATTEMPTS:
+        return "exhausted"
+    return "confirmed" if matches else "wrong"
+
+
+def tries_left(attempts: int) -> int:
+    return max(0, CODE_ATTEMPTS - attempts)
+
+
+def code_window(codes_sent: int, first_sent_at: datetime | None, now: datetime) -> tuple[int, datetime] | None:
+    """Whether another code may be sent: the (count, window start) to store with it, or None when
+    CODES_PER_WINDOW were sent in the current window already. A window starts with its first code."""
+    if first_sent_at is None or now - first_sent_at >= CODE_WINDOW:
+        return 1, now
+    if codes_sent >= CODES_PER_WINDOW:
+        return None
+    return codes_sent + 1, first_sent_at
+
+
+def token_hint(token: str) -> str:
+    """What a device's token shows of itself: its last four characters (a push token is a credential to reach
+    the device; it is never echoed back in full)."""
+    return "…" + token[-4:] if len(token) > 8 else "…"
+
+
+PushState = Literal["sending", "accepted", "delivered", "temporary", "permanent"]
+PushVerdict = Literal["sending", "accepted", "delivered", "temporary", "permanent"]
+
+
+def push_verdict(states: Iterable[str]) -> PushVerdict:
+    """A push delivery goes to every device of the person; what it comes to, from its sends' states: delivered
+    when one device got it, waiting (accepted, sending) while a gateway may still report one, else to be tried
+    again when a failure was temporary, else failed for good (every device refused it; no device at all too)."""
+    seen = set(states)
+    for verdict in ("delivered", "sending", "accepted", "temporary"):
+        if verdict in seen:
+            return verdict
+    return "permanent"

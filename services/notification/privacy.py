@@ -49,8 +49,8 @@ from shared.events.reporting import ReportingDataErased
 from shared.privacy import vault
 from shared.privacy.datamap import outbox as outbox_entry
 from shared.privacy.datamap import (
-    ACCESS, ACCOUNTABILITY, AUDIT, COMMUNICATION, CONTACT, duty, ERASURE, EXPORT, FREE_TEXT, GUARDIAN, INBOX, MIGRATIONS, NotPersonal, ORGANISATION,
-    ORGANISATION_NAME, OUTBOX_PARKING, PENDING, PERSON_ID, Personal, PREFERENCES, PROTECTED, PROTECTION, PUPIL, retained, ServiceMap, STAFF,
+    ACCESS, ACCOUNTABILITY, AUDIT, COMMUNICATION, CONTACT, duty, ERASURE, EXPORT, FREE_TEXT, GUARDIAN, IDEMPOTENCY_KEY, idempotency, INBOX, MIGRATIONS, NotPersonal, ORGANISATION,
+    ORGANISATION_NAME, OUTBOX_PARKING, PENDING, PERSON_ID, person_names, Personal, PREFERENCES, PROTECTED, PROTECTION, PUPIL, retained, ServiceMap, STAFF,
     STAFF_IDENTITY,
 )
 from shared.privacy.part import PrivacyPart
@@ -170,6 +170,11 @@ RULES: tuple[Rule, ...] = (
     Rule("broadcasts", "broadcast",
          "created_at < $1 AND NOT EXISTS (SELECT 1 FROM message m WHERE m.broadcast_id = broadcast.id)",
          365, "A broadcast (sender, subject, body) once none of its messages is left."),
+    Rule("pending-contacts", "contact_pending", "expires_at < $1",
+         1, "A new e-mail address or phone number never confirmed (routes/me.py): a day after its code expired."),
+    Rule("push-devices", "device", "coalesce(last_used_at, created_at) < $1",
+         395, "A push device no push has reached for about 13 months (a token that old no longer reaches anyone), the person's own "
+              "or the one the city's systems set (they set it again with their next write)."),
     Rule("personal-data-access", "personal_data_access", "at < $1",
          1825, "The access log of personal-data reads (GET /privacy/access-log): append-only, removed only here, after five years."),
     *messaging(),
@@ -193,9 +198,14 @@ DATA_MAP = ServiceMap(
                  "Know which persons exist (contact details only for known persons) and hide protected identities "
                  "(Sekretessmarkering, Skyddad folkbokföring) in receipts, worklists and the bypass log.", PROTECTION,
                  f"Until erased: PersonRemoved sets removed = true and ends the person's relations; the row stays — {PENDING}.",
-                 (f"No endpoint returns the marking; {N_SCHOOL} see protectedIdentity: true (without the id) in "
+                 (f"No endpoint returns the marking; {N_SCHOOL} see a person reference with protected: true (neither id nor name) in "
                   "GET /broadcasts/{id}/receipts, GET /school-units/{id}/unreached and GET /quiet-hours-bypasses.",),
-                 "Replica of the city's persons (shared/city/migrations/person.sql): id and marking only."),
+                 "Replica of the city's persons (shared/city/migrations/person.sql): id and marking; the name beside them."),
+        idempotency("notification", COMMUNICATION, RULES),
+        person_names("Show people by name to staff who follow up messages: recipients in receipts and the unreached "
+                     "worklist, who sent a broadcast, the quiet-hours bypass log.", COMMUNICATION,
+                     f"{N_SCHOOL}: the `name` of every person reference (PersonRef) in GET /broadcasts/{{id}}/receipts, "
+                     "GET /school-units/{id}/unreached, GET /quiet-hours-bypasses, GET /broadcasts/{id}."),
         Personal("guardianship", ("guardian", "pupil", "school_unit", "relation_type", "school_type", "school_year",
                                   "start_date", "end_date", "active"), PERSON_ID, (GUARDIAN, PUPIL),
                  "Who is guardian of which pupil, at which school, school type and year group: recipients of messages about "
@@ -204,11 +214,14 @@ DATA_MAP = ServiceMap(
                  (f"Counts only ({N_SCHOOL}): GET /school-units/{{id}}/audience, POST /broadcasts/audience.",
                   "Guardian ids through delivery (receipts, unreached); pupil ids never leave over HTTP."),
                  "Replica of the city's guardian relations (shared/city/migrations/person.sql)."),
-        Personal("contact", ("email", "mobile", "push_token"), CONTACT, (GUARDIAN, STAFF, PUPIL),
-                 "Send messages by e-mail, SMS and push.", COMMUNICATION,
-                 f"Until erased: overwritten when the city's systems send new ones; not deleted, not even on PersonRemoved — {PENDING}.",
+        Personal("contact", ("email", "mobile"), CONTACT, (GUARDIAN, STAFF, PUPIL),
+                 "Send messages by e-mail and SMS.", COMMUNICATION,
+                 "Until erased: overwritten when the city's systems send new ones or the person confirms or removes their own; not "
+                 f"deleted, not even on PersonRemoved — {PENDING}.",
                  ("city_admin with a reason (support, correction, access-request, delivery-problem, guardian-request, dpo-review), "
                   "each read logged in personal_data_access: GET /persons/{id}/contacts.",
+                  "The person themselves (token subject = their person id), each read and change logged as own-data: GET /me/contacts, "
+                  "PUT /me/contacts/email, PUT /me/contacts/phone, POST /me/contacts/{channel}/confirm, DELETE /me/contacts/{channel}.",
                   "The senders decrypt them to send (services/notification/sender.py)."),
                  "AES-256-GCM (services/notification/crypto.py), the person id as associated data, key id beside each row. "
                  "Any person known from the city's events can be given contact details, pupils included."),
@@ -217,8 +230,52 @@ DATA_MAP = ServiceMap(
                  "As the contact details.",
                  ("city_admin: GET /persons/{id}/contacts (language).",),
                  "language is not encrypted."),
+        Personal("contact", ("email_confirmed", "email_confirmed_at", "mobile_confirmed", "mobile_confirmed_at"), PREFERENCES,
+                 (GUARDIAN, STAFF, PUPIL),
+                 "Whether the address or number in use is the one the person confirmed with a code, and when.", COMMUNICATION,
+                 "As the contact details; cleared when the person removes theirs.",
+                 ("The person themselves: GET /me/contacts (confirmed, confirmedAt).",),
+                 "A keyed hash (HMAC with a key from the key vault's master key) of the confirmed value, never the value."),
+        Personal("contact_pending", ("value",), CONTACT, (GUARDIAN, STAFF, PUPIL),
+                 "A new e-mail address or phone number the person gave, used only once confirmed with the code sent to it.",
+                 COMMUNICATION,
+                 retained(RULES, "pending-contacts", before="Deleted when confirmed, replaced or removed. "),
+                 ("The person themselves: GET /me/contacts (pending), logged as own-data.",
+                  "The confirmation code is sent to it once, by e-mail or SMS (usecases/self_service.py)."),
+                 "AES-256-GCM like the contact details. The code itself is kept only as a keyed hash (code_hash), bound to the "
+                 "person, the channel and the value."),
+        Personal("contact_pending", ("person", "channel", "attempts", "expires_at", "codes_sent", "first_sent_at", "created_at"),
+                 PREFERENCES, (GUARDIAN, STAFF, PUPIL),
+                 "Whose new address this is, how long its code is valid, how often it was tried and how many codes were sent "
+                 "(at most 5 tries per code, 5 codes an hour).", COMMUNICATION,
+                 "As the pending value.",
+                 ("The person themselves: GET /me/contacts (expiresAt, triesLeft).",)),
+        Personal("device", ("token",), CONTACT, (GUARDIAN, STAFF, PUPIL),
+                 "Send push messages to each of a person's devices.", COMMUNICATION,
+                 retained(RULES, "push-devices", before="Deleted when the person removes the device (DELETE /me/devices/{id}); the "
+                                                        "city's device when the city's systems send no push token. "),
+                 ("The person themselves: GET /me/devices, GET /me/contacts (only the token's last four characters), logged as own-data.",
+                  "city_admin with a reason: GET /persons/{id}/contacts (pushToken: the city's device's token).",
+                  "The senders decrypt them to send (services/notification/sender.py)."),
+                 "AES-256-GCM like the contact details, each row with its own key id. The push token the city's systems set "
+                 "(PUT /persons/{id}/contacts, PUT /contacts) is the person's one device with source 'city'."),
+        Personal("device", ("label",), FREE_TEXT, (GUARDIAN, STAFF, PUPIL),
+                 "The name the person gave the device (\"Annas iPhone\"), to tell their devices apart.", COMMUNICATION,
+                 "As the device.",
+                 ("The person themselves: GET /me/devices, GET /me/contacts.",),
+                 "Up to 100 characters the person wrote: may hold their name."),
+        Personal("device", ("person", "source", "platform", "created_at", "last_used_at"), PREFERENCES, (GUARDIAN, STAFF, PUPIL),
+                 "Whose device it is, who registered it, its platform, and when a push last reached it.", COMMUNICATION,
+                 "As the device.",
+                 ("The person themselves: GET /me/devices, GET /me/contacts.",)),
+        Personal("device_send", ("delivery_id", "device_id", "state", "gateway_ref", "last_error", "updated_at"), PERSON_ID,
+                 (GUARDIAN, STAFF),
+                 "A push delivery sent to each device of the person: each send's reference, what the gateway said, when.", COMMUNICATION,
+                 "Deleted with its delivery (ON DELETE CASCADE; the deliveries' retention rules, erasure).",
+                 ("No HTTP endpoint returns it; the push gateway calls back with its id (POST /gateways/push/callbacks).",),
+                 "gateway_ref is the gateway's id, which the gateway's own log ties to the token."),
         Personal("contact", ("updated_by",), STAFF_IDENTITY, (STAFF,),
-                 "Which account (the city's system) wrote the contact details.", ACCOUNTABILITY,
+                 "Which account (the city's system, or the person themselves) wrote the contact details.", ACCOUNTABILITY,
                  "As the contact details.",
                  ("No HTTP endpoint returns it.",)),
         Personal("personal_data_access", ("actor", "actor_roles", "action", "subject", "subjects", "why_code", "path"), AUDIT,
@@ -281,7 +338,7 @@ DATA_MAP = ServiceMap(
                  (f"{N_SCHOOL} (for that school): GET /quiet-hours-bypasses?schoolUnitId=.",
                   "city_admin, data_protection (the whole city): GET /quiet-hours-bypasses.",
                   "With a reason, each read logged in personal_data_access; protected identities without their id."),
-                 "Hides protected identities (personId null, protectedIdentity true), as receipts and unreached do."),
+                 "Hides protected identities (person: id and name null, protected true), as receipts and unreached do."),
         Personal("access_request", ("person",), PERSON_ID, (PUPIL, GUARDIAN, STAFF),
                  "Whose data a right-of-access request asks for (docs/decisions/0010).", ACCESS,
                  f"The request row stays as the record that the request was answered, after its export is dropped — {PENDING}.",
@@ -315,8 +372,10 @@ DATA_MAP = ServiceMap(
                      "consumed by reporting", (GUARDIAN, STAFF, PUPIL), ("key", "payload", "headers")),
     ),
     not_personal=(
-        ORGANISATION, ORGANISATION_NAME, INBOX, MIGRATIONS, OUTBOX_PARKING,
+        ORGANISATION, ORGANISATION_NAME, INBOX, MIGRATIONS, OUTBOX_PARKING, IDEMPOTENCY_KEY,
         NotPersonal("contact", "The id of the key that encrypted the row.", ("key_id",)),
+        NotPersonal("contact_pending", "The id of the key that encrypted the value.", ("key_id",)),
+        NotPersonal("device", "The id of the key that encrypted the token.", ("key_id",)),
         NotPersonal("access_request", "Why the request was made: a code from a fixed list (data-subject-request, ...).", ("reason_code",)),
         NotPersonal("erasure_request", "Why: a code from a fixed list (art. 17.1 GDPR); and whether the person's key is destroyed.",
                     ("reason_code", "key_destroyed")),

@@ -13,6 +13,8 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -22,13 +24,15 @@ from services.notification.channels import Channel, Outcome, Outgoing, open_chan
 from services.notification.crypto import Keyring, KeyMissing
 from services.notification.settings import SOURCE, NotificationSettings
 from services.notification.store import deliveries as store
+from services.notification.store import devices as device_store
+from services.notification.usecases import push
 from services.notification.usecases.deliveries import record_outcomes
 from shared import metrics
 from shared.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
-CONTACT_COLUMN = {"email": "email", "sms": "mobile", "push": "push_token"}
+CONTACT_COLUMN = {"email": "email", "sms": "mobile"}
 
 
 class RateLimit:
@@ -103,35 +107,77 @@ class Sender:
             ids = [c["id"] for c in claimed]
             rows = await store.outgoing(conn, ids)
             digests = await store.digest_items(conn, [r["id"] for r in rows if r["message_type"] == "digest"])
-        items, unsendable = self._compose(name, rows, digests)
+            # push goes to every device of the person, each send with its own reference (usecases/push.py)
+            targets = await device_store.push_targets(conn, [r["id"] for r in rows]) if name == "push" else []
+        items, unsendable, aliases = self._compose(name, rows, digests, targets)
         sent = await channel.send(items) if items else []
+        sent += [replace(o, reference=alias) for o in sent for alias in aliases.get(o.reference, ())]
         attempts = {r["id"]: r["attempts"] for r in rows}
         async with self.pool.acquire() as conn, conn.transaction():
-            await record_outcomes(UnitOfWork(conn, SOURCE), name, [*sent, *unsendable], attempts, now, self.settings)
+            uow = UnitOfWork(conn, SOURCE)
+            outcomes = [*sent, *unsendable]
+            if name == "push":
+                outcomes = await push.delivery_outcomes(uow, [r["id"] for r in rows], outcomes)
+            await record_outcomes(uow, name, outcomes, attempts, now, self.settings)
         return len(ids)
 
-    def _compose(self, name: str, rows: list[asyncpg.Record], digests: list[asyncpg.Record]) -> tuple[list[Outgoing], list[Outcome]]:
+    def _compose(self, name: str, rows: list[asyncpg.Record], digests: list[asyncpg.Record],
+                 targets: Sequence[asyncpg.Record] = ()) -> tuple[list[Outgoing], list[Outcome], dict[str, list[str]]]:
+        """What to send: per delivery to its contact's address or number; push per device (``targets``, each with its
+        send's reference; the outcomes are then per device: usecases/push.py). The same token on two devices of a
+        person (the city's systems and the person registered one phone) gets one push, whose outcome is the other's
+        too: the aliases, sent reference → the references that share it."""
         bundles: dict[int, list[tuple[str, dict[str, object], str | None]]] = {}
         for d in digests:
             bundles.setdefault(d["bundled_into"], []).append((d["message_type"], dict(d["data"]), d["school"]))
-        items, unsendable = [], []
+        devices: dict[int, list[asyncpg.Record]] = {}
+        for t in targets:
+            devices.setdefault(t["delivery_id"], []).append(t)
+        items: list[Outgoing] = []
+        unsendable: list[Outcome] = []
+        aliases: dict[str, list[str]] = {}
         for r in rows:
-            reference = str(r["id"])
-            try:
-                to = self.keyring.decrypt(r["key_id"], r["person"], r[CONTACT_COLUMN[name]]) if r["key_id"] else None
-            except KeyMissing:
-                unsendable.append(Outcome(reference, "permanent", error="key-missing"))
-                continue
-            if not to:  # contact details removed since the message was made
-                unsendable.append(Outcome(reference, "permanent", error="no-contact"))
-                continue
+            recipients: list[tuple[str, str]] = []
+            if name == "push":
+                for t in devices.get(r["id"], []):
+                    try:
+                        recipients.append((str(t["reference"]), self.keyring.decrypt(t["key_id"], t["person"], t["token"]) or ""))
+                    except KeyMissing:
+                        unsendable.append(Outcome(str(t["reference"]), "permanent", error="key-missing"))
+                first: dict[str, str] = {}
+                for reference, token in recipients:
+                    if token in first:
+                        aliases.setdefault(first[token], []).append(reference)
+                    else:
+                        first[token] = reference
+                recipients = [(reference, token) for token, reference in first.items()]
+            else:
+                reference = str(r["id"])
+                try:
+                    to = self.keyring.decrypt(r["key_id"], r["person"], r[CONTACT_COLUMN[name]]) if r["key_id"] else None
+                except KeyMissing:
+                    unsendable.append(Outcome(reference, "permanent", error="key-missing"))
+                    continue
+                if not to:  # contact details removed since the message was made
+                    unsendable.append(Outcome(reference, "permanent", error="no-contact"))
+                    continue
+                recipients = [(reference, to)]
+            if not recipients:
+                continue  # push without a device left to send to: its sends so far decide (usecases/push.py)
             web = self.settings.web_url
             if r["message_type"] == "digest":
                 subject, body, used = templates.compose_digest(r["language"], bundles.get(r["id"], []), web)
             else:
                 subject, body, used = templates.compose(r["message_type"], r["language"], dict(r["data"]), r["school"], web)
-            items.append(Outgoing(reference, to, subject, body, used))
-        return items, unsendable
+            items.extend(Outgoing(reference, to, subject, body, used) for reference, to in recipients)
+        return items, unsendable, aliases
+
+    async def send_one(self, name: str, item: Outgoing) -> Outcome:
+        """One message at once, outside the queue and the rate limit: a confirmation code to a new address or number
+        (usecases/self_service.py), which has no delivery row and is not retried (the person asks for a new code)."""
+        assert self.channels is not None
+        [outcome] = await self.channels[name].send([item])
+        return outcome
 
     async def flush(self, now: datetime, rounds: int = 50) -> dict[str, int]:
         """Everything due as of ``now`` on every channel, ignoring the rate limits (an operator's or a

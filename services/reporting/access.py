@@ -7,6 +7,9 @@ from uuid import UUID
 
 import asyncpg
 
+from typing import Any
+
+from services.reporting import store
 from shared.auth import Principal, Role, ensure_school_access
 from shared.city.replica import district_of
 from shared.problems import Problem
@@ -27,3 +30,10 @@ async def readable_school(conn: asyncpg.Connection, caller: Principal, school_un
     district = await district_of(conn, school_unit_id)
     ensure_school_access(caller, str(school_unit_id), str(district) if district else None)
     return district
+
+
+async def readable_school_unit(conn: asyncpg.Connection, caller: Principal, school_unit_id: UUID) -> dict[str, Any]:
+    """As readable_school, in the same one query: the school unit as answers show it (SchoolUnitRef)."""
+    district, ref = await store.school_unit_ref(conn, school_unit_id)
+    ensure_school_access(caller, str(school_unit_id), str(district) if district else None)
+    return ref

@@ -62,6 +62,31 @@ MISSING_WORD = "saknas"
 SUPPRESSED_WORD = "dolt värde"
 LEGEND_MISSING = "saknas (inga uppgifter)"
 LEGEND_SUPPRESSED = "dolt värde (för få svarande)"
+# Every word a chart says, in the reader's language (``lang`` of radar/trend/heatmap; Swedish by default).
+# English charts write numbers with a decimal point, Swedish ones with a decimal comma.
+WORDS: dict[str, dict[str, str]] = {
+    "sv": {"missing": MISSING_WORD, "suppressed": SUPPRESSED_WORD, "legend_missing": LEGEND_MISSING, "legend_suppressed": LEGEND_SUPPRESSED,
+           "radar": "Radardiagram: {title}. {n} axlar, skala 0–{max}.", "no_axes": "Inga axlar att visa",
+           "few_axes": "För få axlar för ett radardiagram (minst 3 krävs, här {n}); värdena visas som punkter.",
+           "no_series": "Inga serier att visa.", "no_values": "inga värden", "outside": " (utanför skalan)", "none": "inga",
+           "trend": "Linjediagram: {title}. År {span}, {label} på skala {lo}–{hi}.", "no_years": "Inga år att visa", "level": "Nivå",
+           "heatmap": "Rutnät: {title}. {rows} rader × {cols} kolumner, skala {lo}–{hi}; ”{missing_mark}” betyder {missing}, "
+                      "”{suppressed_mark}” betyder {suppressed} (för få svarande).",
+           "no_data": "Inga data att visa", "scale": "Skala {lo}–{hi}"},
+    "en": {"missing": "missing", "suppressed": "suppressed value", "legend_missing": "missing (no data)",
+           "legend_suppressed": "suppressed value (too few respondents)",
+           "radar": "Radar chart: {title}. {n} axes, scale 0–{max}.", "no_axes": "No axes to show",
+           "few_axes": "Too few axes for a radar chart (at least 3 needed, here {n}); the values are shown as points.",
+           "no_series": "No series to show.", "no_values": "no values", "outside": " (outside the scale)", "none": "none",
+           "trend": "Line chart: {title}. Years {span}, {label} on a scale of {lo}–{hi}.", "no_years": "No years to show", "level": "Level",
+           "heatmap": "Grid: {title}. {rows} rows × {cols} columns, scale {lo}–{hi}; “{missing_mark}” means {missing}, "
+                      "“{suppressed_mark}” means {suppressed} (too few respondents).",
+           "no_data": "No data to show", "scale": "Scale {lo}–{hi}"},
+}
+
+
+def _words(lang: str) -> dict[str, str]:
+    return WORDS.get(lang, WORDS["sv"])
 
 _CHAR_W = 0.58  # rough average glyph width as a share of the font size, for layout estimates
 _INVALID_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -100,8 +125,8 @@ def _value(v: object) -> float | None:
     return f if math.isfinite(f) else None
 
 
-def _sv(v: float) -> str:
-    """One decimal with Swedish decimal comma, rounding the decimal as written (3.45 → "3,5")."""
+def _sv(v: float, lang: str = "sv") -> str:
+    """One decimal with Swedish decimal comma (a point in English), rounding the decimal as written (3.45 → "3,5")."""
     try:
         d = Decimal(repr(float(v))).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
         s = format(d, "f")
@@ -109,12 +134,12 @@ def _sv(v: float) -> str:
         s = f"{v:.1f}"
     if s == "-0.0":
         s = "0.0"
-    return s.replace(".", ",")
+    return s if lang == "en" else s.replace(".", ",")
 
 
-def _level(v: float) -> str:
+def _level(v: float, lang: str = "sv") -> str:
     """Scale numbers: "3" for whole numbers, else one decimal with comma."""
-    return str(int(v)) if float(v).is_integer() and abs(v) < 1e15 else _sv(v)
+    return str(int(v)) if float(v).is_integer() and abs(v) < 1e15 else _sv(v, lang)
 
 
 def _raw(v: float) -> str:
@@ -175,11 +200,11 @@ def _text(lines: Sequence[str], x: float, y: float, line_height: float, attrs: M
     return _el("text", base, *spans)
 
 
-def _document(width: float, height: float, title: str, desc: str, body: Iterable[str]) -> str:
+def _document(width: float, height: float, title: str, desc: str, body: Iterable[str], lang: str = "sv") -> str:
     w, h = int(math.ceil(width)), int(math.ceil(height))
     head = (
         f'<svg xmlns="{SVG_NS}" version="1.1" viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" '
-        f'xml:lang="sv" font-family="{FONT_FAMILY}">'
+        f'xml:lang="{"en" if lang == "en" else "sv"}" font-family="{FONT_FAMILY}">'
     )
     parts = [head, _el("title", None, text=title), _el("desc", None, text=desc)]
     parts.append(_el("rect", {"class": "background", "x": "0", "y": "0", "width": str(w), "height": str(h), "fill": "#ffffff"}))
@@ -297,6 +322,7 @@ def radar(
     title: str,
     max_value: float = 5.0,
     size: int = 520,
+    lang: str = "sv",
 ) -> str:
     """Radar (spider) chart: one axis per (id, label) in ``axes`` (the five strategy headings), one closed polygon per
     (series label, {axis id: value}) — e.g. "2026", "2025", "Områdets median". Rings at 1..max_value with their numbers.
@@ -314,7 +340,8 @@ def radar(
     cx, cy = size_f / 2, top + size_f / 2
     radius = max(30.0, size_f / 2 - 95)
     body: list[str] = [title_el]
-    desc: list[str] = [f"Radardiagram: {_clean(title)}. {n} axlar, skala 0–{_level(maxv)}."]
+    w = _words(lang)
+    desc: list[str] = [w["radar"].format(title=_clean(title), n=n, max=_level(maxv, lang))]
 
     angles = [math.radians(-90 + 360 * i / n) for i in range(n)] if n else []
 
@@ -342,7 +369,7 @@ def radar(
                     "text",
                     {"class": "ring-label", "data-level": _raw(level), "x": _n(cx + 4), "y": _n(cy - r - 3), "font-size": "11", "fill": MUTED_TEXT,
                      "stroke": "#ffffff", "stroke-width": "3", "stroke-linejoin": "round", "paint-order": "stroke"},
-                    text=_level(level),
+                    text=_level(level, lang),
                 )
             )
         # Axes and their labels.
@@ -370,17 +397,17 @@ def radar(
                 y0 = ly + label_font * 0.35 - (len(lines) - 1) * lh / 2
             plot.append(_text(lines, lx, y0, lh, {"class": "axis-label", "data-axis": aid, "text-anchor": anchor, "font-size": _n(label_font), "fill": DARK_TEXT}))
     else:
-        desc.append("Inga axlar att visa.")
-        plot.append(_el("text", {"class": "note", "x": _n(cx), "y": _n(cy), "text-anchor": "middle", "font-size": "14", "fill": MUTED_TEXT}, text="Inga axlar att visa"))
+        desc.append(w["no_axes"] + ".")
+        plot.append(_el("text", {"class": "note", "x": _n(cx), "y": _n(cy), "text-anchor": "middle", "font-size": "14", "fill": MUTED_TEXT}, text=w["no_axes"]))
     if 0 < n < 3:
-        note = f"För få axlar för ett radardiagram (minst 3 krävs, här {n}); värdena visas som punkter."
+        note = w["few_axes"].format(n=n)
         desc.append(note)
         note_lines = _wrap(note, max(10, int((width - 32) / (12 * _CHAR_W))))
         plot.append(_text(note_lines, 16, top + 2, 14, {"class": "note", "font-size": "12", "fill": MUTED_TEXT}))
 
     # Series.
     if not series:
-        desc.append("Inga serier att visa.")
+        desc.append(w["no_series"])
     for si, (slabel, mapping) in enumerate(series):
         colour, dash, shape = _style(si)
         vals = [_value(mapping.get(aid)) for aid, _ in axes]
@@ -390,11 +417,11 @@ def radar(
         for i, (_aid, alabel) in enumerate(axes):
             v = vals[i]
             if v is None:
-                words.append(f"{_clean(alabel)} {MISSING_WORD}")
+                words.append(f"{_clean(alabel)} {w['missing']}")
             else:
-                outside = " (utanför skalan)" if v < 0 or v > maxv else ""
-                words.append(f"{_clean(alabel)} {_sv(v)}{outside}")
-        desc.append(f"{_clean(slabel)}: " + ("; ".join(words) if words else "inga värden") + ".")
+                outside = w["outside"] if v < 0 or v > maxv else ""
+                words.append(f"{_clean(alabel)} {_sv(v, lang)}{outside}")
+        desc.append(f"{_clean(slabel)}: " + ("; ".join(words) if words else w["no_values"]) + ".")
         if n:
             pts = [at(i, radius * _clamp(v, 0.0, maxv) / maxv) if v is not None else (0.0, 0.0) for i, v in enumerate(vals)]
             if n >= 3 and all(present):
@@ -408,7 +435,7 @@ def radar(
                 if v is None:
                     continue
                 parts.append(
-                    _marker(shape, pts[i][0], pts[i][1], 4.5, colour, {"class": "point", "data-axis": aid, "data-value": _raw(v)}, f"{_clean(slabel)}, {_clean(alabel)}: {_sv(v)}")
+                    _marker(shape, pts[i][0], pts[i][1], 4.5, colour, {"class": "point", "data-axis": aid, "data-value": _raw(v)}, f"{_clean(slabel)}, {_clean(alabel)}: {_sv(v, lang)}")
                 )
         missing = " ".join(aid for (aid, _), p in zip(axes, present, strict=True) if not p) or None
         plot.append(_el("g", {"class": "series", "data-series": str(si), "data-label": slabel, "data-missing": missing}, *parts))
@@ -419,7 +446,7 @@ def radar(
     if legend:
         body.append(legend)
     height = top + size_f + 4 + legend_h + 12
-    return _document(width, height, _clean(title), " ".join(desc), body)
+    return _document(width, height, _clean(title), " ".join(desc), body, lang)
 
 
 # -- trend ----------------------------------------------------------------------------------------------------------
@@ -430,15 +457,18 @@ def trend(
     series: Sequence[tuple[str, Mapping[int, float | None]]],
     *,
     title: str,
-    y_label: str = "Nivå",
+    y_label: str | None = None,
     y_min: float = 1.0,
     y_max: float = 5.0,
     width: int = 720,
     height: int = 400,
+    lang: str = "sv",
 ) -> str:
     """Line chart over years, one line per series (e.g. per heading). Missing years break the line (no interpolation
     across a gap). Axes with year ticks and y ticks at every integer; a marker at every present point with a <title>
     child giving 'series, year: value' so a browser shows a tooltip."""
+    w_ = _words(lang)
+    y_label = w_["level"] if y_label is None else y_label
     yrs = sorted({int(y) for y in years})
     series = [(str(label), values if isinstance(values, Mapping) else {}) for label, values in series]
     lo, hi = _scale_bounds(y_min, y_max, 1.0, 5.0)
@@ -454,8 +484,8 @@ def trend(
     h = plot_top + plot_h + 34 + legend_h + 10
 
     body: list[str] = [title_el]
-    span = f"{yrs[0]}–{yrs[-1]}" if len(yrs) > 1 else (str(yrs[0]) if yrs else "inga")
-    desc: list[str] = [f"Linjediagram: {_clean(title)}. År {span}, {_clean(y_label)} på skala {_level(lo)}–{_level(hi)}."]
+    span = f"{yrs[0]}–{yrs[-1]}" if len(yrs) > 1 else (str(yrs[0]) if yrs else w_["none"])
+    desc: list[str] = [w_["trend"].format(title=_clean(title), span=span, label=_clean(y_label), lo=_level(lo, lang), hi=_level(hi, lang))]
 
     def xpos(year: int) -> float:
         if len(yrs) < 2:
@@ -486,10 +516,10 @@ def trend(
         if idx % label_every == 0 or idx == len(yrs) - 1:
             body.append(_el("text", {"class": "x-tick-label", "data-year": str(year), "x": _n(x), "y": _n(plot_bottom + 20), "text-anchor": "middle", "font-size": "12", "fill": DARK_TEXT}, text=str(year)))
     if not yrs:
-        desc.append("Inga år att visa.")
-        body.append(_el("text", {"class": "note", "x": _n(left + plot_w / 2), "y": _n(plot_top + plot_h / 2), "text-anchor": "middle", "font-size": "14", "fill": MUTED_TEXT}, text="Inga år att visa"))
+        desc.append(w_["no_years"] + ".")
+        body.append(_el("text", {"class": "note", "x": _n(left + plot_w / 2), "y": _n(plot_top + plot_h / 2), "text-anchor": "middle", "font-size": "14", "fill": MUTED_TEXT}, text=w_["no_years"]))
     if not series:
-        desc.append("Inga serier att visa.")
+        desc.append(w_["no_series"])
 
     for si, (slabel, mapping) in enumerate(series):
         colour, dash, shape = _style(si)
@@ -503,20 +533,20 @@ def trend(
         words: list[str] = []
         for year, v in zip(yrs, vals, strict=True):
             if v is None:
-                words.append(f"{year} {MISSING_WORD}")
+                words.append(f"{year} {w_['missing']}")
                 continue
-            outside = " (utanför skalan)" if v < lo or v > hi else ""
-            words.append(f"{year} {_sv(v)}{outside}")
+            outside = w_["outside"] if v < lo or v > hi else ""
+            words.append(f"{year} {_sv(v, lang)}{outside}")
             parts.append(
-                _marker(shape, xpos(year), ypos(v), 4.5, colour, {"class": "marker", "data-year": str(year), "data-value": _raw(v)}, f"{_clean(slabel)}, {year}: {_sv(v)}")
+                _marker(shape, xpos(year), ypos(v), 4.5, colour, {"class": "marker", "data-year": str(year), "data-value": _raw(v)}, f"{_clean(slabel)}, {year}: {_sv(v, lang)}")
             )
-        desc.append(f"{_clean(slabel)}: " + ("; ".join(words) if words else "inga värden") + ".")
+        desc.append(f"{_clean(slabel)}: " + ("; ".join(words) if words else w_["no_values"]) + ".")
         body.append(_el("g", {"class": "series", "data-series": str(si), "data-label": slabel}, *parts))
 
     if legend_probe:
         legend, _ = _series_legend([s for s, _ in series], 16, plot_bottom + 34, w - 32)
         body.append(legend)
-    return _document(w, h, _clean(title), " ".join(desc), body)
+    return _document(w, h, _clean(title), " ".join(desc), body, lang)
 
 
 # -- heatmap --------------------------------------------------------------------------------------------------------
@@ -563,12 +593,14 @@ def heatmap(
     min_value: float = 1.0,
     max_value: float = 5.0,
     cell: int = 56,
+    lang: str = "sv",
 ) -> str:
     """Grid of rows (e.g. districts) × columns (headings): each cell coloured on a sequential colour-blind-safe scale
     (e.g. light yellow → dark blue), with its value printed (one decimal, Swedish decimal comma e.g. "3,4") in a text
     colour with enough contrast on that fill; a missing cell is light grey with "–" and a hatch or plain grey, a
     suppressed cell (key in ``suppressed``) shows ".." on grey. A legend shows the scale and the meaning of "–" and "..".
     Row labels left, column labels on top (wrap or rotate long labels)."""
+    w = _words(lang)
     rows = [(str(rid), str(label)) for rid, label in rows]
     columns = [(str(cid), str(label)) for cid, label in columns]
     values = values if isinstance(values, Mapping) else {}
@@ -592,7 +624,7 @@ def heatmap(
         header = max(header, lw * cos45 + len(lines) * lh * cos45 + 16)
         right_edge = max(right_edge, left + (j + 0.5) * c + lw * cos45 + len(lines) * lh * cos45)
     legend_w = 16 + 9 * 26 + 40
-    legend_w2 = 16 + 2 * (22 + 8 + _width(LEGEND_SUPPRESSED, 12) + 24)
+    legend_w2 = 16 + 2 * (22 + 8 + _width(w["legend_suppressed"], 12) + 24)
     width = max(right_edge + 16, legend_w, legend_w2, 240.0)
     title_el, top = _title_block(title, width)
     grid_top = top + header
@@ -600,12 +632,12 @@ def heatmap(
 
     body: list[str] = [title_el]
     desc: list[str] = [
-        f"Rutnät: {_clean(title)}. {len(rows)} rader × {len(columns)} kolumner, skala {_level(lo)}–{_level(hi)}; "
-        f"”{MISSING_MARK}” betyder {MISSING_WORD}, ”{SUPPRESSED_MARK}” betyder {SUPPRESSED_WORD} (för få svarande)."
+        w["heatmap"].format(title=_clean(title), rows=len(rows), cols=len(columns), lo=_level(lo, lang), hi=_level(hi, lang), missing_mark=MISSING_MARK,
+                            missing=w["missing"], suppressed_mark=SUPPRESSED_MARK, suppressed=w["suppressed"])
     ]
     if not rows or not columns:
-        desc.append("Inga data att visa.")
-        body.append(_el("text", {"class": "note", "x": "16", "y": _n(grid_top), "font-size": "14", "fill": MUTED_TEXT}, text="Inga data att visa"))
+        desc.append(w["no_data"] + ".")
+        body.append(_el("text", {"class": "note", "x": "16", "y": _n(grid_top), "font-size": "14", "fill": MUTED_TEXT}, text=w["no_data"]))
 
     for j, (cid, _clabel) in enumerate(columns):
         x, y = left + (j + 0.5) * c, grid_top - 8
@@ -624,15 +656,15 @@ def heatmap(
             key = (rid, cid)
             where = f"{_clean(rlabel)}, {_clean(clabel)}"
             if key in hidden:
-                status, fill, ink, mark, tip, v = "suppressed", SUPPRESSED_FILL, DARK_TEXT, SUPPRESSED_MARK, SUPPRESSED_WORD, None
+                status, fill, ink, mark, tip, v = "suppressed", SUPPRESSED_FILL, DARK_TEXT, SUPPRESSED_MARK, w["suppressed"], None
             else:
                 v = _value(values.get(key))
                 if v is None:
-                    status, fill, ink, mark, tip = "missing", MISSING_FILL, MUTED_TEXT, MISSING_MARK, MISSING_WORD
+                    status, fill, ink, mark, tip = "missing", MISSING_FILL, MUTED_TEXT, MISSING_MARK, w["missing"]
                 else:
                     status, fill = "shown", _fill(v, lo, hi)
-                    ink, mark = _text_on(fill), _sv(v)
-                    tip = mark + (" (utanför skalan)" if v < lo or v > hi else "")
+                    ink, mark = _text_on(fill), _sv(v, lang)
+                    tip = mark + (w["outside"] if v < lo or v > hi else "")
             words.append(f"{_clean(clabel)} {tip}")
             cells.append(
                 _el(
@@ -652,7 +684,7 @@ def heatmap(
 
     # Legend: the colour scale in steps with its numbers, then the two symbols.
     ly = grid_bottom + 24
-    legend: list[str] = [_el("text", {"x": "16", "y": _n(ly), "font-size": "12", "fill": DARK_TEXT}, text=f"Skala {_level(lo)}–{_level(hi)}")]
+    legend: list[str] = [_el("text", {"x": "16", "y": _n(ly), "font-size": "12", "fill": DARK_TEXT}, text=w["scale"].format(lo=_level(lo, lang), hi=_level(hi, lang)))]
     steps, sw = 9, 26.0
     for k in range(steps):
         v = lo + (hi - lo) * k / (steps - 1)
@@ -665,8 +697,8 @@ def heatmap(
     sy = ly + 46
     x = 16.0
     for cls, fill, ink, mark, text in (
-        ("legend-missing", MISSING_FILL, MUTED_TEXT, MISSING_MARK, LEGEND_MISSING),
-        ("legend-suppressed", SUPPRESSED_FILL, DARK_TEXT, SUPPRESSED_MARK, LEGEND_SUPPRESSED),
+        ("legend-missing", MISSING_FILL, MUTED_TEXT, MISSING_MARK, w["legend_missing"]),
+        ("legend-suppressed", SUPPRESSED_FILL, DARK_TEXT, SUPPRESSED_MARK, w["legend_suppressed"]),
     ):
         legend.append(_el("rect", {"class": cls, "x": _n(x), "y": _n(sy), "width": "22", "height": "18", "fill": fill, "stroke": "#999999", "stroke-width": "0.5"}))
         legend.append(_el("text", {"x": _n(x + 11), "y": _n(sy + 13), "text-anchor": "middle", "font-size": "12", "fill": ink}, text=mark))
@@ -674,4 +706,4 @@ def heatmap(
         x += 30 + _width(text, 12) + 24
     body.append(_el("g", {"class": "legend"}, *legend))
     height = sy + 18 + 14
-    return _document(width, height, _clean(title), " ".join(desc), body)
+    return _document(width, height, _clean(title), " ".join(desc), body, lang)

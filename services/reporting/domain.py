@@ -51,6 +51,11 @@ class SchoolLevels:
     district_name: str | None
     levels: dict[str, int | None]  # heading → level; empty when the school has not submitted
     school_types: tuple[str, ...] = ()
+    code: str | None = None  # Skolverket's school unit code
+
+    def ref(self) -> dict[str, Any]:
+        """The school unit as every service shows it (SchoolUnitRef)."""
+        return {"id": self.id, "name": self.name, "schoolUnitCode": self.code}
 
 
 def schools_from_rows(rows: list[Any]) -> list[SchoolLevels]:
@@ -60,7 +65,7 @@ def schools_from_rows(rows: list[Any]) -> list[SchoolLevels]:
         s = out.get(key)
         if s is None:
             s = out[key] = SchoolLevels(key, r["display_name"], str(r["district"]) if r["district"] else None, r["district_name"], {},
-                                        tuple(r["school_types"]))
+                                        tuple(r["school_types"]), r["school_unit_code"])
         if r["heading"] is not None:
             s.levels[r["heading"]] = r["level"]
     return list(out.values())
@@ -83,17 +88,7 @@ def rollups(schools: list[SchoolLevels], group_of: Any, headings: list[str]) -> 
     return out
 
 
-METHOD = {
-    "levels": "A school's level per heading is the mean of its indicator levels, rounded down (1-5), from its latest submitted "
-              "self-assessment of the year; a reopened assessment does not count until it is submitted again.",
-    "rollups": "A district's or the city's figure is the mean of its schools' levels; schools without a level are left out, not counted as zero.",
-    "suppression": "A figure over fewer than 3 schools, or from fewer than 5 respondents, is suppressed (\"..\"); where a total is "
-                   "published beside its parts, a second part is suppressed so that a hidden value cannot be derived (complementary suppression).",
-    "missing": "Missing (\".\") means no data: not zero and not suppressed.",
-    "pulse": "A pulse group's response rate is its respondents over the school's staff or pupils as the city reports them; under 50% "
-             "the figures are marked insufficient (shown, but not representative).",
-    "ranking": "Schools are listed by name. The figures are for follow-up and development, not for ranking schools.",
-}
+# The method notes every view carries are words: services/reporting/vocabulary.py (METHOD, per language).
 
 
 # --- indicators ----------------------------------------------------------------------------------

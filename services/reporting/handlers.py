@@ -8,7 +8,7 @@ import asyncpg
 from services.reporting import usecases
 from services.reporting.settings import SOURCE
 from services.reporting.usecases import AppFacts
-from shared.city.replica import ORGANISATIONS, on_organisation_upserted
+from shared.city.replica import DUTIES, GUARDIANSHIPS, ORGANISATIONS, on_organisation_upserted
 from shared.consumer import Handler
 from shared.events.assessment import ActionPlanChanged, AssessmentReopened, AssessmentSubmitted, CampaignOpened
 from shared.events.base import Event
@@ -57,7 +57,7 @@ async def on_organisation_upserted_with_history(conn: asyncpg.Connection, env: E
     await usecases.apply_organisation_upserted(UnitOfWork(conn, SOURCE), env.data, event_id=env.id, valid_from=env.time)
 
 
-REPLICAS = (ORGANISATIONS,)
+REPLICAS = (ORGANISATIONS, DUTIES, GUARDIANSHIPS)
 HANDLERS: dict[type[Event], Handler] = {
     CampaignOpened: on_campaign_opened,
     OrganisationUpserted: on_organisation_upserted_with_history,

@@ -5,7 +5,7 @@ and what it erases (docs/decisions/0009; the SQL in privacy_store.py).
 Retention, how long reporting keeps what it holds, by data class (shared/retention.py; the periods in
 docs/privacy.md).
 
-Reporting holds no raw data about persons: its read models are per school (levels, pulse means of groups
+Reporting's read models hold no raw data about persons: they are per school (levels, pulse means of groups
 of 5 or more, figures, counts), and the two staff ids it keeps (indicator_definition.defined_by,
 published_report.published_by) are the record of a configuration and a publication, kept with them. What
 it can let go of is technical: the ids of applied events and the events it published.
@@ -17,7 +17,7 @@ from services.reporting import privacy_store as store
 from shared.events.reporting import ReportingDataErased, ReportingDataExported
 from shared.privacy import export
 from shared.privacy.datamap import (
-    ACCOUNTABILITY, INBOX, MIGRATIONS, NotPersonal, ORGANISATION, ORGANISATION_NAME, outbox, outbox_key_not_personal, OUTBOX_PARKING, PENDING,
+    ACCOUNTABILITY, duty, guardianships, IDEMPOTENCY_KEY, idempotency, INBOX, MIGRATIONS, QUALITY, NotPersonal, ORGANISATION, ORGANISATION_NAME, outbox, outbox_key_not_personal, OUTBOX_PARKING, PENDING,
     Personal, ServiceMap, STAFF, STAFF_IDENTITY,
 )
 from shared.privacy.part import PrivacyPart
@@ -32,6 +32,10 @@ RULES: tuple[Rule, ...] = messaging()
 DATA_MAP = ServiceMap(
     "reporting",
     personal=(
+        duty("Know who holds which duty where: a signed-in person's role at a school unit comes from the city's duty data "
+             "(a Rektor duty makes them its principal).", QUALITY, "No HTTP endpoint returns them; they decide what a signed-in person may do (shared/auth/authority.py)."),
+        guardianships(QUALITY, "No HTTP endpoint returns them; they decide what a signed-in person may do (shared/auth/authority.py)."),
+        idempotency("reporting", QUALITY, RULES),
         Personal("indicator_definition", ("defined_by",), STAFF_IDENTITY, (STAFF,),
                  "Who defined an indicator.", ACCOUNTABILITY,
                  f"Until erased: definitions are configuration, kept through `rebuild` and never deleted — {PENDING}.",
@@ -46,7 +50,7 @@ DATA_MAP = ServiceMap(
                "consumed by notification", (STAFF,)),
     ),
     not_personal=(
-        ORGANISATION, ORGANISATION_NAME, INBOX, MIGRATIONS, OUTBOX_PARKING,
+        ORGANISATION, ORGANISATION_NAME, INBOX, MIGRATIONS, OUTBOX_PARKING, IDEMPOTENCY_KEY,
         NotPersonal("campaign", "Read model of the rounds: name, year, deadline (not who opened them)."),
         NotPersonal("campaign", "The round's name.", ("name",)),
         NotPersonal("campaign_school_unit", "Which school units a round covers."),
@@ -70,8 +74,8 @@ DATA_MAP = ServiceMap(
 
 # --- right of access: every row it holds about the person -----------------------------------------
 
-# its read models hold no person: no replicas of persons or duties, no audit trail
-gather = export.gathering({"indicatorsDefined": store.indicators, "reportsPublished": store.published}, replicas=False, audit=False)
+# its read models hold no person; the replicas it keeps (duties, guardian relations) and no audit trail
+gather = export.gathering({"indicatorsDefined": store.indicators, "reportsPublished": store.published}, audit=False)
 
 
 PRIVACY = PrivacyPart(data_map=DATA_MAP, retention=RULES, gather=gather, exported=ReportingDataExported,

@@ -5,7 +5,8 @@ hold no person; what names one is who defined an indicator and who announced a y
 
 Erasure: reporting's erasure (docs/decisions/0009). Its read models hold figures, never a person
 (docs/privacy.md), and keep them: only who published a report or defined an indicator becomes "erased", and
-the outbox's dead letters that carried the person plain lose their body.
+the outbox's dead letters that carried the person plain lose their body. The city's duties and guardian relations
+it keeps (to know who signs in as what, shared/auth/authority.py) go, as do stored answers of the person's creates.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from uuid import UUID
 
 import asyncpg
 
-from shared.privacy.erasure import ERASED, scrub_outbox
+from shared.privacy.erasure import ERASED, delete_duties, delete_guardianships, delete_idempotency_keys, scrub_outbox
 
 
 def _count(status: str) -> int:
@@ -24,6 +25,9 @@ def _count(status: str) -> int:
 async def erase_person(conn: asyncpg.Connection, person: UUID) -> dict[str, int]:
     text = str(person)
     return {
+        "duty": await delete_duties(conn, person),
+        "guardianship": await delete_guardianships(conn, person),
+        "idempotency_key": await delete_idempotency_keys(conn, person),
         "published_report": _count(await conn.execute(
             "UPDATE published_report SET published_by = $2 WHERE lower(published_by) = $1", text, ERASED)),
         "indicator_definition": _count(await conn.execute(

@@ -47,11 +47,13 @@ async def append_school_unit_version(conn: asyncpg.Connection, *, event_id: str,
     )
 
 
-async def school_unit_history(conn: asyncpg.Connection, school_unit: UUID) -> list[asyncpg.Record]:
+async def school_unit_history(conn: asyncpg.Connection, school_unit: UUID, *, limit: int, offset: int) -> list[asyncpg.Record]:
+    """A page of the school unit's versions, oldest first, each row with the count of all versions (``total``)."""
     return await conn.fetch(
-        "SELECT h.display_name, h.district, d.display_name AS district_name, h.school_types, h.valid_from"
-        " FROM school_unit_history h LEFT JOIN organisation d ON d.id = h.district WHERE h.school_unit = $1 ORDER BY h.valid_from",
-        school_unit,
+        "SELECT h.display_name, h.district, d.display_name AS district_name, h.school_types, h.valid_from, count(*) OVER () AS total"
+        " FROM school_unit_history h LEFT JOIN organisation d ON d.id = h.district WHERE h.school_unit = $1"
+        " ORDER BY h.valid_from, h.event_id LIMIT $2 OFFSET $3",
+        school_unit, limit, offset,
     )
 
 
@@ -130,7 +132,7 @@ SCHOOL_LEVELS = """
             SELECT DISTINCT ON (school_unit) assessment_id, school_unit
             FROM submission WHERE year = $1 AND reopened_at IS NULL ORDER BY school_unit, submitted_at DESC
         )
-        SELECT o.id AS school_unit, o.display_name, o.parent_organisation AS district, d.display_name AS district_name,
+        SELECT o.id AS school_unit, o.display_name, o.school_unit_code, o.parent_organisation AS district, d.display_name AS district_name,
                o.school_types, h.heading, h.level, h.mean
         FROM organisation o
         LEFT JOIN organisation d ON d.id = o.parent_organisation
@@ -151,6 +153,15 @@ async def school_levels(conn: asyncpg.Connection, year: int, districts: list[UUI
 
 async def organisation_name(conn: asyncpg.Connection, id: UUID) -> str | None:
     return await conn.fetchval("SELECT display_name FROM organisation WHERE id = $1 AND NOT deleted", id)
+
+
+async def school_unit_ref(conn: asyncpg.Connection, id: UUID) -> tuple[UUID | None, dict[str, Any]]:
+    """The school unit's district, and the unit as every service shows it (SchoolUnitRef; name and code null when the
+    city has not sent them)."""
+    row = await conn.fetchrow("SELECT parent_organisation, display_name, school_unit_code FROM organisation WHERE id = $1", id)
+    if row is None:
+        return None, {"id": id, "name": None, "schoolUnitCode": None}
+    return row["parent_organisation"], {"id": id, "name": row["display_name"], "schoolUnitCode": row["school_unit_code"]}
 
 
 # --- indicators ----------------------------------------------------------------------------------

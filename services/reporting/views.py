@@ -8,7 +8,8 @@ from typing import Any
 
 import asyncpg
 
-from services.reporting import cache, domain, store, suppression
+from services.reporting import cache, domain, store, suppression, vocabulary
+from shared.i18n import Language
 
 
 def figure(f: suppression.Figure) -> dict[str, Any]:
@@ -31,7 +32,12 @@ def with_change(now: suppression.Figure, before: suppression.Figure | None) -> d
     return body
 
 
-async def city_overview(conn: asyncpg.Connection, year: int) -> dict[str, Any]:
+def district_id(key: str) -> str | None:
+    """The district of a roll-up group: school units without a district are grouped under "None"."""
+    return None if key == "None" else key
+
+
+async def city_overview(conn: asyncpg.Connection, year: int, lang: Language = "sv") -> dict[str, Any]:
     """Each district's figure per heading and the city's, with the change since the year before."""
     schools = await cache.school_levels(conn, year, None)
     last_year = await cache.school_levels(conn, year - 1, None)
@@ -41,8 +47,9 @@ async def city_overview(conn: asyncpg.Connection, year: int) -> dict[str, Any]:
     names = {str(s.district): s.district_name for s in schools}
     city = {h: with_change(suppression.rollup([s.levels.get(h) for s in schools]), suppression.rollup([s.levels.get(h) for s in last_year]))
             for h in domain.HEADINGS}
-    districts = [{"id": d, "displayName": names.get(d), "headings": {h: with_change(f, before.get(d, {}).get(h)) for h, f in figs.items()}}
+    districts = [{"id": district_id(d), "displayName": names.get(d), "headings": {h: with_change(f, before.get(d, {}).get(h)) for h, f in figs.items()}}
                  for d, figs in sorted(by_district.items(), key=lambda kv: names.get(kv[0]) or "")]
-    return {"year": year, **submitted(schools), "city": city, "districts": districts,
+    return {"year": year, **submitted(schools), "headings": [{"code": h, "label": t} for h, t in vocabulary.heading_titles(lang).items()],
+            "city": city, "districts": districts,
             "appsPerHeading": {h: apps.get(h, 0) for h in domain.HEADINGS},  # apps the programbank allows now, per heading they serve
-            "method": domain.METHOD}
+            "method": vocabulary.METHOD[lang]}

@@ -1,19 +1,24 @@
 """Bearer-JWT authentication and role/school authorisation for the Skolit services.
 
-The services never store passwords: the city's identity provider signs a JWT and every
-service checks it on its own, so a request needs no call to another service. Tokens are
-HS256 with a shared secret for the embedded default and tests, or RS256/ES256 against the
-provider's JWKS in production. Who may act for which school travels in the token
-(``school_units``, ``districts``), because pupil data must stay within the schools a
-caller works for (GDPR: need to know).
+The services never store passwords: the city's OpenID Connect provider signs a JWT access token and every
+service checks it on its own against the provider's JWKS (RS256/ES256), so a request needs no call to another
+service. The token says who the caller is (the SS 12000 person id, in a configurable claim) and their IdP groups;
+what they may do — principal or teacher of which school, guardian, district and administrative roles — comes
+from the city's data the service already holds (shared/auth/authority.py; docs/decisions/0014). Because pupil
+data must stay within the schools a caller works for (GDPR: need to know), the school units and districts are
+those of the person's duties and relations.
+
+HS256 tokens with a shared secret stay for local development and the tests: they carry Skolit's own claims
+(``roles``, ``school_units``, ``districts``) as they are, and are taken only where a secret is configured.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -25,7 +30,7 @@ from shared.problems import Problem
 from shared.settings import Settings
 
 __all__ = [
-    "AuthError", "KeysUnavailable", "Principal", "Role", "Verifier",
+    "ADMINISTRATIVE_ROLES", "AuthError", "Identity", "IdentityMapping", "KeysUnavailable", "Principal", "Role", "Verifier",
     "ensure_school_access", "mint", "principal_from_claims", "require",
 ]
 
@@ -114,47 +119,138 @@ def principal_from_claims(claims: dict[str, Any]) -> Principal:
     )
 
 
+@dataclass(frozen=True)
+class Identity:
+    """Who a token of the city's identity provider says the caller is: the SS 12000 person id (from the configured
+    claim), the person's IdP groups and display name. What they may do is not in the token: shared/auth/authority.py
+    derives it from the city's data the service holds (duties, guardian relations) and from the configured groups."""
+
+    subject: str
+    groups: frozenset[str] = frozenset()
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class IdentityMapping:
+    """How a provider token maps to a person and to administrative roles (SKOLIT_OIDC_* settings)."""
+
+    person_claim: str = "sub"
+    groups_claim: str = "groups"
+    #: IdP group → the administrative roles it gives
+    role_groups: dict[str, frozenset[Role]] = field(default_factory=dict)
+    cache_seconds: float = 30.0
+
+    @classmethod
+    def from_pairs(cls, pairs: Iterable[tuple[str, str]], **kwargs: Any) -> IdentityMapping:
+        groups: dict[str, set[Role]] = {}
+        for role, group in pairs:
+            if role not in ADMINISTRATIVE_ROLES:
+                raise ValueError(f"SKOLIT_OIDC_ROLE_GROUPS: {role!r} is not an administrative role "
+                                 f"({', '.join(sorted(ADMINISTRATIVE_ROLES))}); the others come from the city's data")
+            groups.setdefault(group, set()).add(Role(role))
+        return cls(role_groups={g: frozenset(r) for g, r in groups.items()}, **kwargs)
+
+    def identity(self, claims: dict[str, Any]) -> Identity:
+        person = claims.get(self.person_claim)
+        if not isinstance(person, str) or not person.strip():
+            raise AuthError(f"token has no person id in claim {self.person_claim!r}")
+        raw = claims.get(self.groups_claim, [])
+        if isinstance(raw, str):
+            raw = [raw]
+        if not isinstance(raw, list) or not all(isinstance(g, str) for g in raw):
+            raise AuthError(f"claim {self.groups_claim!r} must be a list of strings")
+        name = claims.get("name")
+        return Identity(subject=_person_id(person), groups=frozenset(raw), name=name if isinstance(name, str) else None)
+
+
+def _person_id(value: str) -> str:
+    # SS 12000 ids are UUIDs: one canonical spelling, so the subject compares equal to the city's data
+    try:
+        return str(uuid.UUID(value.strip()))
+    except ValueError:
+        return value.strip()
+
+
+#: the roles only IdP groups give (everything else comes from the city's data)
+ADMINISTRATIVE_ROLES = frozenset({Role.CITY_ADMIN.value, Role.DISTRICT_ADMIN.value, Role.IT_ADMIN.value, Role.DATA_PROTECTION.value})
+
+
 class Verifier:
-    """Checks a bearer token and turns its claims into a Principal."""
+    """Checks a bearer token. Two kinds are taken, each only where configured, told apart by the token's ``alg``:
+
+    - HS256 with the shared secret (development and tests): Skolit's own claims (``roles``, ``school_units``,
+      ``districts``) give a Principal as they are;
+    - RS256/ES256 from the city's identity provider, checked against its JWKS (and issuer and audience): an Identity,
+      whose roles shared/auth/authority.py derives from the city's data.
+    """
 
     def __init__(self, *, secret: str | None = None, jwks_url: str | None = None, issuer: str | None = None,
-                 audience: str | None = None, leeway: float = LEEWAY_SECONDS) -> None:
+                 audience: str | None = None, leeway: float = LEEWAY_SECONDS, mapping: IdentityMapping | None = None) -> None:
         if not secret and not jwks_url:
             raise ValueError("either a JWT secret or a JWKS URL is required")
         self._secret = secret or None
-        # A secret wins: it is what the embedded default and the tests set explicitly.
-        self._jwks = None if self._secret else jwt.PyJWKClient(jwks_url, timeout=5)  # type: ignore[arg-type]
+        self._jwks = jwt.PyJWKClient(jwks_url, timeout=5) if jwks_url else None
         self._issuer = issuer
         self._audience = audience
         self._leeway = leeway
+        self.mapping = mapping or IdentityMapping()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Verifier:
-        return cls(secret=settings.jwt_secret, jwks_url=settings.jwt_jwks_url,
-                   issuer=settings.jwt_issuer, audience=settings.jwt_audience)
+        mapping = IdentityMapping.from_pairs(settings.oidc_role_groups, person_claim=settings.oidc_person_claim,
+                                             groups_claim=settings.oidc_groups_claim, cache_seconds=settings.oidc_authority_cache_seconds)
+        return cls(secret=settings.jwt_secret, jwks_url=settings.jwt_jwks_url, issuer=settings.jwt_issuer,
+                   audience=settings.jwt_audience, mapping=mapping)
 
-    async def verify(self, token: str) -> Principal:
+    @property
+    def takes_development_tokens(self) -> bool:
+        return self._secret is not None
+
+    @property
+    def takes_provider_tokens(self) -> bool:
+        return self._jwks is not None
+
+    async def verify(self, token: str) -> Principal | Identity:
         try:
+            alg = jwt.get_unverified_header(token).get("alg")
+        except jwt.PyJWTError as exc:
+            raise AuthError(f"invalid token: {exc}") from None
+        if alg == "HS256":
+            if self._secret is None:
+                raise AuthError("invalid token: HS256 development tokens are not accepted here; sign in with the identity provider")
+            return principal_from_claims(self._decode(token, self._secret, "HS256", provider=False))
+        if alg in ASYMMETRIC_ALGORITHMS:
             if self._jwks is None:
-                key: Any = self._secret
-                algorithms = ["HS256"]
-            else:
+                raise AuthError(f"invalid token: {alg} tokens are not accepted here (no identity provider is configured)")
+            try:
                 # PyJWKClient fetches over urllib (blocking); keep it off the event loop.
-                key = (await asyncio.to_thread(self._jwks.get_signing_key_from_jwt, token)).key
-                algorithms = ASYMMETRIC_ALGORITHMS
-            claims = jwt.decode(
-                token, key, algorithms=algorithms, issuer=self._issuer, audience=self._audience,
-                leeway=self._leeway,
+                signing = await asyncio.to_thread(self._jwks.get_signing_key_from_jwt, token)
+            except jwt.PyJWKClientConnectionError:
+                raise KeysUnavailable("signing keys are unavailable") from None
+            except jwt.PyJWTError as exc:
+                raise AuthError(f"invalid token: {exc}") from None
+            if signing.algorithm_name not in (None, alg):
+                raise AuthError(f"invalid token: the key {signing.key_id!r} is not a {alg} key")
+            return self.mapping.identity(self._decode(token, signing.key, alg, provider=True))
+        raise AuthError(f"invalid token: the algorithm {alg!r} is not accepted")
+
+    def _decode(self, token: str, key: Any, alg: str, *, provider: bool) -> dict[str, Any]:
+        # The issuer and audience name the identity provider: they bind its tokens, and development tokens only
+        # where no provider is configured (so `make run` and the tests can take both kinds).
+        bind = provider or self._jwks is None
+        issuer = self._issuer if bind else None
+        audience = self._audience if bind else None
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token, key, algorithms=[alg], issuer=issuer, audience=audience, leeway=self._leeway,
                 # Without an audience configured, an "aud" from the provider is not a reason to refuse.
-                options={"require": ["exp", "sub"], "verify_aud": self._audience is not None},
+                options={"require": ["exp"] if provider else ["exp", "sub"], "verify_aud": audience is not None},
             )
         except jwt.ExpiredSignatureError:
             raise AuthError("token has expired") from None
-        except jwt.PyJWKClientConnectionError:
-            raise KeysUnavailable("signing keys are unavailable") from None
         except jwt.PyJWTError as exc:
             raise AuthError(f"invalid token: {exc}") from None
-        return principal_from_claims(claims)
+        return claims
 
 
 _bearer = HTTPBearer(auto_error=False)  # auto_error off: we answer with our own problem document
@@ -177,11 +273,17 @@ def require(*roles: Role) -> Callable[..., Awaitable[Principal]]:
             raise Problem(401, "Unauthorized", reason, headers=_challenge())
         verifier: Verifier = request.app.state.verifier
         try:
-            principal = await verifier.verify(credentials.credentials)
+            verified = await verifier.verify(credentials.credentials)
         except KeysUnavailable as exc:
             raise Problem(503, "Service unavailable", exc.reason, headers={"Retry-After": "5"}) from None
         except AuthError as exc:
             raise Problem(401, "Unauthorized", exc.reason, headers=_challenge("invalid_token")) from None
+        if isinstance(verified, Identity):
+            from shared.auth.authority import authority_of
+
+            principal = await authority_of(request.app, verifier.mapping).principal(verified)
+        else:
+            principal = verified
         if wanted and not principal.has_any(*wanted):
             raise Problem(403, "Forbidden", "requires one of the roles: " + ", ".join(sorted(wanted)))
         return principal

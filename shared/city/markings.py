@@ -1,8 +1,8 @@
 """Protected identities are never shown to others (README; docs/privacy.md, legal basis B5).
 
-Skolit stores no names: a person appears by their SS 12000 person id, and for a person whose city
-record carries a protection marking (Sekretessmarkering, Skyddad folkbokföring) even that id is
-identifying. Services that show who did what (assessment: who opened a round, submitted, wrote an
+Skolit shows people by their SS 12000 person id (and, through shared/city/people.py, their name), and
+for a person whose city record carries a protection marking (Sekretessmarkering, Skyddad folkbokföring)
+even that id is identifying. Services that show who did what (assessment: who opened a round, submitted, wrote an
 action or a note, the audit trail; catalog: who requested an app, who decided, who changed a record)
 keep the city's markings (shared/city/replica.py ``MARKINGS``), and ``HideProtectedIdentities`` passes
 each of their JSON and CSV answers through one filter: every person id of a protected identity in it —

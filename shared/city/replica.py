@@ -1,6 +1,6 @@
 """Each service's copy of the city data it needs, built from the city's events.
 
-A replica is a migration plus the handlers that keep its tables current. Every write is guarded
+A replica is its migrations plus the handlers that keep its tables current. Every write is guarded
 by the event time, so an old event that arrives late never overwrites a newer state.
 """
 
@@ -36,10 +36,13 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 class Replica:
     name: str
     handlers: dict[type[Event], Handler] = field(default_factory=dict)
+    #: the stems of its files in shared/city/migrations/, applied in this order (empty: just ``name``). Applied files
+    #: are checksummed: a change to a replica's tables is a new file added at the end, never an edit.
+    migrations: tuple[str, ...] = ()
 
     @property
-    def migration(self) -> Path:
-        return MIGRATIONS / f"{self.name}.sql"
+    def migration_files(self) -> tuple[Path, ...]:
+        return tuple(MIGRATIONS / f"{stem}.sql" for stem in (self.migrations or (self.name,)))
 
 
 # --- organisations -------------------------------------------------------------------------------
@@ -86,10 +89,10 @@ SCHOOL_UNIT_COLUMNS = """
 def school_unit_json(row: asyncpg.Record) -> dict[str, Any]:
     return {
         "id": str(row["id"]),
-        "displayName": row["display_name"],
+        "name": row["display_name"],
         "schoolUnitCode": row["school_unit_code"],
         "schoolTypes": list(row["school_types"]),
-        "district": {"id": str(row["district_id"]), "displayName": row["district_name"]} if row["district_id"] else None,
+        "district": {"id": str(row["district_id"]), "name": row["district_name"]} if row["district_id"] else None,
         "startDate": row["start_date"].isoformat() if row["start_date"] else None,
         "endDate": row["end_date"].isoformat() if row["end_date"] else None,
     }
@@ -152,16 +155,23 @@ async def persons_with_duty(conn: asyncpg.Connection, school_unit_id: UUID, duty
 
 # --- persons and guardianships -------------------------------------------------------------------
 
+# The event is the person's whole state: a name it does not carry is no name (the city's data has none).
 PERSON_UPSERT = """
-        INSERT INTO person (id, security_marking, removed, event_time) VALUES ($1, $2, false, $3)
-        ON CONFLICT (id) DO UPDATE SET security_marking = EXCLUDED.security_marking, removed = false, event_time = EXCLUDED.event_time
+        INSERT INTO person (id, security_marking, given_name, family_name, removed, event_time) VALUES ($1, $2, $3, $4, false, $5)
+        ON CONFLICT (id) DO UPDATE SET security_marking = EXCLUDED.security_marking, given_name = EXCLUDED.given_name,
+            family_name = EXCLUDED.family_name, removed = false, event_time = EXCLUDED.event_time
         WHERE person.event_time <= EXCLUDED.event_time
+        """
+
+#: A removed person keeps their id and marking (so a protected identity stays hidden) but loses their name.
+PERSON_REMOVE = """
+        UPDATE person SET removed = true, given_name = NULL, family_name = NULL, event_time = $2 WHERE id = $1 AND event_time <= $2
         """
 
 
 def _person_upserted_arguments(env: Envelope[PersonUpserted]) -> tuple[Any, ...]:
     e = env.data
-    return (e.id, e.securityMarking.value, env.time)
+    return (e.id, e.securityMarking.value, e.givenName, e.familyName, env.time)
 
 
 on_person_upserted = Statement(PERSON_UPSERT, _person_upserted_arguments)
@@ -169,7 +179,7 @@ on_person_upserted = Statement(PERSON_UPSERT, _person_upserted_arguments)
 
 async def on_person_removed(conn: asyncpg.Connection, env: Envelope[PersonRemoved]) -> None:
     e = env.data
-    await conn.execute("UPDATE person SET removed = true, event_time = $2 WHERE id = $1 AND event_time <= $2", e.id, env.time)
+    await conn.execute(PERSON_REMOVE, e.id, env.time)
     # A removed person is related to no one any longer.
     await conn.execute("UPDATE guardianship SET active = false WHERE (guardian = $1 OR pupil = $1) AND active", e.id)
 
@@ -209,6 +219,19 @@ PERSONS = Replica(
         GuardianRelationAdded: on_guardian_relation_added,
         GuardianRelationEnded: on_guardian_relation_ended,
     },
+    migrations=("person", "person_name"),
+)
+
+
+# --- guardian relations only ----------------------------------------------------------------------
+
+#: For services that keep no person replica (assessment, catalog, reporting): the guardian relations alone, which
+#: make a signed-in person a guardian (shared/auth/authority.py). The same table and handlers as PERSONS' relations,
+#: so a service keeps one or the other. A removed person's relations are ended by the city's GuardianRelationEnded
+#: events (PersonRemoved belongs to the person or marking replica).
+GUARDIANSHIPS = Replica(
+    "guardianship",
+    {GuardianRelationAdded: on_guardian_relation_added, GuardianRelationEnded: on_guardian_relation_ended},
 )
 
 
@@ -217,12 +240,13 @@ PERSONS = Replica(
 
 async def on_marked_person_removed(conn: asyncpg.Connection, env: Envelope[PersonRemoved]) -> None:
     e = env.data
-    await conn.execute("UPDATE person SET removed = true, event_time = $2 WHERE id = $1 AND event_time <= $2", e.id, env.time)
+    await conn.execute(PERSON_REMOVE, e.id, env.time)
 
 
-#: For services that need only to know who has a protected identity (assessment, catalog): the person table
-#: without guardian relations (shared/city/markings.py hides their ids). Never together with PERSONS.
-MARKINGS = Replica("person_marking", {PersonUpserted: on_person_upserted, PersonRemoved: on_marked_person_removed})
+#: For services that need only to know who a person is and who has a protected identity (assessment, catalog):
+#: the person table (names included) without guardian relations (shared/city/markings.py hides their ids). Never together with PERSONS.
+MARKINGS = Replica("person_marking", {PersonUpserted: on_person_upserted, PersonRemoved: on_marked_person_removed},
+                   migrations=("person_marking", "person_name"))
 
 
 async def protected_persons(conn: asyncpg.Connection, ids: list[UUID]) -> set[UUID]:

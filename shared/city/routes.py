@@ -2,27 +2,50 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.auth import Principal, Role, ensure_school_access, require
 from shared.city import replica
-from shared.problems import Problem
+from shared.http.models import Page, SchoolUnitRef
+from shared.http.openapi import example
+from shared.http.pages import PageRequest, page_request
+from shared.problems import Problem, documented
 
 router = APIRouter(tags=["city data"])
 SEE_ALL = {Role.CITY_ADMIN}
 BY_DISTRICT = {Role.DISTRICT_ADMIN, Role.IT_ADMIN}
+EXAMPLE: dict[str, Any] = {"id": "0f8e2c4a-1b3d-4e5f-8a9b-0c1d2e3f4a5b", "name": "Rosengårdsskolan", "schoolUnitCode": "12345678", "schoolTypes": ["GR"],
+           "district": {"id": "7d1e2f3a-4b5c-4d6e-8f70-81a2b3c4d5e6", "name": "Område Öster"}, "startDate": "1972-08-15", "endDate": None}
 
 
-@router.get("/school-units", summary="School units the caller acts for, as this service knows them")
+class DistrictRef(BaseModel):
+    id: UUID
+    name: str | None = Field(description="the district's (verksamhetsområde's) display name")
+
+
+class SchoolUnit(SchoolUnitRef):
+    """A school unit as the city's organisation data (SS 12000 Organisation) describes it."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLE]})
+
+    schoolTypes: list[str] = Field(description="SS 12000 school types: FS, GR, GY …")
+    district: DistrictRef | None
+    startDate: date | None
+    endDate: date | None
+
+
+@router.get("/school-units", summary="School units the caller acts for, as this service knows them",
+            responses=example({"items": [EXAMPLE], "limit": 50, "next": None, "total": None}))
 async def list_school_units(
     request: Request,
     caller: Annotated[Principal, Depends(require())],
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,  # bounded: a huge offset overflows PostgreSQL's bigint
-) -> dict[str, Any]:
+    page: Annotated[PageRequest, Depends(page_request)],
+) -> Page[SchoolUnit]:
     districts = [UUID(d) for d in caller.districts] if caller.roles & BY_DISTRICT else []
     async with request.app.state.pool.acquire() as conn:
         rows = await replica.list_school_units(
@@ -30,18 +53,18 @@ async def list_school_units(
             everything=bool(caller.roles & SEE_ALL),
             ids=[UUID(s) for s in caller.school_units],
             districts=districts,
-            limit=limit,
-            offset=offset,
+            limit=page.fetch,
+            offset=page.offset,
         )
-    return {"items": [replica.school_unit_json(r) for r in rows], "limit": limit, "offset": offset}
+    return Page[SchoolUnit](**page.page(rows, item=replica.school_unit_json))
 
 
-@router.get("/school-units/{school_unit_id}", summary="One school unit as this service knows it")
-async def get_school_unit(request: Request, school_unit_id: UUID, caller: Annotated[Principal, Depends(require())]) -> dict[str, Any]:
+@router.get("/school-units/{school_unit_id}", summary="One school unit as this service knows it", responses=documented(404))
+async def get_school_unit(request: Request, school_unit_id: UUID, caller: Annotated[Principal, Depends(require())]) -> SchoolUnit:
     async with request.app.state.pool.acquire() as conn:
         row = await replica.get_school_unit(conn, school_unit_id)
     district = str(row["district_id"]) if row and row["district_id"] else None
     ensure_school_access(caller, str(school_unit_id), district)
     if row is None:
         raise Problem(404, "Not found", f"school unit {school_unit_id} is not known to this service")
-    return replica.school_unit_json(row)
+    return SchoolUnit(**replica.school_unit_json(row))

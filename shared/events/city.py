@@ -1,7 +1,8 @@
 """The contract the city's systems publish against (SS 12000 field names).
 
-Persons appear by id and protection marking only: no names of pupils, no personnummer, no
-contact details. Contact details reach the notification service over its own HTTP API.
+Persons appear by id, protection marking and name (SS 12000 givenName/familyName, for showing people to
+staff): no personnummer, no contact details. Contact details reach the notification service over its own
+HTTP API. Names travel only on the city's topics: Skolit's own events never carry them (shared/events/base.py).
 """
 
 from __future__ import annotations
@@ -109,7 +110,9 @@ class OrganisationEnded(Event):
 
 
 class PersonUpserted(Event):
-    """A person known to the school: staff, pupil or guardian. Only the protection marking travels."""
+    """A person known to the school: staff, pupil or guardian: the protection marking and, optionally, the name
+    (SS 12000 Person ``givenName``/``familyName``) services show to staff. A protected identity's name is kept
+    like any other but shown to nobody but the person (shared/city/people.py)."""
 
     TYPE = "se.skolit.city.person.upserted.v1"
     TOPIC = CITY_PERSON.name
@@ -118,6 +121,10 @@ class PersonUpserted(Event):
 
     id: UUID
     securityMarking: SecurityMarking = SecurityMarking.INGEN
+    givenName: str | None = Field(default=None, max_length=200, description="the person's given name (SS 12000 Person.givenName)",
+                                  examples=["Astrid"])
+    familyName: str | None = Field(default=None, max_length=200, description="the person's family name (SS 12000 Person.familyName)",
+                                   examples=["Lindqvist"])
 
 
 class PersonRemoved(Event):

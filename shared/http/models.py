@@ -6,14 +6,14 @@ school unit from the catalog and one from reporting can be compared and shown by
 
 from __future__ import annotations
 
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
 T = TypeVar("T")
 
-_PERSON_EXAMPLE = {"id": "5b0c8c1e-4a2e-4f39-9a51-6f3c2e1d7a10", "name": "Anna Lindqvist", "protected": False}
+_PERSON_EXAMPLE: dict[str, Any] = {"id": "5b0c8c1e-4a2e-4f39-9a51-6f3c2e1d7a10", "name": "Anna Lindqvist", "protected": False, "kind": "person"}
 
 
 class PersonRef(BaseModel):
@@ -21,13 +21,17 @@ class PersonRef(BaseModel):
 
     For a protected identity (skyddad identitet) neither the id nor the name is shown to anyone but the person:
     ``id`` and ``name`` are null and ``protected`` is true. ``name`` is also null while the city has not sent
-    the person's name, or after the person was erased."""
+    the person's name, or after the person was erased.
+
+    Where no person acted, ``kind`` says so: ``system`` (a rule of the service, e.g. an answer carried from last year;
+    ``name`` says which, in the reader's language) or ``erased`` (the person's data was erased: no id, no name)."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [_PERSON_EXAMPLE]})
 
     id: UUID | None = Field(description="the SS 12000 person id; null for a protected identity")
     name: str | None = Field(default=None, description="display name; null when protected or unknown")
     protected: bool = Field(default=False, description="a protected identity: shown to others as neither id nor name")
+    kind: Literal["person", "system", "erased"] = Field(default="person", description="a person, a rule of the service, or an erased person")
 
 
 class SchoolUnitRef(BaseModel):
@@ -115,6 +119,6 @@ class AsyncApiDocument(BaseModel):
 
 def example_of(model: type[BaseModel]) -> Any:
     """The first example a model declares (for responses documented by hand)."""
-    extra = model.model_config.get("json_schema_extra") or {}
+    extra: Any = model.model_config.get("json_schema_extra") or {}
     examples = extra.get("examples") if isinstance(extra, dict) else None
-    return examples[0] if examples else None
+    return examples[0] if isinstance(examples, list) and examples else None

@@ -19,7 +19,7 @@ from shared.problems import MEDIA_TYPE, TITLES
 
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 _DESCRIPTIONS = {
-    400: "The request cannot be read", 401: "No valid bearer token", 403: "The caller's role or school units do not allow this",
+    400: "The body cannot be read (not JSON, or not UTF-8)", 401: "No valid bearer token", 403: "The caller's role or school units do not allow this",
     404: "No such resource", 406: "None of the accepted media types or API versions is served",
     409: "The resource's state does not allow this now (locked, closed, past the deadline), or the same Idempotency-Key is in use",
     413: "The request body is over the limit", 415: "The body's media type is not accepted",
@@ -64,6 +64,7 @@ def finish(document: dict[str, Any], *, version_prefix: str = "/v1") -> dict[str
                 for status in (401, 403, 503):
                     responses.setdefault(str(status), {})
             if method in _BODY_METHODS and "requestBody" in op:
+                responses.setdefault("400", {})  # a body that is not JSON at all
                 responses.setdefault("413", {})
             if op.get("parameters") or "requestBody" in op:
                 responses.setdefault("422", {})
@@ -125,12 +126,17 @@ def _has_example(document: dict[str, Any], media: dict[str, Any]) -> bool:
 def lint(document: dict[str, Any]) -> list[str]:
     """Each operation's shortcomings: a 2xx without a typed schema or an example; an error not documented as a problem."""
     faults: list[str] = []
+    operation_ids: dict[str, str] = {}
     for path, item in document.get("paths", {}).items():
         for method in _METHODS:
             op = item.get(method)
             if op is None:
                 continue
             where = f"{method.upper()} {path}"
+            op_id = op.get("operationId")
+            if op_id in operation_ids:
+                faults.append(f"{where}: operationId {op_id} also names {operation_ids[op_id]}")
+            operation_ids[op_id] = where
             responses = op.get("responses", {})
             ok = {s: r for s, r in responses.items() if s.startswith("2")}
             if not ok:

@@ -19,24 +19,25 @@ from shared.problems import rejected
 T = TypeVar("T")
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
-_PREFIX = "o:"
+OFFSET = "o"  # the cursor of a list paged by position
+KEYSET = "k"  # the cursor of a list paged after a key (newest first: a page does not shift when new items arrive)
+_LIMITS = {OFFSET: 10_000_000, KEYSET: 2**63 - 1}  # bounded: PostgreSQL's bigint
 
 
-def encode_cursor(offset: int) -> str:
-    return base64.urlsafe_b64encode(f"{_PREFIX}{offset}".encode()).decode().rstrip("=")
+def encode_cursor(value: int, kind: str = OFFSET) -> str:
+    return base64.urlsafe_b64encode(f"{kind}:{value}".encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> int:
+def decode_cursor(cursor: str, kind: str = OFFSET) -> int:
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        if not text.startswith(_PREFIX):
-            raise ValueError(text)
-        offset = int(text[len(_PREFIX):])
-        if not 0 <= offset <= 10_000_000:
+        prefix, _, number = text.partition(":")
+        value = int(number)
+        if prefix != kind or not 0 <= value <= _LIMITS[kind] or number != str(value):
             raise ValueError(text)
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise rejected(422, "cursor is not one this service gave: use the `next` of the previous page", "query.cursor") from None
-    return offset
+    return value
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,31 @@ class PageRequest:
         """The ``Page`` answer for a list already whole in memory (small lists: a school's licences, a round's schools)."""
         window = items[self.offset: self.offset + self.fetch]
         return self.page(window, total=len(items) if counted else None, item=item)
+
+
+@dataclass(frozen=True)
+class KeysetRequest:
+    """A page of a list read after a key: ``WHERE key < before ORDER BY key DESC LIMIT fetch``."""
+
+    limit: int
+    before: int | None
+
+    @property
+    def fetch(self) -> int:
+        return self.limit + 1
+
+    def page(self, rows: Sequence[T], key: Callable[[T], int], *, total: int | None = None, item: Callable[[T], Any] | None = None) -> dict[str, Any]:
+        shown = rows[: self.limit]
+        more = len(rows) > self.limit and bool(shown)
+        return {"items": [item(r) for r in shown] if item else list(shown), "limit": self.limit,
+                "next": encode_cursor(key(shown[-1]), KEYSET) if more else None, "total": total}
+
+
+def keyset_request(
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"items per page (default {DEFAULT_LIMIT}, at most {MAX_LIMIT})")] = DEFAULT_LIMIT,
+    cursor: Annotated[str | None, Query(max_length=200, description="the `next` of the previous page; absent for the first page")] = None,
+) -> KeysetRequest:
+    return KeysetRequest(limit=limit, before=decode_cursor(cursor, KEYSET) if cursor else None)
 
 
 def page_request(

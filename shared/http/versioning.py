@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
+from urllib.parse import quote
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -33,7 +34,9 @@ class VersionPrefix:
         path: str = scope["path"]
         if path == CURRENT or path.startswith(CURRENT + "/"):
             inner = path[len(CURRENT):] or "/"
-            scope = dict(scope, path=inner, raw_path=inner.encode())
+            raw = scope.get("raw_path") or quote(path).encode()
+            raw_inner = raw[len(CURRENT):] if raw.startswith(CURRENT.encode()) else quote(inner).encode()
+            scope = dict(scope, path=inner, raw_path=raw_inner or b"/")
             await self.app(scope, receive, send)
             return
         if path.startswith(UNVERSIONED) or path == "/":
@@ -44,7 +47,9 @@ class VersionPrefix:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 headers.append((b"deprecation", b"true"))
-                headers.append((b"link", f'<{CURRENT}{path}>; rel="successor-version"'.encode("latin-1", "replace")))
+                # the path as it came on the wire (percent-encoded): a decoded one may hold bytes no header may carry
+                raw = scope.get("raw_path") or quote(path).encode()
+                headers.append((b"link", b"<" + CURRENT.encode() + raw + b'>; rel="successor-version"'))
                 message = dict(message, headers=headers)
             await send(message)
 

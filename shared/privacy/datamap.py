@@ -40,11 +40,13 @@ FREE_TEXT = "free text that may hold personal data"
 STAFF_IDENTITY = "staff identity (who did what)"
 AUDIT = "audit"
 PROTECTED = "protected identity marking (confidential)"
+NAME = "name (SS 12000 givenName/familyName)"
+STORED_ANSWER = "stored answer of a create (retries)"
 PREFERENCES = "preferences and settings"
 DERIVED = "derived search index"
 EVENT_RECORD = "event record (ids, some free text)"
 EXPORT = "right-of-access export (encrypted)"
-CATEGORIES = (PERSON_ID, CONTACT, FREE_TEXT, STAFF_IDENTITY, AUDIT, PROTECTED, PREFERENCES, DERIVED, EVENT_RECORD, EXPORT)
+CATEGORIES = (PERSON_ID, CONTACT, FREE_TEXT, STAFF_IDENTITY, AUDIT, PROTECTED, NAME, PREFERENCES, DERIVED, EVENT_RECORD, EXPORT, STORED_ANSWER)
 
 PENDING = "see issue: retention jobs (pending)"
 CONFIRM = "TO BE CONFIRMED by the city's DPO"
@@ -192,9 +194,50 @@ def markings() -> Personal:
         f"Until erased: PersonRemoved sets removed = true and the row stays — {PENDING}.",
         ("No endpoint returns the marking: a protected person's id becomes `protected-identity` in every JSON and CSV answer "
          "to anyone but that person.",),
-        "Replica of the city's persons, id and marking only (shared/city/migrations/person_marking.sql); persons of every kind, "
-        "since the topic does not say which.",
+        "Replica of the city's persons, id and marking (shared/city/migrations/person_marking.sql), names beside them "
+        "(person_name.sql); persons of every kind, since the topic does not say which.",
     )
+
+
+def person_names(purpose: str, basis: LegalBasis, readers: str) -> Personal:
+    """The names in the city's person replica (shared/city/migrations/person_name.sql), shown through shared/city/people.py."""
+    return Personal(
+        "person", ("given_name", "family_name"), NAME, (PUPIL, GUARDIAN, STAFF), purpose, basis,
+        f"Until erased: PersonRemoved clears the name (the row stays, without it); a newer PersonUpserted replaces it — {PENDING}.",
+        (readers, "A protected identity's name is shown to nobody but the person (shared/city/people.py `person_refs`)."),
+        "Replica of the city's SS 12000 Person givenName/familyName (shared/city/migrations/person_name.sql), from the city's "
+        "person topic only: Skolit's own events never carry names. In the person's right-of-access export (table person).",
+    )
+
+
+def guardianships(basis: LegalBasis, readers: str) -> Personal:
+    """The city's guardian relations where a service keeps them only to know who signs in as a guardian
+    (shared/city/migrations/guardianship.sql; notification maps its own, from person.sql)."""
+    return Personal(
+        "guardianship", ("guardian", "pupil", "school_unit", "relation_type", "school_type", "school_year", "start_date", "end_date",
+                         "active"), PERSON_ID, (GUARDIAN, PUPIL),
+        "Know who is a guardian of a pupil at which school unit: a signed-in guardian's role comes from the city's "
+        "guardianship data (shared/auth/authority.py).", basis,
+        f"Until erased: GuardianRelationEnded sets active = false; rows are never deleted — {PENDING}.",
+        (readers,),
+        "Replica of the city's guardian relations (shared/city/migrations/guardianship.sql). In the person's right-of-access "
+        "export (guardianRelations); erased with the person.",
+    )
+
+
+def idempotency(service: str, basis: LegalBasis, rules: Iterable[Rule]) -> Personal:
+    """The stored answers of idempotent creates every service keeps (shared/migrations/0003_idempotency_keys.sql)."""
+    return Personal("idempotency_key", ("caller", "status", "headers", "body"), STORED_ANSWER, (STAFF, GUARDIAN),
+                 "Answer a retried create (the same Idempotency-Key) with the first answer instead of creating twice "
+                 "(shared/http/idempotency.py, docs/api.md).", basis,
+                 retained(rules, "idempotency", after="A key older than a day is also taken over by the next request with it; "
+                                                      "the caller's rows go on erasure."),
+                 (f"Only the caller who made the create, by retrying it with the same key ({service}'s POST endpoints).",),
+                 "caller is a SHA-256 of the token's subject, not the id itself; body is the stored answer, which may name "
+                 "persons (e.g. a request's requester).")
+
+
+IDEMPOTENCY_KEY = NotPersonal("idempotency_key", "The client's own retry key (a random value it chose), not about a person.", ("key",))
 
 
 def outbox(schema: str, rules: Iterable[Rule], carries: str, dead_letters: str, topic: str, consumers: str, subjects: tuple[str, ...],
@@ -332,8 +375,9 @@ the tests until the map says what it is; the map is the source and this file is 
 **How to read it**
 
 - **Data subjects**: *pupil*, *guardian*, *staff*. Persons appear by their SS 12000 person id (a UUID from the
-  city's systems): names and personnummer never reach Skolit, but the ids are personal data — pseudonymous
-  ones, since the city can tell whose they are. Contact details live only in the notification service, encrypted.
+  city's systems), personal data — pseudonymous ones, since the city can tell whose they are. The city's person
+  replicas also keep the person's name (SS 12000 givenName/familyName), to show people to staff; personnummer never
+  reach Skolit. Contact details live only in the notification service, encrypted.
 - **Column(s)** are those that identify a person or say something about one. The ids, states and timestamps of
   the same rows are not listed one by one: erasing or pseudonymising a row covers them.
 - **Retention** says what the system does today. Where the daily retention job removes data, the entry names its

@@ -6,8 +6,9 @@ anonymise what it holds (its ``erase`` function, in the handler's transaction) a
 ``…DataErased`` confirmation with the counts — never an id. A person whose key is already destroyed was
 erased before: the service confirms with nothing erased.
 
-What every service keeps alike is erased here: the duty replica, the audit trail (``audit_log``, where a
-service has one) and the outbox's history. Anonymised values become the literal ``"erased"``.
+What every service keeps alike is erased here: the city's replicas (persons with their names, duties, guardian
+relations), the audit trail (``audit_log``, where a service has one), the stored answers of idempotent creates and
+the outbox's history. Anonymised values become the literal ``"erased"``.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from uuid import UUID
 
 import asyncpg
 
+from shared.http.idempotency import caller_hash
 from shared.uow import UnitOfWork
 from shared.events.base import DataErased
 from shared.events.envelope import Envelope, Rejected
@@ -65,9 +67,28 @@ async def delete_duties(conn: asyncpg.Connection, person: UUID) -> int:
     return _count(await conn.execute("DELETE FROM duty WHERE person = $1", person))
 
 
+async def delete_guardianships(conn: asyncpg.Connection, person: UUID) -> int:
+    """The city's guardian relations (shared/city/migrations/person.sql or guardianship.sql), where the service keeps
+    them: every relation the person is guardian or pupil in."""
+    if not await has_table(conn, "guardianship"):
+        return 0
+    return _count(await conn.execute("DELETE FROM guardianship WHERE guardian = $1 OR pupil = $1", person))
+
+
+async def delete_idempotency_keys(conn: asyncpg.Connection, person: UUID) -> int:
+    """Stored answers of idempotent creates (shared/http/idempotency.py): the person's own (their caller hash) and
+    any whose answer names them."""
+    if not await has_table(conn, "idempotency_key"):
+        return 0
+    return _count(await conn.execute(
+        "DELETE FROM idempotency_key WHERE caller = $1 OR position($2::bytea IN coalesce(body, ''::bytea)) > 0",
+        caller_hash(str(person)), str(person).encode(),
+    ))
+
+
 async def delete_person(conn: asyncpg.Connection, person: UUID) -> int:
-    """The city's person replica (id and protection marking: shared/city/migrations/person.sql or
-    person_marking.sql), where the service keeps one."""
+    """The city's person replica (id, protection marking and name: shared/city/migrations/person.sql or
+    person_marking.sql, and person_name.sql), where the service keeps one: the row goes, the name with it."""
     if not await has_table(conn, "person"):
         return 0
     return _count(await conn.execute("DELETE FROM person WHERE id = $1", person))

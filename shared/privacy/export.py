@@ -83,15 +83,24 @@ def open_part(private_key: bytes, request_id: UUID, service: str, text: str) -> 
     return orjson.loads(zlib.decompress(sealedbox.open_box(private_key, box, associated(request_id, service))))
 
 
+#: the city's replicas a service may keep (shared/city/replica.py), by their table, as they appear in a part
+REPLICA_QUERIES: dict[str, tuple[str, Query]] = {
+    "person": ("person", export_store.person),  # with the person's own name
+    "duty": ("duties", export_store.duties),
+    "guardianship": ("guardianRelations", export_store.guardianships),
+}
+
+
 def gathering(own: Mapping[str, Query], *, replicas: bool = True, audit: bool = True) -> Gather:
     """A service's ``gather`` from its own queries (``{table name in the part: query}``), between what services keep
-    alike: the city's person and duty replicas first (``replicas``), the audit trail (``audit``) and the events it
-    published naming the person last (shared/privacy/export_store.py)."""
+    alike: the city's replicas the service keeps first (``replicas``: person with the name, duties, guardian relations),
+    the audit trail (``audit``) and the events it published naming the person last (shared/privacy/export_store.py)."""
     async def gather(conn: asyncpg.Connection, person: UUID) -> Tables:
         tables: Tables = {}
         if replicas:
-            tables["person"] = rows(await export_store.person(conn, person))
-            tables["duties"] = rows(await export_store.duties(conn, person))
+            for table, (name, query) in REPLICA_QUERIES.items():
+                if await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", table):
+                    tables[name] = rows(await query(conn, person))
         for name, query in own.items():
             tables[name] = rows(await query(conn, person))
         if audit:

@@ -12,8 +12,9 @@ import orjson
 
 
 async def person(conn: asyncpg.Connection, person: UUID) -> list[asyncpg.Record]:
-    """The city's person record as the service's replica holds it: the id and the protection marking."""
-    return await conn.fetch("SELECT id, security_marking, removed, event_time AS updated_at FROM person WHERE id = $1", person)
+    """The city's person record as the service's replica holds it: the id, the protection marking and the name."""
+    return await conn.fetch(
+        "SELECT id, security_marking, given_name, family_name, removed, event_time AS updated_at FROM person WHERE id = $1", person)
 
 
 async def duties(conn: asyncpg.Connection, person: UUID) -> list[asyncpg.Record]:
@@ -21,6 +22,16 @@ async def duties(conn: asyncpg.Connection, person: UUID) -> list[asyncpg.Record]
     return await conn.fetch(
         "SELECT d.id, d.duty_at, o.display_name AS duty_at_name, d.duty_role, d.start_date, d.end_date, d.active"
         " FROM duty d LEFT JOIN organisation o ON o.id = d.duty_at WHERE d.person = $1 ORDER BY d.start_date NULLS FIRST, d.id",
+        person,
+    )
+
+
+async def guardianships(conn: asyncpg.Connection, person: UUID) -> list[asyncpg.Record]:
+    """The city's guardian relations the person is guardian or pupil in, as the service's replica holds them (ended ones too)."""
+    return await conn.fetch(
+        "SELECT g.id, g.guardian, g.pupil, g.school_unit, o.display_name AS school_unit_name, g.relation_type, g.school_type,"
+        " g.school_year, g.start_date, g.end_date, g.active FROM guardianship g LEFT JOIN organisation o ON o.id = g.school_unit"
+        " WHERE g.guardian = $1 OR g.pupil = $1 ORDER BY g.start_date NULLS FIRST, g.id",
         person,
     )
 

@@ -146,7 +146,7 @@ async def test_each_read_of_personal_data_leaves_one_row_with_who_what_about_who
 
         r, row = await one_row_per_read(stack, http, rektor, "GET", f"{p.url}/quiet-hours-bypasses", p.principal(),
                                         {"schoolUnitId": str(p.school), "reason": "support"})
-        assert [(e["personId"], e["channel"]) for e in r.json()["items"]] == [(str(p.sleeper), "push")]
+        assert [(e["person"]["id"], e["channel"]) for e in r.json()["items"]] == [(str(p.sleeper), "push")]
         assert (row["action"], list(row["subjects"]), row["why_code"], row["path"]) == (
             "quiet-hours-bypasses.read", [p.sleeper], "support", "/quiet-hours-bypasses")
 
@@ -213,6 +213,7 @@ async def test_the_data_protection_officer_queries_the_log_and_that_read_is_logg
                                                                         ("contact.read", "support")]  # newest first
         first = by_actor["items"][0]
         assert first["subject"] == str(p.sleeper) and first["actorRoles"] == ["city_admin"] and first["path"] == f"/persons/{p.sleeper}/messages"
+        assert first["actor"] == actor and first["actorPerson"] is None  # an account, not a person
 
         contacts_only = (await http.get(log, params={"actor": actor, "action": "contact.read"}, headers=dpo)).json()["items"]
         assert [i["why"] for i in contacts_only] == ["correction", "support"]
@@ -227,14 +228,16 @@ async def test_the_data_protection_officer_queries_the_log_and_that_read_is_logg
         assert receipts.status_code == 200 and str(p.hidden) not in receipts.text
         about = (await http.get(log, params={"person": str(p.hidden), "limit": 500}, headers=dpo)).json()["items"]
         assert "receipts.read" in {i["action"] for i in about}
+        read_by = next(i for i in about if i["action"] == "receipts.read")
+        assert read_by["actor"] == str(p.rektor) and read_by["actorPerson"]["id"] == str(p.rektor) and not read_by["actorPerson"]["protected"]
         assert all(str(p.hidden) in i["subjects"] for i in about)
         about_sleeper = (await http.get(log, params={"person": str(p.sleeper), "actor": actor}, headers=dpo)).json()["items"]
         assert len(about_sleeper) == 3
 
         # pages
         page1 = (await http.get(log, params={"actor": actor, "limit": 2}, headers=dpo)).json()
-        page2 = (await http.get(log, params={"actor": actor, "limit": 2, "offset": page1["next"]}, headers=dpo)).json()
-        assert page1["next"] == 2 and page2["next"] is None
+        page2 = (await http.get(log, params={"actor": actor, "limit": 2, "cursor": page1["next"]}, headers=dpo)).json()
+        assert page1["next"] and page2["next"] is None and page1["limit"] == 2 and page1["total"] is None
         assert [i["id"] for i in page1["items"] + page2["items"]] == [i["id"] for i in by_actor["items"]]
 
         # the officer's reads are in the log too, with whom they were about

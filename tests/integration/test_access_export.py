@@ -105,7 +105,9 @@ async def test_the_access_export_is_complete_for_a_guardian_and_for_staff(stack:
     guardian, child, sibling, other_guardian, other_child = (uuid.uuid4() for _ in range(5))
     rektor, teacher = uuid.uuid4(), uuid.uuid4()
     relations = [uuid.uuid4(), uuid.uuid4()]
-    city += [PersonUpserted(id=p) for p in (guardian, child, sibling, other_guardian, other_child, rektor, teacher)]
+    # everyone has a name (SS 12000 givenName/familyName): each export holds the person's own and no one else's
+    names = {p: (f"Förnamn{n}x{tag}", f"Efternamn{n}x{tag}") for n, p in enumerate((guardian, child, sibling, other_guardian, other_child, rektor, teacher))}
+    city += [PersonUpserted(id=p, givenName=given, familyName=family) for p, (given, family) in names.items()]
     city += [GuardianRelationAdded(id=relations[0], guardian=guardian, pupil=child, schoolUnit=school, schoolType="GR", schoolYear=4),
              GuardianRelationAdded(id=relations[1], guardian=guardian, pupil=sibling, schoolUnit=school, schoolType="GR", schoolYear=7,
                                    relationType="Vårdnadshavare"),
@@ -227,12 +229,14 @@ async def test_the_access_export_is_complete_for_a_guardian_and_for_staff(stack:
         assert g["person"] == str(guardian) and g["id"] == mine["id"] and g["completedAt"] and g["requestedAt"]
         assert set(g["services"]) == {"assessment", "catalog", "reporting", "notification"}
         assert not any(part["erased"] for part in g["services"].values())
-        for name in ("assessment", "catalog", "reporting"):  # a guardian is no one there but a person id and marking
+        for name in ("assessment", "catalog", "reporting"):  # a guardian is no one there but a person (with their name) and their relations
             tables = g["services"][name]["tables"]
             assert [p["id"] for p in tables.pop("person", [])] == ([] if name == "reporting" else [str(guardian)]), name
-            assert g["services"][name]["rows"] == (0 if name == "reporting" else 1) and not any(tables.values()), (name, tables)
+            # the relations that make them a guardian when they sign in (shared/auth/authority.py)
+            assert {(r["id"], r["pupil"]) for r in tables.pop("guardianRelations")} == {(str(relations[0]), str(child)), (str(relations[1]), str(sibling))}, name
+            assert g["services"][name]["rows"] == (2 if name == "reporting" else 3) and not any(tables.values()), (name, tables)
         n = g["services"]["notification"]["tables"]
-        assert [p["id"] for p in n["person"]] == [str(guardian)]
+        assert [(p["id"], p["given_name"], p["family_name"]) for p in n["person"]] == [(str(guardian), *names[guardian])]
         assert {(r["id"], r["pupil"], r["school_unit"]) for r in n["guardianRelations"]} == {
             (str(relations[0]), str(child), str(school)), (str(relations[1]), str(sibling), str(school))}
         [details] = n["contactDetails"]
@@ -250,8 +254,12 @@ async def test_the_access_export_is_complete_for_a_guardian_and_for_staff(stack:
         assert any(a["action"] == "contact.write" for a in n["accessLog"]), n["accessLog"]
         assert [r["id"] for r in n["accessRequestsAboutThem"]] == [mine["id"]]
         text = json.dumps(g)
-        for stranger in (other_guardian, other_child, rektor, teacher):
-            assert str(stranger) not in text, f"the guardian's export names {stranger}"
+        unescaped = json.dumps(g, ensure_ascii=False)
+        assert names[guardian][0] in unescaped
+        for stranger in (other_guardian, other_child, rektor, teacher, child, sibling):
+            if stranger not in (child, sibling):  # their own children's ids are in their relations, not their names
+                assert str(stranger) not in text, f"the guardian's export names {stranger}"
+            assert not [n for n in names[stranger] if n in unescaped], f"the guardian's export has {stranger}'s name"
         assert contacts[other_guardian]["email"] not in text and contacts[other_guardian]["mobile"] not in text
 
         # --- the Rektor's export ---------------------------------------------------------------------------
@@ -264,7 +272,7 @@ async def test_the_access_export_is_complete_for_a_guardian_and_for_staff(stack:
         assert [r["comment"] for r in a["answersSaved"] if r["comment"]] == [comment]
         assert [(r["id"], r["title"]) for r in a["actionsAdded"]] == [(action["id"], f"Årshjul {tag}")]
         assert [(d["duty_at"], d["duty_role"]) for d in a["duties"]] == [(str(school), "Rektor")]
-        assert [(p["id"], p["security_marking"]) for p in a["person"]] == [(str(rektor), "Ingen")]
+        assert [(p["id"], p["security_marking"], p["given_name"], p["family_name"]) for p in a["person"]] == [(str(rektor), "Ingen", *names[rektor])]
         audited = {(e["action"], e["entity_id"]) for e in a["auditLog"]}
         assert {("answers.saved", draft["id"]), ("assessment.submitted", draft["id"]), ("action.created", action["id"])} <= audited
         assert {e["actor"] for e in a["auditLog"]} == {str(rektor)}
@@ -275,15 +283,18 @@ async def test_the_access_export_is_complete_for_a_guardian_and_for_staff(stack:
         assert (req["id"], req["purpose"], req["app_name"], req["state"]) == (app_request["id"], purpose, f"Önskad app {tag}", "submitted")
         assert [st["request_id"] for st in c["appRequestHistory"]] and {st["request_id"] for st in c["appRequestHistory"]} == {app_request["id"]}
         assert [(d["duty_at"], d["duty_role"]) for d in c["duties"]] == [(str(school), "Rektor")]
-        assert [p["id"] for p in c["person"]] == [str(rektor)]
-        assert s["services"]["reporting"]["rows"] == 0
+        assert [(p["id"], p["given_name"], p["family_name"]) for p in c["person"]] == [(str(rektor), *names[rektor])]
+        sr = s["services"]["reporting"]["tables"]
+        assert [(d["duty_at"], d["duty_role"]) for d in sr["duties"]] == [(str(school), "Rektor")] and s["services"]["reporting"]["rows"] == 1
         sn = s["services"]["notification"]["tables"]
         assert [p["id"] for p in sn["person"]] == [str(rektor)] and not sn["contactDetails"] and not sn["guardianRelations"]
         assert sorted(b["subject"] for b in sn["broadcastsSent"]) == sorted(subjects)
         assert any(m["type"] == "campaign-opened" for m in sn["messages"]), sn["messages"]  # the round reached the Rektor
-        text = json.dumps(s)
+        text, unescaped = json.dumps(s), json.dumps(s, ensure_ascii=False)
         for stranger in (guardian, child, sibling, other_guardian, other_child, teacher):
             assert str(stranger) not in text, f"the Rektor's export names {stranger}"
+            assert not [n for n in names[stranger] if n in unescaped], f"the Rektor's export has {stranger}'s name"
+        assert names[rektor][0] in unescaped
         for c_ in contacts.values():
             assert c_["email"] not in text and c_["mobile"] not in text
 

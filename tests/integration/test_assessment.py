@@ -58,9 +58,10 @@ class City:
         return auth("district_admin", districts=(str(self.other_district),))
 
 
-def rektor_events(school: uuid.UUID) -> tuple[uuid.UUID, list]:
+def rektor_events(school: uuid.UUID, name: str) -> tuple[uuid.UUID, list]:
     person = uuid.uuid4()
-    return person, [PersonUpserted(id=person), DutyAssigned(id=uuid.uuid4(), person=person, dutyAt=school, dutyRole="Rektor")]
+    return person, [PersonUpserted(id=person, givenName="Rektor", familyName=name.upper()),
+                    DutyAssigned(id=uuid.uuid4(), person=person, dutyAt=school, dutyRole="Rektor")]
 
 
 async def make_city(stack: Stack) -> City:
@@ -74,7 +75,7 @@ async def make_city(stack: Stack) -> City:
         sid = uuid.uuid4()
         city.schools[name] = sid
         events.append(school_unit(sid, district, name=f"Skola {name} {str(sid)[:4]}", types=types))
-        city.rektors[name], more = rektor_events(sid)
+        city.rektors[name], more = rektor_events(sid, name)
         events += more
     await send(stack.bootstrap, [wire(e) for e in events])
     conn = await asyncpg.connect(stack.admin_url)
@@ -132,6 +133,18 @@ async def test_campaign_lifecycle_from_opening_to_reopening(stack: Stack, city: 
         assert campaign["frameworkVersion"] == 1 and campaign["progress"] == {"submitted": 0, "schoolUnits": 2}
         opened = await city.log.wait_for(CampaignOpened, lambda e: str(e.id) == campaign["id"])
         assert opened.frameworkVersion == 1
+        assert campaign["openedBy"] == {"id": None, "name": "tester", "protected": False, "kind": "system"}  # a token subject that is no person id
+        assert campaign["closedBy"] is None
+
+        # where the round stands: in pages, counted over the caller's school units only
+        standing = (await http.get(f"{city.url}/campaigns/{campaign['id']}/assessments?limit=1", headers=city.district_admin())).json()
+        assert standing["total"] == 2 and len(standing["items"]) == 1 and standing["next"] and standing["campaign"]["id"] == campaign["id"]
+        rest = (await http.get(f"{city.url}/campaigns/{campaign['id']}/assessments?limit=1&cursor={standing['next']}", headers=city.district_admin())).json()
+        assert rest["next"] is None and {s["schoolUnit"]["id"] for s in standing["items"] + rest["items"]} == {str(city.schools["gr"]), str(city.schools["fs"])}
+        own = (await http.get(f"{city.url}/campaigns/{campaign['id']}/assessments", headers=city.teacher())).json()
+        assert own["total"] == 1 and own["items"][0]["schoolUnit"]["id"] == str(city.schools["gr"]) and own["items"][0]["schoolUnit"]["name"].startswith("Skola gr")
+        listed = (await http.get(f"{city.url}/campaigns", params={"limit": 500}, headers=city.district_admin())).json()
+        assert campaign["id"] in [c["id"] for c in listed["items"]] and listed["total"] == len(listed["items"]) and listed["next"] is None
 
         draft = await assessment_of(http, city, campaign, "gr")
         assert draft["status"] == "draft" and draft["answers"] == [] and "INF-06" not in draft["indicators"]
@@ -144,9 +157,17 @@ async def test_campaign_lifecycle_from_opening_to_reopening(stack: Stack, city: 
             http.put(f"{url}/answers", json={"answers": [{"indicatorId": "INF-02", "level": 4}]}, headers=rektor),
         )
         assert first.status_code == second.status_code == 200, (first.text, second.text)
-        saved = {a["indicatorId"]: a for a in (await http.get(url, headers=rektor)).json()["answers"]}
+        read = (await http.get(url, headers=city.teacher())).json()
+        saved = {a["indicatorId"]: a for a in read["answers"]}
         assert saved["INF-01"]["level"] == 2 and saved["INF-01"]["evidence"] == ["https://example.se/wifi"] and saved["INF-02"]["level"] == 4
-        assert saved["INF-01"]["updatedBy"] == str(city.rektors["gr"])
+        # who, by name; the school by name; titles in the reader's language (Swedish unless asked)
+        assert saved["INF-01"]["updatedBy"] == {"id": str(city.rektors["gr"]), "name": "Rektor GR", "protected": False, "kind": "person"}
+        assert read["schoolUnit"]["name"].startswith("Skola gr") and read["schoolUnit"]["schoolTypes"] == ["FKLASS", "GR", "FTH"]
+        assert saved["INF-01"]["indicatorTitle"] == "Trådlöst nät i alla lokaler" and read["language"] == "sv"
+        assert read["headings"][0]["heading"] == {"code": "infrastruktur", "label": "Infrastruktur för ökad tillgänglighet"}
+        english = (await http.get(url, headers=city.teacher() | {"Accept-Language": "en-GB,en;q=0.8"})).json()
+        assert english["headings"][0]["heading"]["label"] == "Infrastructure for greater access" and english["language"] == "en"
+        assert (await http.get(f"{url}?lang=sv", headers=city.teacher() | {"Accept-Language": "en"})).json()["language"] == "sv"
 
         early = await http.post(f"{url}/submit", headers=rektor)
         assert early.status_code == 422 and early.json()["field"] == "answers"
@@ -156,6 +177,7 @@ async def test_campaign_lifecycle_from_opening_to_reopening(stack: Stack, city: 
         submitted = await http.post(f"{url}/submit", headers=rektor)
         assert submitted.status_code == 200, submitted.text
         assert submitted.json()["status"] == "submitted" and submitted.json()["submissions"] == 1
+        assert submitted.json()["submittedBy"]["id"] == str(city.rektors["gr"])
 
         event = await city.log.wait_for(AssessmentSubmitted, lambda e: str(e.assessmentId) == draft["id"])
         assert event.schoolUnitId == city.schools["gr"] and event.districtId == city.district and event.frameworkVersion == 1
@@ -191,11 +213,28 @@ async def test_campaign_lifecycle_from_opening_to_reopening(stack: Stack, city: 
         resubmitted = await city.log.wait_for(AssessmentSubmitted, lambda e: str(e.assessmentId) == draft["id"] and e.submission == 2)
         assert {i.indicatorId: i.level for i in resubmitted.indicators}["KOM-01"] == 5
 
-        trail = (await http.get(f"{url}/audit", headers=city.district_admin())).json()["items"]
+        audit = (await http.get(f"{url}/audit", headers=city.district_admin())).json()
+        trail = audit["items"]
         assert [t["action"] for t in trail] == ["assessment.created", "answers.saved", "answers.saved", "answers.saved",
                                                  "assessment.submitted", "assessment.reopened", "answers.saved", "assessment.submitted"]
+        assert audit["total"] == 8 and audit["next"] is None and audit["assessmentId"] == draft["id"]
         reopening = trail[5]
-        assert reopening["detail"]["reason"] == "Rektor vill komplettera digital kompetens." and reopening["actor"] == "tester"
+        # the district admin's token names no person of the city: shown by its subject
+        assert reopening["detail"]["reason"] == "Rektor vill komplettera digital kompetens." and reopening["actor"] == {"id": None, "name": "tester", "protected": False, "kind": "system"}
+        assert trail[1]["actor"] == {"id": str(city.rektors["gr"]), "name": "Rektor GR", "protected": False, "kind": "person"}
+        # the trail in pages of three: the same entries, in order, each page pointing to the next
+        paged: list[dict] = []
+        cursor: str | None = None
+        while True:
+            part = (await http.get(f"{url}/audit", params={"limit": 3} | ({"cursor": cursor} if cursor else {}), headers=city.district_admin())).json()
+            assert part["limit"] == 3 and part["total"] == 8 and len(part["items"]) <= 3
+            paged += part["items"]
+            cursor = part["next"]
+            if cursor is None:
+                break
+        assert paged == trail
+        bad = await http.get(f"{url}/audit", params={"cursor": "made-up"}, headers=city.district_admin())
+        assert bad.status_code == 422 and bad.json()["field"] == "query.cursor"
 
         # closing the round: the preschool's unfinished draft is frozen
         assert (await http.post(f"{city.url}/campaigns/{campaign['id']}/close", headers=city.teacher())).status_code == 403
@@ -242,9 +281,14 @@ async def test_next_round_carries_answers_forward_through_the_framework_mapping(
             assert [h["id"] for h in history] == [a1["id"], a2["id"]] and history[0]["changes"] is None
             changes = {c["indicatorId"]: c for c in history[1]["changes"]["indicators"]}
             assert (changes["INF-01"]["previous"], changes["INF-01"]["current"], changes["INF-01"]["change"]) == (2, 4, 2)
+            assert changes["INF-01"]["indicatorTitle"] == "Trådlöst nät i alla lokaler" and changes["INF-01"]["heading"]["code"] == "infrastruktur"
             assert changes["KOM-09"]["previous"] is None and changes["INF-02"]["change"] == 0
-        district = (await http.get(f"{city.url}/districts/{city.district}/assessments", headers=city.district_admin())).json()["items"]
-        assert len(next(s for s in district if s["schoolUnitId"] == str(city.schools["gy"]))["assessments"]) == 2
+        district = (await http.get(f"{city.url}/districts/{city.district}/assessments", headers=city.district_admin())).json()
+        assert district["total"] == 3 and [s["schoolUnit"]["name"] for s in district["items"]] == sorted(s["schoolUnit"]["name"] for s in district["items"])
+        assert len(next(s for s in district["items"] if s["schoolUnit"]["id"] == str(city.schools["gy"]))["assessments"]) == 2
+        first = (await http.get(f"{city.url}/districts/{city.district}/assessments?limit=2", headers=city.district_admin())).json()
+        rest = (await http.get(f"{city.url}/districts/{city.district}/assessments?limit=2&cursor={first['next']}", headers=city.district_admin())).json()
+        assert [s["schoolUnit"] for s in first["items"] + rest["items"]] == [s["schoolUnit"] for s in district["items"]] and rest["next"] is None
         assert (await http.get(f"{city.url}/districts/{city.district}/assessments", headers=city.other_district_admin())).status_code == 403
 
 
@@ -274,8 +318,9 @@ async def test_pulse_is_anonymous_and_suppressed_under_five(stack: Stack, city: 
         assert (await http.post(f"{city.url}/pulse/{code}", json={"group": "staff", "answers": {"infrastruktur": 2}})).status_code == 202
         await http.put(f"{url}/answers", json={"answers": [{"indicatorId": "INF-01", "level": 4}, {"indicatorId": "INF-02", "level": 4}]}, headers=city.rektor("b"))
         five = (await http.get(f"{url}/pulse", headers=auth("city_admin"))).json()["groups"][0]
-        infra = next(h for h in five["headings"] if h["heading"] == "infrastruktur")
-        follow_up = next(h for h in five["headings"] if h["heading"] == "uppfoljning")
+        infra = next(h for h in five["headings"] if h["heading"]["code"] == "infrastruktur")
+        follow_up = next(h for h in five["headings"] if h["heading"]["code"] == "uppfoljning")
+        assert follow_up["heading"]["label"] == "Uppföljning"
         assert five["respondents"] == 5 and (infra["respondents"], infra["mean"], infra["principalMean"]) == (5, 1.6, 4.0) and infra["differs"]
         assert follow_up["suppressed"] and follow_up["mean"] is None  # four answered it
         assert (await http.get(f"{url}/pulse", headers=auth("guardian"))).status_code == 403
@@ -371,6 +416,12 @@ async def test_action_plan_is_kept_and_followed_up_in_the_next_round(stack: Stac
 
         plan = (await http.get(f"{city.url}/school-units/{school}/action-plan?status=open", headers=city.teacher())).json()["items"]
         assert [p["id"] for p in plan] == [kept["id"]]
+        assert plan[0]["heading"] == {"code": "digital-kompetens", "label": "Förbättrad digital kompetens hos alla"}
+        assert plan[0]["createdBy"] == {"id": str(city.rektors["gr"]), "name": "Rektor GR", "protected": False, "kind": "person"}
+        assert finished.json()["notes"][0]["writtenBy"]["name"] == "Rektor GR"
+        whole = (await http.get(f"{city.url}/school-units/{school}/action-plan?limit=1&lang=en", headers=city.teacher())).json()
+        assert whole["total"] == 2 and len(whole["items"]) == 1 and whole["next"] and whole["schoolUnit"]["id"] == str(school)
+        assert whole["items"][0]["heading"]["label"] == "Better digital competence for everyone"
         audit = (await http.get(f"{city.url}/actions/{done['id']}/audit", headers=city.rektor("gr"))).json()["items"]
         assert [x["action"] for x in audit] == ["action.created", "action.changed"]
 

@@ -48,7 +48,7 @@ async def pool(stack: Stack) -> AsyncIterator[asyncpg.Pool]:
     admin = await asyncpg.connect(stack.admin_url)
     await admin.execute("CREATE SCHEMA " + schema)
     await admin.execute("SET search_path = " + schema)
-    await migrate(admin, schema, discover(HERE, [ORGANISATIONS.migration]))
+    await migrate(admin, schema, discover(HERE, ORGANISATIONS.migration_files))
     pool = await create_pool(stack.admin_url, schema)
     try:
         yield pool

@@ -75,7 +75,7 @@ async def pb(stack: Stack) -> AsyncIterator[Programbank]:
     for name, district, types in (("gr", p.district, ("FKLASS", "GR")), ("gy", p.district, ("GY",)), ("b", p.other_district, ("GR",))):
         p.schools[name] = uuid.uuid4()
         events.append(school_unit(p.schools[name], district, name=f"Skola {name}", types=types))
-    events += [PersonUpserted(id=p.teacher_id), DutyAssigned(id=uuid.uuid4(), person=p.teacher_id, dutyAt=p.schools["gr"], dutyRole="Lärare"),
+    events += [PersonUpserted(id=p.teacher_id, givenName="Anna", familyName="Lindqvist"), DutyAssigned(id=uuid.uuid4(), person=p.teacher_id, dutyAt=p.schools["gr"], dutyRole="Lärare"),
                PersonUpserted(id=p.rektor_id), DutyAssigned(id=uuid.uuid4(), person=p.rektor_id, dutyAt=p.schools["gr"], dutyRole="Rektor")]
     await send(stack.bootstrap, [wire(e) for e in events])
     conn = await asyncpg.connect(stack.admin_url)
@@ -150,8 +150,18 @@ async def test_swedish_search_with_inflections_typos_and_facets(pb: Programbank)
         tk = await search(http, pb, q=kw, subject="TK", status="approved")
         assert sorted(i["name"] for i in tk["items"]) == sorted([f"Geometrilabbet {kw}", f"Kodkompis {kw}"])
         assert {f["value"]: f["count"] for f in tk["facets"]["kind"]} == {"commercial": 1, "open": 1}
-        paged = await search(http, pb, q=kw, pageSize=2, page=2)
-        assert paged["total"] == 3 and len(paged["items"]) == 1 and paged["facets"] is None  # facets come with the first page
+        first = await search(http, pb, q=kw, limit=2)
+        assert first["total"] == 3 and first["limit"] == 2 and len(first["items"]) == 2 and first["next"] and first["facets"]
+        paged = await search(http, pb, q=kw, limit=2, cursor=first["next"])
+        assert paged["total"] == 3 and len(paged["items"]) == 1 and paged["facets"] is None and paged["next"] is None  # facets: first page
+        assert {i["id"] for i in first["items"] + paged["items"]} == {geo["id"], read["id"]} | {i["id"] for i in mine["items"]}
+        # a subject looks the same in a search result as in the app's record, in the reader's language
+        hit = next(i for i in mine["items"] if i["id"] == geo["id"])
+        assert hit["subjects"] == geo["subjects"] == [{"code": "MA", "label": "Matematik"}, {"code": "TK", "label": "Teknik"}]
+        english = await search(http, pb, q=kw, lang="en")
+        assert next(i for i in english["items"] if i["id"] == geo["id"])["subjects"][0] == {"code": "MA", "label": "Mathematics"}
+        made_up = await http.get(f"{pb.url}/apps", params={"q": kw, "cursor": "not-ours"}, headers=pb.teacher())
+        assert made_up.status_code == 422 and made_up.json()["field"] == "query.cursor"
 
         # Swedish stemming: "matematik" finds a description that says "matematiken"; "läsförståelse" finds "läsförståelsen"
         assert geo["id"] in [i["id"] for i in (await search(http, pb, q=f"matematik {kw}"))["items"]]
@@ -246,7 +256,7 @@ async def test_dpa_expiry_lapses_the_approval_and_is_published(pb: Programbank) 
         assert again == {"expired": 0, "lapsed": 0}
         audit = (await http.get(f"{pb.url}/apps/{app['id']}/audit", headers=pb.dpo())).json()["items"]
         assert [a["action"] for a in audit] == ["app.published", "app.dpa-expired", "app.status-changed"]
-        assert audit[-1]["detail"]["automatic"] is True and audit[-1]["actor"].startswith("skolit:")
+        assert audit[-1]["detail"]["automatic"] is True and audit[-1]["actor"] == {"id": None, "name": "Skolit (programbankens regler)", "protected": False, "kind": "system"}
         # re-approval needs a renewed agreement, recorded by the data-protection function
         refused = await http.post(f"{pb.url}/apps/{app['id']}/status", json={"status": "approved"}, headers=pb.it_admin())
         assert refused.status_code == 409 and "expired" in refused.json()["detail"]
@@ -268,7 +278,9 @@ async def test_a_weakened_data_protection_lapses_at_once(pb: Programbank) -> Non
         assert r.status_code == 200
         body = r.json()
         assert body["status"]["code"] == "dpa_lapsed" and body["dataProtection"]["transferOutsideEea"] is True
-        assert any("outside the EU/EEA" in b for b in body["dataProtection"]["approvalBlockers"])
+        assert any("utanför EU/EES" in b for b in body["dataProtection"]["approvalBlockers"])  # Swedish by default
+        english = (await http.get(f"{pb.url}/apps/{app['id']}", params={"lang": "en"}, headers=pb.teacher())).json()
+        assert any("outside the EU/EEA" in b for b in english["dataProtection"]["approvalBlockers"])
 
 
 async def test_licences_decide_where_an_app_is_available(pb: Programbank) -> None:
@@ -288,14 +300,21 @@ async def test_licences_decide_where_an_app_is_available(pb: Programbank) -> Non
         def ids(listing: dict[str, Any]) -> set[str]:
             return {i["id"] for i in listing["items"]}
 
-        at_gr = (await http.get(f"{pb.url}/school-units/{gr}/apps", headers=pb.teacher())).json()
-        at_b = (await http.get(f"{pb.url}/school-units/{b}/apps", headers=pb.teacher())).json()
+        at_gr = (await http.get(f"{pb.url}/school-units/{gr}/apps", params={"limit": 500}, headers=pb.teacher())).json()
+        at_b = (await http.get(f"{pb.url}/school-units/{b}/apps", params={"limit": 500}, headers=pb.teacher())).json()
+        assert at_gr["schoolUnit"] == {"id": gr, "name": "Skola gr", "schoolUnitCode": at_gr["schoolUnit"]["schoolUnitCode"]}
+        assert at_gr["total"] == len(at_gr["items"]) and at_gr["next"] is None
+        why = {i["id"]: i["availableBecause"] for i in at_gr["items"]}
+        assert why[paid["id"]] == {"code": "licence", "label": "Licens"} and why[free["id"]] == {"code": "free_use", "label": "Fri användning"}
         assert {paid["id"], free["id"]} <= ids(at_gr) and pilot_review["id"] not in ids(at_gr)
         assert free["id"] in ids(at_b) and paid["id"] not in ids(at_b)
         assert (await search(http, pb, q=paid["name"], schoolUnitId=b))["total"] == 0
         assert paid["id"] in ids(await search(http, pb, q=paid["name"], schoolUnitId=gr))
         detail = (await http.get(f"{pb.url}/apps/{paid['id']}", params={"schoolUnitId": b}, headers=pb.teacher())).json()
-        assert detail["availability"] == {"schoolUnitId": b, "available": False, "because": "no valid licence for this school unit"}
+        assert detail["availability"] == {"schoolUnitId": b, "available": False, "reason": "no_licence",
+                                          "because": "Skolenheten saknar giltig licens för appen."}
+        in_english = (await http.get(f"{pb.url}/apps/{paid['id']}", params={"schoolUnitId": gr, "lang": "en"}, headers=pb.teacher())).json()
+        assert in_english["availability"] == {"schoolUnitId": gr, "available": True, "reason": "licence", "because": "The school unit holds a valid licence."}
         # a GY school is not a school type the app is for, whatever the licence
         gy_detail = (await http.get(f"{pb.url}/apps/{free['id']}", params={"schoolUnitId": str(pb.schools["gy"])}, headers=pb.teacher())).json()
         assert gy_detail["availability"]["available"] is False
@@ -310,7 +329,7 @@ async def test_licences_decide_where_an_app_is_available(pb: Programbank) -> Non
         licence_id = made.json()["items"][0]["id"]
         assert (await http.delete(f"{pb.url}/licences/{licence_id}", headers=pb.other_it_admin())).status_code == 403
         assert (await http.delete(f"{pb.url}/licences/{licence_id}", headers=pb.it_admin())).status_code == 200
-        assert paid["id"] not in ids((await http.get(f"{pb.url}/school-units/{gr}/apps", headers=pb.teacher())).json())
+        assert paid["id"] not in ids((await http.get(f"{pb.url}/school-units/{gr}/apps", params={"limit": 500}, headers=pb.teacher())).json())
 
 
 async def test_request_workflow_end_to_end(stack: Stack, pb: Programbank) -> None:
@@ -325,6 +344,10 @@ async def test_request_workflow_end_to_end(stack: Stack, pb: Programbank) -> Non
         assert submitted.status_code == 201, submitted.text
         req = submitted.json()
         assert req["state"] == "submitted" and req["requesterDuty"] == "Lärare"
+        # people by name (the city's person data), school units as one shape
+        assert req["requester"] == {"id": str(pb.teacher_id), "name": "Anna Lindqvist", "protected": False, "kind": "person"}
+        assert req["schoolUnit"]["id"] == gr and req["schoolUnit"]["name"] == "Skola gr"
+        assert req["history"][0]["actor"] == req["requester"]
         event = await pb.log.wait_for(AppRequestSubmitted, lambda e: str(e.requestId) == req["id"])
         assert str(event.schoolUnitId) == gr and str(event.districtId) == str(pb.district) and not event.newApp
         assert await whom(stack.admin_url, event.requester) == pb.teacher_id  # sealed
@@ -349,8 +372,9 @@ async def test_request_workflow_end_to_end(stack: Stack, pb: Programbank) -> Non
         assert decided.decision == "approved" and decided.conditions == "Endast pseudonyma konton" and await whom(stack.admin_url, decided.requester) == pb.teacher_id
         closed = await http.post(url, json={"action": "reject", "note": "för sent"}, headers=pb.it_admin())
         assert closed.status_code == 409
-        history = (await http.get(f"{pb.url}/requests/{req['id']}", headers=pb.teacher())).json()["history"]
-        assert [h["step"] for h in history] == ["submitted", "acknowledge", "ask_info", "provide_info", "approve"]
+        seen = (await http.get(f"{pb.url}/requests/{req['id']}", headers=pb.teacher())).json()
+        assert [h["step"] for h in seen["history"]] == ["submitted", "acknowledge", "ask_info", "provide_info", "approve"]
+        assert seen["decidedBy"] == {"id": None, "name": "tester", "protected": False, "kind": "system"}  # a development token's subject is no person id
 
         # a new app, rejected with a reason; the reason reaches the requester through the event
         new = await http.post(f"{pb.url}/requests", json={"schoolUnitId": gr, "newApp": {"name": f"Okänd app {tag()}", "supplier": "Okänd AB"},
@@ -367,6 +391,18 @@ async def test_request_workflow_end_to_end(stack: Stack, pb: Programbank) -> Non
         assert (await http.get(f"{pb.url}/requests/{req['id']}", headers=pb.other_it_admin())).status_code == 403
         mine = (await http.get(f"{pb.url}/requests", headers=pb.teacher())).json()["items"]
         assert {req["id"], new.json()["id"]} <= {m["id"] for m in mine}
+        # one page at a time, following `next`: the same requests, each once, and `total` counts them all
+        listed = (await http.get(f"{pb.url}/requests", params={"limit": 500}, headers=pb.teacher())).json()
+        walked, cursor = [], None
+        while True:
+            one = (await http.get(f"{pb.url}/requests", params={"limit": 1, **({"cursor": cursor} if cursor else {})}, headers=pb.teacher())).json()
+            walked += [i["id"] for i in one["items"]]
+            assert one["total"] == listed["total"] and one["limit"] == 1
+            if not (cursor := one["next"]):
+                break
+        assert walked == [i["id"] for i in listed["items"]] and len(walked) == listed["total"]
+        assert (await http.get(f"{pb.url}/requests", params={"state": "approved", "limit": 500}, headers=pb.teacher())).json()["items"] == [
+            i for i in listed["items"] if i["state"] == "approved"]
 
 
 async def test_a_stalled_review_reminds_the_reviewers_once_per_period(pb: Programbank) -> None:
@@ -429,7 +465,7 @@ async def test_usage_signals_become_adoption_counts(stack: Stack, pb: Programban
 
         async def usage() -> dict[str, Any] | None:
             body = (await http.get(f"{pb.url}/apps/{app['id']}/usage", headers=pb.teacher())).json()
-            per = {i["schoolUnitId"]: i["launches"] for i in body["items"]}
+            per = {i["schoolUnit"]["id"]: i["launches"] for i in body["items"]}
             return body if per == {str(gr): 150, str(gy): 30} else None
 
         body = await eventually(usage, what="launch counts per school unit")

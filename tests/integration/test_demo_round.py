@@ -28,8 +28,8 @@ async def test_the_demo_has_an_open_round_with_submitted_assessments(stack: Stac
     admin = auth("city_admin")
     async with httpx.AsyncClient(timeout=10) as http:
         overview = (await http.get(f"{url}/campaigns/{made['campaign']}/assessments", headers=admin)).json()
-        assert overview["campaign"]["status"] == "open" and len(overview["items"]) == 36
-        status = {i["schoolUnitName"]: i for i in overview["items"]}
+        assert overview["campaign"]["status"] == "open" and len(overview["items"]) == overview["total"] == 36
+        status = {i["schoolUnit"]["name"]: i for i in overview["items"]}
         assert sorted(n for n, i in status.items() if i["status"] == "submitted") == sorted(SUBMITTED)
         assert status[DRAFT]["status"] == "draft" and status[DRAFT]["answered"] == 12
 
@@ -64,18 +64,20 @@ async def test_the_demo_has_a_programbank_with_dpa_problems_licences_requests_an
 
     admin = auth("city_admin")
     async with httpx.AsyncClient(timeout=10) as http:
-        everything = (await http.get(f"{url}/apps", params={"pageSize": 1, "status": ["approved", "approved_4_6", "pilot", "under_review",
+        everything = (await http.get(f"{url}/apps", params={"limit": 1, "status": ["approved", "approved_4_6", "pilot", "under_review",
                                                                                          "not_approved", "retired"]}, headers=admin)).json()
         assert everything["total"] >= 60
         dpa = {f["value"]: f["count"] for f in everything["facets"]["dpaStatus"]}
         assert dpa.get("expired", 0) >= 2 and dpa.get("missing", 0) + dpa.get("requested", 0) >= 3
         # approvals whose agreement ends within weeks: the DPA-expiry job will lapse them when the day comes
-        approved = (await http.get(f"{url}/apps", params={"status": "approved", "dpaStatus": "signed", "pageSize": 100}, headers=admin)).json()["items"]
+        approved = (await http.get(f"{url}/apps", params={"status": "approved", "dpaStatus": "signed", "limit": 500}, headers=admin)).json()["items"]
         assert sum(1 for a in approved if a["dpaExpires"] and a["dpaExpires"] < (date.today() + timedelta(days=30)).isoformat()) >= 3
         found = (await http.get(f"{url}/apps", params={"q": "matematik"}, headers=admin)).json()
         assert found["total"] >= 3
         demo_schools = {str(s) for s in demo_ids()["school_units"].values()}
-        requests = [r for r in (await http.get(f"{url}/requests", headers=admin)).json()["items"] if r["schoolUnitId"] in demo_schools]
+        # the demo's own requests (test_demo_personas also asks, as the demo teacher, for apps named "Demoönskan …")
+        requests = [r for r in (await http.get(f"{url}/requests", params={"limit": 500}, headers=admin)).json()["items"]
+                    if r["schoolUnit"]["id"] in demo_schools and not r["appName"].startswith("Demoönskan")]
         assert sorted(r["state"] for r in requests) == ["acknowledged", "approved", "needs_info", "rejected", "submitted"]
         school = demo_ids()["school_units"]["Matteusskolan"]
         public = (await http.get(f"{url}/public/school-units/{school}/apps")).json()

@@ -18,6 +18,7 @@ from devkit.city_cli import InputError, main as city_main, publish_envelopes, re
 from devkit.demo.city import demo_city
 from devkit.embedded import EmbeddedBroker, EmbeddedPostgres, free_port
 from shared.events.envelope import encode, header_map
+from shared.topics import CITY_PERSON
 from tests.support.kafka import eventually
 
 pytestmark = pytest.mark.integration
@@ -133,6 +134,16 @@ def test_demo_city_shape_and_determinism(demo) -> None:
     protected = sum(p.securityMarking == "Skyddad folkbokföring" for p in persons) / len(persons)
     assert 0.005 < protected < 0.05
 
+    # every person has a name (SS 12000 givenName/familyName), a pupil their family's: one of their guardians'
+    assert all(p.givenName and p.familyName for p in persons)
+    family = {p.id: p.familyName for p in persons}
+    guardians_of: dict = {}
+    for e in demo:
+        if e.type == "se.skolit.city.guardianship.added.v1":
+            guardians_of.setdefault(e.data.pupil, set()).add(e.data.guardian)
+    assert all(family[pupil] in {family[g] for g in gs} for pupil, gs in guardians_of.items())
+    assert len({(p.givenName, p.familyName) for p in persons}) > len(persons) // 2  # varied, not one name for all
+
     again = demo_city()
     assert [e.id for e in again] == [e.id for e in demo]
     assert [encode(e).value for e in again] == [encode(e).value for e in demo]
@@ -221,6 +232,15 @@ def test_cli_csv_and_export(tmp_path: Path) -> None:
     csv_path.write_text(csv_path.read_text().replace("45872914", "4587291"), encoding="utf-8")
     with pytest.raises(InputError, match=r"row 3 .*schoolUnitCode"):
         read_file(csv_path, "se.skolit.city.organisation.upserted.v1")
+
+    # persons with their names (the name is the city's: it travels only on the city's person topic)
+    persons = tmp_path / "persons.csv"
+    persons.write_text("id,securityMarking,givenName,familyName\n"
+                       "c3e5a7b9-4d6f-4a8b-8c0d-e1f2a3b4c603,Ingen,Karin,Lindqvist\n"
+                       "c3e5a7b9-4d6f-4a8b-8c0d-e1f2a3b4c604,Skyddad folkbokföring,,\n", encoding="utf-8")
+    named, unnamed = read_file(persons, "se.skolit.city.person.upserted.v1")
+    assert (named.data.givenName, named.data.familyName, named.data.TOPIC) == ("Karin", "Lindqvist", CITY_PERSON.name)
+    assert (unnamed.data.givenName, unnamed.data.familyName) == (None, None)
 
     out = tmp_path / "demo.json"
     assert city_main(["export-demo", "--file", str(out)]) == 0

@@ -269,11 +269,12 @@ async def test_an_erasure_completes_across_all_four_services_and_leaves_no_trace
             again = await http.get(f"{stack.services['reporting'].url}/school-units/{own.school}/report", params={"year": THIS_YEAR},
                                    headers=CITY_ADMIN)
             assert again.status_code == 200 and again.json() == report.json()
-            # what the services show and export: "erased" where the person was
+            # what the services show and export: an erased person where the person was (no id, no name)
             request = (await http.get(f"{c}/requests/{request_id}", headers=OFFICER)).json()
-            assert request["requester"] == "erased" and request["purpose"] == "" and request["conditions"] is None
+            assert request["requester"] == {"id": None, "name": None, "protected": False, "kind": "erased"}
+            assert request["purpose"] == "" and request["conditions"] is None
             assessment = (await http.get(f"{a}/assessments/{draft['id']}", headers=own.auth("district_admin"))).json()
-            assert assessment["submittedBy"] == "erased"
+            assert assessment["submittedBy"] == {"id": None, "name": None, "protected": False, "kind": "erased"}
             exports = [(await http.get(f"{c}/apps/export", params={"format": "json"}, headers=OFFICER)).text,
                        (await http.get(f"{stack.services['reporting'].url}/school-units/{own.school}/report",
                                        params={"year": THIS_YEAR, "format": "csv"}, headers=CITY_ADMIN)).text,

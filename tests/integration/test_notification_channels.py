@@ -13,12 +13,14 @@ import asyncpg
 import httpx
 import pytest
 
+from services.notification.schemas import Inbox, Preferences
 from services.notification.settings import DEV_CALLBACK_TOKEN
 from shared.clock import CITY_TZ, city_today
 from shared.events.assessment import AssessmentReopened, AssessmentSubmitted, CampaignOpened
 from shared.events.city import DutyAssigned, GuardianRelationAdded, GuardianRelationEnded, PersonUpserted
 from tests.support.city import school_unit
 from shared.events.notification import MessageDelivered, MessageFailed
+from shared.http.pages import encode_cursor
 from tests.support.kafka import EventLog, eventually, read_all, send, wire
 from tests.support.sealing import sealed, wait_for_person
 from tests.support.stack import Stack, auth
@@ -175,10 +177,18 @@ async def test_a_broadcast_reaches_its_audience_once_on_each_chosen_channel(stac
         receipts = (await http.get(f"{url}/broadcasts/{broadcast_id}/receipts", params={"schoolUnitId": str(s.id), "reason": "delivery-problem"},
                                    headers=rektor)).json()["items"]
         assert len(receipts) == 4
-        hidden = [r for r in receipts if r["protectedIdentity"]]
-        assert hidden == [{"personId": None, "protectedIdentity": True, "read": True, "channels": {"inapp": "delivered"}}]
+        hidden = [r for r in receipts if r["person"]["protected"]]
+        assert hidden == [{"person": {"id": None, "name": None, "protected": True, "kind": "person"}, "read": True, "channels": {"inapp": "delivered"}}]
         assert str(g["nothing"]) not in str(receipts)
-        assert {r["personId"] for r in receipts if not r["protectedIdentity"]} == {str(g[k]) for k in ("app", "mail", "sms")}
+        assert {r["person"]["id"] for r in receipts if not r["person"]["protected"]} == {str(g[k]) for k in ("app", "mail", "sms")}
+        # a page at a time: the pages together are the whole list, total counts it all
+        first = (await http.get(f"{url}/broadcasts/{broadcast_id}/receipts",
+                                params={"schoolUnitId": str(s.id), "reason": "delivery-problem", "limit": 3}, headers=rektor)).json()
+        assert (len(first["items"]), first["limit"], first["total"]) == (3, 3, 4) and first["next"]
+        rest = (await http.get(f"{url}/broadcasts/{broadcast_id}/receipts", params={"schoolUnitId": str(s.id), "reason": "delivery-problem",
+                                                                                   "limit": 3, "cursor": first["next"]}, headers=rektor)).json()
+        assert len(rest["items"]) == 1 and rest["next"] is None and rest["total"] == 4
+        assert first["items"] + rest["items"] == receipts
         for who, status in ((auth("principal", school_units=(str(uuid.uuid4()),)), 403), (auth("teacher", school_units=(str(s.id),)), 403),
                             (auth("district_admin", districts=(str(s.district),)), 200), (auth("city_admin"), 200)):
             assert (await http.get(f"{url}/broadcasts/{broadcast_id}/receipts", params={"schoolUnitId": str(s.id), "reason": "support"},
@@ -211,7 +221,7 @@ async def test_quiet_hours_delay_and_critical_messages_bypass_them_on_the_log(st
         finally:
             await conn.close()
         log = (await http.get(f"{url}/quiet-hours-bypasses", params={"schoolUnitId": str(s.id), "reason": "support"}, headers=rektor)).json()["items"]
-        assert [(e["personId"], e["channel"], e["messageType"]) for e in log] == [(str(s.guardians["sleeper"]), "push", "critical")]
+        assert [(e["person"]["id"], e["channel"], e["messageType"]) for e in log] == [(str(s.guardians["sleeper"]), "push", "critical")]
         # the whole city's log is not theirs
         assert (await http.get(f"{url}/quiet-hours-bypasses", params={"reason": "support"}, headers=rektor)).status_code == 403
         assert (await http.get(f"{url}/quiet-hours-bypasses", params={"reason": "dpo-review"}, headers=auth("data_protection"))).status_code == 200
@@ -311,7 +321,8 @@ async def test_failed_channels_fall_back_and_the_unreached_are_listed(stack: Sta
 
             worklist = await http.get(f"{url}/school-units/{s.id}/unreached", params={"reason": "delivery-problem"}, headers=s.principal())
             assert worklist.status_code == 200
-            items = {i["personId"]: i for i in worklist.json()["items"]}
+            assert worklist.json()["guardians"] == worklist.json()["total"] == 2
+            items = {i["person"]["id"]: i for i in worklist.json()["items"]}
             assert set(items) == {str(g["gone"]), str(g["none"])}
             assert items[str(g["gone"])]["messages"][0]["reason"] == "all-channels-failed"
             assert items[str(g["none"])]["messages"][0]["reason"] == "no-contact-details"
@@ -519,3 +530,55 @@ async def test_every_notification_endpoint_checks_authentication_and_role(stack:
                     assert r.status_code == 403, (method, path, name, r.status_code, r.text)
                     assert r.headers["content-type"].startswith("application/problem+json")
         assert checked == len(ENDPOINTS) * 9
+
+
+async def test_the_inbox_pages_and_counts_unread_over_the_whole_inbox_in_the_readers_language(stack: Stack) -> None:
+    url = stack.services["notification"].url
+    async with httpx.AsyncClient(timeout=30) as http:
+        s = await make_school(stack, http, {"reader": {}}, name="Rosengårdsskolan")
+        for subject in ("Fotodag", "Studiedag", "Utvecklingssamtal"):
+            r = await http.post(f"{url}/broadcasts", json={"audience": to_guardians(s), "subject": subject, "body": f"{subject} i veckan."},
+                                headers=s.principal())
+            assert r.status_code == 201, r.text
+        reader = s.guardians["reader"]
+        me = auth("guardian", subject=str(reader))
+        inbox = f"{url}/persons/{reader}/messages"
+
+        async def all_in() -> dict[str, Any] | None:
+            body = (await http.get(inbox, headers=me)).json()
+            return body if body["total"] == 3 else None
+
+        whole = await eventually(all_in, what="three messages in the inbox")
+        assert [i["subject"] for i in whole["items"]] == ["Utvecklingssamtal", "Studiedag", "Fotodag"]  # newest first
+        newest = whole["items"][0]
+        assert (await http.post(f"{url}/persons/{reader}/messages/{newest['id']}/read", headers=me)).status_code == 200
+
+        first = (await http.get(inbox, params={"limit": 2}, headers=me)).json()
+        Inbox.model_validate(first)
+        assert (len(first["items"]), first["limit"], first["total"], first["unread"]) == (2, 2, 3, 2) and first["next"]
+        assert first["items"][0]["read"] and not first["items"][1]["read"]  # the page holds one unread; the inbox two
+        second = (await http.get(inbox, params={"limit": 2, "cursor": first["next"]}, headers=me)).json()
+        assert (len(second["items"]), second["next"], second["total"], second["unread"]) == (1, None, 3, 2)
+        assert [i["id"] for i in first["items"] + second["items"]] == [i["id"] for i in whole["items"]]
+        past = (await http.get(inbox, params={"limit": 2, "cursor": encode_cursor(10)}, headers=me)).json()
+        assert (past["items"], past["next"], past["total"], past["unread"]) == ([], None, 3, 2)
+        bad = await http.get(inbox, params={"cursor": "not-a-cursor"}, headers=me)
+        assert bad.status_code == 422 and bad.json()["field"] == "query.cursor"
+
+        # the recipient's language (Swedish) unless the reader asks for another
+        assert {i["language"] for i in whole["items"]} == {"sv"}
+        english = (await http.get(inbox, params={"lang": "en", "limit": 1}, headers=me)).json()
+        assert english["items"][0]["language"] == "en" and english["unread"] == 2
+
+        # preferences: each message type described in the reader's language, Swedish by default
+        def described(body: dict[str, Any]) -> str:
+            Preferences.model_validate(body)
+            return next(t["description"] for t in body["messageTypes"] if t["messageType"] == "broadcast")
+
+        prefs = f"{url}/persons/{reader}/preferences"
+        assert described((await http.get(prefs, headers=me)).json()) == "Meddelanden från skolan eller förvaltningen"
+        assert described((await http.get(prefs, params={"lang": "en"}, headers=me)).json()) == "Messages from the school or the district"
+        assert described((await http.get(prefs, headers={**me, "Accept-Language": "en-GB,en;q=0.8"})).json()) == \
+            "Messages from the school or the district"
+        changed = await http.put(prefs, params={"lang": "en"}, json={"language": "sv"}, headers=me)
+        assert changed.status_code == 200 and described(changed.json()) == "Messages from the school or the district"

@@ -1,16 +1,17 @@
 """Protected identities across all four services: persons whose city record carries a protection marking
 (securityMarking "Skyddad folkbokföring") are never shown to others in any list, export or message.
 
-Skolit stores no names at all — no names, no personnummer reach it — so "shown by name" here means shown by
-any identifying value: their SS 12000 person id. The city publishes a protected guardian, a protected pupil
+Everyone has a name in the city's data (SS 12000 givenName/familyName, kept to show people to staff), so
+"shown" here means shown by name or by any identifying value: their SS 12000 person id. The city publishes a protected guardian, a protected pupil
 (whose guardian is not protected) and three protected staff: the school's Rektor, its IT-samordnare and a
 teacher. Data is then driven through every service by these people and about them — a self-assessment the
 protected Rektor answers, submits and plans actions for; an app the protected IT-samordnare adds and
 licenses; a request the protected teacher makes and the data-protection officer rejects; broadcasts to the
 school's guardians and staff, a critical one inside the protected guardian's quiet hours; the report
 reporting builds from the submission — and every list, export and message others can read is fetched. None
-carries a protected person's id: notification gives such recipients without an id (``protectedIdentity``),
-assessment and catalog replace the id with ``protected-identity`` (shared/city/markings.py), reporting's
+carries a protected person's id: notification gives such recipients as a person reference with neither id nor name (``protected``),
+assessment replaces the id with ``protected-identity`` (shared/city/markings.py), catalog shows such a person as a
+``PersonRef`` with neither id nor name (shared/city/people.py, the markings filter behind it), reporting's
 answers carry no person ids at all. Each protected person still sees their own data with their own id, the
 database keeps the real values, and an unprotected teacher's id shows where the protected one's is hidden,
 so the check would notice an id that leaked.
@@ -28,7 +29,6 @@ import httpx
 import pytest
 
 from services.assessment.framework import published
-from shared.city.markings import PLACEHOLDER
 from shared.clock import CITY_TZ, city_today
 from shared.events.city import DutyAssigned, GuardianRelationAdded, OrganisationUpserted, PersonUpserted
 from tests.support.city import school_unit
@@ -38,6 +38,8 @@ from tests.support.stack import Stack, auth
 pytestmark = pytest.mark.integration
 
 PROTECTED = "Skyddad folkbokföring"
+#: a protected person as catalog shows them to others (shared/http/models.py PersonRef)
+HIDDEN = {"id": None, "name": None, "protected": True, "kind": "person"}
 YEAR = city_today().year
 
 
@@ -59,9 +61,18 @@ class City:
     def protected(self) -> dict[str, uuid.UUID]:
         return {"guardian": self.guardian, "pupil": self.pupil, "rektor": self.rektor, "it-samordnare": self.it, "teacher": self.teacher}
 
+    def family_name(self, p: uuid.UUID) -> str:
+        """Everyone has a name in the city's data (SS 12000 givenName/familyName): one no other test uses."""
+        return f"Lindqvist{p.hex[:10]}"
+
+    @property
+    def protected_names(self) -> dict[str, str]:
+        return {who: self.family_name(p) for who, p in self.protected.items()}
+
     def events(self) -> list[Any]:
         def person(p: uuid.UUID) -> PersonUpserted:
-            return PersonUpserted(id=p, securityMarking=PROTECTED if p in self.protected.values() else "Ingen")
+            return PersonUpserted(id=p, securityMarking=PROTECTED if p in self.protected.values() else "Ingen",
+                                  givenName="Sara", familyName=self.family_name(p))
 
         return [
             OrganisationUpserted(id=self.district, displayName="Område Skydd", organisationType="Verksamhetsområde"),
@@ -112,8 +123,10 @@ class Seen:
         self.answers[what] = r.text
         return r
 
-    def leaks(self, ids: dict[str, uuid.UUID]) -> list[str]:
-        return [f"{who} ({pid}) in {what}" for what, text in self.answers.items() for who, pid in ids.items() if str(pid) in text.lower()]
+    def leaks(self, ids: dict[str, uuid.UUID], names: dict[str, str] | None = None) -> list[str]:
+        found = [f"{who} ({pid}) in {what}" for what, text in self.answers.items() for who, pid in ids.items() if str(pid) in text.lower()]
+        return found + [f"{who}'s name ({name}) in {what}" for what, text in self.answers.items() for who, name in (names or {}).items()
+                        if name.lower() in text.lower()]
 
 
 async def publish(stack: Stack, http: httpx.AsyncClient, city: City) -> None:
@@ -223,7 +236,7 @@ async def test_protected_identities_never_reach_anyone_else(stack: Stack) -> Non
             await seen.get(http, f"assessment campaign ({who})", f"{a}/campaigns/{campaign}", headers)
             await seen.get(http, f"assessment campaign assessments ({who})", f"{a}/campaigns/{campaign}/assessments", headers)
             got = await seen.get(http, f"assessment ({who})", f"{a}/assessments/{assessment}", headers)
-            assert got.json()["submittedBy"] == PLACEHOLDER
+            assert got.json()["submittedBy"] == {"id": None, "name": None, "protected": True, "kind": "person"}
             await seen.get(http, f"assessment of school in round ({who})", f"{a}/campaigns/{campaign}/school-units/{school}/assessment", headers)
             await seen.get(http, f"assessment guidance ({who})", f"{a}/assessments/{assessment}/guidance", headers)
             await seen.get(http, f"assessment pulse ({who})", f"{a}/assessments/{assessment}/pulse", headers)
@@ -231,7 +244,7 @@ async def test_protected_identities_never_reach_anyone_else(stack: Stack) -> Non
             await seen.get(http, f"assessment action plan ({who})", f"{a}/school-units/{school}/action-plan", headers)
         await seen.get(http, "assessment district history", f"{a}/districts/{d}/assessments", district)
         trail = await seen.get(http, "assessment audit trail", f"{a}/assessments/{assessment}/audit", district)
-        assert any(i["actor"] == PLACEHOLDER for i in trail.json()["items"])
+        assert any(i["actor"] == {"id": None, "name": None, "protected": True, "kind": "person"} for i in trail.json()["items"])
         await seen.get(http, "assessment action audit trail", f"{a}/actions/{action_id}/audit", district)
         await seen.get(http, "assessment campaigns (city admin)", f"{a}/campaigns", admin)
 
@@ -245,10 +258,13 @@ async def test_protected_identities_never_reach_anyone_else(stack: Stack) -> Non
             await seen.get(http, f"catalog export json ({who})", f"{c}/apps/export", headers, format="json")
             await seen.get(http, f"catalog export csv ({who})", f"{c}/apps/export", headers, format="csv")
         mine_and_theirs = await seen.get(http, "catalog requests (reviewer)", f"{c}/requests", auth("data_protection"), limit=500)
-        requesters = {i["id"]: i["requester"] for i in mine_and_theirs.json()["items"] if i["id"] in requests.values()}
-        assert requesters == {requests["teacher"]: PLACEHOLDER, requests["colleague"]: str(city.colleague)}  # the control shows
+        # catalog shows people as PersonRef: a protected one with neither id nor name
+        requesters = {i["id"]: (i["requester"]["id"], i["requester"]["protected"]) for i in mine_and_theirs.json()["items"] if i["id"] in requests.values()}
+        assert requesters == {requests["teacher"]: (None, True), requests["colleague"]: (str(city.colleague), False)}  # the control shows
+        named = {i["id"]: i["requester"]["name"] for i in mine_and_theirs.json()["items"] if i["id"] in requests.values()}
+        assert named == {requests["teacher"]: None, requests["colleague"]: f"Sara {city.family_name(city.colleague)}"}  # by name too
         one = await seen.get(http, "catalog request", f"{c}/requests/{requests['teacher']}", city.as_rektor())
-        assert one.json()["requester"] == PLACEHOLDER and all(h["actor"] != str(city.teacher) for h in one.json()["history"])
+        assert one.json()["requester"] == HIDDEN and all(h["actor"]["id"] != str(city.teacher) for h in one.json()["history"])
         await seen.get(http, "catalog app audit", f"{c}/apps/{app_id}/audit", auth("data_protection"))
         await seen.get(http, "catalog public apps", f"{c}/public/school-units/{school}/apps", {})
 
@@ -257,14 +273,15 @@ async def test_protected_identities_never_reach_anyone_else(stack: Stack) -> Non
                                         (staff.json()["id"], "district admin", district), (staff.json()["id"], "city admin", admin)):
             got = await seen.get(http, f"notification receipts {broadcast} ({who})", f"{n}/broadcasts/{broadcast}/receipts", headers,
                                  schoolUnitId=school, reason="delivery-problem")
-            assert any(i["protectedIdentity"] and i["personId"] is None for i in got.json()["items"])
+            assert any(i["person"] == {"id": None, "name": None, "protected": True, "kind": "person"} for i in got.json()["items"])
             if who != "Rektor":  # the Rektor sent the critical one: its summary names them to themselves
                 await seen.get(http, f"notification broadcast {broadcast} ({who})", f"{n}/broadcasts/{broadcast}", headers)
         others_view = await seen.get(http, "notification critical broadcast (district admin, again)", f"{n}/broadcasts/{critical.json()['id']}", district)
         assert others_view.json()["sender"] is None  # sent by the protected Rektor
+        assert others_view.json()["sentBy"] == {"id": None, "name": None, "protected": True, "kind": "person"}
         await seen.get(http, "notification unreached", f"{n}/school-units/{school}/unreached", district, reason="delivery-problem")
         bypasses = await seen.get(http, "notification bypass log", f"{n}/quiet-hours-bypasses", district, schoolUnitId=school, reason="support")
-        assert [(e["personId"], e["protectedIdentity"]) for e in bypasses.json()["items"]] == [(None, True)]
+        assert [(e["person"]["id"], e["person"]["protected"]) for e in bypasses.json()["items"]] == [(None, True)]
         await seen.get(http, "notification bypass log (data protection)", f"{n}/quiet-hours-bypasses", auth("data_protection"), reason="dpo-review")
         await seen.get(http, "notification audience", f"{n}/school-units/{school}/audience", district)
         await seen.get(http, "notification inbox of the unprotected parent", f"{n}/persons/{city.parent}/messages", city.as_parent())
@@ -280,20 +297,21 @@ async def test_protected_identities_never_reach_anyone_else(stack: Stack) -> Non
         for path in ("/overview", "/trends", f"/annual-report/{YEAR}", f"/school-units/{school}/charts/radar.svg", "/charts/heatmap.svg"):
             await seen.get(http, f"reporting {path}", f"{r}{path}", admin)
 
-        leaks = seen.leaks(city.protected)
+        leaks = seen.leaks(city.protected, city.protected_names)
         assert not leaks, "protected identities shown to others:\n" + "\n".join(leaks)
         assert len(seen.answers) > 80
 
         # --- what each person sees of their own --------------------------------------------------------------
         own = (await http.get(f"{a}/assessments/{assessment}", headers=city.as_rektor())).json()
-        assert own["submittedBy"] == str(city.rektor)
+        assert own["submittedBy"] == {"id": str(city.rektor), "name": f"Sara {city.family_name(city.rektor)}", "protected": False, "kind": "person"}
         own_request = (await http.get(f"{c}/requests/{requests['teacher']}", headers=city.as_teacher())).json()
-        assert own_request["requester"] == str(city.teacher)
-        assert (await http.get(f"{c}/apps/{app_id}", headers=city.as_it())).json()["createdBy"] == str(city.it)
+        assert own_request["requester"]["id"] == str(city.teacher) and not own_request["requester"]["protected"]
+        assert own_request["requester"]["name"] == f"Sara {city.family_name(city.teacher)}"  # their own name, to themselves
+        assert (await http.get(f"{c}/apps/{app_id}", headers=city.as_it())).json()["createdBy"]["id"] == str(city.it)
         own_inbox = (await http.get(f"{n}/persons/{city.guardian}/messages", headers=city.as_guardian())).json()
         assert own_inbox["personId"] == str(city.guardian) and own_inbox["items"]
         sent = (await http.get(f"{n}/broadcasts/{critical.json()['id']}", headers=city.as_rektor())).json()
-        assert sent["sender"] == str(city.rektor)
+        assert sent["sender"] == str(city.rektor) and sent["sentBy"]["id"] == str(city.rektor) and not sent["sentBy"]["protected"]
 
     # the records themselves are intact: only what others are shown changes
     conn = await asyncpg.connect(stack.admin_url)
@@ -315,15 +333,15 @@ async def test_a_marking_added_later_hides_the_person_from_then_on(stack: Stack)
             "schoolUnitId": str(city.school), "newApp": {"name": f"Senare {uuid.uuid4().hex[:6]}"}, "purpose": "Matematik"})
         assert made.status_code == 201, made.text
 
-        async def requester() -> str:
+        async def requester() -> dict[str, Any]:
             return (await http.get(f"{c}/requests/{made.json()['id']}", headers=city.as_rektor())).json()["requester"]
 
-        assert await requester() == str(city.colleague)
+        assert (await requester())["id"] == str(city.colleague)
         await send(stack.bootstrap, [wire(PersonUpserted(id=city.colleague, securityMarking=PROTECTED))])
-        await eventually(lambda: _is(requester, PLACEHOLDER), what="the colleague hidden once their marking arrives")
-        assert (await http.get(f"{c}/requests/{made.json()['id']}", headers=city.as_colleague())).json()["requester"] == str(city.colleague)
+        await eventually(lambda: _is(requester, HIDDEN), what="the colleague hidden once their marking arrives")
+        assert (await http.get(f"{c}/requests/{made.json()['id']}", headers=city.as_colleague())).json()["requester"]["id"] == str(city.colleague)
 
 
-async def _is(get: Any, value: str) -> bool:
+async def _is(get: Any, value: Any) -> bool:
     return await get() == value
 

@@ -14,10 +14,13 @@ from xml.etree import ElementTree
 import httpx
 import pytest
 
+from services.reporting.schemas import (CityOverview, CityTrends, DistrictOverview, DistrictTrends, HeadingAcrossSchools, Indicator,
+                                        Publication, SchoolReport, SchoolUnitVersion, SimilarSchools)
 from shared.events.assessment import AssessmentReopened, AssessmentSubmitted, HeadingLevel, IndicatorLevel, PulseGroupResult, PulseHeading
 from shared.events.catalog import AppPublished
 from shared.events.city import AppLaunchesCounted, OrganisationUpserted, SchoolFiguresReported
 from shared.events.reporting import IndicatorBelowTarget, ReportPublished
+from shared.http.models import Page
 from shared.events.envelope import WireMessage, header_map
 from shared.topics import ASSESSMENT, REPORTING
 from tests.support.city import school_unit
@@ -63,9 +66,12 @@ async def test_a_school_report_from_events(stack: Stack) -> None:
             return r.json() if ok and {g["group"]: g for g in r.json()["pulse"]}.get("staff", {}).get("responseRate") is not None else None
 
         body = await eventually(report, what="the school's 2026 report with the city's staff figure")
+        SchoolReport.model_validate(body)  # the answer is what the OpenAPI document says (it is written with orjson, unchecked)
+        assert body["schoolUnit"] == {"id": str(school), "name": f"Skola {str(school)[:6]}", "schoolUnitCode": body["schoolUnit"]["schoolUnitCode"]}
         by_heading = {h["id"]: h for h in body["headings"]}
         assert [h["id"] for h in body["headings"]] == list(HEADINGS)  # every heading, answered or not
-        assert by_heading["infrastruktur"] == {"id": "infrastruktur", "level": 3, "mean": 3.0, "missing": False, "previousLevel": 2, "change": 1}
+        assert by_heading["infrastruktur"] == {"id": "infrastruktur", "title": "Infrastruktur för ökad tillgänglighet", "level": 3, "mean": 3.0,
+                                               "missing": False, "previousLevel": 2, "change": 1}
         assert by_heading["digital-kompetens"]["change"] == 0  # no change is zero ...
         assert by_heading["digitalt-innehall"]["missing"] and by_heading["digitalt-innehall"]["level"] is None and by_heading["digitalt-innehall"]["change"] is None
         assert by_heading["samarbete-kommunikation"]["missing"] and by_heading["samarbete-kommunikation"]["previousLevel"] is None  # ... missing is not zero
@@ -73,6 +79,14 @@ async def test_a_school_report_from_events(stack: Stack) -> None:
         staff, pupils = pulse["staff"], pulse["pupils"]
         csv_lines = (await http.get(f"{url}/school-units/{school}/report", params={"format": "csv"}, headers=principal)).text.splitlines()
         assert "heading,infrastruktur,2026,3,2,1" in csv_lines and "heading,samarbete-kommunikation,2026,.,.,." in csv_lines
+        assert "typ,id,år,nivå_eller_värde,föregående_eller_mål,förändring_eller_når_målet" in csv_lines  # Swedish by default
+        english = await http.get(f"{url}/school-units/{school}/report", params={"lang": "en"}, headers=principal)
+        assert {h["id"]: h["title"] for h in english.json()["headings"]}["infrastruktur"] == "Infrastructure for greater access"
+        assert english.json()["method"]["missing"].startswith("Missing") and body["method"]["missing"].startswith("Uppgift saknas")
+        assert english.json()["pulse"][0]["headings"][0]["title"] == "Infrastructure for greater access"
+        english_csv = (await http.get(f"{url}/school-units/{school}/report", params={"format": "csv"},
+                                      headers={**principal, "Accept-Language": "en-GB,en;q=0.9"})).text.splitlines()
+        assert "kind,id,year,level_or_value,previous_or_target,change_or_meets_target" in english_csv and "# levels: A school's" in english_csv[0]
         indicators = {i["id"]: i for i in body["indicators"]}
         assert len(indicators) == 4 and indicators["INF-00"]["change"] == 1 and indicators["DIG-02"]["missing"]
         assert staff["respondents"]["status"] == "shown" and staff["respondents"]["n"] == 7 and staff["headings"][0]["value"] == 3.4
@@ -136,11 +150,14 @@ async def test_district_and_city_overviews_suppress_small_roll_ups_and_their_com
             return body if body.get("submitted") == 4 and body.get("schoolUnits") == 5 else None
 
         a = await eventually(district_a, what="district A's overview")
+        DistrictOverview.model_validate(a)
         infra = next(h for h in a["headings"] if h["id"] == "infrastruktur")
+        assert infra["title"] == "Infrastruktur för ökad tillgänglighet"
         assert infra["value"] == 3.0 and infra["n"] == 4 and infra["status"] == "shown"
         assert next(h for h in a["headings"] if h["id"] == "uppfoljning")["status"] == "missing"
-        assert [s["submitted"] for s in a["schools"] if s["id"] == str(silent)] == [False]
-        assert [s["displayName"] for s in a["schools"]] == sorted(s["displayName"] for s in a["schools"])  # by name, not by level
+        assert [s["submitted"] for s in a["schools"] if s["schoolUnit"]["id"] == str(silent)] == [False]
+        names = [s["schoolUnit"]["name"] for s in a["schools"]]
+        assert names == sorted(names)  # by name, not by level
 
         admin = auth("city_admin")
 
@@ -149,6 +166,8 @@ async def test_district_and_city_overviews_suppress_small_roll_ups_and_their_com
             return body if body.get("submitted") == 9 else None
 
         body = await eventually(city, what="the city overview")
+        CityOverview.model_validate(body)
+        assert [h["code"] for h in body["headings"]] == list(HEADINGS) and body["headings"][4]["label"] == "Uppföljning"
         by_id = {d["id"]: d["headings"]["infrastruktur"] for d in body["districts"]}
         c, b = by_id[str(districts["C"])], by_id[str(districts["B"])]
         assert c["status"] == "suppressed" and c["value"] is None and c["n"] is None and "3 schools" in c["reason"]
@@ -161,19 +180,27 @@ async def test_district_and_city_overviews_suppress_small_roll_ups_and_their_com
         assert exported.headers["content-type"].startswith("text/csv") and exported.text.startswith("# levels:")
         lines = exported.text.splitlines()
         header = next(i for i, line in enumerate(lines) if not line.startswith("#"))
-        assert lines[header] == "id,name,heading,year,value,previous_year_value,change"
-        assert f"{districts['C']},{by_name(body, districts['C'])},infrastruktur,{year},..,.,." in lines  # suppressed, missing last year
-        assert f"city,Staden,infrastruktur,{year},3.33,.,." in lines
+        assert lines[header] == "id,namn,rubrik_id,rubrik,år,värde,föregående_års_värde,förändring"
+        infra_sv = "Infrastruktur för ökad tillgänglighet"
+        assert f"{districts['C']},{by_name(body, districts['C'])},infrastruktur,{infra_sv},{year},..,.,." in lines  # suppressed, missing last year
+        assert f"city,Staden,infrastruktur,{infra_sv},{year},3.33,.,." in lines
         assert "suppression" in body["method"]
+        english = (await http.get(f"{url}/overview", params={"year": year, "format": "csv", "lang": "en"}, headers=admin)).text.splitlines()
+        assert "id,name,heading,heading_title,year,value,previous_year_value,change" in english
+        assert f"city,City,infrastruktur,Infrastructure for greater access,{year},3.33,.,." in english
 
         # who may see which overview
         assert (await http.get(f"{url}/districts/{districts['B']}/overview", params={"year": year}, headers=admin_a)).status_code == 403
         assert (await http.get(f"{url}/overview", params={"year": year}, headers=admin_a)).status_code == 403
         principal = auth("principal", school_units=(str(schools["A"][0]),))
         assert (await http.get(f"{url}/districts/{districts['A']}/overview", params={"year": year}, headers=principal)).status_code == 403
-        heading = (await http.get(f"{url}/headings/infrastruktur", params={"year": year, "districtId": str(districts["A"])}, headers=admin_a)).json()
+        heading = (await http.get(f"{url}/headings/infrastruktur", params={"year": year, "districtId": str(districts["A"]), "lang": "en"},
+                                  headers=admin_a)).json()
+        HeadingAcrossSchools.model_validate(heading)
         assert heading["distribution"] == {"1": 0, "2": 1, "3": 2, "4": 1, "5": 0} and heading["missing"] == 1
-        assert (await http.get(f"{url}/headings/ekonomi", headers=admin)).status_code == 422
+        assert heading["title"] == "Infrastructure for greater access" and {s["schoolUnit"]["id"] for s in heading["schools"]} >= {str(silent)}
+        unknown = await http.get(f"{url}/headings/ekonomi", headers=admin)
+        assert unknown.status_code == 422 and unknown.json()["field"] == "path.heading"
 
 
 async def test_rebuilding_the_read_models_from_the_topics_gives_the_same_figures(stack: Stack) -> None:
@@ -243,6 +270,15 @@ async def test_indicators_from_city_and_catalog_data_with_targets_and_an_alert(s
                 "code": "interactive-displays", "metric": "interactiveDisplays", "unit": "ratio", "target": 0.5, "heading": "infrastruktur",
                 "name": {"sv": "Interaktiva skärmar per klassrum", "en": "Interactive displays per classroom"}})
             assert added.status_code == 201, added.text
+            Indicator.model_validate(added.json())
+            listed = (await http.get(f"{url}/indicators", params={"limit": 3}, headers=admin)).json()
+            page = Page[Indicator].model_validate(listed)
+            assert len(page.items) == 3 and page.total is not None and page.total >= 8 and page.next is not None
+            codes = [i.code for i in page.items]
+            while page.next is not None:
+                page = Page[Indicator].model_validate((await http.get(f"{url}/indicators", params={"limit": 3, "cursor": page.next}, headers=admin)).json())
+                codes += [i.code for i in page.items]
+            assert len(codes) == len(set(codes)) == listed["total"] and "interactive-displays" in codes
             assert (await http.post(f"{url}/indicators", headers=admin, json={**added.json(), "name": added.json()["name"]})).status_code == 409
             assert (await http.post(f"{url}/indicators", headers=auth("district_admin", districts=(str(district),)), json={})).status_code == 403
 
@@ -289,14 +325,31 @@ async def test_charts_render_as_svg(stack: Stack) -> None:
         assert [g.get("data-label") for g in series] == ["2035", "2034", "Områdets median"]
         assert len(root.findall(f".//{SVG_NS}text[@class='axis-label']")) == 5
 
+        english = await http.get(f"{url}/school-units/{schools[0]}/charts/radar.svg", params={"lang": "en"}, headers=principal)
+        root = ElementTree.fromstring(english.text)
+        assert root.get("{http://www.w3.org/XML/1998/namespace}lang") == "en" and english.headers["content-language"] == "en"
+        assert [g.get("data-label") for g in root.findall(f".//{SVG_NS}g[@class='series']")] == ["2035", "2034", "District median"]
+        assert "self-assessment 2035" in root[0].text and root[1].text.startswith("Radar chart:")
+        labels = {"".join(t.itertext()) for t in root.findall(f".//{SVG_NS}text[@class='axis-label']")}
+        assert "Follow-up" in labels and "Uppföljning" not in labels
+
         trend = ElementTree.fromstring((await http.get(f"{url}/school-units/{schools[0]}/charts/trend.svg", headers=principal)).text)
         assert {t.get("data-year") for t in trend.findall(f".//{SVG_NS}text[@class='x-tick-label']")} == {"2034", "2035"}
         assert len(trend.findall(f".//{SVG_NS}g[@class='series']")) == 5
+        assert "".join(next(t for t in trend.iter(SVG_NS + "text") if t.get("class") == "axis-title").itertext()) == "Nivå"
+        trend_en = ElementTree.fromstring((await http.get(f"{url}/school-units/{schools[0]}/charts/trend.svg",
+                                                          headers={**principal, "Accept-Language": "en"})).text)
+        assert "".join(next(t for t in trend_en.iter(SVG_NS + "text") if t.get("class") == "axis-title").itertext()) == "Level"
+        assert trend_en[0].text == "Level per heading over the years"
+        assert {g.get("data-label") for g in trend_en.findall(f".//{SVG_NS}g[@class='series']")} >= {"Follow-up", "Digital content"}
 
         heat = await http.get(f"{url}/charts/heatmap.svg", params={"year": 2035}, headers=auth("city_admin"))
         cells = ElementTree.fromstring(heat.text).findall(f".//{SVG_NS}rect[@class='cell']")
         mine = [c for c in cells if c.get("data-row") == str(district)]
         assert len(mine) == 5 and all(c.get("data-status") == "shown" for c in mine)
+        heat_en = ElementTree.fromstring((await http.get(f"{url}/charts/heatmap.svg", params={"year": 2035, "lang": "en"}, headers=auth("city_admin"))).text)
+        assert heat_en[0].text == "Districts and headings 2035"
+        assert {"".join(t.itertext()) for t in heat_en.findall(f".//{SVG_NS}text[@class='col-label']")} >= {"Follow-up"}
         assert (await http.get(f"{url}/charts/heatmap.svg", headers=principal)).status_code == 403
         other = auth("principal", school_units=(str(uuid.uuid4()),))
         assert (await http.get(f"{url}/school-units/{schools[0]}/charts/radar.svg", headers=other)).status_code == 403
@@ -321,22 +374,31 @@ async def test_trends_and_similar_schools_without_ranking(stack: Stack) -> None:
             return body if [y["submitted"] for y in body.get("years", [])] == [5, 5] else None
 
         body = await eventually(trends, what="two years of the district's trend")
+        DistrictTrends.model_validate(body)
+        assert [h["code"] for h in body["headings"]] == list(HEADINGS)
+        CityTrends.model_validate((await http.get(f"{url}/trends", params={"lang": "en"}, headers=auth("city_admin"))).json())
         assert [y["year"] for y in body["years"]] == [2036, 2037]
         assert body["years"][1]["headings"]["infrastruktur"]["value"] == 3.0 and body["years"][0]["headings"]["uppfoljning"]["status"] == "missing"
         trend_csv = (await http.get(f"{url}/districts/{district}/trends", params={"format": "csv"}, headers=admin)).text.splitlines()
-        assert "2037,infrastruktur,3,2.8,0.2,5" in trend_csv and "2037,uppfoljning,.,.,.,5" in trend_csv  # year-on-year change
+        assert "2037,infrastruktur,Infrastruktur för ökad tillgänglighet,3,2.8,0.2,5" in trend_csv
+        assert "2037,uppfoljning,Uppföljning,.,.,.,5" in trend_csv  # year-on-year change
+        assert "år,rubrik_id,rubrik,värde,föregående_års_värde,förändring,inlämnade" in trend_csv
 
         async def similar() -> dict[str, Any] | None:
             r = (await http.get(f"{url}/school-units/{small[0]}/similar", params={"year": 2036}, headers=admin)).json()
-            return r if r.get("sizeBand") == "100-299" and r["group"]["schoolUnits"] == 3 else None
+            return r if (r.get("sizeBand") or {}).get("code") == "100-299" and r["group"]["schoolUnits"] == 3 else None
 
         peers = await eventually(similar, what="the similar-schools group")
-        assert peers["schoolType"] == "GR"
+        SimilarSchools.model_validate(peers)
+        assert peers["schoolType"] == {"code": "GR", "label": "Grundskola"} and peers["sizeBand"]["label"] == "100–299 elever"
+        assert peers["schoolUnit"]["id"] == str(small[0]) and peers["group"]["rule"] == "samma skolform och storleksklass"
+        english = (await http.get(f"{url}/school-units/{small[0]}/similar", params={"year": 2036, "lang": "en"}, headers=admin)).json()
+        assert english["schoolType"]["label"] == "Compulsory school" and english["group"]["rule"] == "same school type and size band"
         infra = next(h for h in peers["headings"] if h["id"] == "infrastruktur")
         assert infra["level"] == 2 and infra["group"] == {"value": (3 + 4 + 2) / 3, "n": 3, "status": "shown", "reason": None}
         assert "schools" not in peers  # no other school is named
         similar_csv = (await http.get(f"{url}/school-units/{small[0]}/similar", params={"year": 2036, "format": "csv"}, headers=admin)).text
-        assert "infrastruktur,2036,2,3,3" in similar_csv.splitlines()
+        assert "infrastruktur,Infrastruktur för ökad tillgänglighet,2036,2,3,3" in similar_csv.splitlines()
         alone = (await http.get(f"{url}/school-units/{big}/similar", params={"year": 2036}, headers=admin)).json()
         assert alone["group"]["schoolUnits"] == 0 and alone["headings"][0]["group"]["status"] == "missing"
 
@@ -362,8 +424,11 @@ async def test_the_annual_report_is_one_printable_document_and_is_announced_once
             assert text.startswith("<!doctype html>") and "@media print" in text
             assert "<td>3 <small>(.)</small></td>" in text  # level 3,0 shown as "3", no previous year: "."
             assert text.count("<svg") == 2 and "Metod" in text
+            english = (await http.get(f"{url}/annual-report/{year}", params={"lang": "en"}, headers=admin)).text
+            assert '<html lang="en">' in english and "Follow-up of the IT strategy" in english and "<td>3 <small>(.)</small></td>" in english
+            assert "Infrastructure for greater access" in english and "Infrastruktur för ökad" not in english
             assert (await http.get(f"{url}/annual-report/{year}", headers=auth("district_admin", districts=(str(district),)))).status_code == 403
-            first = (await http.post(f"{url}/annual-report/{year}/publish", headers=admin)).json()
+            first = Publication.model_validate((await http.post(f"{url}/annual-report/{year}/publish", headers=admin)).json()).model_dump(mode="json")
             assert str(district) in first["announced"]
             again = (await http.post(f"{url}/annual-report/{year}/publish", headers=admin)).json()
             assert str(district) in again["alreadyAnnounced"] and str(district) not in again["announced"]
@@ -428,6 +493,9 @@ async def test_every_view_checks_who_is_asking(stack: Stack) -> None:
             return (await http.get(f"{url}/school-units/{school}/report?year=2040", headers=callers["city_admin"])).status_code == 200
 
         await eventually(applied, what="the school's report")
+        history = Page[SchoolUnitVersion].model_validate((await http.get(f"{url}/school-units/{school}/history", headers=callers["principal"])).json())
+        assert history.total == len(history.items) >= 1 and history.next is None and history.items[0].displayName == f"Skola {str(school)[:6]}"
+        assert history.items[0].district is not None and history.items[0].district.displayName == "Område Behörighet"
         for path, allowed in endpoints:
             assert (await http.get(url + path)).status_code == 401, path
             for name, headers in callers.items():

@@ -59,8 +59,13 @@ class Messaging:
     schema: str
     inbox: dict[str, str] = field(default_factory=dict)
     outbox: dict[str, uuid.UUID] = field(default_factory=dict)
+    idempotency: dict[str, str] = field(default_factory=dict)
 
     async def write(self, conn: asyncpg.Connection) -> None:
+        for name, at in (("due", cut(1) - MINUTE), ("kept", cut(1) + MINUTE)):
+            self.idempotency[name] = f"{MARK}-{uuid.uuid4()}"
+            await conn.execute("INSERT INTO " + self.schema + ".idempotency_key (caller, key, fingerprint, status, body, created_at)"
+                               " VALUES ('retention-test', $1, 'x', 201, '{}'::bytea, $2)", self.idempotency[name], at)
         for name, at in (("due", cut(30) - MINUTE), ("kept", cut(30) + MINUTE)):
             self.inbox[name] = f"{MARK}-{uuid.uuid4()}"
             await conn.execute("INSERT INTO " + self.schema + ".inbox (event_id, event_type, topic, partition, \"offset\", outcome, received_at)"
@@ -78,10 +83,14 @@ class Messaging:
         outbox = {r["id"] for r in await conn.fetch("SELECT id FROM " + self.schema + ".outbox WHERE id = ANY($1::uuid[])",
                                                     list(self.outbox.values()))}
         assert outbox == {self.outbox["kept"]}, self.schema
+        keys = {r["key"] for r in await conn.fetch("SELECT key FROM " + self.schema + ".idempotency_key WHERE key = ANY($1::text[])",
+                                                   list(self.idempotency.values()))}
+        assert keys == {self.idempotency["kept"]}, self.schema
 
     async def clean(self, conn: asyncpg.Connection) -> None:
         await conn.execute("DELETE FROM " + self.schema + ".inbox WHERE event_id = ANY($1::text[])", list(self.inbox.values()))
         await conn.execute("DELETE FROM " + self.schema + ".outbox WHERE id = ANY($1::uuid[])", list(self.outbox.values()))
+        await conn.execute("DELETE FROM " + self.schema + ".idempotency_key WHERE key = ANY($1::text[])", list(self.idempotency.values()))
 
 
 async def audit_rows(conn: asyncpg.Connection, schema: str) -> dict[str, int]:
@@ -201,7 +210,8 @@ async def test_notification_removes_exactly_what_is_due(stack: Stack) -> None:
             before = await metric(http, stack, "notification", "deliveries")
             result = await run_retention(http, stack, "notification")
             assert result == {"digest-items": 1, "deliveries": 4, "inbox-read": 1, "quiet-hours-bypasses": 1, "messages": 3,
-                              "broadcasts": 1, "personal-data-access": 1, "inbox": 1, "outbox": 1}, result
+                              "broadcasts": 1, "personal-data-access": 1, "inbox": 1, "outbox": 1, "idempotency": 1,
+                              "pending-contacts": 0, "push-devices": 0}, result
             assert await metric(http, stack, "notification", "deliveries") == before + 4
             again = await run_retention(http, stack, "notification")
             assert set(again.values()) == {0}, again  # the same day again: nothing more is due
@@ -277,7 +287,7 @@ async def test_assessment_removes_the_pulse_of_rounds_closed_long_enough_and_old
         async with httpx.AsyncClient(timeout=60) as http:
             result = await run_retention(http, stack, "assessment")
         # the closed round's two tally rows and its respondent count
-        assert result == {"pulse": 3, "audit-log": 1, "inbox": 1, "outbox": 1}, result
+        assert result == {"pulse": 3, "audit-log": 1, "inbox": 1, "outbox": 1, "idempotency": 1}, result
         ids = list(campaigns.values())
         tallied = await remaining(conn, "assessment.pulse_tally", ids, key="campaign_id")
         counted = await remaining(conn, "assessment.pulse_respondents", ids, key="campaign_id")
@@ -317,7 +327,7 @@ async def test_catalog_removes_closed_requests_with_their_steps_and_old_audit(st
         await messaging.write(conn)
         async with httpx.AsyncClient(timeout=60) as http:
             result = await run_retention(http, stack, "catalog")
-        assert result == {"closed-requests": 6, "audit-log": 1, "inbox": 1, "outbox": 1}, result  # two requests, two steps each
+        assert result == {"closed-requests": 6, "audit-log": 1, "inbox": 1, "outbox": 1, "idempotency": 1}, result  # two requests, two steps each
         ids = list(requests.values())
         assert await remaining(conn, "catalog.app_request", ids) == {requests["approved-kept"], requests["open-kept"]}
         assert await remaining(conn, "catalog.app_request_step", ids, key="request_id") == {requests["approved-kept"], requests["open-kept"]}
@@ -343,7 +353,7 @@ async def test_reporting_removes_old_messaging_rows_only(stack: Stack) -> None:
         await messaging.write(conn)
         async with httpx.AsyncClient(timeout=60) as http:
             result = await run_retention(http, stack, "reporting")
-        assert result == {"inbox": 1, "outbox": 1}, result
+        assert result == {"inbox": 1, "outbox": 1, "idempotency": 1}, result
         await messaging.check(conn)
     finally:
         await messaging.clean(conn)

@@ -1,4 +1,4 @@
-"""Small city fixtures for tests: a district with school units, fresh ids each call."""
+"""Small city fixtures for tests: a district with school units, fresh ids each call; persons with names."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import random
 import uuid
 from dataclasses import dataclass, field
 
-from shared.events.city import DutyAssigned, GuardianRelationAdded, OrganisationUpserted, PersonUpserted
+from devkit.demo.names import name_of
+from shared.events.city import DutyAssigned, GuardianRelationAdded, OrganisationUpserted, PersonUpserted, SecurityMarking
 
 
 @dataclass
@@ -34,12 +35,27 @@ def school_unit(sid: uuid.UUID, district: uuid.UUID, name: str | None = None, ty
     )
 
 
+def person(pid: uuid.UUID, marking: str = "Ingen", *, given: str | None = None, family: str | None = None,
+           named: bool = True) -> PersonUpserted:
+    """The city's record of a person: with a realistic Swedish name derived from the id (devkit/demo/names.py) unless
+    ``given``/``family`` say otherwise, or with none (``named=False``)."""
+    name = name_of(pid)
+    return PersonUpserted(id=pid, securityMarking=SecurityMarking(marking), givenName=(given or name["givenName"]) if named else None,
+                          familyName=(family or name["familyName"]) if named else None)
+
+
+def display_name(pid: uuid.UUID) -> str:
+    """How ``person(pid)`` is shown (shared/city/people.py display_name)."""
+    name = name_of(pid)
+    return f"{name['givenName']} {name['familyName']}"
+
+
 def principal_and_family(school: uuid.UUID) -> tuple[uuid.UUID, list]:
     rektor, guardian, pupil = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     return rektor, [
-        PersonUpserted(id=rektor),
+        person(rektor),
         DutyAssigned(id=uuid.uuid4(), person=rektor, dutyAt=school, dutyRole="Rektor"),
-        PersonUpserted(id=guardian),
-        PersonUpserted(id=pupil, securityMarking="Skyddad folkbokföring"),
+        person(guardian),
+        person(pupil, "Skyddad folkbokföring"),
         GuardianRelationAdded(id=uuid.uuid4(), guardian=guardian, pupil=pupil, schoolUnit=school, schoolType="GR", schoolYear=4),
     ]

@@ -1,10 +1,13 @@
 """A table-driven authorisation matrix over the live services, and the small city it runs against.
 
-The city has two sides, each a district with one school unit and its people (a teacher and a Rektor
-by the city's duty data, a guardian of a pupil there). Every role calls every endpoint twice: once
-with a token scoped to the side that owns the resource ("own": its school unit and district) and
-once scoped to the other side ("other"). A row of the table names, for one endpoint, the roles that
-get through in each scope; every other caller is refused — 401 without a token, 403 otherwise.
+The city has two sides, each a district with one school unit and a person for every role, whom the city's data
+makes what they are: a teacher and a Rektor by their duties there, a guardian by a relation to a pupil there, a
+district admin and an IT admin by their IdP group and a duty in the district, a data-protection officer and a city
+admin by their IdP group. Each signs in with the stack's OpenID provider (devkit/oidc, a real code flow) and calls
+with its access token; the services derive the roles from their replicas (shared/auth/authority.py). Every role
+calls every endpoint twice: once as the person of the side that owns the resource ("own": its school unit and
+district) and once as the person of the other side ("other"). A row of the table names, for one endpoint, the roles
+that get through in each scope; every other caller is refused — 401 without a token, 403 otherwise.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import httpx
 from shared.events.city import DutyAssigned, GuardianRelationAdded, OrganisationUpserted, PersonUpserted
 from tests.support.city import school_unit
 from tests.support.kafka import eventually, send, wire
+from tests.support.oidc import ROLE_GROUPS, OidcProvider, User
 from tests.support.stack import Stack, auth
 
 ROLES = ("teacher", "principal", "district_admin", "it_admin", "data_protection", "guardian", "city_admin")
@@ -30,9 +34,16 @@ METHODS = ("get", "post", "put", "patch", "delete")
 PROBLEM_JSON = "application/problem+json"
 
 
+#: the SS 12000 duty, held at the side's school unit or district, that places each administrative persona in the
+#: city's data (district and IT admins act for the district of their duty); the roles themselves come from IdP groups
+ADMIN_DUTIES = {"district_admin": ("district", "Övrig arbetsledning"), "it_admin": ("school", "IT-samordnare")}
+
+
 @dataclass
 class Side:
-    """A district with one compulsory school unit, a teacher and a Rektor there, a guardian of a pupil there."""
+    """A district with one compulsory school unit and a person for every role: a teacher (Lärare) and a Rektor there,
+    a guardian of a pupil there, a district admin (Övrig arbetsledning at the district), an IT admin (IT-samordnare at
+    the school), a data-protection officer and a city admin (groups only)."""
 
     label: str
     district: uuid.UUID = field(default_factory=uuid.uuid4)
@@ -42,10 +53,13 @@ class Side:
     guardian: uuid.UUID = field(default_factory=uuid.uuid4)
     pupil: uuid.UUID = field(default_factory=uuid.uuid4)
     relation: uuid.UUID = field(default_factory=uuid.uuid4)
+    admins: dict[str, uuid.UUID] = field(default_factory=lambda: {r: uuid.uuid4() for r in ("district_admin", "it_admin", "data_protection", "city_admin")})
+    #: role → bearer token from the OpenID provider, once ``sign_in`` ran; development tokens until then
+    tokens: dict[str, str] = field(default_factory=dict)
 
     def events(self) -> list[Any]:
         tag = str(self.school)[:6]
-        return [
+        events: list[Any] = [
             OrganisationUpserted(id=self.district, displayName=f"Område {self.label} {tag}", organisationType="Verksamhetsområde"),
             school_unit(self.school, self.district, name=f"Skola {self.label} {tag}", types=("GR",)),
             PersonUpserted(id=self.teacher), DutyAssigned(id=uuid.uuid4(), person=self.teacher, dutyAt=self.school, dutyRole="Lärare"),
@@ -53,13 +67,34 @@ class Side:
             PersonUpserted(id=self.guardian), PersonUpserted(id=self.pupil),
             GuardianRelationAdded(id=self.relation, guardian=self.guardian, pupil=self.pupil, schoolUnit=self.school, schoolType="GR", schoolYear=4),
         ]
+        for role, person in self.admins.items():
+            events.append(PersonUpserted(id=person))
+            if role in ADMIN_DUTIES:
+                where, duty = ADMIN_DUTIES[role]
+                events.append(DutyAssigned(id=uuid.uuid4(), person=person, dutyAt=self.district if where == "district" else self.school, dutyRole=duty))
+        return events
+
+    def person(self, role: str) -> uuid.UUID:
+        return {"teacher": self.teacher, "principal": self.rektor, "guardian": self.guardian}.get(role) or self.admins[role]
 
     def subject(self, role: str) -> str:
-        """People the city's data knows act as themselves; the other roles need no person of their own."""
-        person = {"teacher": self.teacher, "principal": self.rektor, "guardian": self.guardian}.get(role)
-        return str(person) if person else f"{role}-{self.label}-{str(self.school)[:8]}"
+        return str(self.person(role))
+
+    def login(self, role: str) -> str:
+        return f"{role}-{self.label}-{str(self.school)[:8]}"
+
+    def users(self) -> list[User]:
+        """The side's people as the OpenID provider knows them: the person id as subject, the groups of their role."""
+        return [User(self.login(role), self.subject(role), [ROLE_GROUPS[role]] if role in ROLE_GROUPS else []) for role in ROLES]
+
+    def sign_in(self, provider: OidcProvider) -> None:
+        """Every persona signs in through the provider's code flow; their requests carry its access tokens."""
+        provider.add_users(self.users())
+        self.tokens = {role: provider.token_for(self.login(role)) for role in ROLES}
 
     def auth(self, role: str) -> dict[str, str]:
+        if role in self.tokens:
+            return {"Authorization": "Bearer " + self.tokens[role]}
         return auth(role, subject=self.subject(role), school_units=(str(self.school),), districts=(str(self.district),))
 
 
@@ -81,8 +116,10 @@ class World:
         return out
 
 
-async def publish_world(stack: Stack, http: httpx.AsyncClient, world: World) -> None:
-    """Publishes both sides on the broker and waits until all four services hold them."""
+async def publish_world(stack: Stack, http: httpx.AsyncClient, world: World, *, sign_in: bool = True) -> None:
+    """Publishes both sides on the broker and waits until all four services hold them; then (``sign_in``, with the
+    stack's OpenID provider) every persona signs in, so the world's requests carry the provider's tokens and their
+    roles come from the data just published."""
     await send(stack.bootstrap, [wire(e) for side in world.sides for e in side.events()])
     admin = auth("city_admin", subject="matrix-setup")
     schools = [s.school for s in world.sides]
@@ -97,16 +134,18 @@ async def publish_world(stack: Stack, http: httpx.AsyncClient, world: World) -> 
     await eventually(everywhere, timeout=60, what="both school units in every service")
     conn = await asyncpg.connect(stack.admin_url)
     try:
-        staff = [p for s in world.sides for p in (s.teacher, s.rektor)]
+        staff = [p for s in world.sides for p in (s.teacher, s.rektor, *(s.admins[r] for r in ADMIN_DUTIES))]
+        guardians = [s.guardian for s in world.sides]
 
         async def duties() -> bool:
-            for schema in ("assessment", "catalog", "notification"):
+            for schema in ("assessment", "catalog", "notification", "reporting"):
                 n = await conn.fetchval(f"SELECT count(*) FROM {schema}.duty WHERE person = ANY($1::uuid[]) AND active", staff)
-                if n != len(staff):
+                g = await conn.fetchval(f"SELECT count(*) FROM {schema}.guardianship WHERE guardian = ANY($1::uuid[]) AND active", guardians)
+                if n != len(staff) or g != len(guardians):
                     return False
             return True
 
-        await eventually(duties, timeout=60, what="the teachers' and Rektors' duties in assessment, catalog and notification")
+        await eventually(duties, timeout=60, what="the world's duties and guardian relations in every service")
     finally:
         await conn.close()
     notification = stack.services["notification"].url
@@ -119,6 +158,9 @@ async def publish_world(stack: Stack, http: httpx.AsyncClient, world: World) -> 
         return True
 
     await eventually(families, timeout=60, what="the guardian relations in notification")
+    if sign_in and stack.oidc is not None:
+        for side in world.sides:
+            await asyncio.to_thread(side.sign_in, stack.oidc)
 
 
 # --- the table ------------------------------------------------------------------------------------

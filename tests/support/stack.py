@@ -15,6 +15,7 @@ from devkit.sinks import Sinks
 from services.notification.settings import DEV_CALLBACK_TOKEN
 from shared.auth import mint
 from shared.settings import DEV_JWT_SECRET, SERVICES, service_database_url
+from tests.support.oidc import OidcProvider
 from tests.support.tcpproxy import TcpProxy
 
 # ServiceProcess(name, port, env, log_path): devkit/process.py, the one class that starts and watches a
@@ -33,9 +34,12 @@ class Stack:
     services: dict[str, ServiceProcess] = field(default_factory=dict)
     #: the outside world notification sends to: a real SMTP server and a real HTTP gateway sink
     sinks: Sinks | None = None
+    #: the city's OpenID provider (devkit/oidc): the services take its tokens besides the development HS256 ones
+    oidc: OidcProvider | None = None
 
     def start(self) -> None:
         self.sinks = Sinks(callbacks=True, callback_headers={"Authorization": f"Bearer {DEV_CALLBACK_TOKEN}"}).start()
+        self.oidc = OidcProvider(self.workdir).start()
         self.postgres = EmbeddedPostgres(self.workdir / "pgdata", free_port())
         self.admin_url = self.postgres.start()
         broker_port, proxy_port = free_port(), free_port()
@@ -70,9 +74,14 @@ class Stack:
             SKOLIT_OUTBOX_POLL_SECONDS="0.5",
             SKOLIT_ALLOW_CLOCK_OVERRIDE="true",
             SKOLIT_LOG_LEVEL="INFO",
+            SKOLIT_CORS_ORIGINS=WEB_APP_ORIGIN,
             PYTHONPATH=str(ROOT),
         )
         env[f"SKOLIT_{name.upper()}_PORT"] = str(self.services[name].port if name in self.services else free_port())
+        if self.oidc is not None:
+            env.update(self.oidc.env())
+            # roles derived from the city's data are reused this long: short, so a test sees an ended duty soon
+            env["SKOLIT_OIDC_AUTHORITY_CACHE_SECONDS"] = "2"
         if name == "notification" and self.sinks is not None:
             env.update(self.sinks.env())
         return env
@@ -95,6 +104,12 @@ class Stack:
             self.postgres.stop()
         if self.sinks:
             self.sinks.stop()
+        if self.oidc:
+            self.oidc.stop()
+
+
+#: the browser origin the tests' services allow (as `make run` allows the web app's)
+WEB_APP_ORIGIN = "http://localhost:3000"
 
 
 def token(*roles: str, subject: str = "tester", school_units: tuple[str, ...] = (), districts: tuple[str, ...] = ()) -> str:

@@ -73,7 +73,7 @@ def test_guidance_puts_prerequisites_first_then_the_lowest_levels() -> None:
 
 def test_guidance_is_in_the_chosen_language() -> None:
     sv = domain.guidance(V1, GR, {"INF-01": Answer(1)}, "sv")[0]
-    assert sv["title"] == "Infrastruktur för ökad tillgänglighet"
+    assert sv["heading"] == {"code": "infrastruktur", "label": "Infrastruktur för ökad tillgänglighet"}
     assert sv["suggestedActions"][0]["action"] == V1.by_id["INF-01"].level(1).nextStep.sv
 
 

@@ -259,14 +259,19 @@ def test_no_personal_data_meets_even_when_hosted_outside_eea() -> None:
 @pytest.mark.parametrize("status", ["missing", "requested"])
 def test_missing_agreement_blocks_and_does_not_meet(status: str) -> None:
     dp = DataProtection.model_validate({"dataCategories": ["identity"], "dpaStatus": status})
-    blockers = domain.approval_blockers(dp, TODAY)
-    assert blockers == [f"there is no signed data processing agreement (status: {status})"]
+    label = {"missing": ("Missing", "Saknas"), "requested": ("Requested, not in place", "Begärt, inte klart")}[status]
+    assert domain.approval_blockers(dp, TODAY) == [f"There is no signed data processing agreement (agreement status: {label[0]})."]
+    # the reader's language: the same reason in Swedish, with the agreement's status in words, not as a code
+    [reason] = domain.approval_reasons(dp, TODAY)
+    assert reason.code == "no_signed_dpa"
+    assert reason.text("sv") == f"Det finns inget undertecknat personuppgiftsbiträdesavtal (avtalets status: {label[1]})."
     assert domain.privacy_rating(dp, TODAY) == PrivacyRating.DOES_NOT_MEET
 
 
 def test_agreement_past_expiry_blocks() -> None:
     dp = signed(dpaExpires=TODAY - timedelta(days=1))
-    assert domain.approval_blockers(dp, TODAY) == [f"the data processing agreement expired on {TODAY - timedelta(days=1)}"]
+    assert domain.approval_blockers(dp, TODAY) == [f"The data processing agreement expired on {TODAY - timedelta(days=1)}."]
+    assert [r.text("sv") for r in domain.approval_reasons(dp, TODAY)] == [f"Personuppgiftsbiträdesavtalet gick ut {TODAY - timedelta(days=1)}."]
     assert domain.privacy_rating(dp, TODAY) == PrivacyRating.DOES_NOT_MEET
 
 
@@ -285,14 +290,17 @@ def test_transfer_without_safeguard_blocks() -> None:
     blockers = domain.approval_blockers(dp, TODAY)
     assert len(blockers) == 1
     assert "outside the EU/EEA without a safeguard" in blockers[0]
+    assert "utanför EU/EES utan skyddsåtgärd" in domain.approval_reasons(dp, TODAY)[0].text("sv")
     assert domain.privacy_rating(dp, TODAY) == PrivacyRating.DOES_NOT_MEET
 
 
 @pytest.mark.parametrize("category", ["civic_no", "health_support"])
 def test_sensitive_category_without_dpia_blocks(category: str) -> None:
     dp = signed(dataCategories=["identity", category])
-    blockers = domain.approval_blockers(dp, TODAY)
-    assert blockers == [f"sensitive personal data ({category}) without a DPIA reference"]
+    name = {"civic_no": ("personal identity number", "personnummer"), "health_support": ("health or special support", "hälsa eller särskilt stöd")}[category]
+    assert domain.approval_blockers(dp, TODAY) == [
+        f"Sensitive personal data ({name[0]}) is processed without a data protection impact assessment (DPIA)."]
+    assert domain.approval_reasons(dp, TODAY)[0].text("sv") == f"Känsliga personuppgifter ({name[1]}) behandlas utan konsekvensbedömning (DPIA)."
     assert domain.privacy_rating(dp, TODAY) == PrivacyRating.DOES_NOT_MEET
 
 
@@ -340,7 +348,7 @@ def test_no_approval_while_blocked_and_the_reason_is_given() -> None:
     with pytest.raises(Rejected) as caught:
         domain.check_status_change(UNDER_REVIEW, APPROVED, dp, ["4"], TODAY)
     assert caught.value.status == 409
-    assert "there is no signed data processing agreement (status: missing)" in str(caught.value)
+    assert "There is no signed data processing agreement (agreement status: Missing)." in str(caught.value)
 
 
 def test_grade_restricted_status_needs_one_of_the_apps_grades() -> None:
@@ -363,7 +371,7 @@ def test_approval_of_a_clean_app_is_allowed() -> None:
     unsigned = DataProtection.model_validate({"dataCategories": ["identity", "learning_activity"]})
     blocked = refusal(domain.check_status_change, UNDER_REVIEW, APPROVED, unsigned, ["4", "5"], TODAY)
     assert isinstance(blocked, Rejected) and blocked.status == 409
-    assert "there is no signed data processing agreement (status: missing)" in str(blocked)
+    assert "There is no signed data processing agreement (agreement status: Missing)." in str(blocked)
 
 
 def test_moving_a_blocked_app_to_a_non_use_status_is_allowed() -> None:
@@ -402,33 +410,39 @@ def test_no_usable_grades_under_a_non_use_status() -> None:
 
 
 def available(status: StatusDefinition = APPROVED, *, grades: tuple[str, ...] = ("4", "5"), app_types: tuple[str, ...] = ("GR",),
-              free_use: bool = False, school_types: tuple[str, ...] = ("GR",), licensed: bool = False) -> tuple[bool, str]:
-    return domain.availability(status=status, app_grades=grades, app_school_types=app_types, free_use=free_use,
-                               school_types=school_types, licensed=licensed)
+              free_use: bool = False, school_types: tuple[str, ...] = ("GR",), licensed: bool = False, lang: str = "en") -> tuple[bool, str]:
+    ok, why = domain.availability(status=status, app_grades=grades, app_school_types=app_types, free_use=free_use,
+                                  school_types=school_types, licensed=licensed)
+    return ok, why.text(lang)
 
 
 def test_unavailable_when_status_does_not_allow_use() -> None:
-    assert available(UNDER_REVIEW, free_use=True, licensed=True) == (False, "the app's status is under_review")
+    assert available(UNDER_REVIEW, free_use=True, licensed=True) == (False, "The app's status, Under review, does not allow use.")
+    assert available(UNDER_REVIEW, free_use=True, licensed=True, lang="sv") == (False, "Appens status, Under granskning, tillåter inte användning.")
 
 
 def test_unavailable_for_another_school_type() -> None:
-    assert available(app_types=("GY",), school_types=("GR", "FKLASS"), free_use=True) == (False, "the app is not for this school's school types")
+    assert available(app_types=("GY",), school_types=("GR", "FKLASS"), free_use=True) == (False, "The app is not meant for this school unit's school types.")
 
 
 def test_unavailable_when_grade_restriction_leaves_nothing() -> None:
-    assert available(APPROVED_456, grades=("7", "8"), free_use=True) == (False, "the status approved_456 allows none of the app's grades")
+    assert available(APPROVED_456, grades=("7", "8"), free_use=True) == (False, "The status Approved years 4-6 allows none of the app's grades.")
+    assert available(APPROVED_456, grades=("7", "8"), free_use=True, lang="sv") == (False, "Statusen Godkänd åk 4-6 tillåter ingen av appens årskurser.")
 
 
 def test_available_for_free_use() -> None:
-    assert available(free_use=True) == (True, "free use")
+    assert available(free_use=True) == (True, "Free use: every school may use the app.")
 
 
 def test_available_with_licence() -> None:
-    assert available(licensed=True) == (True, "licence")
+    assert available(licensed=True) == (True, "The school unit holds a valid licence.")
+    assert available(licensed=True, lang="sv") == (True, "Skolenheten har en giltig licens.")
 
 
 def test_unavailable_without_licence() -> None:
-    assert available() == (False, "no valid licence for this school unit")
+    assert available() == (False, "The school unit holds no valid licence for the app.")
+    assert domain.availability(status=APPROVED, app_grades=["4"], app_school_types=["GR"], free_use=False, school_types=["GR"],
+                               licensed=False)[1].code == "no_licence"
 
 
 # --- licences ------------------------------------------------------------------------------------
@@ -755,3 +769,12 @@ def test_check_filters_statuses_come_from_the_district_list() -> None:
     assert refusal(domain.check_filters, SearchFilters(statuses=("pilot",)), ["pilot"]) is None
     with pytest.raises(Rejected):
         domain.check_filters(SearchFilters(statuses=("pilot",)), ["approved"])
+
+
+def test_every_reason_has_both_languages_and_fills_in_its_facts() -> None:
+    from services.catalog import vocabulary as vocab
+
+    assert all(set(texts) == {"sv", "en"} for texts in vocab.REASONS.values())
+    reasons = domain.approval_reasons(DataProtection.model_validate({"dataCategories": ["civic_no"], "processingCountries": ["US"]}), TODAY)
+    assert [r.code for r in reasons] == ["no_signed_dpa", "transfer_without_safeguard", "sensitive_without_dpia"]
+    assert all("{" not in r.text(lang) for r in reasons for lang in ("sv", "en"))

@@ -8,8 +8,9 @@ import uuid
 import pytest
 
 from shared.events import REGISTRY
-from shared.events.city import GuardianRelationAdded, OrganisationUpserted
+from shared.events.city import GuardianRelationAdded, OrganisationUpserted, PersonUpserted
 from shared.events.envelope import SchemaViolation, UndecodableMessage, UnknownEventType, decode, encode, header_map, new_envelope
+from shared.topics import CITY_PERSON
 
 
 def school() -> OrganisationUpserted:
@@ -54,12 +55,33 @@ def test_bad_input_is_a_permanent_error_with_a_reason(mutate, error, reason) -> 
 
 
 def test_contracts_are_versioned_namespaced_and_carry_no_contact_fields() -> None:
-    forbidden = re.compile(r"mail|phone|civic|personnummer|address|givenName|familyName", re.I)
+    forbidden = re.compile(r"mail|phone|civic|personnummer|address", re.I)
     for event_type, model in REGISTRY.items():
         assert re.fullmatch(r"se\.skolit\.[a-z]+\.[a-z.-]+\.v\d+", event_type), event_type
         assert model.PRODUCER in {"city", "assessment", "catalog", "reporting", "notification"}
         assert not [f for f in model.model_fields if forbidden.search(f)], model.__name__
         assert model.KEY_FIELD in model.model_fields, model.__name__
+
+
+NAME_FIELD = re.compile(r"name$|^(given|family|first|last|middle|full|nick)", re.I)
+#: the only contract fields that name something, and what: none of Skolit's own names a person
+NAMED_THINGS = {("CampaignOpened", "name"), ("OrganisationUpserted", "displayName"),
+                *((app, "name") for app in ("AppPublished", "AppChanged", "AppStatusChanged", "AppRetired")),
+                *((app, "appName") for app in ("DpaExpired", "LicenceExpiring", "AppRequestSubmitted", "AppRequestProgressed",
+                                               "AppRequestDecided", "AppRequestStalled"))}
+
+
+def test_names_of_people_travel_only_on_the_citys_person_topic() -> None:
+    """SS 12000 givenName/familyName are in the city's PersonUpserted alone (issue 19): Skolit's own events carry
+    persons sealed and never by name, and every other field ending in "name" is the name of a thing."""
+    person_names = {"givenName", "familyName"}
+    for model in REGISTRY.values():
+        named = {f for f in model.model_fields if NAME_FIELD.search(f)}
+        if model is PersonUpserted:
+            assert named == person_names and model.PRODUCER == "city" and model.TOPIC == CITY_PERSON.name
+            continue
+        assert not named & person_names, model.__name__
+        assert {(model.__name__, f) for f in named} <= NAMED_THINGS, f"{model.__name__}: {named} (a person's name? add it here if not)"
 
 
 # ---- structured content mode and the attribute rules (issue 17) ----------------------------------------------

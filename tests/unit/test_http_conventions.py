@@ -72,3 +72,22 @@ def test_a_cursor_round_trips_and_a_made_up_one_is_refused_naming_the_field() ->
         with pytest.raises(Problem) as caught:
             decode_cursor(bad)
         assert caught.value.extra["field"] == "query.cursor"
+
+
+def test_a_method_not_served_names_every_method_the_path_serves() -> None:
+    r = client().delete("/v1/apps")
+    assert r.status_code == 405 and r.headers["content-type"].startswith("application/problem+json")
+    assert set(r.headers["allow"].split(", ")) >= {"GET", "POST"}
+
+
+def test_the_alias_link_of_a_path_with_a_nul_byte_is_still_a_valid_header() -> None:
+    r = client().get("/apps/%00")
+    assert r.status_code in (401, 404, 422)
+    assert r.headers["link"] == '</v1/apps/%00>; rel="successor-version"'
+
+
+def test_a_versioned_path_keeps_its_percent_encoding_and_a_newline_never_reaches_a_header() -> None:
+    c = client()
+    for path in ("/v1/apps/%0A", "/apps/%0D%0Ax"):
+        r = c.get(path)
+        assert r.status_code in (401, 404, 422), path

@@ -4,19 +4,21 @@ call are replaced, and a fake unit of work records what would be staged in the o
 from __future__ import annotations
 
 import asyncio
-from datetime import date, time
+from datetime import UTC, date, datetime, time
 from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
 
-from services.notification import usecases
+from services.notification import domain, usecases
+from services.notification.usecases import inbox as inbox_usecases
 from services.notification.store import messages as message_store
 from services.notification.store import preferences as preference_store
 from services.notification.store import reach as reach_store
 from shared.auth import Principal, Role
 from shared.events.city import PersonRemoved
 from shared.events.notification import GuardianReachMeasured
+from shared.http.pages import PageRequest
 from shared.problems import Problem
 from tests.support.uow import FakeUnitOfWork
 
@@ -124,3 +126,50 @@ def test_a_removed_person_gets_nothing_more(monkeypatch: pytest.MonkeyPatch) -> 
     uow = FakeUnitOfWork()
     run(usecases.apply_person_removed(uow, PersonRemoved(id=PERSON), "event-1"))  # type: ignore[arg-type]
     assert cancelled == [(PERSON, None)] and uow.events == []
+
+
+def test_preferences_describe_each_message_type_in_the_readers_language(saved: dict[str, Any]) -> None:
+    swedish = run(usecases.get_preferences(FakeUnitOfWork(), SELF, PERSON))  # type: ignore[arg-type]
+    english = run(usecases.get_preferences(FakeUnitOfWork(), SELF, PERSON, lang="en"))  # type: ignore[arg-type]
+    described = {t["messageType"]: t["description"] for t in swedish["messageTypes"]}
+    assert described["critical"] == "Brådskande meddelanden (t.ex. att skolan är stängd i dag)"
+    assert {t["messageType"]: t["description"] for t in english["messageTypes"]}["critical"] == "Urgent messages (e.g. the school is closed today)"
+    assert set(described) == set(domain.MESSAGE_TYPES) == set(domain.MESSAGE_TYPES_SV)  # every type has its Swedish text
+
+
+def test_the_inbox_counts_unread_over_the_whole_inbox_not_the_page(monkeypatch: pytest.MonkeyPatch) -> None:
+    logged: list[Any] = []
+    now = datetime(2026, 11, 3, 8, 0, tzinfo=UTC)
+
+    def row(i: int, read: bool) -> dict[str, Any]:
+        return {"id": uuid4(), "message_type": "broadcast", "data": {"subject": f"Meddelande {i}", "body": "Hej", "link": ""}, "critical": False,
+                "created_at": now, "read_at": now if read else None, "school": "Rosengårdsskolan", "total": 5, "unread": 4}
+
+    async def inbox(conn: Any, person: UUID, limit: int, offset: int = 0) -> list[dict[str, Any]]:
+        rows = [row(0, True), row(1, False), row(2, False), row(3, False), row(4, False)]
+        return rows[offset: offset + limit]
+
+    async def inbox_counts(conn: Any, person: UUID) -> dict[str, int]:
+        return {"total": 5, "unread": 4}
+
+    async def preferences(conn: Any, person: UUID) -> tuple[Any, list[Any]]:
+        return None, []
+
+    async def log_at(*args: Any, **kwargs: Any) -> None:
+        logged.append(kwargs["why_code"])
+
+    monkeypatch.setattr(message_store, "inbox", inbox)
+    monkeypatch.setattr(message_store, "inbox_counts", inbox_counts)
+    monkeypatch.setattr(preference_store, "preferences", preferences)
+    monkeypatch.setattr(inbox_usecases, "log_at", log_at)
+    first = run(usecases.read_inbox(FakeUnitOfWork(), SELF, PERSON, page=PageRequest(limit=2, offset=0), reason=None, path="/x"))  # type: ignore[arg-type]
+    assert (len(first["items"]), first["unread"], first["total"]) == (2, 4, 5) and first["next"] is not None
+    assert [i["read"] for i in first["items"]] == [True, False]  # one unread on the page, four in the inbox
+    last = run(usecases.read_inbox(FakeUnitOfWork(), SELF, PERSON, page=PageRequest(limit=2, offset=4), reason=None, path="/x"))  # type: ignore[arg-type]
+    assert (len(last["items"]), last["next"], last["unread"]) == (1, None, 4)
+    past = run(usecases.read_inbox(FakeUnitOfWork(), SELF, PERSON, page=PageRequest(limit=2, offset=10), reason=None, path="/x"))  # type: ignore[arg-type]
+    assert (past["items"], past["total"], past["unread"]) == ([], 5, 4)
+    english = run(usecases.read_inbox(FakeUnitOfWork(), SELF, PERSON, page=PageRequest(limit=1, offset=0), reason=None, path="/x",  # type: ignore[arg-type]
+                                      default_lang="en"))
+    assert english["items"][0]["language"] == "en"  # no language chosen: the reader's
+    assert logged == ["own-data"] * 4

@@ -69,8 +69,10 @@ def test_every_entry_has_purpose_legal_basis_retention_and_readers() -> None:
 
 def test_contact_details_are_mapped_as_encrypted_and_only_in_notification() -> None:
     contact = [e for e in datamap.entries() if e.category == datamap.CONTACT]
-    assert {(e.schema, e.table) for e in contact} == {("notification", "contact")}
-    assert set(contact[0].columns) == {"email", "mobile", "push_token"}
+    assert {(e.schema, e.table, c) for e in contact for c in e.columns} == {
+        ("notification", "contact", "email"), ("notification", "contact", "mobile"),
+        ("notification", "contact_pending", "value"), ("notification", "device", "token")}
+    assert all("AES-256-GCM" in e.note for e in contact)
 
 
 def test_a_new_personal_column_without_an_entry_is_caught() -> None:

@@ -133,7 +133,7 @@ def test_the_classes_the_issue_names_are_there() -> None:
             "personal-data-access"} <= classes["notification"]
     assert {"pulse", "audit-log"} <= classes["assessment"]
     assert {"closed-requests", "audit-log"} <= classes["catalog"]
-    assert classes["reporting"] == {"inbox", "outbox"}
+    assert classes["reporting"] == {"inbox", "outbox", "idempotency"}
 
 
 def test_children_go_before_their_parents() -> None:

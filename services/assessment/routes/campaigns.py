@@ -11,11 +11,12 @@ import asyncpg
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
-from services.assessment import access, domain, store
+from services.assessment import access, domain, schemas, store
 from services.assessment.settings import SOURCE
 from services.assessment.usecases import campaigns as usecases
-from services.assessment.views import campaign_json
+from services.assessment.views import campaign_json, show, total
 from shared.auth import Principal, Role, require
+from shared.http.pages import PageRequest, page_request
 from shared.problems import Problem, documented
 from shared.uow import unit_of_work
 
@@ -32,23 +33,28 @@ class NewCampaign(BaseModel):
 
 @router.post("/campaigns", status_code=201, summary="Open an annual self-assessment round for a set of school units",
              description="Creates each school unit's draft, prefilled with the answers of its latest submitted assessment.",
-             responses=documented(401, 403, 422))
+             response_model=schemas.Campaign, responses=documented(400, 401, 403, 422))
 async def open_campaign(request: Request, body: NewCampaign, caller: Annotated[Principal, Depends(require(*access.ADMINS))]) -> dict[str, Any]:
     async with unit_of_work(request.app.state.pool, SOURCE) as uow:
         opened = await usecases.open_campaign(uow, caller, name=body.name, year=body.year, deadline=body.deadline,
                                               school_units=body.schoolUnitIds, framework_version=body.frameworkVersion)
-    return campaign_json(opened.row, opened.progress)
+        shown = await show(uow.conn, "sv", caller.subject, [opened.row["opened_by"]])
+    return campaign_json(opened.row, shown, opened.progress)
 
 
-@router.post("/campaigns/{campaign_id}/close", summary="Close a round: no more drafts, submissions or pulse answers", responses=documented(401, 403, 404, 409))
+@router.post("/campaigns/{campaign_id}/close", summary="Close a round: no more drafts, submissions or pulse answers",
+             response_model=schemas.Campaign, responses=documented(401, 403, 404, 409, 422))
 async def close_campaign(request: Request, campaign_id: UUID, caller: Annotated[Principal, Depends(require(*access.ADMINS))]) -> dict[str, Any]:
     async with unit_of_work(request.app.state.pool, SOURCE) as uow:
         closed = await usecases.close_campaign(uow, caller, campaign_id)
-    return campaign_json(closed.row, closed.progress)
+        shown = await show(uow.conn, "sv", caller.subject, [closed.row["opened_by"], closed.row["closed_by"]])
+    return campaign_json(closed.row, shown, closed.progress)
 
 
-@router.get("/campaigns", summary="Campaigns covering the caller's school units", responses=documented(401))
-async def list_campaigns(request: Request, caller: Annotated[Principal, Depends(require(*access.READERS))]) -> dict[str, Any]:
+@router.get("/campaigns", summary="Campaigns covering the caller's school units, newest first", response_model=schemas.Campaigns,
+            responses=documented(401, 422))
+async def list_campaigns(request: Request, caller: Annotated[Principal, Depends(require(*access.READERS))],
+                         page: Annotated[PageRequest, Depends(page_request)]) -> dict[str, Any]:
     by_district = caller.has_any(Role.DISTRICT_ADMIN, Role.IT_ADMIN)
     async with request.app.state.pool.acquire() as conn:
         rows = await store.list_campaigns(
@@ -56,8 +62,10 @@ async def list_campaigns(request: Request, caller: Annotated[Principal, Depends(
             everything=caller.has_any(Role.CITY_ADMIN),
             school_units=[UUID(s) for s in caller.school_units],
             districts=[UUID(d) for d in caller.districts] if by_district else [],
+            limit=page.fetch, offset=page.offset,
         )
-    return {"items": [campaign_json(r) for r in rows]}
+        shown = await show(conn, "sv", caller.subject, [p for r in rows[: page.limit] for p in (r["opened_by"], r["closed_by"])])
+    return page.page(rows, total=total(rows, page.offset), item=lambda r: campaign_json(r, shown))
 
 
 async def visible_campaign(conn: asyncpg.Connection, caller: Principal, campaign_id: UUID) -> tuple[asyncpg.Record, dict[UUID, domain.KnownSchool]]:
@@ -71,23 +79,26 @@ async def visible_campaign(conn: asyncpg.Connection, caller: Principal, campaign
     return row, visible
 
 
-@router.get("/campaigns/{campaign_id}", summary="One campaign, with how many school units have submitted", responses=documented(401, 403, 404))
+@router.get("/campaigns/{campaign_id}", summary="One campaign, with how many school units have submitted", response_model=schemas.Campaign,
+            responses=documented(401, 403, 404, 422))
 async def get_campaign(request: Request, campaign_id: UUID, caller: Annotated[Principal, Depends(require(*access.READERS))]) -> dict[str, Any]:
     async with request.app.state.pool.acquire() as conn:
         row, _ = await visible_campaign(conn, caller, campaign_id)
         progress = await store.campaign_progress(conn, campaign_id)
-    return campaign_json(row, progress)
+        shown = await show(conn, "sv", caller.subject, [row["opened_by"], row["closed_by"]])
+    return campaign_json(row, shown, progress)
 
 
-@router.get("/campaigns/{campaign_id}/assessments", summary="Where each school unit of a round stands (the caller's school units only)",
-            responses=documented(401, 403, 404))
-async def campaign_assessments(request: Request, campaign_id: UUID, caller: Annotated[Principal, Depends(require(*access.READERS))]) -> dict[str, Any]:
+@router.get("/campaigns/{campaign_id}/assessments", summary="Where each school unit of a round stands (the caller's school units only), by name",
+            response_model=schemas.CampaignAssessments, responses=documented(401, 403, 404, 422))
+async def campaign_assessments(request: Request, campaign_id: UUID, caller: Annotated[Principal, Depends(require(*access.READERS))],
+                               page: Annotated[PageRequest, Depends(page_request)]) -> dict[str, Any]:
     async with request.app.state.pool.acquire() as conn:
         row, visible = await visible_campaign(conn, caller, campaign_id)
-        rows = [r for r in await store.campaign_assessments(conn, campaign_id) if r["school_unit"] in visible]
-    return {"campaign": campaign_json(row), "items": [
-        {"assessmentId": str(r["id"]), "schoolUnitId": str(r["school_unit"]), "schoolUnitName": r["display_name"],
-         "districtId": str(r["district"]) if r["district"] else None, "status": r["status"], "answered": r["answered"],
-         "submissions": r["submissions"], "submittedAt": r["submitted_at"].isoformat() if r["submitted_at"] else None}
-        for r in rows
-    ]}
+        rows = await store.campaign_assessments(conn, campaign_id, list(visible), limit=page.fetch, offset=page.offset)
+        shown = await show(conn, "sv", caller.subject, [row["opened_by"], row["closed_by"]])
+    body = page.page(rows, total=total(rows, page.offset), item=lambda r: {
+        "assessmentId": r["id"], "schoolUnit": {"id": r["school_unit"], "name": r["display_name"], "schoolUnitCode": r["school_unit_code"]},
+        "districtId": r["district"], "status": r["status"], "answered": r["answered"], "submissions": r["submissions"], "submittedAt": r["submitted_at"],
+    })
+    return body | {"campaign": campaign_json(row, shown)}

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from services.catalog import access, csvio, store
+from services.catalog.schemas import EXPORT_CSV_EXAMPLE, ImportResult, ProgrambankExport
 from services.catalog.settings import SOURCE
 from services.catalog.usecases import imports
 from shared.auth import Principal, require
@@ -26,8 +27,11 @@ CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
              description="The body is CSV (comma, semicolon or tab separated, UTF-8) with a header of the export's columns. Every row is "
                          "validated like POST /apps; if any row is rejected nothing is imported and the answer (422) lists each rejected "
                          "line with its reasons. `dryRun=true` only checks.",
-             openapi_extra={"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}, "required": True}},
-             responses=documented(401, 403, 413, 415, 422))
+             openapi_extra={"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}, "example": EXPORT_CSV_EXAMPLE}}, "required": True}},
+             response_model=None,
+             responses=documented(401, 403, 413, 415, 422) | {
+                 201: {"model": ImportResult, "description": "Imported: every row"},
+                 200: {"model": ImportResult, "description": "dryRun=true: every row checked, nothing imported"}})
 async def import_csv(request: Request, caller: Annotated[Principal, Depends(require(*access.EDITORS))], dryRun: bool = False) -> Response:
     if not request.headers.get("content-type", "").startswith(("text/csv", "text/plain")):
         raise Problem(415, "Unsupported media type", "send the CSV as text/csv")
@@ -54,8 +58,10 @@ def _export_record(row: Any) -> dict[str, Any]:
     return {**store.app_input(row).model_dump(mode="json"), "status": row["status"], "id": str(row["id"]), "version": row["version"]}
 
 
-@router.get("/apps/export", summary="The whole programbank as CSV or JSON (the CSV imports again as it is)", responses=documented(401, 403),
-            response_model=None)
+@router.get("/apps/export", summary="The whole programbank as CSV or JSON (the CSV imports again as it is)", response_model=None,
+            description="A file to download (Content-Disposition: attachment), not a paged list.",
+            responses=documented(401, 403) | {200: {"model": ProgrambankExport, "description": "The programbank (format=json or format=csv)",
+                                                    "content": {"text/csv": {"schema": {"type": "string"}, "example": EXPORT_CSV_EXAMPLE}}}})
 async def export(request: Request, caller: Annotated[Principal, Depends(require(*access.STAFF))],
                  format: Annotated[Literal["csv", "json"], Query()] = "csv") -> Response:
     async with request.app.state.pool.acquire() as conn:

@@ -3,17 +3,20 @@ data each receives and where it is processed (GDPR art. 13-14 transparency)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Request, Response
+import asyncpg
+from fastapi import APIRouter, Depends, Request, Response
 
 from services.catalog import store
 from services.catalog import vocabulary as vocab
 from services.catalog.domain import privacy_rating, usable_grades
 from services.catalog.queries import usable_at
-from services.catalog.views import labelled
+from services.catalog.schemas import PublicSchoolApps
+from services.catalog.views import labelled, school_ref
 from shared.clock import city_today
+from shared.http.pages import PageRequest, page_request
 from shared.i18n import Language, language
 from shared.problems import documented
 
@@ -25,15 +28,16 @@ def _where(countries: list[str]) -> list[dict[str, Any]]:
 
 
 @router.get("/public/school-units/{school_unit_id}/apps", summary="Apps a school uses and the personal data each receives (no login)",
-            responses=documented(404))
-async def public_school_apps(request: Request, response: Response, school_unit_id: UUID, lang: Language | None = None) -> dict[str, Any]:
+            description="Ordered by name. Answers may be cached for five minutes.", response_model=PublicSchoolApps, responses=documented(404))
+async def public_school_apps(request: Request, response: Response, school_unit_id: UUID, page: Annotated[PageRequest, Depends(page_request)],
+                             lang: Language | None = None) -> dict[str, Any]:
     today, chosen = city_today(), language(request, lang)
     async with request.app.state.pool.acquire() as conn:
         school, statuses, rows = await usable_at(conn, school_unit_id, today)
-    items = []
-    for r in rows:
+
+    def item(r: asyncpg.Record) -> dict[str, Any]:
         dp = store.data_protection(r)
-        items.append({
+        return {
             "name": r["name"], "supplier": r["supplier"], "description": r["description"], "url": r["url"],
             "grades": usable_grades(list(r["grades"]), statuses[r["status"]]),
             "personalData": labelled(dp.dataCategories, vocab.DATA_CATEGORIES, chosen),
@@ -45,7 +49,9 @@ async def public_school_apps(request: Request, response: Response, school_unit_i
             "transferSafeguard": vocab.TRANSFER_SAFEGUARDS[dp.transferSafeguard][chosen] if dp.transferSafeguard else None,
             "minimumAge": dp.minAge,
             "privacy": privacy_rating(dp, today).value,
-        })
+        }
+
     # the list changes when a status or licence does; a few minutes of caching spares the database
     response.headers["Cache-Control"] = "public, max-age=300"
-    return {"schoolUnitId": str(school_unit_id), "schoolUnitName": school["display_name"], "asOf": today.isoformat(), "items": items}
+    return {"schoolUnit": school_ref(school["id"], school["display_name"], school["school_unit_code"]), "asOf": today.isoformat(),
+            **page.slice(rows, item=item)}

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
+import asyncpg
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field, model_validator
 
@@ -14,9 +15,11 @@ from services.catalog import access, store
 from services.catalog import vocabulary as vocab
 from services.catalog.settings import SOURCE
 from services.catalog.usecases import requests as usecases
-from services.catalog.views import request_json
-from shared.auth import Principal, Role, require
+from services.catalog.schemas import AppRequest, RequestPage
+from services.catalog.views import counted, people, request_actors, request_json
+from shared.auth import Principal, require
 from shared.clock import city_today
+from shared.http.pages import PageRequest, page_request
 from shared.problems import documented, rejected
 from shared.uow import unit_of_work
 
@@ -55,49 +58,56 @@ class RequestAction(BaseModel):
     appId: UUID | None = Field(default=None, description="on approving a request for a new app: the app record created for it")
 
 
-@router.post("/requests", status_code=201, summary="Ask for an app for your school (an existing one or a new one)", responses=documented(401, 403, 404, 409, 422))
+@router.post("/requests", status_code=201, summary="Ask for an app for your school (an existing one or a new one)", response_model=AppRequest,
+             responses=documented(401, 403, 409, 422))
 async def submit_request(request: Request, body: NewRequest, caller: Annotated[Principal, Depends(require(*access.REQUESTERS))]) -> dict[str, Any]:
     async with unit_of_work(request.app.state.pool, SOURCE) as uow:
         made = await usecases.submit_request(uow, caller, school_unit_id=body.schoolUnitId, app_id=body.appId,
                                              new_app=body.newApp.model_dump() if body.newApp else None, purpose=body.purpose,
                                              grades=body.grades, pupils=body.pupils, today=city_today())
-    return request_json(made.row, made.steps)
+        return await _answer(uow.conn, made, caller)
 
 
-@router.get("/requests", summary="Requests the caller made, reviews, or follows for their schools", responses=documented(401, 403, 422))
+async def _answer(conn: asyncpg.Connection, state: usecases.RequestState, caller: Principal) -> dict[str, Any]:
+    refs = await people(conn, request_actors([state.row], state.steps), caller.subject)
+    return request_json(state.row, refs, state.steps)
+
+
+KNOWN_STATES = ("submitted", "acknowledged", "needs_info", "approved", "rejected", "withdrawn")
+
+
+@router.get("/requests", summary="Requests the caller made, reviews, or follows for their schools (newest first)", response_model=RequestPage,
+            responses=documented(401, 403, 422))
 async def list_requests(request: Request, caller: Annotated[Principal, Depends(require(*access.STAFF))],
-                        state: Annotated[list[str], Query()] = [],  # noqa: B006
-                        limit: Annotated[int, Query(ge=1, le=500)] = 100, offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0) -> dict[str, Any]:
-    known_states = ("submitted", "acknowledged", "needs_info", "approved", "rejected", "withdrawn")
-    bad = [s for s in state if s not in known_states]
+                        page: Annotated[PageRequest, Depends(page_request)],
+                        state: Annotated[list[str], Query(description="only requests in these states: " + ", ".join(KNOWN_STATES))] = [],  # noqa: B006
+                        ) -> dict[str, Any]:
+    bad = [s for s in state if s not in KNOWN_STATES]
     if bad:
-        raise rejected(422, f"unknown state(s) {', '.join(bad)}; states: {', '.join(known_states)}", "state")
-    follows_schools = caller.has_any(Role.PRINCIPAL, Role.DISTRICT_ADMIN, Role.IT_ADMIN)
+        raise rejected(422, f"unknown state(s) {', '.join(bad)}; states: {', '.join(KNOWN_STATES)}", "state")
+    scope = access.request_scope(caller)
     async with request.app.state.pool.acquire() as conn:
-        rows = await store.list_requests(
-            conn, everything=caller.has_any(Role.CITY_ADMIN, Role.DATA_PROTECTION),
-            school_units=[UUID(s) for s in caller.school_units] if caller.has_any(Role.PRINCIPAL) else [],
-            districts=[UUID(d) for d in caller.districts] if follows_schools else [],
-            requester=caller.subject, states=state, limit=limit, offset=offset,
-        )
-    return {"items": [request_json(r) for r in rows if access.may_see_request(caller, r)]}
+        rows = await store.list_requests(conn, everything=scope.everything, school_units=scope.school_units, districts=scope.districts,
+                                         requester=scope.requester, states=state, limit=page.fetch, offset=page.offset)
+        refs = await people(conn, request_actors(rows[: page.limit]), caller.subject)
+    return page.page(rows, total=counted(rows, page.offset), item=lambda r: request_json(r, refs))
 
 
-@router.get("/requests/{request_id}", summary="One request with its history", responses=documented(401, 403, 404))
+@router.get("/requests/{request_id}", summary="One request with its history", response_model=AppRequest, responses=documented(401, 403, 404))
 async def get_request(request: Request, request_id: UUID, caller: Annotated[Principal, Depends(require(*access.STAFF))]) -> dict[str, Any]:
     async with request.app.state.pool.acquire() as conn:
         row = await access.visible_request(conn, caller, request_id)
         steps = await store.request_steps(conn, request_id)
-    return request_json(row, steps)
+        return await _answer(conn, usecases.RequestState(row, steps), caller)
 
 
 @router.post("/requests/{request_id}/actions", summary="Move a request on: acknowledge, ask_info, provide_info, approve, reject, withdraw",
              description="Reviewers (IT admins of the school's district, the data-protection function, city admins) acknowledge, ask for "
                          "information, approve (with optional conditions) or reject (with a reason, in `note`). The requester answers "
                          "(`provide_info`) or withdraws.",
-             responses=documented(401, 403, 404, 409, 422))
+             response_model=AppRequest, responses=documented(401, 403, 404, 409, 422))
 async def act_on_request(request: Request, request_id: UUID, body: RequestAction, caller: Annotated[Principal, Depends(require(*access.STAFF))]) -> dict[str, Any]:
     async with unit_of_work(request.app.state.pool, SOURCE) as uow:
         moved = await usecases.act_on_request(uow, caller, request_id, action=body.action, note=body.note, conditions=body.conditions,
                                               app_id=body.appId)
-    return request_json(moved.row, moved.steps)
+        return await _answer(uow.conn, moved, caller)

@@ -6,18 +6,21 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request
+import orjson
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from services.catalog import access, domain, store
 from services.catalog import vocabulary as vocab
 from services.catalog.domain import SearchFilters, StatusDefinition
+from services.catalog.schemas import SearchResults, Status, StatusPage, Vocabulary
 from services.catalog.search_cache import SearchCache, current_version
 from services.catalog.settings import CATALOG, SOURCE
 from services.catalog.usecases import statuses as status_cases
 from services.catalog.views import facets_json, hit_json, status_json
 from shared.auth import Principal, Role, require
 from shared.clock import city_today
+from shared.http.pages import PageRequest, page_request
 from shared.i18n import Language, language
 from shared.problems import documented, rejected
 from shared.uow import unit_of_work
@@ -32,16 +35,20 @@ def search_cache_of(request: Request) -> SearchCache:
         state.search_cache = SearchCache(CATALOG.search_cache_entries)
     return state.search_cache
 Many = Annotated[list[str], Query()]
+_STATUSES = ("statuses",)  # the cache's key for the status definitions (they are part of the search version too)
 
 
-@router.get("/apps", summary="Search the programbank", responses=documented(401, 403, 404, 422),
+@router.get("/apps", summary="Search the programbank", response_model=None,
+            responses=documented(401, 403, 404, 422) | {200: {"model": SearchResults, "description": "A page of matching apps"}},
             description="`q` is matched with Swedish stemming (\"matematik\" finds \"matematiken\") and a misspelt word is corrected to "
                         "the nearest word in the programbank. Every filter takes several values (any of them matches); "
-                        "`schoolUnitId` keeps the apps that school may use today. Facet counts cover all matches, not just the page. "
-                        "Retired apps appear only when asked for by status.")
+                        "`schoolUnitId` keeps the apps that school may use today (404 when the school unit is not known). Facet counts "
+                        "cover all matches, not just the page. Retired apps appear only when asked for by status. Ordered by relevance, "
+                        "then name.")
 async def search_apps(
     request: Request,
     caller: Annotated[Principal, Depends(require(*access.STAFF))],
+    page: Annotated[PageRequest, Depends(page_request)],
     q: Annotated[str | None, Query(max_length=200)] = None,
     subject: Many = [],  # noqa: B006  (FastAPI copies defaults per request)
     grade: Many = [],  # noqa: B006
@@ -53,20 +60,23 @@ async def search_apps(
     platform: Many = [],  # noqa: B006
     language_: Annotated[list[str], Query(alias="language")] = [],  # noqa: B006
     schoolUnitId: UUID | None = None,
-    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
-    pageSize: Annotated[int, Query(ge=1, le=100)] = 20,
     facets: Annotated[bool | None, Query(description="count facets; by default on the first page only (later pages keep the first page's)")] = None,
     lang: Language | None = None,
-) -> dict[str, Any]:
-    with_facets = page == 1 if facets is None else facets
+) -> Response:
+    # The hot read (bench/http_reads.py): the answer is written once with orjson and kept whole in the cache, so a
+    # repeated search costs the version read (and the school's types, when asked for a school), nothing more.
+    with_facets = page.offset == 0 if facets is None else facets
     filters = SearchFilters(tuple(subject), tuple(grade), tuple(schoolType), tuple(heading), tuple(status), tuple(dpaStatus),
                             tuple(kind), tuple(platform), tuple(language_))
     words = domain.query_words(q or "")
-    today = city_today()
+    today, chosen = city_today(), language(request, lang)
     cache = search_cache_of(request)
     async with request.app.state.pool.acquire() as conn:
         version = await current_version(conn)  # before the search: what is cached under it is at least this new
-        statuses = await store.statuses(conn)
+        statuses = cache.get(version, _STATUSES)
+        if statuses is None:
+            statuses = await store.statuses(conn)
+            cache.put(version, _STATUSES, statuses)
         try:
             domain.check_filters(filters, statuses)
         except domain.Rejected as exc:
@@ -74,25 +84,22 @@ async def search_apps(
         school_types: list[str] = []
         if schoolUnitId is not None:
             school_types = list((await access.known_school(conn, schoolUnitId))["school_types"])
-        question = (tuple(words), filters, schoolUnitId, tuple(school_types), today, pageSize, page, with_facets)
+        question = (q, tuple(words), filters, schoolUnitId, tuple(school_types), today, page.limit, page.offset, with_facets, chosen)
         answer = cache.get(version, question)
         if answer is None:
             corrected = await store.corrections(conn, words) if words else {}
             result = await store.search(conn, tsquery=domain.tsquery_text(words, corrected) if words else None,
                                         f=filters, school_unit=schoolUnitId, school_types=school_types, today=today,
-                                        limit=pageSize, offset=(page - 1) * pageSize, facets=with_facets)
-            answer = (corrected, result)
+                                        limit=page.fetch, offset=page.offset, facets=with_facets)
+            body = page.page(result["items"], total=result["total"], item=lambda h: hit_json(h, statuses, chosen))
+            body.update(query=q, corrections=corrected, facets=facets_json(result["facets"], statuses, chosen) if with_facets else None)
+            answer = orjson.dumps(body)
             cache.put(version, question, answer)
-        corrected, result = answer
-    chosen = language(request, lang)
-    return {
-        "query": q, "corrections": corrected, "total": result["total"], "page": page, "pageSize": pageSize,
-        "items": [hit_json(h, statuses, chosen) for h in result["items"]],
-        "facets": facets_json(result["facets"], statuses, chosen) if with_facets else None,
-    }
+    return Response(answer, media_type="application/json")
 
 
-@router.get("/vocabulary", summary="The controlled lists an app record uses, with Swedish and English labels (no login)")
+@router.get("/vocabulary", summary="The controlled lists an app record uses, with Swedish and English labels (no login)",
+            response_model=Vocabulary)
 async def vocabulary() -> dict[str, Any]:
     return {
         "subjects": vocab.SUBJECTS, "grades": vocab.GRADE_LABELS, "schoolTypes": list(vocab.SCHOOL_TYPES),
@@ -111,17 +118,21 @@ class NewStatus(BaseModel):
     retires: bool = False
 
 
-@router.get("/statuses", summary="The district-defined statuses an app can have", responses=documented(401, 403))
-async def list_statuses(request: Request, caller: Annotated[Principal, Depends(require(*access.STAFF))], lang: Language | None = None) -> dict[str, Any]:
+@router.get("/statuses", summary="The district-defined statuses an app can have, in the district's order", response_model=StatusPage,
+            responses=documented(401, 403))
+async def list_statuses(request: Request, caller: Annotated[Principal, Depends(require(*access.STAFF))],
+                        page: Annotated[PageRequest, Depends(page_request)], lang: Language | None = None) -> dict[str, Any]:
     async with request.app.state.pool.acquire() as conn:
         statuses = await store.statuses(conn)
     chosen = language(request, lang)
-    return {"items": [status_json(s, chosen) for s in statuses.values()]}
+    return page.slice(list(statuses.values()), item=lambda s: status_json(s, chosen))
 
 
-@router.post("/statuses", status_code=201, summary="Define a new status (city admins)", responses=documented(401, 403, 409, 422))
-async def define_status(request: Request, body: NewStatus, caller: Annotated[Principal, Depends(require(Role.CITY_ADMIN))]) -> dict[str, Any]:
+@router.post("/statuses", status_code=201, summary="Define a new status (city admins)", response_model=Status,
+             responses=documented(401, 403, 409, 422))
+async def define_status(request: Request, body: NewStatus, caller: Annotated[Principal, Depends(require(Role.CITY_ADMIN))],
+                        lang: Language | None = None) -> dict[str, Any]:
     async with unit_of_work(request.app.state.pool, SOURCE) as uow:
         wanted = StatusDefinition(body.code, body.labelSv, body.labelEn, body.allowsUse, tuple(body.grades), body.retires)
         status = await status_cases.define_status(uow, caller, wanted)
-    return status_json(status, language(request, None))
+    return status_json(status, language(request, lang))

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.notification import access, access_audit
 from services.notification.access_requests import RETENTION_DAYS, SERVICES, SOURCE, gather, status_path
+from services.notification.schemas import AccessExport, AccessRequestCreated, AccessRequestPending
 from services.notification.settings import KEYS, SERVICE
 from services.notification.store import access_requests as q
 from shared.auth import Principal, require
@@ -34,11 +35,11 @@ class AccessRequestIn(BaseModel):
                                                "protection officer), the supervisory authority asked, or an internal review")
 
 
-@router.post("/privacy/access-requests", status_code=202, responses=documented(401, 403, 422),
+@router.post("/privacy/access-requests", status_code=202, response_model=AccessRequestCreated, responses=documented(401, 403, 422),
              summary="Ask for everything Skolit holds about a person (right of access); the export is gathered from every service",
              description="data_protection and city_admin for anyone; every other signed-in person for themselves only "
                          "(personId = their token subject). Answers at once with where to fetch the export.")
-async def create(request: Request, response: Response, body: AccessRequestIn,
+async def create_access_request(request: Request, response: Response, body: AccessRequestIn,
                  caller: Annotated[Principal, Depends(require())]) -> dict[str, Any]:
     access.ensure_may_request_access(caller, body.personId)
     request_id, now = uuid4(), datetime.now(UTC)
@@ -59,9 +60,12 @@ async def create(request: Request, response: Response, body: AccessRequestIn,
             "requestedAt": now.isoformat()}
 
 
-@router.get("/privacy/access-requests/{access_request_id}", responses={**documented(401, 403, 404, 410), 202: {"description": "Still gathering"}},
+@router.get("/privacy/access-requests/{access_request_id}", response_model=None,
+            responses={200: {"model": AccessExport, "description": "The export: every service's part, its rows free-form per table"},
+                       202: {"model": AccessRequestPending, "description": "Still gathering: which services' parts are in, which pending"},
+                       **documented(401, 403, 404, 410, 422)},
             summary="The export once every service's part is in (202 with what is pending until then); for whoever asked")
-async def read(request: Request, response: Response, access_request_id: UUID, caller: Annotated[Principal, Depends(require())]) -> dict[str, Any]:
+async def get_access_request(request: Request, response: Response, access_request_id: UUID, caller: Annotated[Principal, Depends(require())]) -> dict[str, Any]:
     request_id = access_request_id
     async with request.app.state.pool.acquire() as conn, conn.transaction():
         row = await q.request(conn, request_id)

@@ -11,9 +11,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from services.notification import access, usecases
 from services.notification.access_audit import REASON_HELP, Reason
+from services.notification.schemas import AudienceSize, BroadcastSummary, Receipts
 from services.notification.settings import SOURCE
 from services.notification.usecases import Audience
 from shared.auth import Principal, require
+from shared.http.pages import PageRequest, page_request
 from shared.problems import documented, rejected
 from shared.uow import unit_of_work
 
@@ -40,14 +42,16 @@ class BroadcastIn(BaseModel):
 
 
 @router.post("/broadcasts/audience", summary="How many a broadcast to this audience reaches, and on which channels (nothing is sent)",
-             responses=documented(401, 403, 422))
-async def preview(request: Request, audience: Audience, caller: Annotated[Principal, Depends(require(*access.SENDERS))]) -> dict[str, Any]:
+             response_model=AudienceSize, responses=documented(401, 403, 422))
+async def preview_broadcast(request: Request, audience: Audience, caller: Annotated[Principal, Depends(require(*access.SENDERS))]) -> dict[str, Any]:
     async with unit_of_work(request.app.state.pool, SOURCE) as uow:
         return await usecases.preview_broadcast(uow, caller, audience)
 
 
-@router.post("/broadcasts", status_code=201, summary="Send a message to an audience", responses=documented(401, 403, 409, 422))
-async def send(request: Request, response: Response, body: BroadcastIn, caller: Annotated[Principal, Depends(require(*access.SENDERS))]) -> dict[str, Any]:
+@router.post("/broadcasts", status_code=201, summary="Send a message to an audience", response_model=BroadcastSummary,
+             responses={200: {"model": BroadcastSummary, "description": "The same broadcast (same id, same sender) again: nothing new was sent"},
+                        **documented(401, 403, 409, 422)})
+async def send_broadcast(request: Request, response: Response, body: BroadcastIn, caller: Annotated[Principal, Depends(require(*access.SENDERS))]) -> dict[str, Any]:
     now = datetime.now(UTC)
     if body.asOf is not None:
         if not request.app.state.settings.allow_clock_override:
@@ -62,16 +66,20 @@ async def send(request: Request, response: Response, body: BroadcastIn, caller: 
 
 
 @router.get("/broadcasts/{broadcast_id}", summary="A broadcast's reach and read receipts as counts (sender, or who acts for all its schools)",
-            responses=documented(401, 403, 404))
+            response_model=BroadcastSummary, responses=documented(401, 403, 404, 422))
 async def get_broadcast(request: Request, broadcast_id: UUID, caller: Annotated[Principal, Depends(require(*access.SENDERS))]) -> dict[str, Any]:
     async with unit_of_work(request.app.state.pool, SOURCE) as uow:
         return await usecases.get_broadcast(uow, caller, broadcast_id)
 
 
 @router.get("/broadcasts/{broadcast_id}/receipts", summary="Per guardian at one school unit: read or not, and each channel's state (logged)",
-            responses=documented(401, 403, 404, 422))
-async def receipts(request: Request, broadcast_id: UUID, caller: Annotated[Principal, Depends(require(*access.SENDERS))],
+            description="A page of the recipients (`?limit=`, `?cursor=`), by person id; a protected identity is shown as neither "
+                        "id nor name. The read is logged with the page's recipients.",
+            response_model=Receipts, responses=documented(401, 403, 404, 422))
+async def list_receipts(request: Request, broadcast_id: UUID, caller: Annotated[Principal, Depends(require(*access.SENDERS))],
                    schoolUnitId: Annotated[UUID, Query(description="the school unit whose recipients to list")],
-                   reason: Annotated[Reason, Query(description=REASON_HELP)]) -> dict[str, Any]:
+                   reason: Annotated[Reason, Query(description=REASON_HELP)],
+                   page: Annotated[PageRequest, Depends(page_request)]) -> dict[str, Any]:
     async with unit_of_work(request.app.state.pool, SOURCE) as uow:
-        return await usecases.broadcast_receipts(uow, caller, broadcast_id, schoolUnitId, reason=reason, path=request.url.path)
+        return await usecases.broadcast_receipts(uow, caller, broadcast_id, schoolUnitId, reason=reason, page=page,
+                                                 path=request.url.path)

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from services.notification import access, usecases
 from services.notification.access_audit import REASON_HELP, Reason
+from services.notification.schemas import ContactBatchStored, ContactDetails, ContactsStored
 from services.notification.settings import SOURCE
 from shared.auth import Principal, require
 from shared.problems import documented
@@ -29,7 +30,8 @@ class Contacts(BaseModel):
         return usecases.ContactDetails(email=self.email, mobile=self.mobile, push_token=self.pushToken, language=self.language)
 
 
-@router.put("/persons/{person_id}/contacts", summary="Record a person's contact details (the city's systems)", responses=documented(401, 403, 404, 422))
+@router.put("/persons/{person_id}/contacts", summary="Record a person's contact details (the city's systems)", response_model=ContactsStored,
+            responses=documented(401, 403, 404, 422))
 async def put_contacts(request: Request, person_id: UUID, body: Contacts,
                        caller: Annotated[Principal, Depends(require(*access.CONTACT_ADMINS))]) -> dict[str, Any]:
     async with unit_of_work(request.app.state.pool, SOURCE) as uow:
@@ -45,14 +47,14 @@ class ContactBatch(BaseModel):
 
 
 @router.put("/contacts", summary="Record many persons' contact details at once (the city's systems; all or nothing)",
-            responses=documented(401, 403, 422))
-async def put_many(request: Request, body: ContactBatch, caller: Annotated[Principal, Depends(require(*access.CONTACT_ADMINS))]) -> dict[str, Any]:
+            response_model=ContactBatchStored, responses=documented(401, 403, 422))
+async def put_many_contacts(request: Request, body: ContactBatch, caller: Annotated[Principal, Depends(require(*access.CONTACT_ADMINS))]) -> dict[str, Any]:
     async with unit_of_work(request.app.state.pool, SOURCE) as uow:
         return await usecases.put_many_contacts(uow, caller, [(i.personId, i.details()) for i in body.items], path=request.url.path)
 
 
 @router.get("/persons/{person_id}/contacts", summary="Read a person's contact details (city admins, with a reason; logged)",
-            responses=documented(401, 403, 404, 422))
+            response_model=ContactDetails, responses=documented(401, 403, 404, 422))
 async def get_contacts(request: Request, person_id: UUID, caller: Annotated[Principal, Depends(require(*access.CONTACT_ADMINS))],
                        reason: Annotated[Reason, Query(description=REASON_HELP)]) -> dict[str, Any]:
     async with unit_of_work(request.app.state.pool, SOURCE) as uow:

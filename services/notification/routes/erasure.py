@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.notification import access
 from services.notification.privacy import SERVICES, request_erasure, status_path
+from services.notification.schemas import ErasureRequestCreated, ErasureRequestStatus
 from services.notification.store import erasure as q
 from shared.auth import Principal, require
 from shared.events.notification import ErasureReason
@@ -26,12 +27,12 @@ class ErasureRequestIn(BaseModel):
     reasonCode: ErasureReason = Field(description="why (art. 17.1 GDPR)")
 
 
-@router.post("/privacy/erasure-requests", status_code=202, responses=documented(401, 403, 422),
+@router.post("/privacy/erasure-requests", status_code=202, response_model=ErasureRequestCreated, responses=documented(401, 403, 422),
              summary="Erase everything Skolit holds about a person (city_admin, data_protection); every service confirms",
              description="Answers at once with where to follow the request. A person unknown to Skolit is not an error: there is "
                          "nothing to erase, and every service confirms that. While a request for the person is pending, asking "
                          "again answers with that request.")
-async def create(request: Request, response: Response, body: ErasureRequestIn,
+async def create_erasure_request(request: Request, response: Response, body: ErasureRequestIn,
                  caller: Annotated[Principal, Depends(require(*access.ERASURE_OFFICERS))]) -> dict[str, Any]:
     async with request.app.state.pool.acquire() as conn, conn.transaction():
         request_id, new = await request_erasure(conn, person=body.personId, reason=body.reasonCode.value, requested_by=caller.subject,
@@ -40,9 +41,9 @@ async def create(request: Request, response: Response, body: ErasureRequestIn,
     return {"id": str(request_id), "status": "pending", "statusUrl": status_path(request_id), "new": new}
 
 
-@router.get("/privacy/erasure-requests/{erasure_request_id}", responses=documented(401, 403, 404),
+@router.get("/privacy/erasure-requests/{erasure_request_id}", response_model=ErasureRequestStatus, responses=documented(401, 403, 404, 422),
             summary="An erasure request: each service confirmed or pending; complete only when all four confirmed")
-async def read(request: Request, erasure_request_id: UUID, caller: Annotated[Principal, Depends(require(*access.ERASURE_OFFICERS))]) -> dict[str, Any]:
+async def get_erasure_request(request: Request, erasure_request_id: UUID, caller: Annotated[Principal, Depends(require(*access.ERASURE_OFFICERS))]) -> dict[str, Any]:
     request_id = erasure_request_id
     async with request.app.state.pool.acquire() as conn:
         row = await q.request(conn, request_id)

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Header, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.notification import usecases
+from services.notification.schemas import CallbackResult, SendNowResult
 from services.notification.settings import NOTIFICATION, SOURCE
 from shared.auth import Principal, Role, require
 from shared.problems import Problem, documented, rejected
@@ -40,9 +41,11 @@ def _check_token(authorization: str | None) -> None:
 
 
 @router.post("/gateways/{channel}/callbacks", summary="A gateway reports what became of a message it accepted",
-             responses=documented(401, 404, 422))
-async def callback(request: Request, channel: str, body: Callback,
-                   authorization: Annotated[str | None, Header(include_in_schema=False)] = None) -> dict[str, Any]:
+             description="Authenticated with the gateways' shared bearer token (SKOLIT_NOTIFICATION_CALLBACK_TOKEN), not a person's. "
+                         "A late or repeated report changes nothing and is still answered 200.",
+             response_model=CallbackResult, responses=documented(401, 404, 413, 422))
+async def gateway_callback(request: Request, channel: str, body: Callback,
+                           authorization: Annotated[str | None, Header(include_in_schema=False)] = None) -> dict[str, Any]:
     _check_token(authorization)
     if channel not in EXTERNAL:
         raise Problem(404, "Not found", f"no gateway channel {channel!r}; channels: {', '.join(EXTERNAL)}")
@@ -59,7 +62,7 @@ class SendNow(BaseModel):
 
 
 @router.post("/deliveries/send", summary="Send everything due now on every channel, without waiting for the senders",
-             responses=documented(401, 403, 422))
+             response_model=SendNowResult, responses=documented(401, 403, 422))
 async def send_now(request: Request, body: SendNow, caller: Annotated[Principal, Depends(require(Role.CITY_ADMIN))]) -> dict[str, Any]:
     now = datetime.now(UTC)
     if body.asOf is not None:

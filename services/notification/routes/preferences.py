@@ -7,12 +7,14 @@ from datetime import time
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
 from services.notification import usecases
+from services.notification.schemas import Preferences
 from services.notification.settings import SOURCE
 from shared.auth import Principal, require
+from shared.i18n import Language, language
 from shared.problems import documented
 from shared.uow import unit_of_work
 
@@ -36,16 +38,24 @@ class PreferenceChange(BaseModel):
     choices: list[Choice] = Field(default_factory=list, max_length=200)
 
 
-@router.get("/persons/{person_id}/preferences", summary="What a recipient gets, how and when", responses=documented(401, 403))
-async def get_preferences(request: Request, person_id: UUID, caller: Annotated[Principal, Depends(require())]) -> dict[str, Any]:
+LANG = Query(description="the language of the descriptions (else Accept-Language; Swedish by default)")
+
+
+@router.get("/persons/{person_id}/preferences", summary="What a recipient gets, how and when", response_model=Preferences,
+            responses=documented(401, 403, 422))
+async def get_preferences(request: Request, person_id: UUID, caller: Annotated[Principal, Depends(require())],
+                          lang: Annotated[Language | None, LANG] = None) -> dict[str, Any]:
     async with unit_of_work(request.app.state.pool, SOURCE) as uow:
-        return await usecases.get_preferences(uow, caller, person_id)
+        return await usecases.get_preferences(uow, caller, person_id, lang=language(request, lang))
 
 
 @router.put("/persons/{person_id}/preferences", summary="Change language, quiet hours and per-type, per-channel choices",
-            description="Critical messages cannot be turned off or moved to a digest.", responses=documented(401, 403, 422))
-async def put_preferences(request: Request, person_id: UUID, body: PreferenceChange, caller: Annotated[Principal, Depends(require())]) -> dict[str, Any]:
+            description="Critical messages cannot be turned off or moved to a digest.", response_model=Preferences,
+            responses=documented(401, 403, 422))
+async def put_preferences(request: Request, person_id: UUID, body: PreferenceChange, caller: Annotated[Principal, Depends(require())],
+                          lang: Annotated[Language | None, LANG] = None) -> dict[str, Any]:
     async with unit_of_work(request.app.state.pool, SOURCE) as uow:
         return await usecases.set_preferences(uow, caller, person_id, language=body.language,
                                               quiet=(body.quietHours.start, body.quietHours.end) if body.quietHours else None,
-                                              choices=[(c.messageType, c.channel, c.mode) for c in body.choices])
+                                              choices=[(c.messageType, c.channel, c.mode) for c in body.choices],
+                                              lang=language(request, lang))

@@ -89,7 +89,33 @@ async def relations(conn: asyncpg.Connection, person: UUID) -> list[asyncpg.Reco
 
 
 async def contact(conn: asyncpg.Connection, person: UUID) -> asyncpg.Record | None:
-    return await conn.fetchrow("SELECT key_id, email, mobile, push_token, language, updated_at FROM contact WHERE person = $1", person)
+    """The contact details, the push token the city's systems set as ``push_token`` (its device has the row's key)."""
+    return await conn.fetchrow(
+        "SELECT c.key_id, c.email, c.mobile, CASE WHEN d.key_id = c.key_id THEN d.token END AS push_token, c.language, c.updated_at,"
+        " c.email_confirmed_at, c.mobile_confirmed_at"
+        " FROM contact c LEFT JOIN device d ON d.person = c.person AND d.source = 'city' WHERE c.person = $1",
+        person,
+    )
+
+
+async def devices(conn: asyncpg.Connection, person: UUID) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "SELECT id, source, label, platform, key_id, token, created_at, last_used_at FROM device WHERE person = $1 ORDER BY created_at, id", person)
+
+
+async def pending_contacts(conn: asyncpg.Connection, person: UUID) -> list[asyncpg.Record]:
+    """A new address or number waiting for its code (the code itself is kept only as a keyed hash, so it is not in the export)."""
+    return await conn.fetch(
+        "SELECT channel, key_id, value, attempts, expires_at, created_at FROM contact_pending WHERE person = $1 ORDER BY channel", person)
+
+
+async def device_sends(conn: asyncpg.Connection, person: UUID) -> list[asyncpg.Record]:
+    """Which of the person's push deliveries went to which device, and what became of each."""
+    return await conn.fetch(
+        "SELECT s.delivery_id, s.device_id, s.state, s.gateway_ref, s.last_error, s.updated_at"
+        " FROM device_send s JOIN delivery d ON d.id = s.delivery_id WHERE d.person = $1 ORDER BY s.id",
+        person,
+    )
 
 
 async def choices(conn: asyncpg.Connection, person: UUID) -> list[asyncpg.Record]:

@@ -32,12 +32,14 @@ async def record_each(conn: asyncpg.Connection, *, actor: str, roles: list[str],
 
 
 async def search(conn: asyncpg.Connection, *, person: UUID | None, actor: str | None, since: datetime | None, until: datetime | None,
-                 action: str | None, limit: int, offset: int) -> list[asyncpg.Record]:
-    """Newest first; ``person`` matches a row about them alone or a list that carried them."""
+                 action: str | None, limit: int, before: int | None) -> list[asyncpg.Record]:
+    """Newest first (by the log's own sequence, so a page does not shift as new reads are logged, reading this log
+    included), from before the id ``before``; ``person`` matches a row about them alone or a list that carried them."""
     return await conn.fetch(
         "SELECT " + COLUMNS + " FROM personal_data_access"
         " WHERE ($1::uuid IS NULL OR subjects @> ARRAY[$1::uuid]) AND ($2::text IS NULL OR actor = $2)"
         " AND ($3::timestamptz IS NULL OR at >= $3) AND ($4::timestamptz IS NULL OR at < $4) AND ($5::text IS NULL OR action = $5)"
-        " ORDER BY at DESC, id DESC LIMIT $6 OFFSET $7",
-        person, actor, since, until, action, limit, offset,
+        " AND ($7::bigint IS NULL OR id < $7)"
+        " ORDER BY id DESC LIMIT $6",
+        person, actor, since, until, action, limit, before,
     )

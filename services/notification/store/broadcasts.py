@@ -57,9 +57,10 @@ async def audience_members(conn: asyncpg.Connection, kind: str, schools: list[UU
 
 async def channel_coverage(conn: asyncpg.Connection, persons: list[UUID]) -> asyncpg.Record:
     return await conn.fetchrow(
-        "SELECT count(c.email) AS email, count(c.mobile) AS sms, count(c.push_token) AS push,"
-        " count(*) FILTER (WHERE c.person IS NULL OR (c.email IS NULL AND c.mobile IS NULL AND c.push_token IS NULL)) AS none"
-        " FROM unnest($1::uuid[]) AS u(person) LEFT JOIN contact c ON c.person = u.person",
+        "SELECT count(c.email) AS email, count(c.mobile) AS sms, count(*) FILTER (WHERE u.pushable) AS push,"
+        " count(*) FILTER (WHERE NOT u.pushable AND (c.person IS NULL OR (c.email IS NULL AND c.mobile IS NULL))) AS none"
+        " FROM (SELECT p AS person, EXISTS (SELECT 1 FROM device dv WHERE dv.person = p) AS pushable FROM unnest($1::uuid[]) AS p) u"
+        " LEFT JOIN contact c ON c.person = u.person",
         persons,
     )
 
@@ -108,11 +109,11 @@ async def broadcast_reach(conn: asyncpg.Connection, id: UUID) -> asyncpg.Record:
     )
 
 
-async def receipts(conn: asyncpg.Connection, broadcast_id: UUID, school_unit: UUID) -> list[asyncpg.Record]:
+async def receipts(conn: asyncpg.Connection, broadcast_id: UUID, school_unit: UUID, limit: int, offset: int = 0) -> list[asyncpg.Record]:
+    """A page of the recipients at one school unit; each row carries ``total``, the recipients on every page."""
     return await conn.fetch(
-        "SELECT d.person, coalesce(p.security_marking, 'Ingen') <> 'Ingen' AS protected, max(d.read_at) AS read_at,"
-        " jsonb_object_agg(d.channel, d.state) AS channels"
-        " FROM message m JOIN delivery d ON d.message_id = m.id LEFT JOIN person p ON p.id = d.person"
-        " WHERE m.broadcast_id = $1 AND m.school_unit = $2 GROUP BY d.person, p.security_marking ORDER BY d.person",
-        broadcast_id, school_unit,
+        "SELECT d.person, max(d.read_at) AS read_at, jsonb_object_agg(d.channel, d.state) AS channels, count(*) OVER () AS total"
+        " FROM message m JOIN delivery d ON d.message_id = m.id"
+        " WHERE m.broadcast_id = $1 AND m.school_unit = $2 GROUP BY d.person ORDER BY d.person LIMIT $3 OFFSET $4",
+        broadcast_id, school_unit, limit, offset,
     )

@@ -32,7 +32,7 @@ async def outgoing(conn: asyncpg.Connection, ids: list[int]) -> list[asyncpg.Rec
     return await conn.fetch(
         """
         SELECT d.id, d.person, d.channel, d.attempts, m.id AS message_id, m.message_type, m.data, o.display_name AS school,
-               coalesce(s.language, c.language, 'sv') AS language, c.key_id, c.email, c.mobile, c.push_token
+               coalesce(s.language, c.language, 'sv') AS language, c.key_id, c.email, c.mobile
         FROM delivery d JOIN message m ON m.id = d.message_id
         LEFT JOIN organisation o ON o.id = m.school_unit
         LEFT JOIN recipient_setting s ON s.person = d.person
@@ -115,7 +115,7 @@ async def fallback_facts(conn: asyncpg.Connection, ids: list[int]) -> list[async
         """
         SELECT d.id, d.message_id, d.person, d.channel, m.message_type, m.critical,
                coalesce(c.email IS NOT NULL, false) AS email, coalesce(c.mobile IS NOT NULL, false) AS sms,
-               coalesce(c.push_token IS NOT NULL, false) AS push,
+               EXISTS (SELECT 1 FROM device dv WHERE dv.person = d.person) AS push,
                coalesce((SELECT array_agg(x.channel) FROM delivery x WHERE x.message_id = d.message_id AND x.person = d.person
                          AND NOT (x.mode = 'digest' AND x.state = 'queued' AND x.bundled_into IS NULL)), '{}') AS tried,
                coalesce((SELECT array_agg(p.channel) FROM preference p WHERE p.person = d.person AND p.message_type = m.message_type

@@ -10,7 +10,7 @@ from uuid import UUID
 import asyncpg
 
 from services.notification.store import access_requests as access_request_store
-from shared.privacy.erasure import ERASED, delete_duties, delete_person, scrub_outbox
+from shared.privacy.erasure import ERASED, delete_duties, delete_idempotency_keys, delete_person, scrub_outbox
 
 #: stands for an erased person where a column must hold a person id (the access log's subjects)
 NIL = UUID(int=0)
@@ -23,7 +23,8 @@ def _count(status: str) -> int:
 # --- notification's part -------------------------------------------------------------------------
 
 async def erase_person(conn: asyncpg.Connection, person: UUID) -> dict[str, int]:
-    """The person's replica, relations, duties, contact details, preferences, deliveries (read state included),
+    """The person's replica, relations, duties, contact details (pending ones too), push devices and what was sent to
+    them, preferences, deliveries (read state included),
     the messages that were theirs alone, their quiet-hours bypasses and access requests are deleted; where they
     are the actor (a broadcast's sender, who wrote contact details, who read others' data) they become "erased";
     the access log keeps every read about them, with the nil id in their place."""
@@ -34,6 +35,10 @@ async def erase_person(conn: asyncpg.Connection, person: UUID) -> dict[str, int]
         "duty": await delete_duties(conn, person),
         "contact": _count(await conn.execute("DELETE FROM contact WHERE person = $1", person))
         + _count(await conn.execute("UPDATE contact SET updated_by = $2 WHERE lower(updated_by) = $1", text, ERASED)),
+        "contact_pending": _count(await conn.execute("DELETE FROM contact_pending WHERE person = $1", person)),
+        "device_send": _count(await conn.execute(
+            "DELETE FROM device_send s USING delivery d WHERE d.id = s.delivery_id AND d.person = $1", person)),
+        "device": _count(await conn.execute("DELETE FROM device WHERE person = $1", person)),
         "preference": _count(await conn.execute("DELETE FROM preference WHERE person = $1", person)),
         "recipient_setting": _count(await conn.execute("DELETE FROM recipient_setting WHERE person = $1", person)),
         "quiet_hours_bypass": _count(await conn.execute("DELETE FROM quiet_hours_bypass WHERE person = $1", person)),
@@ -50,6 +55,7 @@ async def erase_person(conn: asyncpg.Connection, person: UUID) -> dict[str, int]
     counts["broadcast"] = _count(await conn.execute("UPDATE broadcast SET sender = $2 WHERE lower(sender) = $1", text, ERASED))
     counts["access_request"] = await access_request_store.erase(conn, person, ERASED)  # their exports go too (decision 0010)
     counts["personal_data_access"] = await _pseudonymise_access_log(conn, person)
+    counts["idempotency_key"] = await delete_idempotency_keys(conn, person)
     counts["outbox"] = await scrub_outbox(conn, person)
     return counts
 

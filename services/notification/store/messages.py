@@ -26,7 +26,7 @@ async def recipient_facts(conn: asyncpg.Connection, persons: list[UUID], message
         """
         SELECT r.person, s.quiet_start, s.quiet_end,
                coalesce(c.email IS NOT NULL, false) AS email, coalesce(c.mobile IS NOT NULL, false) AS sms,
-               coalesce(c.push_token IS NOT NULL, false) AS push,
+               EXISTS (SELECT 1 FROM device dv WHERE dv.person = r.person) AS push,
                coalesce((SELECT array_agg(p.channel || '=' || p.mode) FROM preference p WHERE p.person = r.person AND p.message_type = $2),
                         '{}') AS choices
         FROM (SELECT DISTINCT person FROM unnest($1::uuid[]) AS u(person)) r
@@ -55,12 +55,23 @@ async def log_bypasses(conn: asyncpg.Connection, message_id: UUID, bypasses: lis
     )
 
 
-async def inbox(conn: asyncpg.Connection, person: UUID, limit: int) -> list[asyncpg.Record]:
+async def inbox(conn: asyncpg.Connection, person: UUID, limit: int, offset: int = 0) -> list[asyncpg.Record]:
+    """A page of the in-app inbox, newest first; each row carries ``total`` and ``unread``, counted over the whole inbox
+    (the window runs before LIMIT), so one statement answers both."""
     return await conn.fetch(
-        "SELECT m.id, m.message_type, m.data, m.critical, m.created_at, d.read_at, o.display_name AS school"
+        "SELECT m.id, m.message_type, m.data, m.critical, m.created_at, d.read_at, o.display_name AS school,"
+        " count(*) OVER () AS total, count(*) FILTER (WHERE d.read_at IS NULL) OVER () AS unread"
         " FROM delivery d JOIN message m ON m.id = d.message_id LEFT JOIN organisation o ON o.id = m.school_unit"
-        " WHERE d.person = $1 AND d.channel = 'inapp' ORDER BY m.created_at DESC, m.id LIMIT $2",
-        person, limit,
+        " WHERE d.person = $1 AND d.channel = 'inapp' ORDER BY m.created_at DESC, m.id LIMIT $2 OFFSET $3",
+        person, limit, offset,
+    )
+
+
+async def inbox_counts(conn: asyncpg.Connection, person: UUID) -> asyncpg.Record:
+    """``total`` and ``unread`` of the whole inbox, for a page past its end (which has no rows to carry them)."""
+    return await conn.fetchrow(
+        "SELECT count(*) AS total, count(*) FILTER (WHERE read_at IS NULL) AS unread FROM delivery WHERE person = $1 AND channel = 'inapp'",
+        person,
     )
 
 

@@ -15,9 +15,13 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from services.notification import access, messages
 from services.notification.access_audit import Action, log_at
 from services.notification.store import broadcasts as store
+from services.notification.views import person_json
 from shared.auth import Principal, Role
+from shared.city.people import person_refs
 from shared.city.replica import protected_persons
 from shared.events.city import DutyRole, SchoolType
+from shared.http.models import PersonRef
+from shared.http.pages import PageRequest
 from shared.problems import Problem, rejected
 from shared.uow import UnitOfWork
 
@@ -118,8 +122,9 @@ async def summary(conn: asyncpg.Connection, broadcast_id: UUID, viewer: Principa
     for r in await store.broadcast_counts(conn, broadcast_id):
         channels.setdefault(r["channel"], {})[r["state"]] = r["n"]
         read += r["read"]
+    refs = await person_refs(conn, [b["sender"]], viewer=viewer.subject if viewer else None)
     return {"id": str(b["id"]), "subject": b["subject"], "critical": b["critical"], "audience": b["audience"],
-            "sender": await shown_sender(conn, b["sender"], viewer),
+            "sender": await shown_sender(conn, b["sender"], viewer), "sentBy": person_json(refs, b["sender"]),
             "createdAt": b["created_at"].isoformat(), "recipients": b["recipients"], "reached": reach["reached"], "read": read,
             "unreached": reach["unreached"], "deliveries": channels}
 
@@ -140,19 +145,23 @@ async def get_broadcast(uow: UnitOfWork, caller: Principal, broadcast_id: UUID) 
 
 
 async def broadcast_receipts(uow: UnitOfWork, caller: Principal, broadcast_id: UUID, school_unit: UUID, *, reason: str,
-                             path: str) -> dict[str, Any]:
-    """Per recipient at one school unit: read or not, each channel's state; the read is logged."""
+                             page: PageRequest, path: str) -> dict[str, Any]:
+    """A page of the recipients at one school unit: read or not, each channel's state; the read is logged (the page's
+    recipients)."""
     _, went_to = await _schools_of(uow.conn, broadcast_id)
     schools = {s["school_unit"]: s["district"] for s in went_to}
     if school_unit not in schools:
         raise Problem(404, "Not found", f"broadcast {broadcast_id} went to no one at school unit {school_unit}")
     access.ensure_sees_receipts(caller, school_unit, schools[school_unit])
-    rows = await store.receipts(uow.conn, broadcast_id, school_unit)
-    await log_at(uow.conn, path, caller, Action.RECEIPTS_READ, why_code=reason, subjects=[r["person"] for r in rows])
-    return {"broadcastId": str(broadcast_id), "schoolUnitId": str(school_unit), "items": [recipient_json(r) for r in rows]}
+    rows = await store.receipts(uow.conn, broadcast_id, school_unit, page.fetch, page.offset)
+    shown = rows[: page.limit]
+    await log_at(uow.conn, path, caller, Action.RECEIPTS_READ, why_code=reason, subjects=[r["person"] for r in shown])
+    refs = await person_refs(uow.conn, [r["person"] for r in shown], viewer=caller.subject)
+    total = rows[0]["total"] if rows else (0 if page.offset == 0 else None)
+    return {**page.page(rows, total=total, item=lambda r: recipient_json(r, refs)), "broadcastId": str(broadcast_id),
+            "schoolUnitId": str(school_unit)}
 
 
-def recipient_json(row: asyncpg.Record) -> dict[str, Any]:
-    """A recipient as others see them: by id, and not even that for a protected identity."""
-    return {"personId": None if row["protected"] else str(row["person"]), "protectedIdentity": row["protected"],
-            "read": row["read_at"] is not None, "channels": dict(row["channels"])}
+def recipient_json(row: asyncpg.Record, refs: dict[UUID, PersonRef]) -> dict[str, Any]:
+    """A recipient as others see them: a ``PersonRef``, which for a protected identity carries neither id nor name."""
+    return {"person": person_json(refs, row["person"]), "read": row["read_at"] is not None, "channels": dict(row["channels"])}

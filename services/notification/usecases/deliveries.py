@@ -96,6 +96,13 @@ async def apply_gateway_callback(uow: UnitOfWork, channel: str, reference: str, 
                                  reason: str | None, now: datetime, settings: NotificationSettings) -> dict[str, Any]:
     """A gateway reports what became of a message it accepted. A late or repeated report changes nothing."""
     reason = reason or f"gateway-{status}"
+    if channel == "push":  # a push went to each device with the device's own reference (usecases/push.py)
+        from services.notification.usecases.push import apply_device_callback
+
+        answer = await apply_device_callback(uow, int(reference), status=status, permanent=permanent, gateway_id=gateway_id, reason=reason,
+                                             now=now, settings=settings)
+        if answer is not None:
+            return answer
     row = await store.delivery_by_reference(uow.conn, channel, int(reference))
     if row is None:
         raise rejected(404, f"no {channel} delivery with reference {reference}", "reference")

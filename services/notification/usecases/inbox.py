@@ -11,24 +11,35 @@ from services.notification.settings import NOTIFICATION
 from services.notification.store import messages as message_store
 from services.notification.store import preferences as preference_store
 from shared.auth import Principal
+from shared.http.pages import PageRequest
 from shared.problems import Problem
 from shared.uow import UnitOfWork
 
 
-async def read_inbox(uow: UnitOfWork, caller: Principal, person: UUID, *, limit: int, reason: str | None, path: str) -> dict[str, Any]:
-    """The newest ``limit`` in-app messages; ``own-data`` for the recipient, a reason (422 without) for anyone else."""
+async def read_inbox(uow: UnitOfWork, caller: Principal, person: UUID, *, page: PageRequest, reason: str | None, path: str,
+                     lang: str | None = None, default_lang: str = "sv") -> dict[str, Any]:
+    """A page of the in-app messages, newest first (``Inbox``); ``own-data`` for the recipient, a reason (422 without) for
+    anyone else. Written in ``lang`` when the reader asked for one (?lang=), else in the recipient's chosen language, else in
+    ``default_lang`` (the reader's Accept-Language). ``unread`` and
+    ``total`` count the whole inbox."""
     access.ensure_self_or_admin(caller, person)
     why_code = why(caller, person, reason)
     setting, _ = await preference_store.preferences(uow.conn, person)
-    rows = await message_store.inbox(uow.conn, person, limit)
+    rows = await message_store.inbox(uow.conn, person, page.fetch, page.offset)
+    if rows:
+        total, unread = rows[0]["total"], rows[0]["unread"]
+    else:
+        counts = await message_store.inbox_counts(uow.conn, person) if page.offset else None
+        total, unread = (counts["total"], counts["unread"]) if counts else (0, 0)
     await log_at(uow.conn, path, caller, Action.MESSAGES_READ, why_code=why_code, subject=person)
-    language = setting["language"] if setting else "sv"
-    items = []
-    for r in rows:
+    language = lang or (setting["language"] if setting else default_lang)
+
+    def item(r: Any) -> dict[str, Any]:
         subject, body, used = templates.compose(r["message_type"], language, dict(r["data"]), r["school"], NOTIFICATION.web_url)
-        items.append({"id": str(r["id"]), "type": r["message_type"], "critical": r["critical"], "subject": subject, "body": body,
-                      "language": used, "createdAt": r["created_at"].isoformat(), "read": r["read_at"] is not None})
-    return {"personId": str(person), "unread": sum(1 for i in items if not i["read"]), "items": items}
+        return {"id": str(r["id"]), "type": r["message_type"], "critical": r["critical"], "subject": subject, "body": body,
+                "language": used, "createdAt": r["created_at"].isoformat(), "read": r["read_at"] is not None}
+
+    return {**page.page(rows, total=total, item=item), "personId": str(person), "unread": unread}
 
 
 async def mark_read(uow: UnitOfWork, caller: Principal, person: UUID, message_id: UUID) -> dict[str, Any]:

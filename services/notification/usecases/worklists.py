@@ -1,5 +1,5 @@
 """What a school follows up by hand: guardians no channel reached, and the quiet-hours bypass log. Both name
-persons: each read is in the access log with its reason; protected identities appear without their id."""
+persons (``PersonRef``): each read is in the access log with its reason; protected identities appear as neither id nor name."""
 
 from __future__ import annotations
 
@@ -11,7 +11,10 @@ from services.notification import access
 from services.notification.access_audit import Action, log_at
 from services.notification.store import broadcasts as broadcast_store
 from services.notification.store import worklists as store
+from services.notification.views import person_json
 from shared.auth import Principal
+from shared.city.people import person_refs
+from shared.http.pages import PageRequest
 from shared.uow import UnitOfWork
 
 
@@ -22,27 +25,37 @@ async def school_audience(uow: UnitOfWork, caller: Principal, school_unit: UUID)
     return {"schoolUnitId": str(school_unit), **counts}
 
 
-async def list_unreached(uow: UnitOfWork, caller: Principal, school_unit: UUID, *, reason: str, days: int, path: str) -> dict[str, Any]:
+async def list_unreached(uow: UnitOfWork, caller: Principal, school_unit: UUID, *, reason: str, days: int, page: PageRequest,
+                         path: str) -> dict[str, Any]:
+    """A page of the guardians no channel reached, each with the messages that did not reach them; ``guardians`` (and
+    ``total``) count them all. The read is logged with the page's guardians."""
     await access.ensure_acts_for_school(uow.conn, caller, school_unit)
     rows = await store.unreached(uow.conn, school_unit, datetime.now(UTC) - timedelta(days=days))
-    await log_at(uow.conn, path, caller, Action.UNREACHED_READ, why_code=reason, subjects=[r["person"] for r in rows])
-    guardians: dict[UUID, dict[str, Any]] = {}
+    messages: dict[UUID, list[dict[str, Any]]] = {}
     for r in rows:
-        entry = guardians.setdefault(r["person"], {"personId": None if r["protected"] else str(r["person"]),
-                                                   "protectedIdentity": r["protected"], "messages": []})
         channels = dict(r["channels"])
-        entry["messages"].append({"messageId": str(r["message_id"]), "type": r["message_type"], "createdAt": r["created_at"].isoformat(),
-                                  "channels": channels, "reason": "no-contact-details" if set(channels) == {"inapp"} else "all-channels-failed"})
-    return {"schoolUnitId": str(school_unit), "days": days, "guardians": len(guardians), "items": list(guardians.values())}
+        messages.setdefault(r["person"], []).append({
+            "messageId": str(r["message_id"]), "type": r["message_type"], "createdAt": r["created_at"].isoformat(), "channels": channels,
+            "reason": "no-contact-details" if set(channels) == {"inapp"} else "all-channels-failed"})
+    guardians = list(messages)
+    shown = guardians[page.offset: page.offset + page.limit]
+    await log_at(uow.conn, path, caller, Action.UNREACHED_READ, why_code=reason, subjects=shown)
+    refs = await person_refs(uow.conn, shown, viewer=caller.subject)
+    answer = page.slice(guardians, item=lambda g: {"person": person_json(refs, g), "messages": messages[g]})
+    return {**answer, "schoolUnitId": str(school_unit), "days": days, "guardians": len(guardians)}
 
 
-async def list_quiet_hours_bypasses(uow: UnitOfWork, caller: Principal, school_unit: UUID | None, *, reason: str, days: int, limit: int,
-                                    path: str) -> dict[str, Any]:
+async def list_quiet_hours_bypasses(uow: UnitOfWork, caller: Principal, school_unit: UUID | None, *, reason: str, days: int,
+                                    page: PageRequest, path: str) -> dict[str, Any]:
+    """A page of the bypass log, newest first, each recipient a ``PersonRef``; the read is logged with the page's recipients."""
     await access.ensure_reads_bypasses(uow.conn, caller, school_unit)
-    rows = await store.bypasses(uow.conn, school_unit, datetime.now(UTC) - timedelta(days=days), limit)
-    await log_at(uow.conn, path, caller, Action.BYPASSES_READ, why_code=reason, subjects=[r["person"] for r in rows])
-    # a protected identity without its id, as in receipts and the unreached worklist
-    return {"items": [{"at": r["at"].isoformat(), "messageId": str(r["message_id"]), "personId": None if r["protected"] else str(r["person"]),
-                       "protectedIdentity": r["protected"], "channel": r["channel"],
-                       "localTime": r["local_time"].isoformat(timespec="minutes"), "schoolUnitId": str(r["school_unit"]) if r["school_unit"] else None,
-                       "messageType": r["message_type"]} for r in rows]}
+    rows = await store.bypasses(uow.conn, school_unit, datetime.now(UTC) - timedelta(days=days), page.fetch, page.offset)
+    shown = rows[: page.limit]
+    await log_at(uow.conn, path, caller, Action.BYPASSES_READ, why_code=reason, subjects=[r["person"] for r in shown])
+    refs = await person_refs(uow.conn, [r["person"] for r in shown], viewer=caller.subject)
+    total = rows[0]["total"] if rows else (0 if page.offset == 0 else None)
+    # a protected identity as neither id nor name, as in receipts and the unreached worklist
+    return page.page(rows, total=total, item=lambda r: {
+        "at": r["at"].isoformat(), "messageId": str(r["message_id"]), "person": person_json(refs, r["person"]), "channel": r["channel"],
+        "localTime": r["local_time"].isoformat(timespec="minutes"), "schoolUnitId": str(r["school_unit"]) if r["school_unit"] else None,
+        "messageType": r["message_type"]})

@@ -10,11 +10,14 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from services.reporting import cache, csv_export, domain, store, suppression, views
+from services.reporting import cache, csv_export, domain, store, suppression, views, vocabulary
 from services.reporting.access import OVERSEERS, ensure_district
-from shared.json_response import json_response
+from services.reporting.schemas import CityOverview, CityTrends, DistrictOverview, DistrictTrends, HeadingAcrossSchools, json_or_csv
+from services.reporting.vocabulary import CSV_HEADERS, LangQuery, heading_titles
 from shared.auth import Principal, Role, require
 from shared.clock import city_today
+from shared.i18n import Language, language
+from shared.json_response import json_response
 from shared.problems import Problem, documented, rejected
 from shared.vocabulary import STRATEGY_HEADINGS
 
@@ -24,10 +27,12 @@ Format = Literal["json", "csv"]
 
 
 @router.get("/districts/{district_id}/overview", summary="A district's schools and its figure per heading for a year", response_model=None,
-            responses=documented(401, 403, 404))
+            responses=documented(401, 403, 404) | json_or_csv(DistrictOverview))
 async def district_overview(request: Request, district_id: UUID, caller: Annotated[Principal, Depends(require(*OVERSEERS))], year: Year = None,
-                            format: Format = "json") -> dict[str, Any] | Response:
+                            format: Format = "json", lang: LangQuery = None) -> Response:
     ensure_district(caller, district_id)
+    lang_ = language(request, lang)
+    titles = heading_titles(lang_)
     year = year or city_today().year
     async with request.app.state.pool.acquire() as conn:
         name = await store.organisation_name(conn, district_id)
@@ -40,37 +45,39 @@ async def district_overview(request: Request, district_id: UUID, caller: Annotat
     headings = {h: views.with_change(figures[h], before.get(h)) for h in domain.HEADINGS} if figures else {}
     body = {
         "districtId": str(district_id), "displayName": name, "year": year, **views.submitted(schools),
-        "headings": [{"id": h, "title": STRATEGY_HEADINGS[h]["sv"], **headings[h]} for h in domain.HEADINGS] if headings else [],
+        "headings": [{"id": h, "title": titles[h], **headings[h]} for h in domain.HEADINGS] if headings else [],
         # by name, not by level: a follow-up, not a league table
-        "schools": [{"id": s.id, "displayName": s.name, "submitted": bool(s.levels),
-                     "levels": {h: s.levels.get(h) for h in domain.HEADINGS}} for s in schools],
-        "method": domain.METHOD,
+        "schools": [{"schoolUnit": s.ref(), "submitted": bool(s.levels), "levels": {h: s.levels.get(h) for h in domain.HEADINGS}} for s in schools],
+        "method": vocabulary.METHOD[lang_],
     }
     if format == "csv":
         groups = [{"id": str(district_id), "displayName": name, "headings": headings}]
         groups += [{"id": s.id, "displayName": s.name, "headings": {h: {"value": s.levels.get(h)} for h in domain.HEADINGS}} for s in schools]
-        return csv_export.overview_csv({"year": year, "groups": groups}, f"district-{district_id}-{year}.csv")
+        return csv_export.overview_csv({"year": year, "groups": groups}, f"district-{district_id}-{year}.csv", lang_)
     return json_response(body)
 
 
-@router.get("/overview", summary="The city: each district's figure per heading, and the city's", response_model=None, responses=documented(401, 403))
+@router.get("/overview", summary="The city: each district's figure per heading, and the city's", response_model=None,
+            responses=documented(401, 403) | json_or_csv(CityOverview))
 async def city_overview(request: Request, caller: Annotated[Principal, Depends(require(Role.CITY_ADMIN))], year: Year = None,
-                        format: Format = "json") -> dict[str, Any] | Response:
+                        format: Format = "json", lang: LangQuery = None) -> Response:
     year = year or city_today().year
+    lang_ = language(request, lang)
     async with request.app.state.pool.acquire() as conn:
-        body = await views.city_overview(conn, year)
+        body = await views.city_overview(conn, year, lang_)
     if format == "csv":
-        groups = [{"id": "city", "displayName": "Staden", "headings": body["city"]}, *body["districts"]]
-        return csv_export.overview_csv({"year": year, "groups": groups}, f"city-{year}.csv")
-    return body
+        groups = [{"id": "city", "displayName": vocabulary.word("city", lang_), "headings": body["city"]}, *body["districts"]]
+        return csv_export.overview_csv({"year": year, "groups": groups}, f"city-{year}.csv", lang_)
+    return json_response(body)
 
 
 @router.get("/headings/{heading}", summary="One heading across schools: each school's level and the distribution", response_model=None,
-            responses=documented(401, 403, 422))
+            responses=documented(401, 403, 422) | json_or_csv(HeadingAcrossSchools))
 async def heading_across_schools(request: Request, heading: str, caller: Annotated[Principal, Depends(require(*OVERSEERS))], year: Year = None,
-                                 districtId: UUID | None = None, format: Format = "json") -> dict[str, Any] | Response:
+                                 districtId: UUID | None = None, format: Format = "json", lang: LangQuery = None) -> Response:
+    lang_ = language(request, lang)
     if heading not in STRATEGY_HEADINGS:
-        raise rejected(422, f"unknown heading {heading!r}; headings: {', '.join(STRATEGY_HEADINGS)}", "heading")
+        raise rejected(422, f"unknown heading {heading!r}; headings: {', '.join(STRATEGY_HEADINGS)}", "path.heading")
     if districtId is not None:
         ensure_district(caller, districtId)
     elif not caller.has_any(Role.CITY_ADMIN):
@@ -83,15 +90,15 @@ async def heading_across_schools(request: Request, heading: str, caller: Annotat
     levels = [s.levels.get(heading) for s in schools]
     if format == "csv":
         groups = [{"id": s.id, "displayName": s.name, "headings": {heading: {"value": s.levels.get(heading)}}} for s in schools]
-        return csv_export.overview_csv({"year": year, "groups": groups}, f"{heading}-{year}.csv")
-    return {
-        "heading": heading, "title": STRATEGY_HEADINGS[heading]["sv"], "year": year, **views.submitted(schools),
+        return csv_export.overview_csv({"year": year, "groups": groups}, f"{heading}-{year}.csv", lang_)
+    return json_response({
+        "heading": heading, "title": vocabulary.heading_title(heading, lang_), "year": year, **views.submitted(schools),
         "figure": views.figure(suppression.rollup(levels)),
         "distribution": {str(level): sum(1 for v in levels if v == level) for level in range(1, 6)},
         "missing": sum(1 for v in levels if v is None),
-        "schools": [{"id": s.id, "displayName": s.name, "districtId": s.district, "level": s.levels.get(heading)} for s in schools],
-        "method": domain.METHOD,
-    }
+        "schools": [{"schoolUnit": s.ref(), "districtId": s.district, "level": s.levels.get(heading)} for s in schools],
+        "method": vocabulary.METHOD[lang_],
+    })
 
 
 async def _trends(request: Request, districts: list[UUID] | None) -> list[dict[str, Any]]:
@@ -103,31 +110,40 @@ async def _trends(request: Request, districts: list[UUID] | None) -> list[dict[s
             for y, schools in per_year.items()]
 
 
-def _trends_csv(years: list[dict[str, Any]], filename: str) -> Response:
+def _trends_csv(years: list[dict[str, Any]], filename: str, lang: Language) -> Response:
+    titles = heading_titles(lang)
     rows = []
     for i, y in enumerate(years):
         before = years[i - 1]["headings"] if i > 0 and years[i - 1]["year"] == y["year"] - 1 else {}
         for h, fig in y["headings"].items():
             previous = before.get(h, {}).get("value")
             change = round(fig["value"] - previous, 2) if fig["value"] is not None and previous is not None else None
-            rows.append([y["year"], h, fig, previous, change, y["submitted"]])
-    return csv_export.csv_response(["year", "heading", "value", "previous_year_value", "change", "submitted"], rows, filename)
+            rows.append([y["year"], h, titles.get(h), fig, previous, change, y["submitted"]])
+    return csv_export.csv_response(CSV_HEADERS[lang]["trends"], rows, filename, lang)
+
+
+def _headings(lang: Language) -> list[dict[str, str]]:
+    return [{"code": h, "label": title} for h, title in heading_titles(lang).items()]
 
 
 @router.get("/districts/{district_id}/trends", summary="A district's figure per heading over the years", response_model=None,
-            responses=documented(401, 403))
+            responses=documented(401, 403) | json_or_csv(DistrictTrends))
 async def district_trends(request: Request, district_id: UUID, caller: Annotated[Principal, Depends(require(*OVERSEERS))],
-                          format: Format = "json") -> dict[str, Any] | Response:
+                          format: Format = "json", lang: LangQuery = None) -> Response:
     ensure_district(caller, district_id)
+    lang_ = language(request, lang)
     years = await _trends(request, [district_id])
     if format == "csv":
-        return _trends_csv(years, f"district-{district_id}-trends.csv")
-    return {"districtId": str(district_id), "years": years, "method": domain.METHOD}
+        return _trends_csv(years, f"district-{district_id}-trends.csv", lang_)
+    return json_response({"districtId": str(district_id), "headings": _headings(lang_), "years": years, "method": vocabulary.METHOD[lang_]})
 
 
-@router.get("/trends", summary="The city's figure per heading over the years", response_model=None, responses=documented(401, 403))
-async def city_trends(request: Request, caller: Annotated[Principal, Depends(require(Role.CITY_ADMIN))], format: Format = "json") -> dict[str, Any] | Response:
+@router.get("/trends", summary="The city's figure per heading over the years", response_model=None,
+            responses=documented(401, 403) | json_or_csv(CityTrends))
+async def city_trends(request: Request, caller: Annotated[Principal, Depends(require(Role.CITY_ADMIN))], format: Format = "json",
+                      lang: LangQuery = None) -> Response:
+    lang_ = language(request, lang)
     years = await _trends(request, None)
     if format == "csv":
-        return _trends_csv(years, "city-trends.csv")
-    return {"years": years, "method": domain.METHOD}
+        return _trends_csv(years, "city-trends.csv", lang_)
+    return json_response({"headings": _headings(lang_), "years": years, "method": vocabulary.METHOD[lang_]})

@@ -8,10 +8,13 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from services.reporting import cache, csv_export, domain, store, suppression
-from services.reporting.access import READERS, readable_school
-from shared.json_response import json_response
+from services.reporting import cache, csv_export, domain, store, suppression, vocabulary
+from services.reporting.access import READERS, readable_school, readable_school_unit
+from services.reporting.schemas import SchoolReport, SimilarSchools, json_or_csv
+from services.reporting.vocabulary import CSV_HEADERS, LangQuery, heading_titles
 from shared.auth import Principal, require
+from shared.i18n import language
+from shared.json_response import json_response
 from shared.problems import Problem, documented
 
 router = APIRouter(tags=["school report"])
@@ -20,12 +23,13 @@ router = APIRouter(tags=["school report"])
 @router.get("/school-units/{school_unit_id}/report", response_model=None, summary="A school unit's self-assessment report for a year, beside the year before",
             description="Levels per heading and indicator (missing stays missing, never zero), change since the year before, and the "
                         "pulse with groups under 5 respondents suppressed. Readers: the school's staff, its district's admins, city admins.",
-            responses=documented(401, 403, 404))
+            responses=documented(401, 403, 404) | json_or_csv(SchoolReport))
 async def school_report(request: Request, school_unit_id: UUID, caller: Annotated[Principal, Depends(require(*READERS))],
                         year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
-                        format: Literal["json", "csv"] = "json") -> dict[str, Any] | Response:
+                        format: Literal["json", "csv"] = "json", lang: LangQuery = None) -> Response:
+    lang_ = language(request, lang)
     async with request.app.state.pool.acquire() as conn:
-        await readable_school(conn, caller, school_unit_id)
+        school = await readable_school_unit(conn, caller, school_unit_id)
         submissions = {r["year"]: r for r in await store.current_submissions(conn, school_unit_id)}
         if not submissions:
             raise Problem(404, "Not found", f"school unit {school_unit_id} has no submitted self-assessment")
@@ -38,7 +42,7 @@ async def school_report(request: Request, school_unit_id: UUID, caller: Annotate
         indicators = await store.indicator_levels(conn, ids)
         pulse = await store.pulse_levels(conn, submissions[chosen]["assessment_id"])
         metrics = await store.school_metrics(conn, school_unit_id, chosen)
-        indicator_values = domain.indicator_rows(await store.indicators(conn), metrics)
+        indicator_values = domain.indicator_rows(await store.indicators(conn), metrics, lang_)
         plan = await store.actions(conn, school_unit_id)
     now_id = submissions[chosen]["assessment_id"]
 
@@ -47,6 +51,7 @@ async def school_report(request: Request, school_unit_id: UUID, caller: Annotate
 
     before_id = submissions[previous]["assessment_id"] if previous else None
     indicator_order = sorted({r["indicator_id"] for r in indicators})
+    titles = heading_titles(lang_)
     groups: dict[str, dict[str, Any]] = {}
     for r in pulse:
         g = groups.setdefault(r["grp"], {"group": r["grp"], "respondents": suppression.as_json(suppression.figure(float(r["respondents"]), r["respondents"])),
@@ -54,11 +59,13 @@ async def school_report(request: Request, school_unit_id: UUID, caller: Annotate
                                          "headings": []})
         # the producer withholds a small group's means: such a group is suppressed here, not missing
         small = r["respondents"] < suppression.MIN_RESPONDENTS
-        g["headings"].append({"heading": r["heading"], **suppression.as_json(suppression.figure(0.0 if small else r["mean"], r["respondents"]))})
+        g["headings"].append({"heading": r["heading"], "title": titles.get(r["heading"], r["heading"]),
+                              **suppression.as_json(suppression.figure(0.0 if small else r["mean"], r["respondents"]))})
     body = {
-        "schoolUnitId": str(school_unit_id), "year": chosen, "previousYear": previous,
+        "schoolUnitId": str(school_unit_id), "schoolUnit": school, "year": chosen, "previousYear": previous,
         "frameworkVersion": submissions[chosen]["framework_version"], "submittedAt": submissions[chosen]["submitted_at"].isoformat(),
-        "headings": domain.compare(levels(headings, "heading", now_id), levels(headings, "heading", before_id), domain.HEADINGS),
+        "headings": [{**row, "title": titles[row["id"]]}
+                     for row in domain.compare(levels(headings, "heading", now_id), levels(headings, "heading", before_id), domain.HEADINGS)],
         "indicators": domain.compare(levels(indicators, "indicator_id", now_id), levels(indicators, "indicator_id", before_id), indicator_order),
         "pulse": list(groups.values()),
         "indicatorFigures": indicator_values,
@@ -68,18 +75,20 @@ async def school_report(request: Request, school_unit_id: UUID, caller: Annotate
                       "deadline": a["deadline"].isoformat() if a["deadline"] else None} for a in plan if a["status"] in ("planned", "in_progress")],
         },
         "years": sorted(submissions),
-        "method": domain.METHOD,
+        "method": vocabulary.METHOD[lang_],
     }
-    return csv_export.school_report_csv(body) if format == "csv" else json_response(body)
+    return csv_export.school_report_csv(body, lang_) if format == "csv" else json_response(body)
 
 
 @router.get("/school-units/{school_unit_id}/similar", summary="The school beside similar schools (same school type and size band), never a ranking",
             response_model=None,
             description="The group's figure per heading is the mean over its other schools with a level; fewer than 3 and it is suppressed. "
-                        "No other school is named.", responses=documented(401, 403, 404))
+                        "No other school is named.", responses=documented(401, 403, 404) | json_or_csv(SimilarSchools))
 async def similar_schools(request: Request, school_unit_id: UUID, caller: Annotated[Principal, Depends(require(*READERS))],
                           year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
-                          format: Literal["json", "csv"] = "json") -> dict[str, Any] | Response:
+                          format: Literal["json", "csv"] = "json", lang: LangQuery = None) -> Response:
+    lang_ = language(request, lang)
+    titles = heading_titles(lang_)
     async with request.app.state.pool.acquire() as conn:
         await readable_school(conn, caller, school_unit_id)
         year = year or max((r["year"] for r in await store.current_submissions(conn, school_unit_id)), default=None)
@@ -93,14 +102,16 @@ async def similar_schools(request: Request, school_unit_id: UUID, caller: Annota
     kind, band = domain.main_type(list(me.school_types)), domain.size_band(sizes.get(me.id))
     peers = [s for s in schools if s.id != me.id and domain.main_type(list(s.school_types)) == kind
              and (band is None or domain.size_band(sizes.get(s.id)) == band)]
-    headings = [{"id": h, "level": me.levels.get(h), "group": suppression.as_json(suppression.rollup([p.levels.get(h) for p in peers]))}
-                for h in domain.HEADINGS]
+    headings = [{"id": h, "title": titles[h], "level": me.levels.get(h),
+                 "group": suppression.as_json(suppression.rollup([p.levels.get(h) for p in peers]))} for h in domain.HEADINGS]
     if format == "csv":
-        return csv_export.csv_response(["heading", "year", "school_level", "similar_schools_mean", "similar_schools"],
-                                    [[h["id"], year, h["level"], h["group"], len(peers)] for h in headings], f"similar-{me.id}-{year}.csv")
-    return {
-        "schoolUnitId": me.id, "year": year, "schoolType": kind, "sizeBand": band,
-        "group": {"schoolUnits": len(peers), "rule": "same school type" + (" and size band" if band else " (the school's size is not known)")},
+        return csv_export.csv_response(CSV_HEADERS[lang_]["similar"], [[h["id"], h["title"], year, h["level"], h["group"], len(peers)] for h in headings],
+                                       f"similar-{me.id}-{year}.csv", lang_)
+    rule = vocabulary.word("rule_type", lang_) + vocabulary.word("rule_band" if band else "rule_no_size", lang_)
+    return json_response({
+        "schoolUnitId": me.id, "schoolUnit": me.ref(), "year": year,
+        "schoolType": vocabulary.school_type(kind, lang_), "sizeBand": vocabulary.size_band(band, lang_),
+        "group": {"schoolUnits": len(peers), "rule": rule},
         "headings": headings,
-        "method": domain.METHOD,
-    }
+        "method": vocabulary.METHOD[lang_],
+    })
