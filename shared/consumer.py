@@ -42,6 +42,7 @@ events and staged dead letters alike), and shared/kafka_consumer.py logs it, cou
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import logging
 import time
@@ -445,17 +446,14 @@ class BatchProcessor:
         await outbox.add_raw(conn, dlq_topic, letter.key, letter.headers, letter.value, item.type_label)
 
     def _observe_freshness(self, batch: list[Decoded]) -> None:
-        """How old each event was when its effect was committed: the read model's lag behind the producers."""
+        """How old each event was when its effect was committed (its CloudEvents time to now). The read model's lag
+        (``skolit_read_model_lag_seconds``) is ``ReadModelLag``'s, measured by what still waits, not by this."""
         now = datetime.now(UTC)
-        newest: dict[str, float] = {}
         for item in batch:
             if item.envelope is None or item.error is not None:
                 continue
             age = max((now - item.envelope.time).total_seconds(), 0.0)
             metrics.EVENT_AGE_AT_APPLY.labels(self.service, item.record.topic).observe(age)
-            newest[item.record.topic] = min(newest.get(item.record.topic, age), age)
-        for topic, age in newest.items():
-            metrics.READ_MODEL_LAG.labels(self.service, topic).set(age)
 
     def _tally(self, outcomes: list[tuple[Decoded, str]]) -> dict[str, int]:
         """Counts a committed batch's outcomes (only then: a rolled-back attempt counts nothing)."""
@@ -475,6 +473,90 @@ class BatchProcessor:
             metrics.EVENTS_FAILED.labels(self.service, item.record.topic, "permanent").inc()
 
 
+@dataclass(frozen=True)
+class _Waiting:
+    """A partition with records not yet applied: since when the oldest of them was on the topic."""
+
+    since: float
+    #: the offset the consumer applies next
+    next_offset: int
+    #: True when ``since`` is the last applied record's time, standing in for records waiting that were not fetched yet
+    stand_in: bool
+
+
+class ReadModelLag:
+    """``skolit_read_model_lag_seconds``: how long the oldest record a service has not applied yet has been waiting, per topic.
+
+    * **0 when nothing waits**: every partition of the topic the consumer owns has been applied up to its high-water
+      mark (the consumer's position equals it). A quiet topic is caught up, however old its last event.
+    * Otherwise the age of the oldest record not applied yet, by its Kafka timestamp (when it was written to the
+      topic): while a batch is applied, or retried after a failure, that is the batch's first record of the
+      partition. Between a batch's commit and the next fetch, when the high-water mark says more waits but it has not
+      been fetched yet, the last applied record stands in (what waits is newer, so this errs towards "behind"); the
+      next fetch replaces it by the real first record, or clears it when the partition turns out to be caught up.
+    * Computed when /metrics is read (``set_function``), so a consumer stuck on a batch shows a lag that grows.
+
+    Not the events' CloudEvents ``time``: that is when something happened at the source (a city register sends changes
+    dated weeks back, a replay carries its original times), which made a caught-up consumer of a quiet city topic read
+    months behind (issue 20). ``skolit_event_age_at_apply_seconds`` keeps the CloudEvents view. The broker being away
+    is not seen here (nothing can be fetched, nor written): readiness and the service alerts say so.
+    """
+
+    def __init__(self, service: str, clock: Callable[[], float] = time.time) -> None:
+        self.service = service
+        self.clock = clock
+        self._waiting: dict[tuple[str, int], _Waiting] = {}
+        self._topics: set[str] = set()
+
+    def watch(self, topics: Iterable[str]) -> None:
+        """Export the gauge for these topics (0 until something waits)."""
+        for topic in topics:
+            if topic not in self._topics:
+                self._topics.add(topic)
+                metrics.READ_MODEL_LAG.labels(self.service, topic).set_function(functools.partial(self.seconds, topic))
+
+    def fetched(self, first: Record) -> None:
+        """A fetch handed out records of ``first``'s partition, ``first`` the oldest of them."""
+        key = (first.topic, first.partition)
+        known = self._waiting.get(key)
+        if known is None or known.stand_in:  # a batch read again after a failure keeps its first time
+            self._waiting[key] = _Waiting(self._written_at(first), first.offset, stand_in=False)
+
+    def applied(self, last: Record, highwater: int | None) -> None:
+        """The records of ``last``'s partition up to ``last`` are applied; ``highwater`` is the partition's as last seen."""
+        key = (last.topic, last.partition)
+        following = last.offset + 1
+        if highwater is None or following >= highwater:
+            self._waiting.pop(key, None)
+        else:
+            self._waiting[key] = _Waiting(self._written_at(last), following, stand_in=True)
+
+    def polled(self, assigned: Iterable[tuple[str, int]], highwater: Callable[[tuple[str, int]], int | None]) -> None:
+        """After every fetch: partitions no longer the consumer's are forgotten (their new owner reports them), and a
+        stand-in is cleared where the high-water mark shows nothing more waits."""
+        mine = set(assigned)
+        for key, entry in list(self._waiting.items()):
+            if key not in mine:
+                del self._waiting[key]
+            elif entry.stand_in:
+                mark = highwater(key)
+                if mark is None or entry.next_offset >= mark:
+                    del self._waiting[key]
+
+    def forget(self) -> None:
+        """The consumer stopped: it owns no partition."""
+        self._waiting.clear()
+
+    def seconds(self, topic: str) -> float:
+        now = self.clock()
+        return max([0.0] + [now - w.since for (t, _), w in list(self._waiting.items()) if t == topic])
+
+    def _written_at(self, record: Record) -> float:
+        """The record's Kafka timestamp in seconds; now when it has none (then the lag counts from when it was seen)."""
+        stamp = getattr(record, "timestamp", None)
+        return stamp / 1000.0 if isinstance(stamp, int) and stamp > 0 else self.clock()
+
+
 def record_lag(service: str, consumer: Any, records: Sequence[Record]) -> None:
     """Lag per partition = high-water mark − next offset, from what the consumer already knows."""
     last: dict[tuple[str, int], int] = {}
@@ -485,6 +567,9 @@ def record_lag(service: str, consumer: Any, records: Sequence[Record]) -> None:
     from aiokafka import TopicPartition
 
     for (topic, partition), offset in last.items():
-        with_hw = consumer.highwater(TopicPartition(topic, partition))
+        try:
+            with_hw = consumer.highwater(TopicPartition(topic, partition))
+        except AssertionError:  # aiokafka asserts the partition is assigned: a rebalance took it while the batch was applied
+            continue
         if with_hw is not None:
             metrics.CONSUMER_LAG.labels(service, topic, str(partition)).set(max(with_hw - offset - 1, 0))

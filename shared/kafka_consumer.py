@@ -25,7 +25,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 
 from shared import kafka_records, metrics
-from shared.consumer import BatchProcessor, TransientFailure, record_lag
+from shared.consumer import BatchProcessor, ReadModelLag, TransientFailure, record_lag
 from shared.topics import MAX_MESSAGE_BYTES
 
 log = logging.getLogger(__name__)
@@ -65,6 +65,8 @@ class BatchConsumer:
         self.poll_timeout_ms = poll_timeout_ms
         self.retry_delay = retry_delay
         self.consumer = new_consumer(bootstrap_servers, *topics, group_id=group, client_id=client_id)
+        #: skolit_read_model_lag_seconds of these topics: 0 once caught up, else how long the oldest record not applied has waited
+        self.lag = ReadModelLag(processor.service)
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
         #: set while the loop runs (for readiness)
@@ -78,6 +80,7 @@ class BatchConsumer:
                 await self.consumer.stop()
             raise
         self._stopping.clear()
+        self.lag.watch(self.topics)
         self._task = asyncio.create_task(self._run(), name=f"{self.processor.service}-consumer")
 
     async def stop(self) -> None:
@@ -88,6 +91,7 @@ class BatchConsumer:
                 await self._task
         with contextlib.suppress(Exception):
             await self.consumer.stop()
+        self.lag.forget()
 
     async def _run(self) -> None:
         self.running = True
@@ -103,6 +107,7 @@ class BatchConsumer:
                     log.exception("%s: fetching from Kafka failed unexpectedly; retrying", self.processor.service)
                     await self._pause()
                     continue
+                self._observe_waiting(batches)
                 if batches:
                     await self._handle(batches)
         finally:
@@ -134,6 +139,30 @@ class BatchConsumer:
         except KafkaError as exc:
             log.warning("%s: committing offsets failed (%s); the batch will be read again as duplicates", self.processor.service, exc)
         record_lag(self.processor.service, self.consumer, records)
+        for tp, part in batches.items():
+            if part:
+                self.lag.applied(part[-1], self._highwater(tp))
+
+    def _highwater(self, tp: TopicPartition) -> int | None:
+        """The partition's high-water mark as last fetched; None when unknown or no longer the consumer's (aiokafka asserts
+        that the partition is assigned, and a rebalance can take it away while a batch is applied)."""
+        try:
+            return self.consumer.highwater(tp)
+        except (AssertionError, IllegalStateError):
+            return None
+
+    def _observe_waiting(self, batches: dict[TopicPartition, list[Any]]) -> None:
+        """What the read-model lag needs from every fetch, records or none: which partitions are still the consumer's,
+        their high-water marks (aiokafka updates them with each fetch response, empty ones too) and the first record
+        fetched of each partition."""
+        try:
+            assigned = self.consumer.assignment()
+        except IllegalStateError:  # not subscribed (stopping)
+            assigned = set()
+        self.lag.polled(assigned, lambda key: self._highwater(TopicPartition(*key)))
+        for part in batches.values():
+            if part:
+                self.lag.fetched(part[0])
 
     def _rewind(self, batches: dict[TopicPartition, list[Any]]) -> None:
         for tp, part in batches.items():

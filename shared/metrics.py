@@ -37,7 +37,9 @@ OUTBOX_STALLED = Gauge(
     "skolit_outbox_stalled_seconds", "Seconds since the outbox relay last made progress while rows wait to be published (0 when none wait)", ["service"]
 )
 CONSUMER_LAG = Gauge("skolit_consumer_lag", "Messages behind the partition's high-water mark", ["service", "topic", "partition"])
-JOB_RUNS = Counter("skolit_job_runs_total", "Scheduled job runs by outcome (ok, failed)", ["service", "job", "outcome"])
+JOB_RUNS = Counter(
+    "skolit_job_runs_total", "Scheduled job runs by outcome (ok, failed, skipped: another replica was running it)", ["service", "job", "outcome"]
+)
 JOB_LAST_SUCCESS = Gauge("skolit_job_last_success_timestamp_seconds", "When a scheduled job last completed (unix time)", ["service", "job"])
 JOB_DURATION = Histogram("skolit_job_duration_seconds", "Time one scheduled job run took", ["service", "job"], buckets=(0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120))
 RETENTION_DELETED = Counter(
@@ -50,7 +52,12 @@ EVENT_AGE_AT_APPLY = Histogram(
     ["service", "topic"],
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
 )
-READ_MODEL_LAG = Gauge("skolit_read_model_lag_seconds", "Age of the newest event in the last applied batch, per topic: how far behind the producers", ["service", "topic"])
+READ_MODEL_LAG = Gauge(
+    "skolit_read_model_lag_seconds",
+    "How long the oldest record of the topic not applied yet has waited (its Kafka timestamp to now); 0 when the consumer "
+    "has applied everything up to the high-water mark, however quiet the topic (shared/consumer.py ReadModelLag)",
+    ["service", "topic"],
+)
 NOTIFICATIONS = Counter(
     "skolit_notification_deliveries_total",
     "Notification deliveries by channel and what became of them (delivered, accepted, temporary-failure, permanent-failure, bounced)",

@@ -101,11 +101,13 @@ async def seed(base_url: str, secret: str, *, today: date | None = None, issuer:
         framework = await call("GET", f"{base_url}/frameworks/{assessment['frameworkVersion']}?lang=sv&schoolTypes={types}", token)
         await save(assessment, token, _answers(framework, rng, strength=2.2 + 0.5 * i))
         if school == WITH_PULSE:
-            code = assessment["pulse"]["code"]
-            for group, n in (("staff", 7), ("pupils", 6)):
-                for _ in range(n):
+            # the Rektor issues single-use invitations per group (docs/decisions/0016); staff and pupils answer one each.
+            # Ten answers make two releases of five: the results show all ten.
+            for group, n in (("staff", 10), ("pupils", 10)):
+                issued = await call("POST", f"{base_url}{assessment['pulse']['invitations']}", token, {"group": group, "count": n + 2})
+                for code in issued["codes"][:n]:
                     await call("POST", f"{base_url}/pulse/{code}", None,
-                               {"group": group, "answers": {h["id"]: max(1, min(5, round(rng.gauss(2.6, 0.9)))) for h in framework["headings"]}})
+                               {"answers": {h["id"]: max(1, min(5, round(rng.gauss(2.6, 0.9)))) for h in framework["headings"]}})
         await call("POST", f"{base_url}/assessments/{assessment['id']}/submit", token)
         guidance = await call("GET", f"{base_url}/assessments/{assessment['id']}/guidance?lang=sv", token)
         steps = [(h["heading"]["code"], s) for h in guidance["headings"] for s in h["suggestedActions"][:1]]

@@ -105,7 +105,8 @@ async def seed(base_url: str, secret: str, bootstrap: str, *, today: date | None
                 "starts": (today - timedelta(days=90)).isoformat(), "expires": expires.isoformat(), "note": f"Avrop {2026}-{100 + i}"}
         licences += len((await call("POST", f"{base_url}/licences", admin, body))["items"])
 
-    requests = await _requests(base_url, secret, mint, admin, dpo, apps, schools, teachers, rng)
+    requests = await _requests(base_url, secret, mint, admin, dpo, apps, schools, teachers, rng,
+                               bodies={b["name"]: b for b in bodies}, school_types=school_types, today=today)
     launches = await _usage(bootstrap, apps, schools, school_types, today, rng)
     return {"apps": len(apps), "licences": licences, "requests": requests, "launchCounts": launches, "created": True}
 
@@ -115,21 +116,25 @@ async def _status_of(method: str, url: str, token: str, body: Any = None) -> tup
 
 
 async def _requests(base_url: str, secret: str, mint: Any, admin: str, dpo: str, apps: dict[str, dict[str, Any]], schools: dict[str, UUID],
-                    teachers: dict[UUID, list[UUID]], rng: random.Random) -> int:
+                    teachers: dict[UUID, list[UUID]], rng: random.Random, *, bodies: dict[str, dict[str, Any]],
+                    school_types: dict[str, set[str]], today: date) -> int:
     """Requests at each step of review: waiting, acknowledged, asked for more, approved with conditions, rejected."""
     # apps the schools may not use yet: what teachers ask for
     under_review = [a for a in apps.values() if not a["status"]["allowsUse"] and not a["status"]["retires"]]
+    # the approved one: an app for year 5 in grundskolan whose agreement the data-protection function signs first
+    to_approve = next(a for a in under_review[3:] if "5" in a["grades"] and "GR" in a["schoolTypes"])
     plan = [
         (under_review[0], []),
         (under_review[1], [("acknowledge", None, None)]),
         (under_review[2], [("acknowledge", None, None), ("ask_info", "Hur många elever och vilka årskurser gäller det?", None)]),
-        (under_review[3], [("acknowledge", None, None), ("approve", None, "Endast med pseudonyma elevkonton; utvärderas efter en termin")]),
+        (to_approve, [("acknowledge", None, None), ("approve", None, "Endast med pseudonyma elevkonton; utvärderas efter en termin")]),
         (None, [("reject", "Leverantören lagrar elevdata utanför EU/EES utan skyddsåtgärder.", None)]),
     ]
     made = 0
     school_names = [n for n, sid in schools.items() if teachers.get(sid)]
     for i, (app, steps) in enumerate(plan):
-        name = school_names[(i * 7) % len(school_names)]
+        fitting = school_names if app is not to_approve else [n for n in school_names if "GR" in school_types.get(n, set())]
+        name = fitting[(i * 7) % len(fitting)]
         school = schools[name]
         teacher = teachers[school][0]
         token = mint(secret, subject=str(teacher), roles=["teacher"], school_units=[str(school)], name="Lärare (demo)")
@@ -150,7 +155,19 @@ async def _requests(base_url: str, secret: str, mint: Any, admin: str, dpo: str,
             raise DemoError(f"demo request answered {status}: {created}")
         for action, note, conditions in steps:
             reviewer = dpo if action in ("ask_info", "reject") else admin
-            await call("POST", f"{base_url}/requests/{created['id']}/actions", reviewer, {"action": action, "note": note, "conditions": conditions})
+            decision: dict[str, Any] = {"action": action, "note": note, "conditions": conditions}
+            if action == "approve" and app is not None:
+                # the same rules as a direct approval: the agreement signed first, then the approval with the school's licence
+                dp: dict[str, Any] = {**bodies[app["name"]]["dataProtection"], "dpaStatus": "signed", "dpaSigned": (today - timedelta(days=20)).isoformat(),
+                      "dpaExpires": (today + timedelta(days=730)).isoformat()}
+                if dp.get("transferOutsideEea") or any(c not in ("SE", "FI", "DK", "NO", "IE", "DE", "NL") for c in dp.get("processingCountries", [])):
+                    dp["transferSafeguard"] = dp.get("transferSafeguard") or "scc"
+                if {"civic_no", "health_support"} & set(dp.get("dataCategories", [])):
+                    dp["dpiaRef"] = dp.get("dpiaRef") or "DPIA-2026-07"
+                await call("PUT", f"{base_url}/apps/{app['id']}/data-protection", dpo, dp)
+                decision["licence"] = {"type": "school", "starts": today.isoformat(), "expires": (today + timedelta(days=365)).isoformat(),
+                                       "note": "Avrop efter begäran"}
+            await call("POST", f"{base_url}/requests/{created['id']}/actions", reviewer, decision)
         made += 1
     return made
 

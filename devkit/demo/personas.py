@@ -62,7 +62,7 @@ def _named(**names: str) -> dict[str, Any]:
 
 def persona_events(seed: int = SEED) -> list[Envelope]:
     """The demo's administrative people the city's data has no other reason to know: an IT-samordnare of the district,
-    the data-protection officer and a city admin (deterministic ids, deduplicated when published again)."""
+    the data-protection officer (with a Dataskydd duty there) and a city admin (deterministic ids, deduplicated when published again)."""
     district = demo_ids(seed)["districts"][DISTRICT]  # type: ignore[index]
     it, dpo, city = _person(seed, "it-admin"), _person(seed, "data-protection"), _person(seed, "city-admin")
     events: list[tuple[Any, UUID]] = [
@@ -71,6 +71,9 @@ def persona_events(seed: int = SEED) -> list[Envelope]:
         (PersonUpserted(id=city, securityMarking=SecurityMarking.INGEN, **_named(givenName="Stina", familyName="Adler")), city),
         (DutyAssigned(id=UUID(event_uuid("city.demo.entity", seed, "duty", "persona", district, it)), person=it, dutyAt=district,
                       dutyRole=DutyRole.IT_SAMORDNARE, startDate=TERM_START), it),
+        # the data-protection function is told of new app requests (notification addresses it by this duty)
+        (DutyAssigned(id=UUID(event_uuid("city.demo.entity", seed, "duty", "persona", district, dpo)), person=dpo, dutyAt=district,
+                      dutyRole=DutyRole.DATASKYDD, startDate=TERM_START), dpo),
     ]
     return [new_envelope(e, SOURCE, event_id=event_uuid("city.demo.event", seed, e.TYPE, "persona", key), time=PERSONA_TIME)
             for e, key in events]

@@ -4,6 +4,10 @@ Reading a school's assessment: its principal and teachers (school units in the t
 district's admins, city admins. Writing it: only the school unit's Rektor according to the city's
 duty data (the token's subject is the SS 12000 person id) - holding the principal role is not
 enough. Reopening: only a district admin of the school's district.
+
+The pulse (docs/decisions/0016): its results are read by the school's principal and the district's and
+city's admins, not by teachers (they are its respondents; the figures reach the staff through the
+submitted report); its invitations are issued by the school's Rektor.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from shared.problems import Problem
 
 READERS = (Role.PRINCIPAL, Role.TEACHER, Role.DISTRICT_ADMIN, Role.CITY_ADMIN)
 ADMINS = (Role.DISTRICT_ADMIN, Role.CITY_ADMIN)
+PULSE_READERS = (Role.PRINCIPAL, Role.DISTRICT_ADMIN, Role.CITY_ADMIN)
+PULSE_ISSUERS = (Role.PRINCIPAL,)
 
 
 async def known_school(conn: asyncpg.Connection, school_unit: UUID) -> KnownSchool:

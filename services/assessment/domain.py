@@ -21,6 +21,11 @@ from shared.events.assessment import HeadingLevel, IndicatorLevel, PulseGroupRes
 
 # SELFIE and Skolverket practice: no figure for a group smaller than this leaves the service.
 PULSE_MIN_GROUP = 5
+# The published pulse figures move only in steps of at least this many new answers (decision 0016), so
+# comparing two releases never isolates one respondent's answer.
+PULSE_RELEASE_STEP = 5
+# Invitations one request may issue (a school's staff, or its pupils, fit in one request).
+PULSE_MAX_INVITATIONS = 1000
 # A heading where staff see the school this much differently from the principal is flagged.
 PULSE_DIFFERENCE = 1.0
 UPPER_SECONDARY = frozenset({"GY", "GYS"})
@@ -273,9 +278,39 @@ class PulseTally:
         self.levels.setdefault((group, heading), {})[level] = count
 
 
+def due_releases(live: PulseTally, released: PulseTally, group: str) -> tuple[bool, list[str]]:
+    """The release rule (decision 0016): whether the group's respondent count, and which of its headings'
+    figures, are due to be published again now. A figure is released when the live count has reached
+    PULSE_MIN_GROUP and at least PULSE_RELEASE_STEP answers arrived since its last release; otherwise the
+    published figure stays as it was. Per heading, because a heading can be left out ("do not know"): a
+    group step alone would let one respondent be the only new answer to a heading."""
+    live_total = live.respondents.get(group, 0)
+    group_due = live_total >= PULSE_MIN_GROUP and live_total - released.respondents.get(group, 0) >= PULSE_RELEASE_STEP
+    headings = []
+    for (g, heading), counts in sorted(live.levels.items()):
+        if g != group:
+            continue
+        n = sum(counts.values())
+        if n >= PULSE_MIN_GROUP and n - sum(released.levels.get((g, heading), {}).values()) >= PULSE_RELEASE_STEP:
+            headings.append(heading)
+    return group_due, headings
+
+
+def released_after(live: PulseTally, released: PulseTally, group: str) -> PulseTally:
+    """What is published after applying the release rule to ``group`` (the other groups as they were)."""
+    group_due, headings = due_releases(live, released, group)
+    out = PulseTally(dict(released.respondents), {k: dict(v) for k, v in released.levels.items()})
+    if group_due:
+        out.respondents[group] = live.respondents.get(group, 0)
+    for heading in headings:
+        out.levels[(group, heading)] = dict(live.levels[(group, heading)])
+    return out
+
+
 def pulse_summary(framework: Framework, tally: PulseTally, principal: list[HeadingResult], groups: tuple[str, ...]) -> dict[str, Any]:
     """Per heading and group: respondents and mean, suppressed below PULSE_MIN_GROUP respondents,
-    and whether the group sees the heading differently from the principal."""
+    and whether the group sees the heading differently from the principal. ``tally``: the released
+    figures (``store.pulse_tally(..., released=True)``), never the live counts."""
     by_heading = {r.heading: r for r in principal}
     out_groups = []
     for group in groups:
@@ -299,7 +334,7 @@ def pulse_summary(framework: Framework, tally: PulseTally, principal: list[Headi
             })
         out_groups.append({"group": group, "respondents": total if total >= PULSE_MIN_GROUP else None,
                            "suppressed": total < PULSE_MIN_GROUP, "headings": rows})
-    return {"minimumGroupSize": PULSE_MIN_GROUP, "groups": out_groups}
+    return {"minimumGroupSize": PULSE_MIN_GROUP, "releaseStep": PULSE_RELEASE_STEP, "groups": out_groups}
 
 
 def pulse_counts(tally: PulseTally, groups: tuple[str, ...]) -> dict[str, int]:
@@ -313,7 +348,8 @@ def submission_results(framework: Framework, school_types: Iterable[str], answer
                        groups: tuple[str, ...], results: list[HeadingResult] | None = None,
                        ) -> tuple[list[IndicatorLevel], list[HeadingLevel], list[PulseGroupResult]]:
     """The levels and pulse figures an AssessmentSubmitted carries; pulse means only for groups of
-    PULSE_MIN_GROUP or more, so nothing that could identify a respondent leaves the service.
+    PULSE_MIN_GROUP or more, so nothing that could identify a respondent leaves the service. ``tally``:
+    the released figures, so a resubmission cannot be differenced against the first one either.
     ``results``: the heading results of these answers when the caller has them already."""
     types = list(school_types)
     indicators = [

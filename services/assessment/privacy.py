@@ -5,7 +5,8 @@ and what it erases (docs/decisions/0009; the SQL in privacy_store.py).
 Retention, how long assessment keeps what it holds, by data class (shared/retention.py; the periods in
 docs/privacy.md).
 
-The pulse keeps counts per school, group, heading and level (never a row per respondent, decision 0004).
+The pulse keeps counts per school, group, heading and level (never a row per respondent, decision 0004),
+live and as last released (decision 0016), and a hash per single-use invitation with whether it was used.
 They are the raw material of the pulse: once the round is closed nothing can add to them or submit them
 again, and what reporting needs went out in AssessmentSubmitted (means of groups of 5 or more). So the
 counts of a closed round go a while after closing; the round's own pulse view then shows no answers.
@@ -20,6 +21,7 @@ from shared.privacy.datamap import (
     ACCOUNTABILITY, AUDIT, duty, FREE_TEXT, guardianships, IDEMPOTENCY_KEY, idempotency, INBOX, markings, MIGRATIONS, person_names, NotPersonal, ORGANISATION, ORGANISATION_NAME, outbox,
     outbox_key_not_personal, OUTBOX_PARKING, PENDING, Personal, PUPIL, QUALITY, retained, ServiceMap, STAFF, STAFF_IDENTITY,
 )
+from shared.privacy.datamap import JOB_RUN
 from shared.privacy.part import PrivacyPart
 from shared.retention import Rule, messaging
 
@@ -33,6 +35,8 @@ RULES: tuple[Rule, ...] = (
          "closed this long: aggregated by then into AssessmentSubmitted and reporting's pulse means."),
     Rule("pulse", "pulse_respondents", CLOSED_ROUND.format(table="pulse_respondents"), 30,
          "The pulse's respondent counts, with the tally."),
+    Rule("pulse", "pulse_invitation", CLOSED_ROUND.format(table="pulse_invitation"), 30,
+         "The pulse's single-use invitations (a hash of each code and whether it was used), with the tally."),
     Rule("audit-log", "audit_log", "at < $1", 1825,
          "The audit trail of assessments, actions and rounds (with the comments and texts it copies), after five years."),
     *messaging(),
@@ -111,15 +115,17 @@ DATA_MAP = ServiceMap(
                "consumed by reporting and notification", (STAFF,)),
     ),
     not_personal=(
-        ORGANISATION, ORGANISATION_NAME, INBOX, MIGRATIONS, OUTBOX_PARKING, IDEMPOTENCY_KEY,
+        ORGANISATION, ORGANISATION_NAME, INBOX, MIGRATIONS, OUTBOX_PARKING, IDEMPOTENCY_KEY, JOB_RUN,
         NotPersonal("campaign", "The round's name, e.g. \"Självskattning 2026\".", ("name",)),
-        NotPersonal("campaign_school_unit", "Which school units a round covers, and each school's pulse code (shared by the "
-                                            "whole school, identifies no one)."),
+        NotPersonal("campaign_school_unit", "Which school units a round covers, and each school's former shared pulse code (no "
+                                            "longer answers the pulse: invitations do; identifies no one)."),
         NotPersonal("framework", "The published framework versions (indicators, levels, help texts)."),
         NotPersonal("pulse_respondents", "Counts of pulse respondents per school and group; no row per respondent "
                                          "(docs/decisions/0004)."),
         NotPersonal("pulse_respondents", "A number of respondents, not who they were.", ("respondents",)),
-        NotPersonal("pulse_tally", "Counts of pulse answers per heading and level; no row per respondent."),
+        NotPersonal("pulse_tally", "Counts of pulse answers per heading and level, live and as last released; no row per respondent."),
+        NotPersonal("pulse_invitation", "Single-use pulse invitations: a SHA-256 of each code, its school, round and group, and whether "
+                                        "it was used; not who received it, when it was used or what was answered with it (docs/decisions/0016)."),
         outbox_key_not_personal("The message key: a school unit, round or framework version (dead letters keep the original "
                                 "key: the duty's school unit)."),
     ),

@@ -259,13 +259,50 @@ async def record_pulse(conn: asyncpg.Connection, campaign_id: UUID, school_unit:
     )
 
 
-async def pulse_tally(conn: asyncpg.Connection, campaign_id: UUID, school_unit: UUID) -> PulseTally:
+async def pulse_tally(conn: asyncpg.Connection, campaign_id: UUID, school_unit: UUID, *, released: bool = False) -> PulseTally:
+    """The live counts, or with ``released`` the published ones (decision 0016): only these leave the service."""
+    column = ("released", "released") if released else ("respondents", "count")
     tally = PulseTally()
-    for r in await conn.fetch("SELECT grp, respondents FROM pulse_respondents WHERE campaign_id = $1 AND school_unit = $2", campaign_id, school_unit):
-        tally.respondents[r["grp"]] = r["respondents"]
-    for r in await conn.fetch("SELECT grp, heading, level, count FROM pulse_tally WHERE campaign_id = $1 AND school_unit = $2", campaign_id, school_unit):
-        tally.add(r["grp"], r["heading"], r["level"], r["count"])
+    for r in await conn.fetch(f"SELECT grp, {column[0]} AS n FROM pulse_respondents WHERE campaign_id = $1 AND school_unit = $2", campaign_id, school_unit):
+        if r["n"]:
+            tally.respondents[r["grp"]] = r["n"]
+    for r in await conn.fetch(f"SELECT grp, heading, level, {column[1]} AS n FROM pulse_tally WHERE campaign_id = $1 AND school_unit = $2",
+                              campaign_id, school_unit):
+        if r["n"]:
+            tally.add(r["grp"], r["heading"], r["level"], r["n"])
     return tally
+
+
+async def release_pulse(conn: asyncpg.Connection, campaign_id: UUID, school_unit: UUID, group: str, *, respondents: bool, headings: list[str]) -> None:
+    """Publishes the live counts of the group's respondents and of these headings (the release rule decided it)."""
+    if respondents:
+        await conn.execute("UPDATE pulse_respondents SET released = respondents WHERE campaign_id = $1 AND school_unit = $2 AND grp = $3",
+                           campaign_id, school_unit, group)
+    if headings:
+        await conn.execute("UPDATE pulse_tally SET released = count WHERE campaign_id = $1 AND school_unit = $2 AND grp = $3 AND heading = ANY($4::text[])",
+                           campaign_id, school_unit, group, headings)
+
+
+async def add_pulse_invitations(conn: asyncpg.Connection, campaign_id: UUID, school_unit: UUID, group: str, code_hashes: list[str]) -> None:
+    await conn.executemany("INSERT INTO pulse_invitation (code_hash, campaign_id, school_unit, grp) VALUES ($1, $2, $3, $4)",
+                           [(h, campaign_id, school_unit, group) for h in code_hashes])
+
+
+async def pulse_invitation(conn: asyncpg.Connection, code_hash: str, *, lock: bool = False) -> asyncpg.Record | None:
+    return await conn.fetchrow("SELECT campaign_id, school_unit, grp, used FROM pulse_invitation WHERE code_hash = $1"
+                               + (" FOR UPDATE" if lock else ""), code_hash)
+
+
+async def use_pulse_invitation(conn: asyncpg.Connection, code_hash: str) -> bool:
+    """Marks the invitation used; False when it was used already (the single use is this row's update)."""
+    return await conn.fetchval("UPDATE pulse_invitation SET used = true WHERE code_hash = $1 AND NOT used RETURNING true", code_hash) is True
+
+
+async def pulse_invitation_counts(conn: asyncpg.Connection, campaign_id: UUID, school_unit: UUID) -> dict[str, tuple[int, int]]:
+    """Per group: (invitations issued, invitations used)."""
+    rows = await conn.fetch("SELECT grp, count(*) AS issued, count(*) FILTER (WHERE used) AS used FROM pulse_invitation"
+                            " WHERE campaign_id = $1 AND school_unit = $2 GROUP BY grp", campaign_id, school_unit)
+    return {r["grp"]: (r["issued"], r["used"]) for r in rows}
 
 
 # --- action plan ---------------------------------------------------------------------------------

@@ -55,6 +55,8 @@ def indicator_title(indicator: str | None, lang: Language, framework: Framework 
 
 #: what the anonymous pulse promises its respondents
 PULSE_PRIVACY = {
-    "sv": "Svaren är anonyma. Inga enskilda svar sparas eller visas; grupper med färre än 5 svarande redovisas inte.",
-    "en": "Answers are anonymous. No individual answer is stored or shown; groups with fewer than 5 respondents are not reported.",
+    "sv": "Svaren är anonyma. Koden gäller för ett svar och sparas inte ihop med det. Inga enskilda svar sparas eller visas; "
+          "grupper med färre än 5 svarande redovisas inte, och resultaten ändras bara när minst 5 nya svar har kommit in.",
+    "en": "Answers are anonymous. The code is good for one answer and is not stored with it. No individual answer is stored or shown; "
+          "groups with fewer than 5 respondents are not reported, and the results change only once at least 5 new answers have arrived.",
 }

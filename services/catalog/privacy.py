@@ -16,6 +16,7 @@ from shared.privacy.datamap import (
     ACCOUNTABILITY, AUDIT, DERIVED, duty, EDUCATION, FREE_TEXT, guardianships, IDEMPOTENCY_KEY, idempotency, INBOX, markings, MIGRATIONS, person_names, NotPersonal, ORGANISATION, ORGANISATION_NAME, outbox,
     outbox_key_not_personal, OUTBOX_PARKING, PENDING, Personal, PUPIL, retained, ServiceMap, STAFF, STAFF_IDENTITY,
 )
+from shared.privacy.datamap import JOB_RUN
 from shared.privacy.part import PrivacyPart
 from shared.retention import Rule, messaging
 
@@ -62,14 +63,14 @@ DATA_MAP = ServiceMap(
                  "Who added and who last changed the programbank record.", ACCOUNTABILITY,
                  f"Until erased: apps are never deleted (retired is a status) — {PENDING}.",
                  (f"{C_STAFF}: GET /apps/{{id}} (createdBy, updatedBy).",)),
-        Personal("app", ("supplier", "description", "search"), FREE_TEXT, (STAFF,),
+        Personal("app", ("supplier", "description", "search", "search_folded"), FREE_TEXT, (STAFF,),
                  "Describe the resource and who provides it.", EDUCATION,
                  f"Until erased: apps are never deleted — {PENDING}.",
                  ("Anyone, without login: GET /public/school-units/{id}/apps.",
                   f"{C_STAFF}: GET /apps, GET /apps/{{id}}, GET /apps/export."),
                  "For a teacher-made resource the supplier can be a teacher's name (the demo writes \"Lärare på Matteusskolan\", "
                  "nothing stops a name), shown publicly. search is a stored tsvector generated from name, supplier and "
-                 "description. The app's events carry name and supplier."),
+                 "description, search_folded the same folded to ASCII (å, ä, ö as a, a, o). The app's events carry name and supplier."),
         Personal("search_word", ("word",), DERIVED, (STAFF,),
                  "Every word of the programbank as written, to correct misspelt search words.", EDUCATION,
                  f"Never pruned: a word stays after the app that had it changes or retires — {PENDING}.",
@@ -115,7 +116,7 @@ DATA_MAP = ServiceMap(
                "consumed by reporting and notification", (STAFF, PUPIL)),
     ),
     not_personal=(
-        ORGANISATION, ORGANISATION_NAME, INBOX, MIGRATIONS, OUTBOX_PARKING, IDEMPOTENCY_KEY,
+        ORGANISATION, ORGANISATION_NAME, INBOX, MIGRATIONS, OUTBOX_PARKING, IDEMPOTENCY_KEY, JOB_RUN,
         NotPersonal("app", "The product's or resource's name.", ("name",)),
         NotPersonal("app", "A reference to the DPIA document.", ("dpia_ref",)),
         NotPersonal("app", "The youngest age the app may be used at: a property of the app.", ("min_age",)),

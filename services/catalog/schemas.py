@@ -190,6 +190,8 @@ HIT = {
     "kind": "commercial", "costModel": "per_pupil", "freeUse": False, "subjects": SUBJECTS, "grades": ["4", "5", "6"],
     "schoolTypes": ["GR"], "platforms": ["web", "ios"], "languages": ["sv", "en"], "headings": HEADINGS, "status": STATUS,
     "dpaStatus": "signed", "dpaExpires": "2027-07-31", "score": 0.6079, "href": f"/apps/{APP_ID}",
+    "usableHere": True, "availability": {"schoolUnitId": SCHOOL_ID, "available": True, "reason": "licence",
+                                         "because": "Skolenheten har en giltig licens."},
 }
 
 
@@ -217,6 +219,9 @@ class SearchHit(BaseModel):
     dpaExpires: date | None
     score: float = Field(description="relevance to q (0 without q)")
     href: str
+    usableHere: bool | None = Field(default=None, description="whether the school unit the search is for may use the app today; "
+                                                              "null when the search is for no school unit")
+    availability: Availability | None = Field(default=None, description="why (not): as GET /apps/{id}?schoolUnitId=; null without a school unit")
 
 
 class FacetValue(BaseModel):
@@ -242,7 +247,8 @@ class SearchResults(Page[SearchHit]):
     """A page of the programbank's apps matching the words and filters, with facet counts over all matches."""
 
     model_config = _examples({
-        "query": "matemtik", "corrections": {"matemtik": ["matematik"]}, "items": [HIT], "limit": 20, "next": CURSOR, "total": 412,
+        "query": "matemtik", "corrections": {"matemtik": ["matematik"]}, "suggestion": "matematik", "schoolUnit": SCHOOL,
+        "usableTotal": 37, "items": [HIT], "limit": 20, "next": CURSOR, "total": 412,
         "facets": {"subject": [{"value": "MA", "label": "Matematik", "count": 412}], "grade": [{"value": "5", "label": "Årskurs 5", "count": 198}],
                    "schoolType": [{"value": "GR", "label": "GR", "count": 350}], "heading": [{"value": "digitalt-innehall", "label": "Digitalt innehåll", "count": 301}],
                    "platform": [{"value": "web", "label": "Webb", "count": 377}], "status": [{"value": "approved", "label": "Godkänd", "count": 240}],
@@ -250,7 +256,14 @@ class SearchResults(Page[SearchHit]):
     })
 
     query: str | None = Field(description="q as asked")
-    corrections: dict[str, list[str]] = Field(description="for each misspelt word of q, the programbank's words it was also matched as")
+    corrections: dict[str, list[str]] = Field(description="for each word of q that matches nothing as typed, the programbank's words it "
+                                                          "was also matched as (a word that matches something is never corrected)")
+    suggestion: str | None = Field(default=None, description="\"did you mean\": q with each corrected word replaced by its nearest word; "
+                                                            "null when no word was corrected")
+    schoolUnit: SchoolUnitRef | None = Field(default=None, description="the school unit the search is for (schoolUnitId or the caller's "
+                                                                       "own); null when none")
+    usableTotal: int | None = Field(default=None, description="how many of the matches that school unit may use today (they come first); "
+                                                              "null without a school unit")
     facets: Facets | None = Field(description="on the first page by default (?facets= to choose); null otherwise")
 
 

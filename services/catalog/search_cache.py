@@ -2,11 +2,13 @@
 
 Teachers ask the same few searches again and again ("matematik", a subject and a grade), and a search with its
 facet counts is the most expensive read of the catalog (bench/http_reads.py). An answer is kept whole, as the JSON
-bytes sent (routes/search.py), under the exact question (words, filters, school, day, page, language) and the
-programbank's ``search_version``, which a statement trigger
-bumps on every write to the tables a search reads (migration 0002); a replica checks the version with one
-primary-key read per search, so a change made through any replica is seen at once. Least recently used answers
-go first when the cache is full. The district's status definitions, which every search checks its filters against,
+bytes sent (routes/search.py), under the exact question (words, filters, the school unit the search is for (given or
+the caller's own) with its school types, ``usable``, day, page, language) and the programbank's ``search_version``,
+which a statement trigger bumps on every write to the tables a search reads (migration 0002); a replica checks the
+version with one primary-key read per search (store.search_version_and_school, which reads the school unit's types in
+the same round trip), so a change made through any replica is seen at once. Two teachers of one school asking the same
+question share an answer; teachers of different schools do not, since which apps come first depends on the school.
+Least recently used answers go first when the cache is full. The district's status definitions, which every search checks its filters against,
 are kept here too (one entry), since changing them changes the version as well.
 """
 
@@ -15,13 +17,6 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Hashable
 from typing import Any
-
-import asyncpg
-
-
-
-async def current_version(conn: asyncpg.Connection) -> int:
-    return int(await conn.fetchval("SELECT version FROM search_version"))
 
 
 class SearchCache:

@@ -9,7 +9,17 @@ from uuid import UUID
 import asyncpg
 
 from shared.audit import record as audit, trail as audit_trail  # noqa: F401  (the service's audit trail)
-from services.catalog.domain import AppInput, DataProtection, SearchFilters, StatusDefinition, effective_dpa_status, search_extra
+from services.catalog.domain import (
+    AppInput,
+    DataProtection,
+    SearchFilters,
+    StatusDefinition,
+    WordFacts,
+    corrections_of,
+    effective_dpa_status,
+    fold,
+    search_extra,
+)
 from shared.events.city import OrganisationType
 
 # --- city replicas -------------------------------------------------------------------------------
@@ -193,33 +203,70 @@ async def mark_dpa_expired(conn: asyncpg.Connection, id: UUID) -> None:
 
 # --- search --------------------------------------------------------------------------------------
 
-async def corrections(conn: asyncpg.Connection, words: list[str]) -> dict[str, list[str]]:
-    """For each query word the programbank does not contain in any inflection, the closest words it does contain."""
+async def search_version_and_school(conn: asyncpg.Connection, school_unit: UUID | None) -> tuple[int, asyncpg.Record | None]:
+    """The search version and, in the same round trip, the school unit a search is for (None when not known)."""
+    if school_unit is None:
+        return int(await conn.fetchval("SELECT version FROM search_version")), None
+    row = await conn.fetchrow(
+        "SELECT v.version, s.id, s.display_name, s.school_unit_code, s.school_types FROM search_version v"
+        " LEFT JOIN organisation s ON s.id = $1 AND s.organisation_type = $2 AND NOT s.deleted",
+        school_unit, OrganisationType.SKOLENHET.value,
+    )
+    return int(row["version"]), (row if row["id"] is not None else None)
+
+
+async def word_facts(conn: asyncpg.Connection, words: list[str]) -> dict[str, WordFacts]:
+    """For each query word: a stop word? does anything match it as typed (any inflection, folded to ASCII, or, for the
+    last word, the start of a word)? and, for a word nothing matches, the closest words the programbank has
+    (trigram similarity of the folded forms, so "lasforstaelsr" is near "läsförståelse")."""
+    if not words:
+        return {}
+    last = len(words) - 1
+    patterns = [w + ":*" if i == last and len(w) >= 3 else w for i, w in enumerate(words)]
+    folded = [fold(p) for p in patterns]
     rows = await conn.fetch(
         """
-        SELECT q.word, array(SELECT s.word FROM search_word s WHERE s.word % q.word
-                             ORDER BY similarity(s.word, q.word) DESC, s.word LIMIT 3) AS near
-        FROM unnest($1::text[]) AS q(word)
-        WHERE numnode(to_tsquery('swedish', q.word)) > 0  -- a stop word is not corrected into a required word
-          AND NOT EXISTS (SELECT 1 FROM search_word s WHERE s.word = q.word)
-          -- an inflection the programbank has under another ending ("läsförståelse", "läsförståelsen") is no typo
-          AND NOT EXISTS (SELECT 1 FROM app a WHERE a.search @@ to_tsquery('swedish', q.word))
+        SELECT q.word, numnode(to_tsquery('swedish', q.word)) = 0 AS stop, f.found,
+               CASE WHEN f.found OR numnode(to_tsquery('swedish', q.word)) = 0 THEN '{}'::text[] ELSE
+                   array(SELECT s.word FROM search_word s WHERE search_fold(s.word) % search_fold(q.word)
+                         ORDER BY similarity(search_fold(s.word), search_fold(q.word)) DESC, s.word LIMIT 3) END AS near
+        FROM unnest($1::text[], $2::text[], $3::text[]) AS q(word, pattern, folded),
+        LATERAL (SELECT EXISTS (SELECT 1 FROM search_word s WHERE s.word = q.word)
+                     -- an inflection the programbank has under another ending ("läsförståelse", "läsförståelsen") is no typo
+                     OR EXISTS (SELECT 1 FROM app a WHERE a.search @@ to_tsquery('swedish', q.pattern))
+                     -- nor a word typed without å, ä, ö ("lasforstaelse")
+                     OR EXISTS (SELECT 1 FROM app a WHERE a.search_folded @@ to_tsquery('swedish', q.folded)) AS found) f
         """,
-        words,
+        words, patterns, folded,
     )
-    return {r["word"]: list(r["near"]) for r in rows if r["near"]}
+    return {r["word"]: WordFacts(stop=r["stop"], found=r["found"], near=tuple(r["near"])) for r in rows}
+
+
+async def corrections(conn: asyncpg.Connection, words: list[str]) -> dict[str, list[str]]:
+    """For each query word nothing matches as typed, the closest words the programbank does contain."""
+    return corrections_of(words, await word_facts(conn, words))
 
 
 # One statement: the page, the total and the facet counts of everything that matches. The matches
 # carry only what ranking and facets need; the page's rows are fetched whole at the end (10-20 rows,
-# not thousands). ts_rank with the field weights (name A ... description D) orders them.
+# not thousands). ts_rank with the field weights (name A ... description D) orders them; a match found only through
+# the ASCII-folded words ranks at half its weight, so "bråk" typed with its å puts "bråk" above "brak". With a school
+# unit ($11), the apps it may use today come first ($18: only those).
 _SEARCH = """
-WITH q AS (SELECT CASE WHEN $1::text IS NULL THEN NULL ELSE to_tsquery('swedish', $1) END AS query),
-hits AS MATERIALIZED (
+WITH q AS (SELECT CASE WHEN $1::text IS NULL THEN NULL ELSE to_tsquery('swedish', $1) END AS query,
+                  CASE WHEN $17::text IS NULL THEN NULL ELSE to_tsquery('swedish', $17) END AS folded),
+lic AS (SELECT l.app_id FROM licence l WHERE $11::uuid IS NOT NULL AND l.school_unit = $11 AND l.ended_at IS NULL
+        AND l.starts <= $13 AND l.expires >= $13),
+matched AS (
     SELECT a.id, a.name, a.subjects, a.grades, a.school_types, a.headings, a.platforms, a.status, a.dpa_status, a.kind,
-           CASE WHEN q.query IS NULL THEN 0 ELSE ts_rank(a.search, q.query) END AS rank
+           CASE WHEN q.query IS NULL THEN 0
+                WHEN a.search @@ q.query THEN ts_rank(a.search, q.query)
+                ELSE ts_rank(a.search_folded, q.folded) / 2 END AS rank,
+           CASE WHEN $11::uuid IS NULL THEN NULL ELSE (
+               sd.allows_use AND a.school_types && $12::text[] AND (cardinality(sd.grades) = 0 OR a.grades && sd.grades)
+               AND (a.free_use OR a.id IN (SELECT app_id FROM lic))) END AS usable
     FROM app a JOIN status_definition sd ON sd.code = a.status, q
-    WHERE (q.query IS NULL OR a.search @@ q.query)
+    WHERE (q.query IS NULL OR a.search @@ q.query OR (q.folded IS NOT NULL AND a.search_folded @@ q.folded))
       AND (cardinality($2::text[]) = 0 OR a.subjects && $2)
       AND (cardinality($3::text[]) = 0 OR a.grades && $3)
       AND (cardinality($4::text[]) = 0 OR a.school_types && $4)
@@ -229,14 +276,10 @@ hits AS MATERIALIZED (
       AND (cardinality($8::text[]) = 0 OR a.kind = ANY($8))
       AND (cardinality($9::text[]) = 0 OR a.platforms && $9)
       AND (cardinality($10::text[]) = 0 OR a.languages && $10)
-      AND ($11::uuid IS NULL OR (
-            sd.allows_use AND a.school_types && $12::text[]
-            AND (cardinality(sd.grades) = 0 OR a.grades && sd.grades)
-            AND (a.free_use OR EXISTS (SELECT 1 FROM licence l WHERE l.app_id = a.id AND l.school_unit = $11 AND l.ended_at IS NULL
-                                       AND l.starts <= $13 AND l.expires >= $13))))
 ),
-page AS (SELECT id, rank, row_number() OVER (ORDER BY rank DESC, lower(name), id) AS n
-         FROM hits ORDER BY rank DESC, lower(name), id LIMIT $14 OFFSET $15),
+hits AS MATERIALIZED (SELECT * FROM matched WHERE NOT $18::boolean OR usable),
+page AS (SELECT id, rank, usable, row_number() OVER (ORDER BY usable DESC NULLS LAST, rank DESC, lower(name), id) AS n
+         FROM hits ORDER BY usable DESC NULLS LAST, rank DESC, lower(name), id LIMIT $14 OFFSET $15),
 facet AS (
     SELECT 'subject' AS f, unnest(subjects) AS v FROM hits
     UNION ALL SELECT 'grade', unnest(grades) FROM hits
@@ -250,21 +293,27 @@ facet AS (
 counts AS (SELECT f, jsonb_object_agg(v, n) AS values FROM (SELECT f, v, count(*) AS n FROM facet WHERE $16::boolean GROUP BY f, v) x GROUP BY f)
 SELECT
     (SELECT count(*) FROM hits) AS total,
+    (SELECT count(*) FILTER (WHERE usable) FROM hits) AS usable_total,
     (SELECT coalesce(jsonb_agg(jsonb_build_object(
                 'id', a.id, 'name', a.name, 'supplier', a.supplier, 'description', a.description, 'url', a.url, 'kind', a.kind,
                 'cost_model', a.cost_model, 'free_use', a.free_use, 'subjects', a.subjects, 'grades', a.grades,
                 'school_types', a.school_types, 'platforms', a.platforms, 'languages', a.languages, 'headings', a.headings,
-                'status', a.status, 'dpa_status', a.dpa_status, 'dpa_expires', a.dpa_expires, 'rank', p.rank) ORDER BY p.n), '[]')
+                'status', a.status, 'dpa_status', a.dpa_status, 'dpa_expires', a.dpa_expires, 'rank', p.rank,
+                'usable', p.usable, 'licensed', a.id IN (SELECT app_id FROM lic)) ORDER BY p.n), '[]')
        FROM page p JOIN app a ON a.id = p.id) AS items,
     (SELECT jsonb_object_agg(f, values) FROM counts) AS facets
 """
 
 
 async def search(conn: asyncpg.Connection, *, tsquery: str | None, f: SearchFilters, school_unit: UUID | None,
-                 school_types: list[str], today: date, limit: int, offset: int, facets: bool = True) -> asyncpg.Record:
+                 school_types: list[str], today: date, limit: int, offset: int, facets: bool = True,
+                 folded: str | None = None, usable_only: bool = False) -> asyncpg.Record:
+    """A page of matches (``folded``: the query against the ASCII-folded words); with ``school_unit``, each hit says
+    whether that school may use it today (``usable``, ``licensed``), those first, and ``usable_only`` keeps only them."""
     return await conn.fetchrow(
         _SEARCH, tsquery, list(f.subjects), list(f.grades), list(f.school_types), list(f.headings), list(f.statuses),
         list(f.dpa_statuses), list(f.kinds), list(f.platforms), list(f.languages), school_unit, school_types, today, limit, offset, facets,
+        folded, usable_only and school_unit is not None,
     )
 
 
@@ -419,6 +468,20 @@ async def waiting_requests(conn: asyncpg.Connection) -> list[asyncpg.Record]:
         "SELECT" + REQUEST_COLUMNS + " FROM app_request r LEFT JOIN organisation o ON o.id = r.school_unit"
         " WHERE r.waiting_since IS NOT NULL ORDER BY r.waiting_since FOR UPDATE OF r SKIP LOCKED"
     )
+
+
+async def link_request_app(conn: asyncpg.Connection, id: UUID, app_id: UUID) -> None:
+    """A request for a new app gets its catalogue record (a draft made for it, or one a reviewer named)."""
+    await conn.execute("UPDATE app_request SET app_id = $2 WHERE id = $1", id, app_id)
+
+
+async def data_protection_reviewed(conn: asyncpg.Connection, app_id: UUID) -> bool:
+    """False for a draft made from a request for a new app until the data-protection function records its facts."""
+    return bool(await conn.fetchval("SELECT data_protection_reviewed FROM app WHERE id = $1", app_id))
+
+
+async def set_data_protection_reviewed(conn: asyncpg.Connection, app_id: UUID, reviewed: bool) -> None:
+    await conn.execute("UPDATE app SET data_protection_reviewed = $2 WHERE id = $1", app_id, reviewed)
 
 
 async def mark_reminded(conn: asyncpg.Connection, id: UUID, at: datetime) -> None:

@@ -17,10 +17,18 @@ MESSAGE_TYPES = {
     "deadline-approaching": "The self-assessment deadline is near",
     "assessment-submitted": "A school submitted its self-assessment",
     "assessment-reopened": "A submitted self-assessment was reopened",
+    "assessment-reopened-school": "Your school's self-assessment was reopened for changes",
+    "request-submitted": "A new app request awaits your review",
+    "request-acknowledged": "Your app request is being reviewed",
+    "request-question": "A reviewer asks about your app request",
+    "request-answered": "A requester answered your question about an app request",
+    "request-withdrawn": "An app request you review was withdrawn",
+    "request-stalled": "Reminder: an app request has waited for review too long",
     "request-decided": "Your app request was decided",
     "dpa-expired": "An app's data processing agreement expired",
     "licence-expiring": "A licence ends soon",
     "report-published": "The annual follow-up report is published",
+    "indicator-below-target": "A school's figure went below its indicator's target",
     "broadcast": "Messages from the school or the district",
     "critical": "Urgent messages (e.g. the school is closed today)",
 }
@@ -30,10 +38,18 @@ MESSAGE_TYPES_SV = {
     "deadline-approaching": "Sista dagen för självvärderingen närmar sig",
     "assessment-submitted": "En skola har lämnat in sin självvärdering",
     "assessment-reopened": "En inlämnad självvärdering har öppnats igen",
+    "assessment-reopened-school": "Skolans självskattning har öppnats igen för ändringar",
+    "request-submitted": "En ny begäran om en app väntar på din granskning",
+    "request-acknowledged": "Din begäran om en app granskas",
+    "request-question": "En granskare har en fråga om din begäran om en app",
+    "request-answered": "Den som begärt en app har svarat på er fråga",
+    "request-withdrawn": "En begäran om en app som du granskar har dragits tillbaka",
+    "request-stalled": "Påminnelse: en begäran om en app har väntat länge på granskning",
     "request-decided": "Din begäran om en app har fått ett beslut",
     "dpa-expired": "En apps personuppgiftsbiträdesavtal har gått ut",
     "licence-expiring": "En licens löper snart ut",
     "report-published": "Den årliga uppföljningsrapporten är publicerad",
+    "indicator-below-target": "En skolas värde har hamnat under målet för en indikator",
     "broadcast": "Meddelanden från skolan eller förvaltningen",
     "critical": "Brådskande meddelanden (t.ex. att skolan är stängd i dag)",
 }
@@ -42,6 +58,14 @@ CRITICAL = frozenset({"critical"})
 # money and is for what cannot wait.
 DEFAULT_MODES = {"push": "instant", "inapp": "instant", "email": "digest", "sms": "off"}
 DEFAULT_QUIET = (time(21, 0), time(7, 0))
+
+
+#: the languages a recipient may choose: every message template exists in each (tests/unit/test_notification_languages.py);
+#: Swedish is the city's and the fallback for text written in no other language
+LANGUAGES = ("sv", "en")
+FALLBACK_LANGUAGE = "sv"
+#: the languages a broadcast may carry besides its Swedish subject and body
+TRANSLATION_LANGUAGES = tuple(lang for lang in LANGUAGES if lang != FALLBACK_LANGUAGE)
 
 
 def describe(message_type: str, language: str) -> str:
@@ -66,6 +90,39 @@ def check_choice(message_type: str, channel: str, mode: str) -> None:
         raise Rejected(f"unknown mode {mode!r}; modes: {', '.join(MODES)}", "mode")
     if message_type in CRITICAL and mode != "instant":
         raise Rejected("critical messages cannot be turned off or delayed to a digest", "mode")
+
+
+def check_language(language: str) -> None:
+    if language not in LANGUAGES:
+        raise Rejected(f"unsupported language {language!r}; languages: {', '.join(LANGUAGES)}", "language")
+
+
+def check_quiet_hours(start: time, end: time) -> None:
+    """Quiet hours are a span: start = end would be none or the whole day, so it is refused; no quiet hours is
+    ``quietHours: null`` (stored as 00:00–00:00, which ``in_quiet_hours`` reads as none)."""
+    if start == end:
+        raise Rejected("quiet hours that start when they end are no span: give different times, or quietHours: null for none",
+                       "quietHours.end")
+
+
+def check_digest_reachable(channel: str, mode: str, reachable: Collection[str]) -> None:
+    """A digest is a summary sent on a channel: refused on a channel the recipient has no contact details for
+    (e-mail address, mobile number, push device), where it would silently never arrive."""
+    if mode == "digest" and channel not in reachable:
+        raise Rejected(f"no {channel} contact details to send a digest to: add them first, or choose another channel", "mode")
+
+
+#: message types for which a recipient must keep at least one channel they can be reached on
+MUST_REACH = frozenset({"broadcast"})
+
+
+def check_still_reached(choices: Mapping[tuple[str, str], str], reachable: Collection[str]) -> str | None:
+    """The message type in MUST_REACH that the choices would leave with no channel the recipient can be reached on
+    (the in-app inbox always can), or None: turning off every channel for the school's messages is refused."""
+    for message_type in sorted(MUST_REACH):
+        if all(effective_mode(choices, message_type, c, reachable) == "off" for c in CHANNELS if c in reachable):
+            return message_type
+    return None
 
 
 def effective_mode(choices: Mapping[tuple[str, str], str], message_type: str, channel: str, reachable: Collection[str] = CHANNELS) -> str:

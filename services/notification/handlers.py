@@ -9,15 +9,38 @@ import asyncpg
 
 from services.notification import access_requests, privacy, usecases
 from services.notification.settings import SOURCE
+from services.notification.usecases import workflow
 from shared.city.replica import DUTIES, ORGANISATIONS, PERSONS, on_guardian_relation_ended, on_person_removed
 from shared.consumer import Handler
 from shared.events.assessment import AssessmentReopened, AssessmentSubmitted, CampaignClosed, CampaignOpened
 from shared.events.base import Event
-from shared.events.catalog import AppRequestDecided, DpaExpired, LicenceExpiring
+from shared.events.catalog import (
+    AppRequestDecided,
+    AppRequestProgressed,
+    AppRequestStalled,
+    AppRequestSubmitted,
+    DpaExpired,
+    LicenceExpiring,
+)
 from shared.events.city import GuardianRelationEnded, PersonRemoved
 from shared.events.envelope import Envelope
-from shared.events.reporting import ReportPublished
+from shared.events.reporting import IndicatorBelowTarget, ReportPublished
 from shared.uow import UnitOfWork
+
+
+async def on_app_request_submitted(conn: asyncpg.Connection, env: Envelope[AppRequestSubmitted]) -> None:
+    """The reviewers of the school's district hear of a new request (usecases/workflow.py says who they are)."""
+    await workflow.apply_app_request_submitted(UnitOfWork(conn, SOURCE), env.data, env.id)
+
+
+async def on_app_request_progressed(conn: asyncpg.Connection, env: Envelope[AppRequestProgressed]) -> None:
+    """A question or an acknowledgement reaches the requester; their answer or withdrawal the reviewers."""
+    await workflow.apply_app_request_progressed(UnitOfWork(conn, SOURCE), env.data, env.id)
+
+
+async def on_app_request_stalled(conn: asyncpg.Connection, env: Envelope[AppRequestStalled]) -> None:
+    """The reviewers are reminded of a request that has waited too long."""
+    await workflow.apply_app_request_stalled(UnitOfWork(conn, SOURCE), env.data, env.id)
 
 
 async def on_app_request_decided(conn: asyncpg.Connection, env: Envelope[AppRequestDecided]) -> None:
@@ -40,8 +63,10 @@ async def on_assessment_submitted(conn: asyncpg.Connection, env: Envelope[Assess
 
 
 async def on_assessment_reopened(conn: asyncpg.Connection, env: Envelope[AssessmentReopened]) -> None:
-    """Reminders start again towards the new deadline; the district's administrators hear."""
-    await usecases.apply_assessment_reopened(UnitOfWork(conn, SOURCE), env.data, env.id)
+    """Reminders start again towards the new deadline; the district's administrators and the school's Rektor hear."""
+    uow = UnitOfWork(conn, SOURCE)
+    await usecases.apply_assessment_reopened(uow, env.data, env.id)
+    await workflow.apply_assessment_reopened_to_school(uow, env.data, env.id)
 
 
 async def on_relation_ended(conn: asyncpg.Connection, env: Envelope[GuardianRelationEnded]) -> None:
@@ -64,12 +89,20 @@ async def on_dpa_expired(conn: asyncpg.Connection, env: Envelope[DpaExpired]) ->
     await usecases.apply_dpa_expired(UnitOfWork(conn, SOURCE), env.data, env.id)
 
 
+async def on_indicator_below_target(conn: asyncpg.Connection, env: Envelope[IndicatorBelowTarget]) -> None:
+    """The district's administrators hear that a school's figure went below its target."""
+    await workflow.apply_indicator_below_target(UnitOfWork(conn, SOURCE), env.data, env.id)
+
+
 async def on_report_published(conn: asyncpg.Connection, env: Envelope[ReportPublished]) -> None:
     await usecases.apply_report_published(UnitOfWork(conn, SOURCE), env.data, env.id)
 
 
 REPLICAS = (ORGANISATIONS, DUTIES, PERSONS)
 HANDLERS: dict[type[Event], Handler] = {
+    AppRequestSubmitted: on_app_request_submitted,
+    AppRequestProgressed: on_app_request_progressed,
+    AppRequestStalled: on_app_request_stalled,
     AppRequestDecided: on_app_request_decided,
     CampaignOpened: on_campaign_opened,
     CampaignClosed: on_campaign_closed,
@@ -80,6 +113,7 @@ HANDLERS: dict[type[Event], Handler] = {
     LicenceExpiring: on_licence_expiring,
     DpaExpired: on_dpa_expired,
     ReportPublished: on_report_published,
+    IndicatorBelowTarget: on_indicator_below_target,
     **access_requests.HANDLERS,
     **privacy.HANDLERS,
 }

@@ -53,6 +53,7 @@ from shared.privacy.datamap import (
     ORGANISATION_NAME, OUTBOX_PARKING, PENDING, PERSON_ID, person_names, Personal, PREFERENCES, PROTECTED, PROTECTION, PUPIL, retained, ServiceMap, STAFF,
     STAFF_IDENTITY,
 )
+from shared.privacy.datamap import JOB_RUN
 from shared.privacy.part import PrivacyPart
 from shared.retention import Rule, messaging
 
@@ -302,7 +303,8 @@ DATA_MAP = ServiceMap(
                  retained(RULES, "messages"),
                  (f"Each recipient — {N_SELF} (with a reason, logged in personal_data_access): GET /persons/{{id}}/messages; "
                   "sent by e-mail, SMS and push.",),
-                 "Holds a broadcast's subject and body as written and a request decision's conditions or reason."),
+                 "Holds a broadcast's subject and body as written (each language version), a request decision's conditions or reason "
+                 "and a reviewer's question to the requester."),
         Personal("message", ("dedupe_key",), PERSON_ID, (GUARDIAN, STAFF),
                  "Make each message once per cause.", COMMUNICATION,
                  "As the message.",
@@ -325,7 +327,7 @@ DATA_MAP = ServiceMap(
                  "Who sent a broadcast.", ACCOUNTABILITY,
                  retained(RULES, "broadcasts"),
                  ("The sender, or who acts for all its schools (principal, district_admin, city_admin): GET /broadcasts/{id}.",)),
-        Personal("broadcast", ("subject", "body"), FREE_TEXT, (PUPIL, GUARDIAN, STAFF),
+        Personal("broadcast", ("subject", "body", "translations"), FREE_TEXT, (PUPIL, GUARDIAN, STAFF),
                  "What a principal or district admin wrote to an audience.", COMMUNICATION,
                  "As the broadcast (broadcasts).",
                  ("The sender, or who acts for all its schools: GET /broadcasts/{id} (subject only).",
@@ -372,7 +374,7 @@ DATA_MAP = ServiceMap(
                      "consumed by reporting", (GUARDIAN, STAFF, PUPIL), ("key", "payload", "headers")),
     ),
     not_personal=(
-        ORGANISATION, ORGANISATION_NAME, INBOX, MIGRATIONS, OUTBOX_PARKING, IDEMPOTENCY_KEY,
+        ORGANISATION, ORGANISATION_NAME, INBOX, MIGRATIONS, OUTBOX_PARKING, IDEMPOTENCY_KEY, JOB_RUN,
         NotPersonal("contact", "The id of the key that encrypted the row.", ("key_id",)),
         NotPersonal("contact_pending", "The id of the key that encrypted the value.", ("key_id",)),
         NotPersonal("device", "The id of the key that encrypted the token.", ("key_id",)),

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.notification.usecases.broadcasts import Audience
 from shared.http.models import Page, PersonRef, example_of
+from shared.i18n import Language
 
 Mode = Literal["instant", "digest", "off"]
 DeliveryState = Literal["queued", "sending", "delivered", "temporary-failure", "permanent-failure", "bounced", "cancelled"]
@@ -103,7 +104,7 @@ class Preferences(BaseModel):
 
     personId: UUID
     language: str = Field(description="the language messages are written in for this recipient")
-    quietHours: LocalQuietHours
+    quietHours: LocalQuietHours | None = Field(description="when nothing but critical messages goes out; null: no quiet hours")
     messageTypes: list[MessageTypePreference]
 
 
@@ -159,27 +160,64 @@ class AudienceSize(BaseModel):
     withContact: ContactCoverage
 
 
+BroadcastStatus = Literal["sending", "scheduled", "sent"]
+
+
+class TranslatedSubject(BaseModel):
+    subject: str
+
+
+_SUMMARY = {
+    "id": _BROADCAST, "subject": "Studiedag fredag", "critical": False,
+    "audience": {"kind": "guardians", "schoolUnitIds": [_SCHOOL], "schoolTypes": [], "schoolYears": [], "dutyRoles": []},
+    "sender": _REKTOR, "sentBy": {"id": _REKTOR, "name": "Karin Ekström", "protected": False}, "createdAt": _AT,
+    "status": "scheduled", "scheduledFor": "2026-11-04T06:00:00Z", "scheduledUntil": "2026-11-04T06:00:00Z",
+    "languages": ["sv", "en"], "fallbackLanguage": "sv", "translations": {"en": {"subject": "Study day on Friday"}},
+    "recipientsByLanguage": {"sv": 376, "en": 36},
+    "recipients": 412, "reached": 412, "read": 301, "unreached": 0, "unnotified": 9,
+    "reachedByChannel": {"email": 0, "inapp": 412, "push": 0}, "inDigest": 14,
+    "deliveries": {"email": {"queued": 396, "permanent-failure": 2}, "inapp": {"delivered": 412}, "push": {"queued": 260}},
+}
+
+
 class BroadcastSummary(BaseModel):
-    model_config = _examples({
-        "id": _BROADCAST, "subject": "Studiedag fredag", "critical": False,
-        "audience": {"kind": "guardians", "schoolUnitIds": [_SCHOOL], "schoolTypes": [], "schoolYears": [], "dutyRoles": []},
-        "sender": _REKTOR, "sentBy": {"id": _REKTOR, "name": "Karin Ekström", "protected": False}, "createdAt": _AT,
-        "recipients": 412, "reached": 380, "read": 301, "unreached": 9,
-        "deliveries": {"email": {"delivered": 396, "permanent-failure": 2}, "inapp": {"delivered": 412}},
-    })
+    model_config = _examples(_SUMMARY)
 
     id: UUID
-    subject: str
+    subject: str = Field(description="the Swedish subject (the version every recipient without one in their language reads)")
     critical: bool
     audience: Audience
     sender: str | None = Field(description="the sender's account (token subject); null for a sender with a protected identity")
     sentBy: PersonRef | None = Field(description="the sender as a person; null when the sender is an account, not a person")
     createdAt: datetime
+    status: BroadcastStatus = Field(description="sending: notifications are due or on their way; scheduled: what is left is held "
+                                                "until recipients' quiet hours end (scheduledFor); sent: nothing is left but "
+                                                "items for the recipients' daily digest (inDigest)")
+    scheduledFor: datetime | None = Field(default=None, description="when the first notification held by quiet hours goes; null when none is held")
+    scheduledUntil: datetime | None = Field(default=None, description="when the last notification held by quiet hours goes (recipients' "
+                                                                      "quiet hours differ); null when none is held")
+    languages: list[Language] = Field(description="the languages the broadcast is written in: Swedish, and its translations")
+    fallbackLanguage: Language = Field(description="what a recipient whose language has no version reads: Swedish")
+    translations: dict[Language, TranslatedSubject] = Field(default_factory=dict, description="the subject of each translation, per language")
+    recipientsByLanguage: dict[Language, int] = Field(description="per version, how many recipients read it: by the language they "
+                                                                      "read in now, those without a version counted under the fallback")
     recipients: int
-    reached: int = Field(description="recipients a channel reached (delivered, or read in the app)")
-    read: int
-    unreached: int = Field(description="recipients no channel reached and nothing is still on its way to")
+    reached: int = Field(description="recipients a copy was delivered to on any channel (the in-app inbox too), or who read it")
+    read: int = Field(description="recipients who opened it in the app")
+    unreached: int = Field(description="recipients no copy was delivered to on any channel and none is still on its way "
+                                       "(reached + unreached + those still waiting = recipients)")
+    unnotified: int = Field(description="recipients no notification (push, SMS, e-mail) reached and none is on its way, who have not "
+                                        "read it in the app: it waits unread in their inbox (the school's unreached worklist)")
+    reachedByChannel: dict[str, int] = Field(description="per channel, the recipients it was delivered to")
+    inDigest: int = Field(description="notifications waiting for the recipients' daily digest")
     deliveries: dict[str, dict[str, int]] = Field(description="per channel, per delivery state: how many")
+
+
+class Broadcasts(Page[BroadcastSummary]):
+    """A page of the caller's broadcasts, newest first: a city admin's are every one, a principal's or district
+    admin's the ones they sent. ``total`` counts them all."""
+
+    model_config = _examples({"items": [_SUMMARY], "limit": 50, "next": None, "total": 1})
 
 
 class Receipt(BaseModel):

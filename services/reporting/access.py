@@ -3,11 +3,10 @@ districts, city admins everything. No figure about one school's respondents leav
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 import asyncpg
-
-from typing import Any
 
 from services.reporting import store
 from shared.auth import Principal, Role, ensure_school_access
@@ -37,3 +36,16 @@ async def readable_school_unit(conn: asyncpg.Connection, caller: Principal, scho
     district, ref = await store.school_unit_ref(conn, school_unit_id)
     ensure_school_access(caller, str(school_unit_id), str(district) if district else None)
     return ref
+
+
+def district_scope(caller: Principal, district_id: UUID | None) -> list[UUID] | None:
+    """The districts a city-wide view is cut to: the one asked for (the caller's own, or any for a city admin); without
+    one, everything for a city admin (None) and their own districts for a district admin."""
+    if district_id is not None:
+        ensure_district(caller, district_id)
+        return [district_id]
+    if caller.has_any(Role.CITY_ADMIN):
+        return None
+    if not caller.districts:
+        raise Problem(403, "Forbidden", "a district admin sees the districts of their duties; none known")
+    return sorted(UUID(d) for d in caller.districts)

@@ -14,6 +14,8 @@ from shared.vocabulary import STRATEGY_HEADINGS
 class Level:
     level: int | None
     mean: float | None = None
+    #: the school answered that this does not apply to it: reported as such, neither a level nor missing
+    not_relevant: bool = False
 
 
 def change(now: Level | None, before: Level | None) -> int | None:
@@ -25,19 +27,28 @@ def change(now: Level | None, before: Level | None) -> int | None:
 
 def compare(now: Mapping[str, Level], before: Mapping[str, Level], order: list[str]) -> list[dict[str, Any]]:
     """One row per key in ``order`` (every heading or indicator, answered or not): this year, last
-    year and the change; a key without an answer is reported as missing."""
+    year and the change; a key without an answer is reported as missing, one answered "not relevant" as
+    not relevant (no level, and not missing)."""
     rows = []
     for key in order:
         this, last = now.get(key), before.get(key)
+        not_relevant = this is not None and this.level is None and this.not_relevant
         rows.append({
             "id": key,
             "level": this.level if this else None,
             "mean": round(this.mean, 2) if this and this.mean is not None else None,
-            "missing": this is None or this.level is None,
+            "missing": (this is None or this.level is None) and not not_relevant,
+            "notRelevant": not_relevant,
             "previousLevel": last.level if last else None,
             "change": change(this, last),
         })
     return rows
+
+
+def heading_not_relevant(level: int | None, answered: int, not_relevant: int, indicators: int) -> bool:
+    """A heading is not relevant to a school when it has no level because every one of its indicators was answered
+    "not relevant"; with any indicator unanswered it is missing."""
+    return level is None and answered == 0 and 0 < not_relevant == indicators
 
 
 HEADINGS = list(STRATEGY_HEADINGS)

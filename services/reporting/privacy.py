@@ -20,6 +20,7 @@ from shared.privacy.datamap import (
     ACCOUNTABILITY, duty, guardianships, IDEMPOTENCY_KEY, idempotency, INBOX, MIGRATIONS, QUALITY, NotPersonal, ORGANISATION, ORGANISATION_NAME, outbox, outbox_key_not_personal, OUTBOX_PARKING, PENDING,
     Personal, ServiceMap, STAFF, STAFF_IDENTITY,
 )
+from shared.privacy.datamap import JOB_RUN
 from shared.privacy.part import PrivacyPart
 from shared.retention import Rule, messaging
 
@@ -50,7 +51,7 @@ DATA_MAP = ServiceMap(
                "consumed by notification", (STAFF,)),
     ),
     not_personal=(
-        ORGANISATION, ORGANISATION_NAME, INBOX, MIGRATIONS, OUTBOX_PARKING, IDEMPOTENCY_KEY,
+        ORGANISATION, ORGANISATION_NAME, INBOX, MIGRATIONS, OUTBOX_PARKING, IDEMPOTENCY_KEY, JOB_RUN,
         NotPersonal("campaign", "Read model of the rounds: name, year, deadline (not who opened them)."),
         NotPersonal("campaign", "The round's name.", ("name",)),
         NotPersonal("campaign_school_unit", "Which school units a round covers."),

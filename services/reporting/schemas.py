@@ -72,12 +72,15 @@ class FigureWithChange(Figure):
 # ---- a school's report ------------------------------------------------------------------------------------------
 
 class LevelRow(BaseModel):
-    """A heading's or indicator's level this year beside the year before; missing stays missing, never zero."""
+    """A heading's or indicator's level this year beside the year before; missing stays missing, never zero, and an
+    indicator the school answered "not relevant" (or a heading all of whose indicators it did) is ``notRelevant``: no
+    level, and not missing (in CSV its level cell is ``not-relevant``)."""
 
     id: str = Field(description="the heading code or indicator id")
     level: int | None = None
     mean: float | None = Field(default=None, description="a heading's mean of its indicator levels; null for indicators")
-    missing: bool
+    missing: bool = Field(description="no answer: not zero, and not \"not relevant\"")
+    notRelevant: bool = Field(default=False, description="answered \"not relevant\" by the school")
     previousLevel: int | None = None
     change: int | None = None
 
@@ -138,9 +141,11 @@ class SchoolReport(BaseModel):
     model_config = _examples({
         "schoolUnitId": SCHOOL, "schoolUnit": SCHOOL_REF, "year": 2026, "previousYear": 2025, "frameworkVersion": 2,
         "submittedAt": "2026-03-01T12:01:00+00:00",
-        "headings": [{"id": code, "title": title, "level": 3, "mean": 3.0, "missing": False, "previousLevel": 2, "change": 1}
+        "reopened": False, "reopenedAt": None,
+        "headings": [{"id": code, "title": title, "level": 3, "mean": 3.0, "missing": False, "notRelevant": False, "previousLevel": 2, "change": 1}
                      for code, title in zip(HEADING_CODES, HEADING_TITLES, strict=True)],
-        "indicators": [{"id": "INF-01", "level": 3, "mean": None, "missing": False, "previousLevel": 2, "change": 1}],
+        "indicators": [{"id": "INF-01", "level": 3, "mean": None, "missing": False, "notRelevant": False, "previousLevel": 2, "change": 1},
+                       {"id": "INF-02", "level": None, "mean": None, "missing": False, "notRelevant": True, "previousLevel": None, "change": None}],
         "pulse": [{"group": "staff", "respondents": {"value": 7.0, "n": 7, "status": "shown", "reason": None}, "responseRate": 0.35,
                    "sufficient": False, "headings": [{"heading": "infrastruktur", "title": HEADING_TITLES[0], "value": 3.4, "n": 7,
                                                       "status": "shown", "reason": None}]}],
@@ -159,6 +164,9 @@ class SchoolReport(BaseModel):
     previousYear: int | None = None
     frameworkVersion: int
     submittedAt: datetime
+    reopened: bool = Field(default=False, description="the year's assessment is reopened for changes: this is its last submitted version, "
+                                                       "shown until it is submitted again; it does not count in any roll-up meanwhile")
+    reopenedAt: datetime | None = None
     headings: list[HeadingLevelRow] = Field(description="every heading, answered or not")
     indicators: list[LevelRow]
     pulse: list[PulseGroup]
@@ -392,15 +400,29 @@ class Publication(BaseModel):
     alreadyAnnounced: list[UUID]
 
 
+class ReportLink(BaseModel):
+    """A signed link that opens one year's report (a district's, or the city's when ``district`` is null) until ``expiresAt``."""
+
+    model_config = _examples({"url": "https://skolit.example.se/v1/annual-report/2026?sig=djE6MjAyNjozYzFm…",
+                              "path": "/v1/annual-report/2026?sig=djE6MjAyNjozYzFm…", "year": 2026,
+                              "district": {"id": DISTRICT, "displayName": "Område Söder"}, "expiresAt": "2026-05-04T09:15:00+00:00"})
+
+    url: str = Field(description="the link as this service was reached; open it in a browser, no sign-in needed")
+    path: str = Field(description="the same link without the host, for a client that knows its own base address")
+    year: int
+    district: DistrictRef | None = Field(default=None, description="the district whose report it opens; null: the city's")
+    expiresAt: datetime
+
+
 def page_example(item: type[BaseModel], total: int = 1) -> dict[str, Any]:
     """A Page answer's example with the item model's own example as its one item."""
     return {"items": [example_of(item)], "limit": 50, "next": None, "total": total}
 
 
 # Examples of the non-JSON answers, for the OpenAPI document.
-CSV_EXAMPLE = ("# levels: En skolas nivå per rubrik är medelvärdet av dess indikatorers nivåer …\n# uppgifter per: 2026-05-04T08:00:00+00:00\n"
-               "id,namn,rubrik_id,rubrik,år,värde,föregående_års_värde,förändring\n"
-               f"{DISTRICT},Område Söder,infrastruktur,Infrastruktur för ökad tillgänglighet,2026,3.1,2.9,0.2\n")
+CSV_EXAMPLE = ("\ufeff# levels: En skolas nivå per rubrik är medelvärdet av dess indikatorers nivåer …\n# uppgifter per: 2026-05-04T08:00:00+00:00\n"
+               "typ,id,namn,rubrik_id,rubrik,år,värde,föregående_års_värde,förändring\n"
+               f"district,{DISTRICT},Område Söder,infrastruktur,Infrastruktur för ökad tillgänglighet,2026,3.1,2.9,0.2\n")
 SVG_EXAMPLE = ('<svg xmlns="http://www.w3.org/2000/svg" version="1.1" viewBox="0 0 520 640" width="520" height="640" role="img" xml:lang="sv">'
                "<title>Rosengårdsskolan – självskattning 2026</title><desc>Radardiagram: …</desc>…</svg>")
 HTML_EXAMPLE = ('<!doctype html><html lang="sv"><head><meta charset="utf-8"><title>Uppföljning av IT-strategin 2026</title></head>'
@@ -413,7 +435,8 @@ CSV = "text/csv"
 
 def json_or_csv(model: type[BaseModel]) -> dict[int | str, dict[str, object]]:
     """``responses`` of a view answered as JSON (``model``, written with orjson) or, with ``?format=csv``, as CSV."""
-    return {200: {"model": model, "description": "The view as JSON, or as CSV with ?format=csv (header row in the reader's language)",
+    return {200: {"model": model, "description": "The view as JSON, or as CSV with ?format=csv, ?csv=excel-sv or Accept: text/csv (UTF-8 with a "
+                                                "byte-order mark, a first column saying what each row is, the header row in the reader's language)",
                   "content": {CSV: {"schema": {"type": "string"}, "example": CSV_EXAMPLE}}}}
 
 

@@ -115,6 +115,16 @@ async def current_submissions(conn: asyncpg.Connection, school_unit: UUID) -> li
     return await conn.fetch(CURRENT_SUBMISSIONS, school_unit)
 
 
+REPORTED_SUBMISSIONS = ("SELECT DISTINCT ON (year) assessment_id, year, campaign_id, framework_version, submission, submitted_at, reopened_at"
+                        " FROM submission WHERE school_unit = $1 ORDER BY year, reopened_at IS NOT NULL, submitted_at DESC")
+
+
+async def reported_submissions(conn: asyncpg.Connection, school_unit: UUID) -> list[asyncpg.Record]:
+    """The submission the school's own report shows per year: the counting one; failing that, while the year's
+    assessment is reopened, its last submitted version (``reopened_at`` set: it does not count in any roll-up)."""
+    return await conn.fetch(REPORTED_SUBMISSIONS, school_unit)
+
+
 async def heading_levels(conn: asyncpg.Connection, assessment_ids: list[UUID]) -> list[asyncpg.Record]:
     return await conn.fetch("SELECT * FROM heading_level WHERE assessment_id = ANY($1::uuid[])", assessment_ids)
 

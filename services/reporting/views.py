@@ -5,10 +5,11 @@ module imports another."""
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 
-from services.reporting import cache, domain, store, suppression, vocabulary
+from services.reporting import cache, charts, domain, store, suppression, vocabulary
 from shared.i18n import Language
 
 
@@ -53,3 +54,16 @@ async def city_overview(conn: asyncpg.Connection, year: int, lang: Language = "s
             "city": city, "districts": districts,
             "appsPerHeading": {h: apps.get(h, 0) for h in domain.HEADINGS},  # apps the programbank allows now, per heading they serve
             "method": vocabulary.METHOD[lang]}
+
+
+async def district_names(conn: asyncpg.Connection, districts: list[UUID], lang: Language = "sv") -> list[str]:
+    """The districts' names as the city sent them (the id where it has not), in the order given."""
+    return [await store.organisation_name(conn, d) or str(d) for d in districts]
+
+
+def schools_heatmap(schools: list[domain.SchoolLevels], title: str, lang: Language) -> str:
+    """Schools (by name, never ranked) × headings: each school's own level, as the district overview shows it."""
+    rows = [(s.id, s.name) for s in schools]
+    values: dict[tuple[str, str], float | None] = {(s.id, h): (float(v) if (v := s.levels.get(h)) is not None else None)
+                                                   for s in schools for h in domain.HEADINGS}
+    return charts.heatmap(rows, list(vocabulary.heading_titles(lang).items()), values, title=title, lang=lang)

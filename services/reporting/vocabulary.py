@@ -49,6 +49,8 @@ WORDS: dict[Language, dict[str, str]] = {
         "heatmap_title": "Områden och rubriker {year}", "city_trend_title": "Stadens nivå per rubrik över åren",
         "rule_type": "samma skolform", "rule_band": " och storleksklass", "rule_no_size": " (skolans storlek är okänd)",
         "data_as_of": "uppgifter per",
+        "reopened": "återöppnad för ändring; den senast inlämnade versionen visas tills den lämnas in igen",
+        "heatmap_schools_title": "Skolor och rubriker {year}: {districts}",
     },
     "en": {
         "city": "City", "no_district": "No district", "district_median": "District median", "level": "Level",
@@ -56,6 +58,8 @@ WORDS: dict[Language, dict[str, str]] = {
         "heatmap_title": "Districts and headings {year}", "city_trend_title": "The city's level per heading over the years",
         "rule_type": "same school type", "rule_band": " and size band", "rule_no_size": " (the school's size is not known)",
         "data_as_of": "data as of",
+        "reopened": "reopened for changes; the last submitted version is shown until it is submitted again",
+        "heatmap_schools_title": "Schools and headings {year}: {districts}",
     },
 }
 
@@ -68,15 +72,15 @@ SIZE_BANDS: dict[Language, dict[str, str]] = {
 CSV_HEADERS: dict[Language, dict[str, list[str]]] = {
     "sv": {
         "school": ["typ", "id", "år", "nivå_eller_värde", "föregående_eller_mål", "förändring_eller_når_målet"],
-        "overview": ["id", "namn", "rubrik_id", "rubrik", "år", "värde", "föregående_års_värde", "förändring"],
-        "trends": ["år", "rubrik_id", "rubrik", "värde", "föregående_års_värde", "förändring", "inlämnade"],
-        "similar": ["rubrik_id", "rubrik", "år", "skolans_nivå", "liknande_skolors_medelvärde", "liknande_skolor"],
+        "overview": ["typ", "id", "namn", "rubrik_id", "rubrik", "år", "värde", "föregående_års_värde", "förändring"],
+        "trends": ["typ", "id", "år", "rubrik_id", "rubrik", "värde", "föregående_års_värde", "förändring", "inlämnade"],
+        "similar": ["typ", "id", "rubrik_id", "rubrik", "år", "skolans_nivå", "liknande_skolors_medelvärde", "liknande_skolor"],
     },
     "en": {
         "school": ["kind", "id", "year", "level_or_value", "previous_or_target", "change_or_meets_target"],
-        "overview": ["id", "name", "heading", "heading_title", "year", "value", "previous_year_value", "change"],
-        "trends": ["year", "heading", "heading_title", "value", "previous_year_value", "change", "submitted"],
-        "similar": ["heading", "heading_title", "year", "school_level", "similar_schools_mean", "similar_schools"],
+        "overview": ["kind", "id", "name", "heading", "heading_title", "year", "value", "previous_year_value", "change"],
+        "trends": ["kind", "id", "year", "heading", "heading_title", "value", "previous_year_value", "change", "submitted"],
+        "similar": ["kind", "id", "heading", "heading_title", "year", "school_level", "similar_schools_mean", "similar_schools"],
     },
 }
 SCHOOL_TYPES: dict[Language, dict[str, str]] = {
@@ -92,12 +96,22 @@ ANNUAL: dict[Language, dict[str, str]] = {
         "submitted": "{submitted} av {schools} skolenheter har lämnat in sin självskattning för {year}.",
         "caption": "Nivå per område och rubrik (förändring sedan {previous} inom parentes)", "district": "Område",
         "method": "Metod", "marks": "\"..\" betyder dolt värde, \".\" betyder att uppgift saknas.",
+        "district_title": "Uppföljning av IT-strategin {year}: {districts}",
+        "district_heading": "Uppföljning av IT-strategin för bättre lärande {year}: {districts}",
+        "district_caption": "Områdets nivå per rubrik (förändring sedan {previous} inom parentes)",
+        "schools_caption": "Skolornas nivå per rubrik (efter namn, ingen rangordning)", "school": "Skolenhet",
+        "district_trend_title": "Områdets nivå per rubrik över åren",
     },
     "en": {
         "title": "Follow-up of the IT strategy {year}", "heading": "Follow-up of the IT strategy for better learning {year}",
         "submitted": "{submitted} of {schools} school units have submitted their self-assessment for {year}.",
         "caption": "Level per district and heading (change since {previous} in brackets)", "district": "District",
         "method": "Method", "marks": "\"..\" means a suppressed value, \".\" means no data.",
+        "district_title": "Follow-up of the IT strategy {year}: {districts}",
+        "district_heading": "Follow-up of the IT strategy for better learning {year}: {districts}",
+        "district_caption": "The district's level per heading (change since {previous} in brackets)",
+        "schools_caption": "The schools' level per heading (by name, not a ranking)", "school": "School unit",
+        "district_trend_title": "The district's level per heading over the years",
     },
 }
 

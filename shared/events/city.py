@@ -71,6 +71,10 @@ class DutyRole(StrEnum):
     # Not in SS 12000's list: the city's systems map their local IT coordinator role to it, so
     # messages about an app's agreement or licences reach the person who handles them at the school.
     IT_SAMORDNARE = "IT-samordnare"
+    # Not in SS 12000's list either: the city's systems map the data-protection function (dataskyddsombud and
+    # privacy reviewers; the IdP group gives them the data_protection role) to it, wherever it is held, so new and
+    # stalled app requests reach them (services/notification/usecases/workflow.py). City-wide, like the role.
+    DATASKYDD = "Dataskydd"
 
 
 class EndReason(StrEnum):

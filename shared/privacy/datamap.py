@@ -170,6 +170,10 @@ ORGANISATION = NotPersonal("organisation", "The city's districts and school unit
 ORGANISATION_NAME = NotPersonal("organisation", "The name of a school unit or district.", ("display_name",))
 INBOX = NotPersonal("inbox", "Ids, topics and offsets of events already applied; the events themselves are not kept here.")
 MIGRATIONS = NotPersonal("schema_migrations", "Which migration files were applied, with checksums.")
+JOB_RUN = NotPersonal(
+    "job_run", "The last run of each scheduled job (shared/migrations/0004_job_runs.sql): times, outcome, the job's counters and the "
+    "class of an error, one row per job replaced by the next run; the error's message, which could quote data, stays in the log.",
+)
 OUTBOX_PARKING = NotPersonal(
     "outbox", "Why the relay parked a row (its size, topic or the broker's refusal, written by the relay) and an operator's note on "
     "discarding it: about a technical row, never about a person (docs/runbook.md asks operators to name no one there).",

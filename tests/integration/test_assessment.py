@@ -292,39 +292,63 @@ async def test_next_round_carries_answers_forward_through_the_framework_mapping(
         assert (await http.get(f"{city.url}/districts/{city.district}/assessments", headers=city.other_district_admin())).status_code == 403
 
 
+async def invitations(http: httpx.AsyncClient, city: City, assessment: dict[str, Any], school: str, count: int, group: str = "staff") -> list[str]:
+    """Single-use pulse codes the school's Rektor issues (shown once)."""
+    r = await http.post(f"{city.url}{assessment['pulse']['invitations']}", json={"group": group, "count": count}, headers=city.rektor(school))
+    assert r.status_code == 201, r.text
+    return r.json()["codes"]
+
+
 async def test_pulse_is_anonymous_and_suppressed_under_five(stack: Stack, city: City) -> None:
     async with httpx.AsyncClient(timeout=10) as http:
         campaign = await open_campaign(http, city, ["b"], who=auth("city_admin"))
         a = await assessment_of(http, city, campaign, "b")
-        code = a["pulse"]["code"]
-        assert a["pulse"]["groups"] == ["staff"] and code
+        assert a["pulse"] == {"groups": ["staff"], "invitations": f"/assessments/{a['id']}/pulse/invitations"}
+        codes = await invitations(http, city, a, "b", 7)
+        assert len(set(codes)) == 7
+        code = codes[0]
         questionnaire = (await http.get(f"{city.url}/pulse/{code}?lang=en")).json()  # no login
-        assert questionnaire["open"] and [h["id"] for h in questionnaire["headings"]][0] == "infrastruktur"
+        assert questionnaire["open"] and not questionnaire["used"] and questionnaire["group"] == "staff"
+        assert [h["id"] for h in questionnaire["headings"]][0] == "infrastruktur"
 
         pupils = await http.post(f"{city.url}/pulse/{code}", json={"group": "pupils", "answers": {"infrastruktur": 3}})
-        assert pupils.status_code == 422 and pupils.json()["field"] == "group"  # pupils answer only in upper secondary
+        assert pupils.status_code == 422 and pupils.json()["field"] == "group"  # a staff invitation answers for staff
         unknown = await http.post(f"{city.url}/pulse/{code}", json={"group": "staff", "answers": {"skolgården": 3}})
         assert unknown.status_code == 422 and unknown.json()["field"] == "answers.skolgården"
-        assert (await http.post(f"{city.url}/pulse/not-a-code", json={"group": "staff", "answers": {"infrastruktur": 3}})).status_code == 404
+        assert (await http.post(f"{city.url}/pulse/notacode42", json={"group": "staff", "answers": {"infrastruktur": 3}})).status_code == 404
+        malformed = await http.post(f"{city.url}/pulse/not-a-code", json={"group": "staff", "answers": {"infrastruktur": 3}})
+        assert malformed.status_code == 422 and malformed.json()["field"] == "path.code"
+        # the round's old shared school code answers nothing any more
+        conn = await asyncpg.connect(stack.admin_url)
+        try:
+            shared_code = await conn.fetchval("SELECT pulse_code FROM assessment.campaign_school_unit WHERE campaign_id = $1", uuid.UUID(campaign["id"]))
+        finally:
+            await conn.close()
+        assert (await http.post(f"{city.url}/pulse/{shared_code}", json={"answers": {"infrastruktur": 3}})).status_code == 404
 
         url = f"{city.url}/assessments/{a['id']}"
-        for level in (1, 2, 1, 2):
-            r = await http.post(f"{city.url}/pulse/{code}", json={"group": "staff", "answers": {"infrastruktur": level, "uppfoljning": 5}})
+        for level, invitation in zip((1, 2, 1, 2), codes, strict=False):
+            r = await http.post(f"{city.url}/pulse/{invitation}", json={"group": "staff", "answers": {"infrastruktur": level, "uppfoljning": 5}})
             assert r.status_code == 202
         four = (await http.get(f"{url}/pulse", headers=city.rektor("b"))).json()
         staff = four["groups"][0]
         assert staff["suppressed"] and staff["respondents"] is None and all(h["mean"] is None for h in staff["headings"])
+        assert (staff["invited"], staff["answered"], staff["awaitingRelease"]) == (7, 4, 4)
 
-        assert (await http.post(f"{city.url}/pulse/{code}", json={"group": "staff", "answers": {"infrastruktur": 2}})).status_code == 202
+        assert (await http.post(f"{city.url}/pulse/{codes[4]}", json={"answers": {"infrastruktur": 2}})).status_code == 202  # group optional
         await http.put(f"{url}/answers", json={"answers": [{"indicatorId": "INF-01", "level": 4}, {"indicatorId": "INF-02", "level": 4}]}, headers=city.rektor("b"))
         five = (await http.get(f"{url}/pulse", headers=auth("city_admin"))).json()["groups"][0]
         infra = next(h for h in five["headings"] if h["heading"]["code"] == "infrastruktur")
         follow_up = next(h for h in five["headings"] if h["heading"]["code"] == "uppfoljning")
         assert follow_up["heading"]["label"] == "Uppföljning"
         assert five["respondents"] == 5 and (infra["respondents"], infra["mean"], infra["principalMean"]) == (5, 1.6, 4.0) and infra["differs"]
+        assert five["awaitingRelease"] == 0
         assert follow_up["suppressed"] and follow_up["mean"] is None  # four answered it
         assert (await http.get(f"{url}/pulse", headers=auth("guardian"))).status_code == 403
+        assert (await http.get(f"{url}/pulse", headers=city.teacher("b"))).status_code == 403  # the respondents' colleagues do not read it
 
+        # a sixth answer is not published, neither here nor in the submission
+        assert (await http.post(f"{city.url}/pulse/{codes[5]}", json={"answers": {"infrastruktur": 5}})).status_code == 202
         assert (await http.put(f"{url}/answers", json={"answers": full_answers(a)}, headers=city.rektor("b"))).status_code == 200
         assert (await http.post(f"{url}/submit", headers=city.rektor("b"))).status_code == 200
         event = await city.log.wait_for(AssessmentSubmitted, lambda e: str(e.assessmentId) == a["id"])
@@ -332,8 +356,11 @@ async def test_pulse_is_anonymous_and_suppressed_under_five(stack: Stack, city: 
         assert staff_event.respondents == 5
         assert {h.heading: h.mean for h in staff_event.headings} == {"infrastruktur": 1.6, "digital-kompetens": None, "digitalt-innehall": None,
                                                                      "samarbete-kommunikation": None, "uppfoljning": None}
-        closed = await http.post(f"{city.url}/pulse/{code}", json={"group": "staff", "answers": {"infrastruktur": 2}})
-        assert closed.status_code == 409
+        closed = await http.post(f"{city.url}/pulse/{codes[6]}", json={"group": "staff", "answers": {"infrastruktur": 2}})
+        assert closed.status_code == 409 and closed.json()["field"] == "status"
+        assert not (await http.get(f"{city.url}/pulse/{codes[6]}")).json()["open"]
+        late = await http.post(f"{url}/pulse/invitations", json={"group": "staff", "count": 1}, headers=city.rektor("b"))
+        assert late.status_code == 409 and late.json()["field"] == "status"
 
 
 async def test_bad_input_is_refused_with_the_field_named_and_nothing_saved(stack: Stack, city: City) -> None:
@@ -440,7 +467,8 @@ ENDPOINTS = [
     ("GET", "/assessments/{assessment}", None, {"teacher", "principal", "rektor", "district_admin", "city_admin"}),
     ("GET", "/campaigns/{campaign}/school-units/{school}/assessment", None, {"teacher", "principal", "rektor", "district_admin", "city_admin"}),
     ("GET", "/assessments/{assessment}/guidance", None, {"teacher", "principal", "rektor", "district_admin", "city_admin"}),
-    ("GET", "/assessments/{assessment}/pulse", None, {"teacher", "principal", "rektor", "district_admin", "city_admin"}),
+    ("GET", "/assessments/{assessment}/pulse", None, {"principal", "rektor", "district_admin", "city_admin"}),
+    ("POST", "/assessments/{assessment}/pulse/invitations", {"group": "staff", "count": 1}, {"rektor"}),
     ("GET", "/assessments/{assessment}/audit", None, {"principal", "rektor", "district_admin", "city_admin"}),
     ("GET", "/school-units/{school}/assessments", None, {"teacher", "principal", "rektor", "district_admin", "city_admin"}),
     ("GET", "/school-units/{school}/action-plan", None, {"teacher", "principal", "rektor", "district_admin", "city_admin"}),
@@ -469,6 +497,7 @@ async def test_every_endpoint_checks_authentication_and_role(stack: Stack, city:
             "other_admin": city.other_district_admin(),
         }
         values = {"campaign": campaign["id"], "assessment": a["id"], "school": school, "district": str(city.district)}
+        [code] = await invitations(http, city, a, "fs", 1)  # before the matrix below closes the round
         new_campaign = {"name": "auth", "year": THIS_YEAR, "deadline": DEADLINE, "schoolUnitIds": [school]}
         for method, template, body, allowed in ENDPOINTS:
             path = template.format(**values)
@@ -483,5 +512,5 @@ async def test_every_endpoint_checks_authentication_and_role(stack: Stack, city:
                 else:
                     assert r.status_code == 403, (method, path, name, r.status_code, r.text)
                     assert r.headers["content-type"].startswith("application/problem+json")
-        # the pulse needs no login, only the code
-        assert (await http.get(f"{city.url}/pulse/{a['pulse']['code']}")).status_code == 200
+        # the pulse needs no login, only an invitation code (its questionnaire stays readable once the round is closed)
+        assert (await http.get(f"{city.url}/pulse/{code}")).status_code == 200

@@ -366,8 +366,15 @@ async def test_request_workflow_end_to_end(stack: Stack, pb: Programbank) -> Non
         assert info.note == "Vilka elevkonton behövs?" and await whom(stack.admin_url, info.requester) == pb.teacher_id
         assert (await http.post(url, json={"action": "provide_info", "note": "Klasskonton"}, headers=pb.it_admin())).status_code == 403
         assert (await http.post(url, json={"action": "provide_info", "note": "Klasskonton räcker"}, headers=pb.teacher())).json()["state"] == "acknowledged"
-        approved = await http.post(url, json={"action": "approve", "conditions": "Endast pseudonyma konton"}, headers=pb.it_admin())
-        assert approved.json()["state"] == "approved" and approved.json()["conditions"] == "Endast pseudonyma konton"
+        # the app is approved but not free to use: an approval without a licence for the school would change nothing, so it is refused
+        unlicensed = await http.post(url, json={"action": "approve", "conditions": "Endast pseudonyma konton"}, headers=pb.it_admin())
+        assert unlicensed.status_code == 409 and unlicensed.json()["field"] == "licence", unlicensed.text
+        assert [b["code"] for b in unlicensed.json()["blockers"]] == ["licence_needed"]
+        licence = {"type": "school", "starts": TODAY.isoformat(), "expires": (TODAY + timedelta(days=365)).isoformat()}
+        approved = await http.post(url, json={"action": "approve", "conditions": "Endast pseudonyma konton", "licence": licence}, headers=pb.it_admin())
+        assert approved.json()["state"] == "approved" and approved.json()["conditions"] == "Endast pseudonyma konton", approved.text
+        usable = (await http.get(f"{pb.url}/school-units/{gr}/apps", params={"limit": 500}, headers=pb.teacher())).json()
+        assert wanted["id"] in {i["id"] for i in usable["items"]}  # approved means available at the school
         decided = await pb.log.wait_for(AppRequestDecided, lambda e: str(e.requestId) == req["id"])
         assert decided.decision == "approved" and decided.conditions == "Endast pseudonyma konton" and await whom(stack.admin_url, decided.requester) == pb.teacher_id
         closed = await http.post(url, json={"action": "reject", "note": "för sent"}, headers=pb.it_admin())
@@ -502,6 +509,10 @@ async def test_csv_import_is_all_or_nothing_and_export_round_trips(pb: Programba
 
         exported = await http.get(f"{pb.url}/apps/export", params={"format": "csv"}, headers=pb.teacher())
         assert exported.status_code == 200 and exported.headers["content-type"].startswith("text/csv")
+        assert exported.content.startswith(b"\xef\xbb\xbf")  # a byte-order mark: Swedish Excel reads å, ä, ö right
+        negotiated = await http.get(f"{pb.url}/apps/export", headers={**pb.teacher(), "Accept": "application/json"})
+        assert negotiated.headers["content-type"].startswith("application/json") and "items" in negotiated.json()
+        assert (await http.get(f"{pb.url}/apps/export", headers={**pb.teacher(), "Accept": "text/csv"})).headers["content-type"].startswith("text/csv")
         lines = [line for line in exported.text.splitlines() if t in line]
         assert len(lines) == 2
         # the export imports again: each of its rows is now a duplicate, and says so

@@ -141,7 +141,7 @@ async def test_an_erasure_completes_across_all_four_services_and_leaves_no_trace
             r = await http.put(f"{n}/persons/{guardian}/contacts", json={"email": f"g{guardian.hex[:8]}@example.se", "pushToken": f"tok-{uuid.uuid4().hex}"},
                                headers=CITY_ADMIN)
             assert r.status_code == 200, r.text
-            prefs = {"quietHours": {"start": "00:00", "end": "00:00"}, "choices": [{"messageType": "broadcast", "channel": "email", "mode": "instant"}]}
+            prefs = {"quietHours": None, "choices": [{"messageType": "broadcast", "channel": "email", "mode": "instant"}]}
             assert (await http.put(f"{n}/persons/{guardian}/preferences", json=prefs, headers=own.auth("guardian"))).status_code == 200
             r = await http.post(f"{n}/broadcasts", headers=own.auth("principal"), json={
                 "audience": {"kind": "guardians", "schoolUnitIds": [str(own.school)]}, "subject": "Studiedag", "body": "Skolan är stängd på fredag."})
@@ -189,7 +189,13 @@ async def test_an_erasure_completes_across_all_four_services_and_leaves_no_trace
                 "purpose": "Programmering i åk 4, enligt Rektorn"})
             assert r.status_code == 201, r.text
             request_id = r.json()["id"]
-            r = await http.post(f"{c}/requests/{request_id}/actions", headers=OFFICER, json={"action": "approve", "conditions": "Endast klasskonton"})
+            # approving a new app makes its draft record first; its use waits for the data-protection review
+            actions = f"{c}/requests/{request_id}/actions"
+            r = await http.post(actions, headers=OFFICER, json={"action": "approve", "conditions": "Endast klasskonton", "app": {"freeUse": True}})
+            assert r.status_code == 409, r.text
+            r = await http.put(f"{c}/apps/{r.json()['appId']}/data-protection", headers=OFFICER, json={"dataCategories": []})
+            assert r.status_code == 200, r.text
+            r = await http.post(actions, headers=OFFICER, json={"action": "approve", "conditions": "Endast klasskonton"})
             assert r.status_code == 200, r.text
             decided = await wait_for_person(logs[CATALOG.name], stack.admin_url, AppRequestDecided, "requester", rektor,
                                             lambda e: str(e.requestId) == request_id)

@@ -175,7 +175,7 @@ async def _reachable_teacher(stack: Stack) -> uuid.UUID:
             return r.status_code == 200
 
         await eventually(stored, what="the teacher known to notification")
-        await http.put(f"{url}/persons/{teacher}/preferences", json={"quietHours": {"start": "00:00", "end": "00:00"}},
+        await http.put(f"{url}/persons/{teacher}/preferences", json={"quietHours": None},
                        headers=auth("teacher", subject=str(teacher)))
     return teacher
 

@@ -239,9 +239,9 @@ async def test_protected_identities_never_reach_anyone_else(stack: Stack) -> Non
             assert got.json()["submittedBy"] == {"id": None, "name": None, "protected": True, "kind": "person"}
             await seen.get(http, f"assessment of school in round ({who})", f"{a}/campaigns/{campaign}/school-units/{school}/assessment", headers)
             await seen.get(http, f"assessment guidance ({who})", f"{a}/assessments/{assessment}/guidance", headers)
-            await seen.get(http, f"assessment pulse ({who})", f"{a}/assessments/{assessment}/pulse", headers)
             await seen.get(http, f"assessment history ({who})", f"{a}/school-units/{school}/assessments", headers)
             await seen.get(http, f"assessment action plan ({who})", f"{a}/school-units/{school}/action-plan", headers)
+        await seen.get(http, "assessment pulse (district admin)", f"{a}/assessments/{assessment}/pulse", district)  # not teachers (decision 0016)
         await seen.get(http, "assessment district history", f"{a}/districts/{d}/assessments", district)
         trail = await seen.get(http, "assessment audit trail", f"{a}/assessments/{assessment}/audit", district)
         assert any(i["actor"] == {"id": None, "name": None, "protected": True, "kind": "person"} for i in trail.json()["items"])

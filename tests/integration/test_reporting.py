@@ -71,7 +71,8 @@ async def test_a_school_report_from_events(stack: Stack) -> None:
         by_heading = {h["id"]: h for h in body["headings"]}
         assert [h["id"] for h in body["headings"]] == list(HEADINGS)  # every heading, answered or not
         assert by_heading["infrastruktur"] == {"id": "infrastruktur", "title": "Infrastruktur för ökad tillgänglighet", "level": 3, "mean": 3.0,
-                                               "missing": False, "previousLevel": 2, "change": 1}
+                                               "missing": False, "notRelevant": False, "previousLevel": 2, "change": 1}
+        assert body["reopened"] is False and body["reopenedAt"] is None
         assert by_heading["digital-kompetens"]["change"] == 0  # no change is zero ...
         assert by_heading["digitalt-innehall"]["missing"] and by_heading["digitalt-innehall"]["level"] is None and by_heading["digitalt-innehall"]["change"] is None
         assert by_heading["samarbete-kommunikation"]["missing"] and by_heading["samarbete-kommunikation"]["previousLevel"] is None  # ... missing is not zero
@@ -95,20 +96,33 @@ async def test_a_school_report_from_events(stack: Stack) -> None:
         assert pupils["respondents"]["status"] == "suppressed" and pupils["respondents"]["value"] is None and pupils["respondents"]["n"] is None
         assert pupils["headings"][0]["status"] == "suppressed" and pupils["headings"][0]["value"] is None
 
-        # reopened: the year stops counting until it is submitted again; an old redelivery changes nothing
+        # reopened: the year stops counting in every roll-up until it is submitted again, but the school's own report
+        # still shows the last submitted version, marked as reopened (it used to answer 404 meanwhile); an old
+        # redelivery changes nothing
+        district_admin = auth("district_admin", districts=(str(district),))
+        overview = (await http.get(f"{url}/districts/{district}/overview", params={"year": 2026}, headers=district_admin)).json()
+        assert overview["submitted"] == 1
         await send(stack.bootstrap, [wire(AssessmentReopened(assessmentId=this_year.assessmentId, campaignId=this_year.campaignId, schoolUnitId=school,
                                                              reopenedBy="admin", reopenedAt=datetime(2026, 3, 2, tzinfo=UTC), deadline="2026-04-01"))])
 
-        async def only_last_year() -> bool:
-            return (await http.get(f"{url}/school-units/{school}/report", headers=principal)).json().get("year") == 2025
+        async def marked_reopened() -> dict[str, Any] | None:
+            r = await http.get(f"{url}/school-units/{school}/report", headers=principal)
+            return r.json() if r.status_code == 200 and r.json().get("reopened") else None
 
-        await eventually(only_last_year, what="the reopened 2026 assessment to stop counting")
+        during = await eventually(marked_reopened, what="the reopened 2026 report, marked as reopened")
+        SchoolReport.model_validate(during)
+        assert during["year"] == 2026 and during["reopenedAt"].startswith("2026-03-02") and during["previousYear"] == 2025
+        assert {h["id"]: h["level"] for h in during["headings"]}["infrastruktur"] == 3  # the last submitted version
+        overview = (await http.get(f"{url}/districts/{district}/overview", params={"year": 2026}, headers=district_admin)).json()
+        assert overview["submitted"] == 0  # ... which counts nowhere meanwhile
+        during_csv = (await http.get(f"{url}/school-units/{school}/report", params={"format": "csv"}, headers=principal)).text
+        assert "# återöppnad för ändring" in during_csv
         again = submitted(school, district, 2026, {"infrastruktur": 4}, assessment=this_year.assessmentId, submission=2)
         await send(stack.bootstrap, [wire(again), wire(this_year)])  # the first submission arrives again after the second
 
         async def resubmitted() -> dict[str, Any] | None:
             r = (await http.get(f"{url}/school-units/{school}/report", headers=principal)).json()
-            return r if r.get("year") == 2026 else None
+            return r if r.get("year") == 2026 and r.get("reopened") is False else None
 
         body = await eventually(resubmitted, what="the second submission")
         assert {h["id"]: h["level"] for h in body["headings"]}["infrastruktur"] == 4
@@ -177,17 +191,17 @@ async def test_district_and_city_overviews_suppress_small_roll_ups_and_their_com
         assert body["city"]["infrastruktur"] == {"value": round((12 + 9 + 9) / 9, 2), "n": 9, "status": "shown", "reason": None,
                                                  "previousValue": None, "change": None}  # no submissions the year before: missing, not zero
         exported = await http.get(f"{url}/overview", params={"year": year, "format": "csv"}, headers=admin)
-        assert exported.headers["content-type"].startswith("text/csv") and exported.text.startswith("# levels:")
-        lines = exported.text.splitlines()
+        assert exported.headers["content-type"].startswith("text/csv") and exported.content.startswith("\ufeff# levels:".encode())
+        lines = exported.content.decode("utf-8-sig").splitlines()
         header = next(i for i, line in enumerate(lines) if not line.startswith("#"))
-        assert lines[header] == "id,namn,rubrik_id,rubrik,år,värde,föregående_års_värde,förändring"
+        assert lines[header] == "typ,id,namn,rubrik_id,rubrik,år,värde,föregående_års_värde,förändring"
         infra_sv = "Infrastruktur för ökad tillgänglighet"
-        assert f"{districts['C']},{by_name(body, districts['C'])},infrastruktur,{infra_sv},{year},..,.,." in lines  # suppressed, missing last year
-        assert f"city,Staden,infrastruktur,{infra_sv},{year},3.33,.,." in lines
+        assert f"district,{districts['C']},{by_name(body, districts['C'])},infrastruktur,{infra_sv},{year},..,.,." in lines  # suppressed, missing last year
+        assert f"city,city,Staden,infrastruktur,{infra_sv},{year},3.33,.,." in lines
         assert "suppression" in body["method"]
         english = (await http.get(f"{url}/overview", params={"year": year, "format": "csv", "lang": "en"}, headers=admin)).text.splitlines()
-        assert "id,name,heading,heading_title,year,value,previous_year_value,change" in english
-        assert f"city,City,infrastruktur,Infrastructure for greater access,{year},3.33,.,." in english
+        assert "kind,id,name,heading,heading_title,year,value,previous_year_value,change" in english
+        assert f"city,city,City,infrastruktur,Infrastructure for greater access,{year},3.33,.,." in english
 
         # who may see which overview
         assert (await http.get(f"{url}/districts/{districts['B']}/overview", params={"year": year}, headers=admin_a)).status_code == 403
@@ -380,9 +394,9 @@ async def test_trends_and_similar_schools_without_ranking(stack: Stack) -> None:
         assert [y["year"] for y in body["years"]] == [2036, 2037]
         assert body["years"][1]["headings"]["infrastruktur"]["value"] == 3.0 and body["years"][0]["headings"]["uppfoljning"]["status"] == "missing"
         trend_csv = (await http.get(f"{url}/districts/{district}/trends", params={"format": "csv"}, headers=admin)).text.splitlines()
-        assert "2037,infrastruktur,Infrastruktur för ökad tillgänglighet,3,2.8,0.2,5" in trend_csv
-        assert "2037,uppfoljning,Uppföljning,.,.,.,5" in trend_csv  # year-on-year change
-        assert "år,rubrik_id,rubrik,värde,föregående_års_värde,förändring,inlämnade" in trend_csv
+        assert f"district,{district},2037,infrastruktur,Infrastruktur för ökad tillgänglighet,3,2.8,0.2,5" in trend_csv
+        assert f"district,{district},2037,uppfoljning,Uppföljning,.,.,.,5" in trend_csv  # year-on-year change
+        assert "typ,id,år,rubrik_id,rubrik,värde,föregående_års_värde,förändring,inlämnade" in trend_csv
 
         async def similar() -> dict[str, Any] | None:
             r = (await http.get(f"{url}/school-units/{small[0]}/similar", params={"year": 2036}, headers=admin)).json()
@@ -398,7 +412,7 @@ async def test_trends_and_similar_schools_without_ranking(stack: Stack) -> None:
         assert infra["level"] == 2 and infra["group"] == {"value": (3 + 4 + 2) / 3, "n": 3, "status": "shown", "reason": None}
         assert "schools" not in peers  # no other school is named
         similar_csv = (await http.get(f"{url}/school-units/{small[0]}/similar", params={"year": 2036, "format": "csv"}, headers=admin)).text
-        assert "infrastruktur,Infrastruktur för ökad tillgänglighet,2036,2,3,3" in similar_csv.splitlines()
+        assert f"school,{small[0]},infrastruktur,Infrastruktur för ökad tillgänglighet,2036,2,3,3" in similar_csv.splitlines()
         alone = (await http.get(f"{url}/school-units/{big}/similar", params={"year": 2036}, headers=admin)).json()
         assert alone["group"]["schoolUnits"] == 0 and alone["headings"][0]["group"]["status"] == "missing"
 
@@ -427,7 +441,10 @@ async def test_the_annual_report_is_one_printable_document_and_is_announced_once
             english = (await http.get(f"{url}/annual-report/{year}", params={"lang": "en"}, headers=admin)).text
             assert '<html lang="en">' in english and "Follow-up of the IT strategy" in english and "<td>3 <small>(.)</small></td>" in english
             assert "Infrastructure for greater access" in english and "Infrastruktur för ökad" not in english
-            assert (await http.get(f"{url}/annual-report/{year}", headers=auth("district_admin", districts=(str(district),)))).status_code == 403
+            # a district admin reads their own district's report (tests/integration/test_reporting_districts.py), not another's
+            assert (await http.get(f"{url}/annual-report/{year}", headers=auth("district_admin", districts=(str(district),)))).status_code == 200
+            assert (await http.get(f"{url}/annual-report/{year}", params={"districtId": str(district)},
+                                   headers=auth("district_admin", districts=(str(uuid.uuid4()),)))).status_code == 403
             first = Publication.model_validate((await http.post(f"{url}/annual-report/{year}/publish", headers=admin)).json()).model_dump(mode="json")
             assert str(district) in first["announced"]
             again = (await http.post(f"{url}/annual-report/{year}/publish", headers=admin)).json()
@@ -484,8 +501,12 @@ async def test_every_view_checks_who_is_asking(stack: Stack) -> None:
         (f"/school-units/{school}/charts/trend.svg", school_staff), (f"/school-units/{school}/history", school_staff),
         (f"/districts/{district}/overview?year=2040", {"district_admin", "city_admin"}), (f"/districts/{district}/trends", {"district_admin", "city_admin"}),
         ("/headings/infrastruktur?year=2040", {"district_admin", "other_district_admin", "city_admin"}),
-        ("/overview?year=2040", {"city_admin"}), ("/trends", {"city_admin"}), ("/charts/heatmap.svg?year=2040", {"city_admin"}),
-        ("/annual-report/2040", {"city_admin"}), ("/indicators", school_staff | {"other_principal", "other_district_admin"}),
+        # the heat map and the annual report: a district admin's own district (their own without districtId, not another's)
+        ("/overview?year=2040", {"city_admin"}), ("/trends", {"city_admin"}),
+        ("/charts/heatmap.svg?year=2040", {"district_admin", "other_district_admin", "city_admin"}),
+        (f"/charts/heatmap.svg?year=2040&districtId={district}", {"district_admin", "city_admin"}),
+        ("/annual-report/2040", {"district_admin", "other_district_admin", "city_admin"}),
+        (f"/annual-report/2040?districtId={district}", {"district_admin", "city_admin"}), ("/indicators", school_staff | {"other_principal", "other_district_admin"}),
         ("/campaigns", {"district_admin", "other_district_admin", "city_admin"}),
     ]
     async with httpx.AsyncClient(timeout=20) as http:

@@ -137,6 +137,12 @@ class Ctx:
                                           headers=self.world.own.auth("principal")), 200)
         return values
 
+    async def fresh_invitation(self) -> dict[str, Any]:
+        """One single-use pulse code for the school's draft of the matrix round (issued by its Rektor)."""
+        r = await self.http.post(f"{self.url('assessment')}/assessments/{self.values['assessment_id']}/pulse/invitations",
+                                 json={"group": "staff", "count": 1}, headers=self.world.own.auth("principal"))
+        return {"code": (await expect(r, 201))["codes"][0]}
+
     async def fresh_app(self) -> dict[str, Any]:
         r = await self.http.post(f"{self.url('catalog')}/apps", json=app_body(f"Matrisappen {tag()}"), headers=self.world.own.auth("it_admin"))
         return {"app_id": (await expect(r, 201))["id"]}
@@ -210,9 +216,13 @@ ROWS: list[Row] = [
         body={"reason": "Rektor vill komplettera"}),
     Row("assessment", "GET", "/assessments/{assessment_id}/guidance", own=READERS, other=CITY),
     Row("assessment", "GET", "/assessments/{assessment_id}/audit", own=roles("principal", "district_admin", "city_admin"), other=CITY),
+    # the pulse (docs/decisions/0016): single-use invitations issued by the Rektor, answered without login (a fresh code per
+    # cell: each answers once); results read by the school's leadership and its district and city, not by teachers
+    Row("assessment", "POST", "/assessments/{assessment_id}/pulse/invitations", own=roles("principal"), other=NONE, ok=201,
+        body={"group": "staff", "count": 2}),
     Row("assessment", "GET", "/pulse/{code}", public=True),
-    Row("assessment", "POST", "/pulse/{code}", public=True, ok=202, body={"group": "staff", "answers": {"infrastruktur": 3}}),
-    Row("assessment", "GET", "/assessments/{assessment_id}/pulse", own=READERS, other=CITY),
+    Row("assessment", "POST", "/pulse/{code}", public=True, ok=202, body={"answers": {"infrastruktur": 3}}, fresh=Ctx.fresh_invitation),
+    Row("assessment", "GET", "/assessments/{assessment_id}/pulse", own=roles("principal", "district_admin", "city_admin"), other=CITY),
     Row("assessment", "GET", "/school-units/{school_unit_id}/action-plan", own=READERS, other=CITY),
     Row("assessment", "POST", "/school-units/{school_unit_id}/actions", own=roles("principal"), other=NONE, ok=201,
         body={"heading": "uppfoljning", "title": "Årshjul för uppföljning", "owner": "Rektor", "successCriterion": "Årshjulet är beslutat"}),
@@ -277,8 +287,13 @@ ROWS: list[Row] = [
         body=lambda v, c: {"code": f"matris-{v['tag']}", "metric": "matrixFigure", "unit": "count", "name": {"sv": "Matris", "en": "Matrix"}}),
     Row("reporting", "GET", "/school-units/{school_unit_id}/charts/radar.svg", own=READERS, other=CITY),
     Row("reporting", "GET", "/school-units/{school_unit_id}/charts/trend.svg", own=READERS, other=CITY),
-    Row("reporting", "GET", "/charts/heatmap.svg", own=CITY, other=CITY),
-    Row("reporting", "GET", "/annual-report/{year}", own=CITY, other=CITY),
+    # issue 20: a district admin reads their own district's heat map and annual report (the schools of the district; without
+    # districtId their own districts), so the own side's district admin now gets 200 and the other side's a 403 for this
+    # district; the city's whole view stays the city admin's. A signed link (?sig=) is tested in test_reporting_districts.py.
+    Row("reporting", "GET", "/charts/heatmap.svg", own=roles("district_admin", "city_admin"), other=CITY, query=(("districtId", "{district_id}"),)),
+    Row("reporting", "GET", "/annual-report/{year}", own=roles("district_admin", "city_admin"), other=CITY, query=(("districtId", "{district_id}"),)),
+    Row("reporting", "POST", "/annual-report/{year}/links", own=roles("district_admin", "city_admin"), other=CITY, ok=201,
+        body=lambda v, c: {"districtId": v["district_id"]}),
     Row("reporting", "POST", "/annual-report/{year}/publish", own=CITY, other=CITY, serial=True),
     *jobs("reporting", "retention"),
     *operator_listing("reporting"),
@@ -316,6 +331,8 @@ ROWS: list[Row] = [
         body=lambda v, c: {"audience": _audience(v), "subject": f"Matris {c}", "body": "Ett test av behörigheter."}),
     # the own principal sent it
     Row("notification", "GET", "/broadcasts/{broadcast_id}", own=SENDERS, other=CITY),
+    # every sender lists their own broadcasts (a city admin everyone's): the other side never sees the own principal's
+    Row("notification", "GET", "/broadcasts", own=SENDERS, other=SENDERS, hide="broadcast_id"),
     Row("notification", "GET", "/broadcasts/{broadcast_id}/receipts", own=SENDERS, other=CITY,
         query=(("schoolUnitId", "{school_unit_id}"), ("reason", "delivery-problem"))),
     # gateways authenticate with their own shared token: no user token of any role is one
@@ -355,11 +372,12 @@ async def ctx(stack: Stack) -> AsyncIterator[Ctx]:
                                      "year": REPORT_YEAR, "heading": "infrastruktur", "version": 1})
         admin = auth("city_admin", subject="matrix-setup")
 
-        # assessment: a round with the school's draft, its pulse code and an action
+        # assessment: a round with the school's draft, an invitation to its pulse and an action
         draft = await c.draft()
         action = await expect(await http.post(f"{c.url('assessment')}/school-units/{own.school}/actions", headers=own.auth("principal"),
                                               json={"heading": "uppfoljning", "title": "Årshjul", "owner": "Rektor", "successCriterion": "Beslutat"}), 201)
-        c.values.update(campaign_id=draft["campaign"]["id"], assessment_id=draft["id"], code=draft["pulse"]["code"], action_id=action["id"])
+        c.values.update(campaign_id=draft["campaign"]["id"], assessment_id=draft["id"], action_id=action["id"])
+        c.values.update(await c.fresh_invitation())
 
         # catalog: an app, a licence for the school, a teacher's request
         c.values.update(await c.fresh_app())

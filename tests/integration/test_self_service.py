@@ -21,7 +21,7 @@ from tests.support.stack import Stack, auth
 pytestmark = pytest.mark.integration
 
 PROBLEM = "application/problem+json"
-NO_QUIET = {"quietHours": {"start": "00:00", "end": "00:00"}}
+NO_QUIET = {"quietHours": None}
 
 
 def code_in(message: dict[str, Any]) -> str:

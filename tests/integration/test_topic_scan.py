@@ -155,8 +155,8 @@ async def test_no_personal_data_on_any_topic(stack: Stack) -> None:
             assert r.status_code == 201, r.text
             request_id = r.json()["id"]
             r = await http.post(f"{c}/requests/{request_id}/actions", headers=own.auth("it_admin"),
-                                json={"action": "approve", "conditions": "Endast med pseudonymiserade konton"})
-            assert r.status_code == 200 and r.json()["state"] == "approved", r.text
+                                json={"action": "reject", "note": "Finns redan i programbanken under ett annat namn"})
+            assert r.status_code == 200 and r.json()["state"] == "rejected", r.text
 
         # the flow's own events are on the broker before the scan starts
         for guardian in contacts:

@@ -44,7 +44,7 @@ def test_every_route_of_the_service_answers_one_of_its_models() -> None:
     document = create_app(SPEC).openapi()
     names = {m.__name__ for m in MODELS}
     routes = [r for m in (actions, assessments, campaigns, frameworks, history, pulse) for r in m.router.routes if isinstance(r, APIRoute)]
-    assert len(routes) == 24
+    assert len(routes) == 25
     for route in routes:
         for method in route.methods or ():
             ok = next(v for k, v in document["paths"][route.path][method.lower()]["responses"].items() if k.startswith("2"))
@@ -88,7 +88,7 @@ def test_an_assessment_as_the_views_make_it_is_what_the_model_says() -> None:
         "schoolUnit": school.ref() | {"districtId": school.district, "schoolTypes": ["GR"]}, "language": "en", "indicators": ["INF-01"],
         "answers": [answer_json(answer, SHOWN, v2)], "missingRequired": [],
         "headings": [heading_json(HeadingResult("infrastruktur", 3, 3.4, 7, 1, 8), SHOWN, v2)],
-        "openActions": [action_json(action_row(), SHOWN)], "pulse": {"groups": ["staff"], "code": "k7mq3xr9tw"},
+        "openActions": [action_json(action_row(), SHOWN)], "pulse": {"groups": ["staff"], "invitations": f"/assessments/{row['id']}/pulse/invitations"},
     }
     a = schemas.Assessment.model_validate(body)
     assert a.submittedBy is not None and a.submittedBy.kind == "erased" and a.submittedBy.id is None and a.submittedBy.name is None

@@ -68,7 +68,7 @@ class FakeStore:
             self.row["effective_deadline"] = self.row["deadline_override"] or self.row["deadline"]
             return dict(self.row)
 
-        async def pulse_tally(conn: Any, campaign_id: uuid.UUID, school_unit: uuid.UUID) -> domain.PulseTally:
+        async def pulse_tally(conn: Any, campaign_id: uuid.UUID, school_unit: uuid.UUID, *, released: bool = False) -> domain.PulseTally:
             return domain.PulseTally()
 
         async def audit(conn: Any, actor: str, action: str, kind: str, key: str, data: Mapping[str, Any]) -> None:

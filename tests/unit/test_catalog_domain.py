@@ -3,6 +3,7 @@ availability, licences, requests, search queries and filters. No database, no ne
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
@@ -778,3 +779,121 @@ def test_every_reason_has_both_languages_and_fills_in_its_facts() -> None:
     reasons = domain.approval_reasons(DataProtection.model_validate({"dataCategories": ["civic_no"], "processingCountries": ["US"]}), TODAY)
     assert [r.code for r in reasons] == ["no_signed_dpa", "transfer_without_safeguard", "sensitive_without_dpia"]
     assert all("{" not in r.text(lang) for r in reasons for lang in ("sv", "en"))
+
+
+# --- a request's decision and the catalogue ------------------------------------------------------
+
+NOT_APPROVED = StatusDefinition("not_approved", "Ej godkänd", "Not approved", allows_use=False)
+PILOT = StatusDefinition("pilot", "Endast pilot", "Pilot only", allows_use=True)
+LICENCE_NOW = (TODAY - timedelta(days=1), TODAY + timedelta(days=365))
+
+
+def decide(**overrides: Any) -> domain.RequestApproval:
+    """Approving a request of a GR school for a grade-5 app under review with a clean agreement; keywords replace facts."""
+    facts: dict[str, Any] = {"current": UNDER_REVIEW, "wanted": APPROVED, "dp": signed(), "reviewed": True, "app_grades": ["4", "5", "6"],
+                             "app_school_types": ["GR"], "free_use": False, "school_types": ["GR"], "licensed": False,
+                             "licence_period": LICENCE_NOW, "requested_grades": ["5"], "today": TODAY}
+    return domain.request_approval(**{**facts, **overrides})
+
+
+def codes(plan: domain.RequestApproval) -> list[str]:
+    return [b.code for b in plan.blockers]
+
+
+def test_an_approval_with_a_clean_app_and_a_licence_changes_the_status() -> None:
+    plan = decide()
+    assert plan.blockers == [] and plan.status == APPROVED
+
+
+def test_an_app_already_usable_keeps_its_status() -> None:
+    assert decide(current=APPROVED, wanted=None, licensed=True, licence_period=None) == domain.RequestApproval(None, [])
+
+
+def test_the_observed_case_not_approved_with_an_expired_agreement_is_refused_with_every_blocker() -> None:
+    expired = signed(dpaExpires=TODAY - timedelta(days=1))
+    plan = decide(current=NOT_APPROVED, wanted=APPROVED, dp=expired, licence_period=None)
+    assert codes(plan) == ["dpa_expired", "licence_needed"]
+    assert [b.text("sv") for b in plan.blockers][0] == f"Personuppgiftsbiträdesavtalet gick ut {TODAY - timedelta(days=1)}."
+    assert "licence" in plan.blockers[1].text("en") and "licens" in plan.blockers[1].text("sv")
+
+
+def test_the_same_rules_as_a_direct_approval_transfers_and_dpia() -> None:
+    dp = DataProtection.model_validate({**signed().model_dump(), "dataCategories": ["civic_no"], "processingCountries": ["US"]})
+    assert codes(decide(dp=dp)) == ["transfer_without_safeguard", "sensitive_without_dpia"]
+
+
+def test_a_status_that_allows_no_use_cannot_be_what_an_approval_gives() -> None:
+    assert codes(decide(wanted=NOT_APPROVED)) == ["decision_status_disallows_use"]
+    assert codes(decide(wanted=None)) == ["decision_status_disallows_use"]  # under review, kept
+
+
+def test_an_unreviewed_draft_cannot_be_approved_even_when_its_facts_say_no_personal_data() -> None:
+    assert codes(decide(dp=DataProtection(), reviewed=False, free_use=True)) == ["dp_not_reviewed"]
+    assert codes(decide(dp=DataProtection(), reviewed=True, free_use=True)) == []
+    assert [r.code for r in domain.approval_reasons(DataProtection(), TODAY, reviewed=False)] == ["dp_not_reviewed"]
+    blocked = refusal(lambda: domain.check_status_change(UNDER_REVIEW, APPROVED, DataProtection(), ["4"], TODAY, reviewed=False))
+    assert isinstance(blocked, Rejected) and blocked.status == 409 and "has not yet reviewed" in str(blocked)
+
+
+def test_the_school_must_be_able_to_use_it_school_types_and_grades() -> None:
+    assert codes(decide(school_types=["GY"])) == ["not_for_school_types"]
+    assert codes(decide(wanted=APPROVED_456, app_grades=["7", "8"], requested_grades=["7"])) == ["no_usable_grades"]
+    assert codes(decide(wanted=APPROVED_456, app_grades=["5", "6", "7"], requested_grades=["7"])) == ["requested_grades_not_allowed"]
+    assert codes(decide(wanted=APPROVED_456, app_grades=["5", "6", "7"], requested_grades=["6", "7"])) == []
+
+
+def test_a_licence_is_needed_unless_free_or_held_and_must_be_valid_today() -> None:
+    assert codes(decide(licence_period=None)) == ["licence_needed"]
+    assert codes(decide(licence_period=None, free_use=True)) == []
+    assert codes(decide(licence_period=None, licensed=True)) == []
+    later = (TODAY + timedelta(days=10), TODAY + timedelta(days=300))
+    assert codes(decide(licence_period=later)) == ["licence_not_current"]
+
+
+def test_a_retired_app_cannot_be_approved() -> None:
+    assert codes(decide(current=RETIRED, wanted=None)) == ["app_retired"]
+
+
+def test_approved_and_unavailable_at_the_school_are_never_both_true() -> None:
+    """Every combination of statuses, data protection, school, grades and licence: an approvable request leaves the app
+    available at the school, and what a direct approval to that status would refuse, the request's approval refuses too."""
+    dps = {"signed": signed(), "expired": signed(dpaExpires=TODAY - timedelta(days=1)), "none": DataProtection(), "unreviewed": DataProtection()}
+    licences = [(True, False, None), (False, True, None), (False, False, None), (False, False, LICENCE_NOW),
+                (False, False, (TODAY + timedelta(days=1), TODAY + timedelta(days=9)))]
+    approvable = 0
+    for current, wanted, dp_kind, school_types, app_grades, (free_use, licensed, period) in itertools.product(
+            [UNDER_REVIEW, APPROVED, APPROVED_456, NOT_APPROVED, LAPSED, PILOT], [None, APPROVED, APPROVED_456, NOT_APPROVED, PILOT],
+            dps, [["GR"], ["GY"]], [["4", "5"], ["7", "8"]], licences):
+        reviewed = dp_kind != "unreviewed"
+        plan = decide(current=current, wanted=wanted, dp=dps[dp_kind], reviewed=reviewed, school_types=school_types, app_grades=app_grades,
+                      free_use=free_use, licensed=licensed, licence_period=period, requested_grades=[])
+        status = plan.status or current
+        holds_licence = licensed or (period is not None and period[0] <= TODAY <= period[1])
+        available, why = domain.availability(status=status, app_grades=app_grades, app_school_types=["GR"], free_use=free_use,
+                                             school_types=school_types, licensed=holds_licence)
+        case = (current.code, wanted and wanted.code, dp_kind, school_types, app_grades, free_use, licensed, period)
+        if not plan.blockers:
+            approvable += 1
+            assert available, (case, why.text("en"))
+        if status.allows_use and domain.approval_blockers(dps[dp_kind], TODAY, reviewed=reviewed):
+            assert plan.blockers, case
+        assert all("{" not in b.text(lang) for b in plan.blockers for lang in ("sv", "en")), case
+    assert approvable > 50  # the grid has approvable cases, so the first assertion is exercised
+
+
+def test_a_refusal_is_one_sentence_per_blocker_in_the_readers_language() -> None:
+    plan = decide(licence_period=None, school_types=["GY"])
+    assert domain.decision_refusal("Räknestigen", plan.blockers, "sv").startswith("Begäran kan inte godkännas: Räknestigen")
+    assert domain.decision_refusal("Räknestigen", plan.blockers, "en").endswith(plan.blockers[-1].text("en"))
+
+
+def test_a_draft_from_a_request_is_made_from_the_proposal_and_the_school() -> None:
+    draft = domain.draft_app({"name": "Ordjakten", "supplier": "", "url": "https://ordjakten.se", "description": ""}, "Ordträning i åk 2",
+                             [], ["FKLASS", "GR"], {})
+    assert (draft.name, draft.supplier, draft.description, draft.url) == ("Ordjakten", domain.UNKNOWN_SUPPLIER, "Ordträning i åk 2", "https://ordjakten.se")
+    assert draft.grades == ["F", *[str(n) for n in range(1, 10)]] and draft.schoolTypes == ["FKLASS", "GR"]
+    assert draft.dataProtection == DataProtection() and draft.freeUse is False
+    corrected = domain.draft_app({"name": "Ordjakten"}, "x", ["2"], ["GR"], {"subjects": ["SV"], "supplier": "Ordlek AB"})
+    assert corrected.subjects == ["SV"] and corrected.supplier == "Ordlek AB" and corrected.grades == ["2"]
+    with pytest.raises(ValidationError):
+        domain.draft_app({"name": "Ordjakten"}, "x", ["2"], ["GR"], {"subjects": ["XX"]})

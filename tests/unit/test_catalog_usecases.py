@@ -97,7 +97,7 @@ def sealing(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def programbank(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     """The apps, the audit rows and whether a duplicate is found, kept in memory behind the store functions."""
-    state: dict[str, Any] = {"apps": {}, "audit": [], "duplicate": None}
+    state: dict[str, Any] = {"apps": {}, "audit": [], "duplicate": None, "unreviewed": set()}
 
     async def statuses(conn: Any) -> dict[str, StatusDefinition]:
         return STATUSES
@@ -122,8 +122,15 @@ def programbank(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     async def audit(conn: Any, actor: str, action: str, kind: str, key: str, detail: Any) -> None:
         state["audit"].append((actor, action, key))
 
+    async def data_protection_reviewed(conn: Any, app_id: uuid.UUID) -> bool:
+        return app_id not in state["unreviewed"]
+
+    async def set_data_protection_reviewed(conn: Any, app_id: uuid.UUID, reviewed: bool) -> None:
+        (state["unreviewed"].discard if reviewed else state["unreviewed"].add)(app_id)
+
     for name, fake in [("statuses", statuses), ("find_duplicate", find_duplicate), ("insert_app", insert_app), ("update_app", update_app),
-                       ("set_status", set_status), ("get_app", get_app), ("audit", audit)]:
+                       ("set_status", set_status), ("get_app", get_app), ("audit", audit), ("data_protection_reviewed", data_protection_reviewed),
+                       ("set_data_protection_reviewed", set_data_protection_reviewed)]:
         monkeypatch.setattr(store, name, fake)
     return state
 
@@ -202,12 +209,16 @@ async def test_a_change_that_changes_nothing_announces_nothing(programbank: dict
 # --- requests ------------------------------------------------------------------------------------
 
 @pytest.fixture
-def request_store(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    """One open request from a teacher at SCHOOL, with its steps."""
+def request_store(monkeypatch: pytest.MonkeyPatch, programbank: dict[str, Any]) -> dict[str, Any]:
+    """One open request from a teacher at SCHOOL (a GR school) for an approved app that is free to use, with its steps;
+    the apps behind the ``programbank`` fakes."""
     teacher = person(Role.TEACHER, school=SCHOOL)
-    held: dict[str, Any] = {"teacher": teacher, "steps": [], "row": {
-        "id": uuid.uuid4(), "school_unit": SCHOOL, "district": DISTRICT, "requester": teacher.subject, "app_id": uuid.uuid4(),
-        "app_name": "Räknestigen", "state": "submitted", "conditions": None, "reason": None,
+    app_id = uuid.uuid4()
+    programbank["apps"][app_id] = app_row(app_id, app_input(**SIGNED).model_copy(update={"freeUse": True}), "approved")
+    held: dict[str, Any] = {"teacher": teacher, "steps": [], "programbank": programbank, "row": {
+        "id": uuid.uuid4(), "school_unit": SCHOOL, "school_name": "Skola", "district": DISTRICT, "requester": teacher.subject,
+        "app_id": app_id, "app_name": "Räknestigen", "proposed": None, "purpose": "Taluppfattning", "grades": ["5"], "state": "submitted",
+        "conditions": None, "reason": None,
     }}
 
     async def get_request(conn: Any, request_id: uuid.UUID, *, lock: bool = False) -> dict[str, Any] | None:
@@ -218,14 +229,27 @@ def request_store(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
         row = held["row"]
         row.update(state=state, conditions=conditions or row["conditions"], reason=reason or row["reason"])
 
+    async def link_request_app(conn: Any, request_id: uuid.UUID, app_id: uuid.UUID) -> None:
+        held["row"]["app_id"] = app_id
+
     async def add_request_step(conn: Any, request_id: uuid.UUID, actor: str, step: str, note: str | None, at: datetime) -> None:
         held["steps"].append((actor, step, note))
 
     async def request_steps(conn: Any, request_id: uuid.UUID) -> list[Any]:
         return list(held["steps"])
 
+    async def school(conn: Any, school_unit: uuid.UUID) -> dict[str, Any] | None:
+        return {"id": SCHOOL, "display_name": "Skola", "school_types": ["GR"], "district": DISTRICT} if school_unit == SCHOOL else None
+
+    async def licensed(conn: Any, app_id: uuid.UUID, school_unit: uuid.UUID, today: date) -> bool:
+        return False
+
+    async def open_request_for(conn: Any, app_id: uuid.UUID, school_unit: uuid.UUID) -> None:
+        return None
+
     for name, fn in [("get_request", get_request), ("move_request", move_request), ("add_request_step", add_request_step),
-                     ("request_steps", request_steps)]:
+                     ("request_steps", request_steps), ("link_request_app", link_request_app), ("school", school), ("licensed", licensed),
+                     ("open_request_for", open_request_for)]:
         monkeypatch.setattr(store, name, fn)
     return held
 
@@ -238,6 +262,60 @@ async def test_approving_a_request_announces_the_decision(request_store: dict[st
     assert isinstance(event, AppRequestDecided)
     assert (event.decision, event.conditions, event.reason) == (RequestDecision.APPROVED, "pseudonymised accounts only", None)
     assert event.decidedBy == sealed(reviewer.subject) and event.requester == sealed(request_store["teacher"].subject)
+
+
+async def test_approving_a_request_for_an_app_not_yet_approved_approves_it_by_the_same_rules(request_store: dict[str, Any]) -> None:
+    apps_held = request_store["programbank"]["apps"]
+    app_id = request_store["row"]["app_id"]
+    apps_held[app_id] = {**apps_held[app_id], "status": "under_review"}
+    uow, dpo = FakeUnitOfWork(), person(Role.DATA_PROTECTION)
+    moved = await requests.act_on_request(uow, dpo, request_store["row"]["id"], action="approve", today=TODAY)
+    assert moved.row["state"] == "approved" and moved.refusal is None and apps_held[app_id]["status"] == "approved"
+    status_changed, decided = uow.events
+    assert isinstance(status_changed, AppStatusChanged) and (status_changed.previousStatus, status_changed.status) == ("under_review", "approved")
+    assert isinstance(decided, AppRequestDecided) and decided.decision == RequestDecision.APPROVED
+
+
+@pytest.mark.parametrize("lang", ["sv", "en"])
+async def test_an_approval_the_app_cannot_support_is_refused_with_the_blockers_and_changes_nothing(request_store: dict[str, Any], lang: str) -> None:
+    apps_held = request_store["programbank"]["apps"]
+    app_id = request_store["row"]["app_id"]
+    expired = {**SIGNED, "dpaExpires": date(2026, 1, 31)}
+    apps_held[app_id] = {**app_row(app_id, app_input(**expired), "under_review"), "free_use": False}
+    uow, dpo = FakeUnitOfWork(), person(Role.DATA_PROTECTION)
+    with pytest.raises(Problem) as refused:
+        await requests.act_on_request(uow, dpo, request_store["row"]["id"], action="approve", today=TODAY, lang=lang)
+    assert refused.value.status == 409
+    assert [b["code"] for b in refused.value.extra["blockers"]] == ["dpa_expired", "licence_needed"]
+    expected = {"sv": "Personuppgiftsbiträdesavtalet gick ut 2026-01-31.", "en": "The data processing agreement expired on 2026-01-31."}[lang]
+    assert expected in str(refused.value.detail)
+    assert uow.events == [] and request_store["row"]["state"] == "submitted" and apps_held[app_id]["status"] == "under_review"
+
+
+async def test_a_request_for_a_new_app_gets_a_draft_whose_use_waits_for_the_data_protection_review(request_store: dict[str, Any]) -> None:
+    apps_held = request_store["programbank"]["apps"]
+    request_store["row"].update(app_id=None, app_name="Ordjakten", proposed={"name": "Ordjakten", "supplier": "Ordlek AB", "url": None, "description": ""})
+    uow, it_admin = FakeUnitOfWork(), person(Role.IT_ADMIN, district=DISTRICT)
+    moved = await requests.act_on_request(uow, it_admin, request_store["row"]["id"], action="approve", today=TODAY)
+    # the draft is made and the request acknowledged (committed by the route); the approval itself is refused
+    draft_id = moved.row["app_id"]
+    assert draft_id in apps_held and apps_held[draft_id]["status"] == "under_review" and moved.row["state"] == "acknowledged"
+    assert moved.refusal is not None and moved.refusal.status == 409
+    assert [b["code"] for b in moved.refusal.extra["blockers"]][0] == "dp_not_reviewed"
+    published, acknowledged = uow.events
+    assert isinstance(published, AppPublished) and published.allowsUse is False
+    assert isinstance(acknowledged, AppRequestProgressed) and acknowledged.step == RequestStep.ACKNOWLEDGED and acknowledged.appId == draft_id
+    # an IT admin cannot approve the draft directly either, whatever its (empty) facts say
+    with pytest.raises(Problem) as direct:
+        await apps.set_status(FakeUnitOfWork(), it_admin, draft_id, "approved", None, TODAY)
+    assert direct.value.status == 409 and "has not yet reviewed" in str(direct.value.detail)
+    # once the data-protection function has recorded the facts (none: no personal data), the request can be approved
+    await apps.set_data_protection(FakeUnitOfWork(), person(Role.DATA_PROTECTION), draft_id, DataProtection(), TODAY)
+    uow = FakeUnitOfWork()
+    apps_held[draft_id] = {**apps_held[draft_id], "free_use": True}
+    approved = await requests.act_on_request(uow, it_admin, request_store["row"]["id"], action="approve", today=TODAY)
+    assert approved.row["state"] == "approved" and apps_held[draft_id]["status"] == "approved"
+    assert [type(e) for e in uow.events] == [AppStatusChanged, AppRequestDecided]
 
 
 async def test_the_requester_cannot_approve_their_own_request(request_store: dict[str, Any]) -> None:

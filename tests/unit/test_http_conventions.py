@@ -91,3 +91,19 @@ def test_a_versioned_path_keeps_its_percent_encoding_and_a_newline_never_reaches
     for path in ("/v1/apps/%0A", "/apps/%0D%0Ax"):
         r = c.get(path)
         assert r.status_code in (401, 404, 422), path
+
+
+def test_a_date_in_a_request_is_a_day_a_person_could_mean() -> None:
+    from datetime import date
+
+    from pydantic import BaseModel, ValidationError
+
+    from shared.http.dates import PlausibleDate, latest
+
+    class Body(BaseModel):
+        day: PlausibleDate
+
+    assert Body(day="2027-01-31").day == date(2027, 1, 31)  # type: ignore[arg-type]
+    for slip in (0, 1700000000, "0116-07-20", "1970-01-01", "2027-13-01", "31/01/2027", f"{latest().year + 1}-01-01"):
+        with pytest.raises(ValidationError):
+            Body(day=slip)  # type: ignore[arg-type]

@@ -36,7 +36,7 @@ OTHER = Principal(subject=str(uuid4()), roles=frozenset({Role.TEACHER}))
 @pytest.fixture
 def saved(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     """The preference store, in memory."""
-    state: dict[str, Any] = {"setting": None, "rows": []}
+    state: dict[str, Any] = {"setting": None, "rows": [], "facts": {"email": False, "sms": True, "push": False, "language": None}}
 
     async def preferences(conn: Any, person: UUID) -> tuple[Any, list[Any]]:
         return state["setting"], state["rows"]
@@ -47,8 +47,12 @@ def saved(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
         state["setting"] = {"language": language or "sv", "quiet_start": start, "quiet_end": end}
         state["rows"] = [{"message_type": t, "channel": c, "mode": m} for t, c, m in choices]
 
+    async def contact_facts(conn: Any, person: UUID) -> dict[str, Any]:
+        return state["facts"]
+
     monkeypatch.setattr(preference_store, "preferences", preferences)
     monkeypatch.setattr(preference_store, "save_preferences", save_preferences)
+    monkeypatch.setattr(preference_store, "contact_facts", contact_facts)
     return state
 
 
@@ -72,6 +76,44 @@ def test_set_preferences_refuses_others_and_critical_off(saved: dict[str, Any]) 
         run(usecases.set_preferences(FakeUnitOfWork(), SELF, PERSON, choices=[("critical", "sms", "off")]))  # type: ignore[arg-type]
     assert refused.value.status == 422
     assert "saved" not in saved  # nothing stored either time
+
+
+def refused_field(**change: Any) -> str:
+    with pytest.raises(Problem) as refused:
+        run(usecases.set_preferences(FakeUnitOfWork(), SELF, PERSON, **change))  # type: ignore[arg-type]
+    assert refused.value.status == 422
+    return str(refused.value.extra["field"])
+
+
+def test_preferences_refuse_what_would_silently_not_work_naming_the_field(saved: dict[str, Any]) -> None:
+    # a language without templates; quiet hours that start when they end (none is quietHours: null)
+    assert refused_field(language="fi") == "body.language"
+    assert refused_field(quiet=(time(0), time(0))) == "body.quietHours.end"
+    assert refused_field(quiet=(time(22, 30), time(22, 30))) == "body.quietHours.end"
+    # a digest by e-mail without an e-mail address (the person has a mobile number only); SMS is fine
+    assert refused_field(choices=[("broadcast", "sms", "digest"), ("broadcast", "email", "digest")]) == "body.choices.1.mode"
+    # every channel the person can be reached on turned off for broadcasts, the in-app inbox too
+    assert refused_field(choices=[("broadcast", "inapp", "off"), ("broadcast", "sms", "off"), ("broadcast", "push", "off")]) \
+        == "body.choices.1.mode"  # the last channel taken away that could reach them (they have no push device)
+    assert "saved" not in saved  # nothing stored any time
+    # one channel left is enough, and another type may be silenced entirely
+    run(usecases.set_preferences(FakeUnitOfWork(), SELF, PERSON, choices=[("broadcast", "inapp", "off"), ("broadcast", "sms", "instant"),  # type: ignore[arg-type]
+                                                                       *(("licence-expiring", c, "off") for c in domain.CHANNELS)]))
+    # … but a later change may not take the last one away: the stored choices count
+    assert refused_field(choices=[("broadcast", "sms", "off")]) == "body.choices.0.mode"
+
+
+def test_no_quiet_hours_is_stored_as_an_empty_span_and_answered_as_null(saved: dict[str, Any]) -> None:
+    result = run(usecases.set_preferences(FakeUnitOfWork(), SELF, PERSON, no_quiet=True))  # type: ignore[arg-type]
+    assert saved["saved"]["quiet"] == (time(0), time(0)) and result["quietHours"] is None
+    assert not domain.in_quiet_hours(time(3), time(0), time(0))
+
+
+def test_without_a_choice_the_language_is_the_citys_when_supported(saved: dict[str, Any]) -> None:
+    saved["facts"] = {"email": True, "sms": False, "push": False, "language": "en"}
+    assert run(usecases.get_preferences(FakeUnitOfWork(), SELF, PERSON))["language"] == "en"  # type: ignore[arg-type]
+    saved["facts"] = {"email": True, "sms": False, "push": False, "language": "fi"}
+    assert run(usecases.get_preferences(FakeUnitOfWork(), SELF, PERSON))["language"] == "sv"  # type: ignore[arg-type]
 
 
 def test_run_reach_publishes_each_changed_school_with_guardians(monkeypatch: pytest.MonkeyPatch) -> None:

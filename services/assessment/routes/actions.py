@@ -4,7 +4,6 @@ cases in usecases/actions.py).
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -21,6 +20,7 @@ from shared.http.pages import PageRequest, page_request
 from shared.i18n import language
 from shared.problems import documented
 from shared.uow import unit_of_work
+from shared.http.dates import PlausibleDate
 
 router = APIRouter(tags=["action plan"])
 Status = Literal["planned", "in_progress", "done", "dropped"]
@@ -31,7 +31,7 @@ class NewAction(BaseModel):
     indicatorId: str | None = Field(default=None, examples=["KOM-01"])
     title: str = Field(min_length=3, max_length=300, examples=["Inför kollegialt lärande om digitala verktyg varannan vecka"])
     owner: str = Field(min_length=1, max_length=200, description="a role or name at the school", examples=["Förstelärare i digitalisering"])
-    deadline: date | None = Field(default=None, examples=["2027-06-15"])
+    deadline: PlausibleDate | None = Field(default=None, examples=["2027-06-15"])
     successCriterion: str = Field(min_length=3, max_length=1000, examples=["Alla lärare har deltagit i minst fyra träffar"])
     status: Status = "planned"
     assessmentId: UUID | None = Field(default=None, description="the assessment the action answers to")
@@ -40,7 +40,7 @@ class NewAction(BaseModel):
 class ActionChangeIn(BaseModel):
     title: str | None = Field(default=None, min_length=3, max_length=300)
     owner: str | None = Field(default=None, min_length=1, max_length=200)
-    deadline: date | None = None
+    deadline: PlausibleDate | None = None
     successCriterion: str | None = Field(default=None, min_length=3, max_length=1000)
     status: Status | None = Field(default=None, examples=["done"])
     note: str | None = Field(default=None, min_length=1, max_length=4000, description="a follow-up note, e.g. in next year's assessment",

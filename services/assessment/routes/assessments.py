@@ -5,7 +5,6 @@ and answer with the assessment as JSON.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -24,6 +23,7 @@ from shared.http.pages import PageRequest, page_request
 from shared.i18n import language
 from shared.problems import Problem, documented
 from shared.uow import unit_of_work
+from shared.http.dates import PlausibleDate
 
 router = APIRouter(tags=["assessments"])
 
@@ -43,7 +43,7 @@ class AnswersIn(BaseModel):
 
 class Reopening(BaseModel):
     reason: str = Field(min_length=3, max_length=2000, examples=["Rektor har begärt att få komplettera digital kompetens."])
-    deadline: date | None = Field(default=None, description="more time for this school unit than the round's deadline", examples=["2027-04-30"])
+    deadline: PlausibleDate | None = Field(default=None, description="more time for this school unit than the round's deadline", examples=["2027-04-30"])
 
 
 Lang = Annotated[Language | None, Query(description="sv or en, for the titles (else Accept-Language; Swedish by default)", examples=["en"])]
@@ -71,7 +71,7 @@ async def assessment_json(conn: asyncpg.Connection, caller: Principal, lang: Lan
     body["missingRequired"] = missing
     body["headings"] = [heading_json(r, shown, a.framework) for r in headings]
     body["openActions"] = [action_json(r, shown) for r in actions]
-    body["pulse"] = {"groups": list(domain.pulse_groups(a.school.school_types)), "code": a.row["pulse_code"]}
+    body["pulse"] = {"groups": list(domain.pulse_groups(a.school.school_types)), "invitations": f"/assessments/{a.id}/pulse/invitations"}
     return body
 
 

@@ -3,7 +3,6 @@ usecases/campaigns.py), list them and see where each school unit stands."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -19,6 +18,7 @@ from shared.auth import Principal, Role, require
 from shared.http.pages import PageRequest, page_request
 from shared.problems import Problem, documented
 from shared.uow import unit_of_work
+from shared.http.dates import PlausibleDate
 
 router = APIRouter(tags=["campaigns"])
 
@@ -26,7 +26,7 @@ router = APIRouter(tags=["campaigns"])
 class NewCampaign(BaseModel):
     name: str = Field(min_length=1, max_length=200, examples=["Självskattning 2026"])
     year: int = Field(examples=[2026])
-    deadline: date = Field(examples=["2027-03-31"])
+    deadline: PlausibleDate = Field(examples=["2027-03-31"])
     schoolUnitIds: list[UUID] = Field(min_length=1, max_length=2000)
     frameworkVersion: int | None = Field(default=None, description="defaults to the latest published version", examples=[2])
 

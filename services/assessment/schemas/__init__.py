@@ -9,8 +9,8 @@ from services.assessment.schemas.assessments import ActionAudit, Assessment, Ass
 from services.assessment.schemas.campaigns import Campaign, CampaignAssessments, Campaigns
 from services.assessment.schemas.frameworks import CarryForward, Framework, FrameworkVersions
 from services.assessment.schemas.history import DistrictHistory, SchoolHistory
-from services.assessment.schemas.pulse import PulseQuestionnaire, PulseRecorded, PulseResults
+from services.assessment.schemas.pulse import PulseInvitations, PulseQuestionnaire, PulseRecorded, PulseResults
 
 __all__ = ["Action", "ActionAudit", "ActionPlan", "Assessment", "AssessmentAudit", "Campaign", "CampaignAssessments", "Campaigns",
-           "CarryForward", "DistrictHistory", "Framework", "FrameworkVersions", "Guidance", "PulseQuestionnaire", "PulseRecorded",
+           "CarryForward", "DistrictHistory", "Framework", "FrameworkVersions", "Guidance", "PulseInvitations", "PulseQuestionnaire", "PulseRecorded",
            "PulseResults", "SchoolHistory"]

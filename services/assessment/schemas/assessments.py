@@ -51,7 +51,8 @@ class Answer(BaseModel):
 
 class PulseAccess(BaseModel):
     groups: list[Group] = Field(description="who may answer the school's anonymous pulse")
-    code: str = Field(description="the school's code for the pulse of this round (answered without login at /pulse/{code})")
+    invitations: str = Field(description="where the school's Rektor issues single-use invitation codes (POST {group, count}); "
+                                         "each code answers the pulse once, without login, at /pulse/{code}")
 
 
 _ANSWER = {"indicatorId": "INF-01", "indicatorTitle": "Trådlöst nät i alla lokaler", "level": 3, "notRelevant": False,
@@ -71,7 +72,7 @@ class Assessment(AssessmentSummary):
         "missingRequired": ["INF-03"],
         "headings": [HEADING_EXAMPLE],
         "openActions": [ACTION_EXAMPLE],
-        "pulse": {"groups": ["staff"], "code": "k7mq3xr9tw"},
+        "pulse": {"groups": ["staff"], "invitations": f"/assessments/{ASSESSMENT}/pulse/invitations"},
     })
 
     schoolUnit: AssessedSchoolUnit

@@ -104,7 +104,7 @@ async def submit_assessment(uow: UnitOfWork, caller: Principal, assessment_id: U
         raise rejected(422, f"{len(missing)} required indicator(s) are not answered: {', '.join(missing)}", "answers")
     done = a.with_row(await store.mark_submitted(uow.conn, a.id, caller.subject))
     groups = domain.pulse_groups(a.school.school_types)
-    tally = await store.pulse_tally(uow.conn, a.row["campaign_id"], a.school.id)
+    tally = await store.pulse_tally(uow.conn, a.row["campaign_id"], a.school.id, released=True)  # the published figures only (decision 0016)
     # computed once: the event carries them, and so does the answer the Rektor gets back
     results = domain.heading_results(a.framework, a.school.school_types, answers)
     indicators, headings, pulse = domain.submission_results(a.framework, a.school.school_types, answers, tally, groups, results)

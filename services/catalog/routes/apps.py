@@ -22,14 +22,14 @@ from shared.auth import Principal, require
 from shared.clock import city_today
 from shared.http.pages import PageRequest, page_request
 from shared.i18n import Language, language
-from shared.problems import documented
+from shared.problems import Problem, documented
 from shared.uow import unit_of_work
 
 router = APIRouter(tags=["apps"])
 
 
-class AppPatch(BaseModel):
-    """Any of an app's descriptive fields; data protection and status have their own endpoints."""
+class AppDescription(BaseModel):
+    """An app's descriptive fields, each optional (a change names only what it changes)."""
 
     name: str | None = None
     supplier: str | None = None
@@ -46,12 +46,26 @@ class AppPatch(BaseModel):
     accessibility: str | None = None
     headings: list[str] | None = None
     keywords: list[str] | None = None
+
+
+class AppPatch(AppDescription):
+    """Any of an app's descriptive fields; data protection and status have their own endpoints."""
+
     expectedVersion: int | None = Field(default=None, description="refuse the change if someone else changed the app since this version")
 
 
 class StatusChange(BaseModel):
     status: str = Field(examples=["approved"])
     reason: str | None = Field(default=None, max_length=2000)
+
+
+def check_data_protection(dp: DataProtection, today: date, where: str) -> None:
+    """422 naming every field of the data-protection facts as sent that is implausible or incomplete (domain)."""
+    problems = domain.data_protection_problems(dp, today)
+    if problems:
+        errors = [{"location": f"{where}.{name}", "message": message} for name, message in problems]
+        raise Problem(422, "Invalid request", "; ".join(f"{e['location']}: {e['message']}" for e in errors),
+                      field=errors[0]["location"], errors=errors)
 
 
 async def _app_answer(conn: asyncpg.Connection, made: usecases.AppState, caller: Principal, lang: Language, today: date) -> dict[str, Any]:
@@ -64,6 +78,7 @@ async def _app_answer(conn: asyncpg.Connection, made: usecases.AppState, caller:
 async def create_app(request: Request, body: NewApp, caller: Annotated[Principal, Depends(require(*access.EDITORS))],
                      lang: Language | None = None) -> dict[str, Any]:
     today = city_today()
+    check_data_protection(body.dataProtection, today, "body.dataProtection")
     async with unit_of_work(request.app.state.pool, SOURCE) as uow:
         made = await usecases.publish_app(uow, caller, body.description_only(), body.status, today)
         return await _app_answer(uow.conn, made, caller, language(request, lang), today)
@@ -100,11 +115,16 @@ async def change_app(request: Request, app_id: UUID, body: AppPatch, caller: Ann
 
 
 @router.put("/apps/{app_id}/data-protection", summary="Record the app's data-protection facts (DPA, data, countries, DPIA)",
-            description="An approval that the new facts no longer support lapses at once to `dpa_lapsed`.", response_model=App,
+            description="An approval that the new facts no longer support lapses at once to `dpa_lapsed`. Dates are checked for "
+                        "plausibility (signed between 1995-01-01 and today, ending at most 30 years ahead; 422 naming the field); "
+                        "`transferOutsideEea: true` needs the countries outside the EU/EEA it goes to (`processingCountries` or a "
+                        "sub-processor's country; 422 naming `processingCountries`). A transfer without a `transferSafeguard` is "
+                        "recorded as found: the app cannot then be approved (its `approvalBlockers` say so) and an approval lapses.", response_model=App,
             responses=documented(401, 403, 404, 409, 422))
 async def set_data_protection(request: Request, app_id: UUID, body: DataProtection,
                               caller: Annotated[Principal, Depends(require(*access.PRIVACY))], lang: Language | None = None) -> dict[str, Any]:
     today = city_today()
+    check_data_protection(body, today, "body")
     async with unit_of_work(request.app.state.pool, SOURCE) as uow:
         changed = await usecases.set_data_protection(uow, caller, app_id, body, today)
         return await _app_answer(uow.conn, changed, caller, language(request, lang), today)

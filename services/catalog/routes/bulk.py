@@ -59,16 +59,38 @@ def _export_record(row: Any) -> dict[str, Any]:
 
 
 @router.get("/apps/export", summary="The whole programbank as CSV or JSON (the CSV imports again as it is)", response_model=None,
-            description="A file to download (Content-Disposition: attachment), not a paged list.",
+            description="A file to download (Content-Disposition: attachment), not a paged list. Without `format`, the `Accept` header "
+                        "decides (JSON when it prefers application/json, else CSV). The CSV is what Swedish Excel opens as it is: "
+                        "UTF-8 with a byte-order mark, semicolons between cells.",
             responses=documented(401, 403) | {200: {"model": ProgrambankExport, "description": "The programbank (format=json or format=csv)",
                                                     "content": {"text/csv": {"schema": {"type": "string"}, "example": EXPORT_CSV_EXAMPLE}}}})
 async def export(request: Request, caller: Annotated[Principal, Depends(require(*access.STAFF))],
-                 format: Annotated[Literal["csv", "json"], Query()] = "csv") -> Response:
+                 format: Annotated[Literal["csv", "json"] | None, Query()] = None) -> Response:
+    if format is None:
+        format = "json" if _prefers_json(request.headers.get("accept", "")) else "csv"
     async with request.app.state.pool.acquire() as conn:
         rows = await store.all_apps(conn)
     records = [_export_record(r) for r in rows]
     stamp = city_today().isoformat()
     if format == "json":
         return JSONResponse({"asOf": stamp, "items": records}, headers={"Content-Disposition": f'attachment; filename="programbank-{stamp}.json"'})
-    return Response(csvio.write([csvio.from_record(r) for r in records]), media_type=CSV_MEDIA_TYPE,
+    # the byte-order mark makes Excel read UTF-8 (å, ä, ö); the import skips it
+    return Response("\ufeff" + csvio.write([csvio.from_record(r) for r in records]), media_type=CSV_MEDIA_TYPE,
                     headers={"Content-Disposition": f'attachment; filename="programbank-{stamp}.csv"'})
+
+
+def _prefers_json(accept: str) -> bool:
+    """Whether an Accept header ranks application/json above text/csv (no header, or */*: CSV, the file people open)."""
+    weights: dict[str, float] = {}
+    for part in accept.split(","):
+        media, _, params = part.strip().partition(";")
+        q = 1.0
+        for param in params.split(";"):
+            key, _, value = param.strip().partition("=")
+            if key == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        weights[media.strip().lower()] = q
+    return weights.get("application/json", 0.0) > weights.get("text/csv", 0.0)

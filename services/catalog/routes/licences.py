@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -19,19 +18,25 @@ from shared.clock import city_today
 from shared.http.pages import PageRequest, page_request
 from shared.problems import documented
 from shared.uow import unit_of_work
+from shared.http.dates import PlausibleDate
 
 router = APIRouter(tags=["licences"])
 
 
-class NewLicence(BaseModel):
-    appId: UUID
-    schoolUnitIds: list[UUID] = Field(min_length=1, max_length=1000, description="one licence per school unit, all or none")
+class LicenceTerms(BaseModel):
+    """What a licence says, wherever one is given (here, and in the approval of a request)."""
+
     type: Literal["school", "group", "single"] = Field(examples=["school"])
     seats: int | None = Field(default=None, gt=0, le=100_000, description="needed for group and single licences")
     groupName: str | None = Field(default=None, max_length=200)
-    starts: date
-    expires: date
+    starts: PlausibleDate
+    expires: PlausibleDate
     note: str = Field(default="", max_length=1000, description="e.g. the order or agreement number")
+
+
+class NewLicence(LicenceTerms):
+    appId: UUID
+    schoolUnitIds: list[UUID] = Field(min_length=1, max_length=1000, description="one licence per school unit, all or none")
 
 
 @router.post("/licences", status_code=201, summary="Record licences for an app at one or more school units", response_model=LicencesCreated,

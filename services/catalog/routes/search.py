@@ -3,7 +3,7 @@ controlled vocabularies; the district-defined statuses."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import orjson
@@ -14,15 +14,15 @@ from services.catalog import access, domain, store
 from services.catalog import vocabulary as vocab
 from services.catalog.domain import SearchFilters, StatusDefinition
 from services.catalog.schemas import SearchResults, Status, StatusPage, Vocabulary
-from services.catalog.search_cache import SearchCache, current_version
+from services.catalog.search_cache import SearchCache
 from services.catalog.settings import CATALOG, SOURCE
 from services.catalog.usecases import statuses as status_cases
-from services.catalog.views import facets_json, hit_json, status_json
+from services.catalog.views import facets_json, hit_json, reason_json, school_ref, status_json
 from shared.auth import Principal, Role, require
 from shared.clock import city_today
 from shared.http.pages import PageRequest, page_request
 from shared.i18n import Language, language
-from shared.problems import documented, rejected
+from shared.problems import Problem, documented, rejected
 from shared.uow import unit_of_work
 
 router = APIRouter(tags=["search"])
@@ -40,11 +40,17 @@ _STATUSES = ("statuses",)  # the cache's key for the status definitions (they ar
 
 @router.get("/apps", summary="Search the programbank", response_model=None,
             responses=documented(401, 403, 404, 422) | {200: {"model": SearchResults, "description": "A page of matching apps"}},
-            description="`q` is matched with Swedish stemming (\"matematik\" finds \"matematiken\") and a misspelt word is corrected to "
-                        "the nearest word in the programbank. Every filter takes several values (any of them matches); "
-                        "`schoolUnitId` keeps the apps that school may use today (404 when the school unit is not known). Facet counts "
-                        "cover all matches, not just the page. Retired apps appear only when asked for by status. Ordered by relevance, "
-                        "then name.")
+            description="`q` is matched with Swedish stemming (\"matematik\" finds \"matematiken\") and with or without å, ä and ö "
+                        "(\"brak\" finds \"bråk\", \"lasforstaelse\" finds \"läsförståelse\"). A word that matches nothing as typed is "
+                        "also matched as the nearest words in the programbank (`corrections`), and `suggestion` offers the corrected "
+                        "query (\"did you mean\"); a word that matches something, such as a product's name, is searched as typed. "
+                        "Every filter takes several values (any of them matches). The search is for a school unit: `schoolUnitId` "
+                        "(404 when not known), else the caller's own when their token names exactly one. Each hit then says "
+                        "whether that school may use the app today (`usableHere`, `availability` with the reason), and the apps it "
+                        "may use come first; `usable=only` keeps only those, `usable=first` keeps the rest after them. The default is "
+                        "`first` for the caller's own school unit and `only` with `schoolUnitId` (as before `usable` existed). "
+                        "Facet counts cover all matches, not just the page. Retired apps appear only when asked for by status. "
+                        "Ordered by usable here, then relevance, then name.")
 async def search_apps(
     request: Request,
     caller: Annotated[Principal, Depends(require(*access.STAFF))],
@@ -60,19 +66,27 @@ async def search_apps(
     platform: Many = [],  # noqa: B006
     language_: Annotated[list[str], Query(alias="language")] = [],  # noqa: B006
     schoolUnitId: UUID | None = None,
+    usable: Annotated[Literal["first", "only"] | None, Query(
+        description="with a school unit: `first` ranks the apps it may use today first and keeps the rest after them, `only` keeps "
+                    "only those (default: `only` with schoolUnitId, `first` for the caller's own school unit)")] = None,
     facets: Annotated[bool | None, Query(description="count facets; by default on the first page only (later pages keep the first page's)")] = None,
     lang: Language | None = None,
 ) -> Response:
     # The hot read (bench/http_reads.py): the answer is written once with orjson and kept whole in the cache, so a
-    # repeated search costs the version read (and the school's types, when asked for a school), nothing more.
+    # repeated search costs one read (the version, with the school unit's types when the search is for one), nothing more.
     with_facets = page.offset == 0 if facets is None else facets
     filters = SearchFilters(tuple(subject), tuple(grade), tuple(schoolType), tuple(heading), tuple(status), tuple(dpaStatus),
                             tuple(kind), tuple(platform), tuple(language_))
     words = domain.query_words(q or "")
     today, chosen = city_today(), language(request, lang)
+    own = _own_school(caller) if schoolUnitId is None else None
+    only = (usable or ("only" if schoolUnitId is not None else "first")) == "only"
     cache = search_cache_of(request)
     async with request.app.state.pool.acquire() as conn:
-        version = await current_version(conn)  # before the search: what is cached under it is at least this new
+        # before the search: what is cached under the version is at least this new
+        version, school = await store.search_version_and_school(conn, schoolUnitId or own)
+        if schoolUnitId is not None and school is None:
+            raise Problem(404, "Not found", f"school unit {schoolUnitId} is not known", field="schoolUnitId")
         statuses = cache.get(version, _STATUSES)
         if statuses is None:
             statuses = await store.statuses(conn)
@@ -81,21 +95,47 @@ async def search_apps(
             domain.check_filters(filters, statuses)
         except domain.Rejected as exc:
             raise rejected(exc.status, str(exc), exc.field) from None
-        school_types: list[str] = []
-        if schoolUnitId is not None:
-            school_types = list((await access.known_school(conn, schoolUnitId))["school_types"])
-        question = (q, tuple(words), filters, schoolUnitId, tuple(school_types), today, page.limit, page.offset, with_facets, chosen)
+        school_id = school["id"] if school is not None else None
+        school_types = list(school["school_types"]) if school is not None else []
+        question = (q, tuple(words), filters, school_id, tuple(school_types), only, today, page.limit, page.offset, with_facets, chosen)
         answer = cache.get(version, question)
         if answer is None:
-            corrected = await store.corrections(conn, words) if words else {}
-            result = await store.search(conn, tsquery=domain.tsquery_text(words, corrected) if words else None,
-                                        f=filters, school_unit=schoolUnitId, school_types=school_types, today=today,
-                                        limit=page.fetch, offset=page.offset, facets=with_facets)
-            body = page.page(result["items"], total=result["total"], item=lambda h: hit_json(h, statuses, chosen))
-            body.update(query=q, corrections=corrected, facets=facets_json(result["facets"], statuses, chosen) if with_facets else None)
+            terms = domain.search_terms(words, await store.word_facts(conn, words))
+            result = await store.search(conn, tsquery=terms.tsquery, folded=terms.folded, f=filters, school_unit=school_id,
+                                        school_types=school_types, today=today, limit=page.fetch, offset=page.offset,
+                                        facets=with_facets, usable_only=only)
+            body = page.page(result["items"], total=result["total"], item=lambda h: _hit(h, statuses, chosen, school_id, school_types))
+            body.update(query=q, corrections=terms.corrections, suggestion=terms.suggestion,
+                        schoolUnit=school_ref(school_id, school["display_name"], school["school_unit_code"]) if school is not None else None,
+                        usableTotal=result["usable_total"] if school is not None else None,
+                        facets=facets_json(result["facets"], statuses, chosen) if with_facets else None)
             answer = orjson.dumps(body)
             cache.put(version, question, answer)
     return Response(answer, media_type="application/json")
+
+
+def _own_school(caller: Principal) -> UUID | None:
+    """The caller's school unit when their token names exactly one (a teacher's, a principal's)."""
+    if len(caller.school_units) != 1:
+        return None
+    try:
+        return UUID(next(iter(caller.school_units)))
+    except ValueError:
+        return None
+
+
+def _hit(hit: dict[str, Any], statuses: dict[str, StatusDefinition], lang: Language, school: UUID | None,
+         school_types: list[str]) -> dict[str, Any]:
+    """A search result, with whether the school unit the search is for may use the app today and why (the same rule and
+    words as GET /apps/{id}?schoolUnitId=)."""
+    body = hit_json(hit, statuses, lang)
+    if school is None:
+        body.update(usableHere=None, availability=None)
+        return body
+    ok, why = domain.availability(status=statuses[hit["status"]], app_grades=hit["grades"], app_school_types=hit["school_types"],
+                                  free_use=hit["free_use"], school_types=school_types, licensed=bool(hit["licensed"]))
+    body.update(usableHere=ok, availability={"schoolUnitId": str(school), "available": ok, **reason_json(why, lang)})
+    return body
 
 
 @router.get("/vocabulary", summary="The controlled lists an app record uses, with Swedish and English labels (no login)",

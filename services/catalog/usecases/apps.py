@@ -133,6 +133,10 @@ async def set_data_protection(uow: UnitOfWork, caller: Principal, app_id: UUID, 
         row = await app_or_404(uow.conn, app_id)
         await _publish_changed(uow, row, statuses[row["status"]], changed, caller.subject, today)
         row = await _lapse_if_unprotected(uow, row, statuses, today, "the app's data protection no longer supports its approval")
+    if not await store.data_protection_reviewed(uow.conn, app_id):
+        # a draft made from a request: the facts are now established, whether or not they changed
+        await store.set_data_protection_reviewed(uow.conn, app_id, True)
+        await store.audit(uow.conn, caller.subject, "app.data-protection-reviewed", "app", str(app_id), {"after": dp.model_dump(mode="json")})
     return AppState(row, statuses[row["status"]])
 
 
@@ -146,7 +150,8 @@ async def set_status(uow: UnitOfWork, caller: Principal, app_id: UUID, status_co
         raise rejected(422, f"unknown status {status_code!r}; statuses: {', '.join(statuses)}", "status")
     current = statuses[row["status"]]
     try:
-        domain.check_status_change(current, wanted, store.data_protection(row), row["grades"], today)
+        domain.check_status_change(current, wanted, store.data_protection(row), row["grades"], today,
+                                   reviewed=await store.data_protection_reviewed(uow.conn, app_id))
     except domain.Rejected as exc:
         raise refused(exc) from None
     row = await _move_status(uow, app_id, current, wanted, actor=caller.subject, reason=reason, today=today)

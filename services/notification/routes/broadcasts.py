@@ -7,13 +7,14 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.notification import access, usecases
 from services.notification.access_audit import REASON_HELP, Reason
-from services.notification.schemas import AudienceSize, BroadcastSummary, Receipts
+from services.notification.schemas import AudienceSize, Broadcasts, BroadcastSummary, Receipts
 from services.notification.settings import SOURCE
 from services.notification.usecases import Audience
+from services.notification.usecases.broadcasts import Body, Subject, Text, list_broadcasts
 from shared.auth import Principal, require
 from shared.http.pages import PageRequest, page_request
 from shared.problems import documented, rejected
@@ -22,23 +23,28 @@ from shared.uow import unit_of_work
 router = APIRouter(tags=["broadcasts"])
 
 
+class Translations(BaseModel):
+    """A broadcast's versions besides the Swedish, per language (``domain.TRANSLATION_LANGUAGES``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    en: Text | None = Field(default=None, description="in English")
+
+
 class BroadcastIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: UUID | None = Field(default=None, description="the client's id for this broadcast: sending it again changes nothing")
     audience: Audience
-    subject: str = Field(min_length=1, max_length=150)
-    body: str = Field(min_length=1, max_length=5000)
+    subject: Subject = Field(description="in Swedish: what everyone without a version in their language reads")
+    body: Body = Field(description="in Swedish")
     critical: bool = Field(default=False, description="urgent (e.g. the school is closed today): cannot be turned off, goes out in quiet hours")
     link: str | None = Field(default=None, max_length=500, pattern=r"^(/|https://)", description="a deep link: a path of the web client or an https address")
+    translations: Translations = Field(
+        default_factory=Translations,
+        description="the same message in other languages than Swedish: each recipient reads the version in their language; "
+                    "a recipient whose language has none reads the Swedish `subject` and `body`")
     asOf: datetime | None = Field(default=None, description="send as if it were this time; only where the clock may be overridden (tests, demo)")
-
-    @field_validator("subject", "body")
-    @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("the message is empty")
-        return value.strip()
 
 
 @router.post("/broadcasts/audience", summary="How many a broadcast to this audience reaches, and on which channels (nothing is sent)",
@@ -59,10 +65,24 @@ async def send_broadcast(request: Request, response: Response, body: BroadcastIn
         now = body.asOf
     async with unit_of_work(request.app.state.pool, SOURCE) as uow:
         result, new = await usecases.send_broadcast(uow, caller, body.audience, subject=body.subject, body=body.body, critical=body.critical,
-                                                    link=body.link, broadcast_id=body.id, now=now)
+                                                    link=body.link, broadcast_id=body.id, now=now,
+                                                    translations={lang: t for lang, t in body.translations if t is not None})
     if not new:
         response.status_code = 200  # the same broadcast again: nothing new is sent
     return result
+
+
+@router.get("/broadcasts", summary="My broadcasts, newest first, with status and reach (a city admin: everyone's)",
+            description="A page (`?limit=`, `?cursor=`) of the broadcasts the caller sent, newest first; a city admin's list is every "
+                        "broadcast. Each says whether it is still going out (`sending`), held by recipients' quiet hours until "
+                        "`scheduledFor` (`scheduled`), or `sent`; how many it reached per channel as delivered (the in-app inbox "
+                        "too); its languages and how many recipients read each version (Swedish for those whose language has none). "
+                        "`total` counts them all.",
+            response_model=Broadcasts, responses=documented(401, 403, 422))
+async def get_broadcasts(request: Request, caller: Annotated[Principal, Depends(require(*access.SENDERS))],
+                         page: Annotated[PageRequest, Depends(page_request)]) -> dict[str, Any]:
+    async with unit_of_work(request.app.state.pool, SOURCE) as uow:
+        return await list_broadcasts(uow, caller, page=page)
 
 
 @router.get("/broadcasts/{broadcast_id}", summary="A broadcast's reach and read receipts as counts (sender, or who acts for all its schools)",

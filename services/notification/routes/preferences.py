@@ -28,13 +28,14 @@ class Choice(BaseModel):
 
 
 class QuietHours(BaseModel):
-    start: time = Field(examples=["21:00"])
-    end: time = Field(examples=["07:00"])
+    start: time = Field(examples=["21:00"], description="local time (Europe/Stockholm)")
+    end: time = Field(examples=["07:00"], description="local time (Europe/Stockholm); before start means across midnight; "
+                                                        "not equal to start (null quietHours means none)")
 
 
 class PreferenceChange(BaseModel):
-    language: str | None = Field(default=None, pattern=r"^[a-z]{2,3}$")
-    quietHours: QuietHours | None = None
+    language: Language | None = Field(default=None, description="the language messages are written in: one with templates for every message")
+    quietHours: QuietHours | None = Field(default=None, description="left out: unchanged; null: no quiet hours at all")
     choices: list[Choice] = Field(default_factory=list, max_length=200)
 
 
@@ -50,12 +51,16 @@ async def get_preferences(request: Request, person_id: UUID, caller: Annotated[P
 
 
 @router.put("/persons/{person_id}/preferences", summary="Change language, quiet hours and per-type, per-channel choices",
-            description="Critical messages cannot be turned off or moved to a digest.", response_model=Preferences,
+            description="What is left out stays as it was; `quietHours: null` means no quiet hours. Refused (422 naming the field): "
+                        "a language without templates (sv, en), quiet hours that start when they end, a digest on a channel "
+                        "without contact details, choices that leave no channel the person can be reached on for broadcasts "
+                        "(the in-app inbox counts), and critical messages turned off or moved to a digest.", response_model=Preferences,
             responses=documented(401, 403, 422))
 async def put_preferences(request: Request, person_id: UUID, body: PreferenceChange, caller: Annotated[Principal, Depends(require())],
                           lang: Annotated[Language | None, LANG] = None) -> dict[str, Any]:
     async with unit_of_work(request.app.state.pool, SOURCE) as uow:
         return await usecases.set_preferences(uow, caller, person_id, language=body.language,
                                               quiet=(body.quietHours.start, body.quietHours.end) if body.quietHours else None,
+                                              no_quiet="quietHours" in body.model_fields_set and body.quietHours is None,
                                               choices=[(c.messageType, c.channel, c.mode) for c in body.choices],
                                               lang=language(request, lang))

@@ -163,7 +163,8 @@ async def accesses_by(conn: asyncpg.Connection, person: UUID) -> list[asyncpg.Re
 
 async def broadcasts_sent(conn: asyncpg.Connection, person: UUID) -> list[asyncpg.Record]:
     return await conn.fetch(
-        "SELECT id, audience, subject, body, critical, recipients, created_at FROM broadcast WHERE lower(sender) = $1 ORDER BY created_at, id",
+        "SELECT id, audience, subject, body, translations, critical, recipients, created_at FROM broadcast WHERE lower(sender) = $1"
+        " ORDER BY created_at, id",
         str(person),
     )
 

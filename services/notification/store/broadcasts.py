@@ -66,13 +66,26 @@ async def channel_coverage(conn: asyncpg.Connection, persons: list[UUID]) -> asy
 
 
 async def create_broadcast(conn: asyncpg.Connection, *, id: UUID, sender: str, audience: dict[str, Any], subject: str, body: str,
-                           critical: bool, recipients: int) -> bool:
+                           critical: bool, recipients: int, translations: dict[str, Any] | None = None) -> bool:
     made = await conn.fetchval(
-        "INSERT INTO broadcast (id, sender, audience, subject, body, critical, recipients) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+        "INSERT INTO broadcast (id, sender, audience, subject, body, critical, recipients, translations) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
         " ON CONFLICT (id) DO NOTHING RETURNING id",
-        id, sender, audience, subject, body, critical, recipients,
+        id, sender, audience, subject, body, critical, recipients, translations or {},
     )
     return made is not None
+
+
+async def sent_by(conn: asyncpg.Connection, sender: str | None, limit: int, offset: int) -> list[asyncpg.Record]:
+    """A page of the broadcasts ``sender`` sent (None: everyone's), newest first; each row carries ``total``."""
+    return await conn.fetch(
+        "SELECT *, count(*) OVER () AS total FROM broadcast WHERE ($1::text IS NULL OR sender = $1)"
+        " ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3",
+        sender, limit, offset,
+    )
+
+
+async def count_sent_by(conn: asyncpg.Connection, sender: str | None) -> int:
+    return await conn.fetchval("SELECT count(*) FROM broadcast WHERE ($1::text IS NULL OR sender = $1)", sender)
 
 
 async def broadcast(conn: asyncpg.Connection, id: UUID) -> asyncpg.Record | None:
@@ -87,25 +100,63 @@ async def broadcast_schools(conn: asyncpg.Connection, id: UUID) -> list[asyncpg.
     )
 
 
-async def broadcast_counts(conn: asyncpg.Connection, id: UUID) -> list[asyncpg.Record]:
-    return await conn.fetch(
-        "SELECT d.channel, d.state, count(*) AS n, count(d.read_at) AS read FROM message m JOIN delivery d ON d.message_id = m.id"
-        " WHERE m.broadcast_id = $1 GROUP BY d.channel, d.state ORDER BY d.channel, d.state",
-        id,
-    )
-
-
+#: a recipient a notification (push, SMS, e-mail) reached, or who read the message in the app: the unreached worklist's
+#: measure (store/worklists.py), and a broadcast's ``unnotified``
 REACHED = "bool_or((d.channel <> 'inapp' AND d.state = 'delivered') OR d.read_at IS NOT NULL)"
 PENDING = "bool_or(d.channel <> 'inapp' AND d.state IN ('queued', 'sending', 'temporary-failure'))"
 
 
-async def broadcast_reach(conn: asyncpg.Connection, id: UUID) -> asyncpg.Record:
-    return await conn.fetchrow(
-        "SELECT count(*) AS recipients, count(*) FILTER (WHERE reached) AS reached, count(*) FILTER (WHERE read) AS read,"
-        " count(*) FILTER (WHERE NOT reached AND NOT pending) AS unreached FROM ("
-        "   SELECT d.person, " + REACHED + " AS reached, " + PENDING + " AS pending, bool_or(d.read_at IS NOT NULL) AS read"
-        "   FROM message m JOIN delivery d ON d.message_id = m.id WHERE m.broadcast_id = $1 GROUP BY d.person) per_person",
-        id,
+async def broadcast_reach(conn: asyncpg.Connection, ids: list[UUID]) -> list[asyncpg.Record]:
+    """Per broadcast, over its recipients: ``reached`` (a copy delivered on any channel, the in-app inbox too, or read),
+    ``read``, ``unreached`` (not reached, and nothing on its way) and ``unnotified`` (no notification reached them, none is
+    on its way and they have not read it in the app: the unreached worklist's measure)."""
+    return await conn.fetch(
+        "SELECT broadcast_id, count(*) AS recipients, count(*) FILTER (WHERE delivered OR read) AS reached, count(*) FILTER (WHERE read) AS read,"
+        " count(*) FILTER (WHERE NOT delivered AND NOT read AND NOT pending) AS unreached,"
+        " count(*) FILTER (WHERE NOT notified AND NOT pending) AS unnotified FROM ("
+        "   SELECT m.broadcast_id, d.person, bool_or(d.state = 'delivered') AS delivered, " + REACHED + " AS notified, "
+        + PENDING + " AS pending, bool_or(d.read_at IS NOT NULL) AS read"
+        "   FROM message m JOIN delivery d ON d.message_id = m.id WHERE m.broadcast_id = ANY($1::uuid[]) GROUP BY m.broadcast_id, d.person) per_person"
+        " GROUP BY broadcast_id",
+        ids,
+    )
+
+
+async def broadcast_counts(conn: asyncpg.Connection, ids: list[UUID]) -> list[asyncpg.Record]:
+    """Per broadcast, channel and delivery state: how many deliveries (one per recipient and channel)."""
+    return await conn.fetch(
+        "SELECT m.broadcast_id, d.channel, d.state, count(*) AS n FROM message m JOIN delivery d ON d.message_id = m.id"
+        " WHERE m.broadcast_id = ANY($1::uuid[]) GROUP BY m.broadcast_id, d.channel, d.state ORDER BY d.channel, d.state",
+        ids,
+    )
+
+
+async def broadcast_progress(conn: asyncpg.Connection, ids: list[UUID], now: Any) -> list[asyncpg.Record]:
+    """Per broadcast, what has not gone out as of ``now``: notifications due or on their way (``due``), held until the
+    recipient's quiet hours end (``held``, the first going at ``next_at``, the last at ``last_at``), and items waiting
+    for the recipients' daily digest (``in_digest``)."""
+    return await conn.fetch(
+        "SELECT m.broadcast_id,"
+        " count(*) FILTER (WHERE d.mode = 'instant' AND (d.state IN ('sending', 'temporary-failure') OR (d.state = 'queued' AND d.send_after <= $2))) AS due,"
+        " count(*) FILTER (WHERE d.mode = 'instant' AND d.state = 'queued' AND d.send_after > $2) AS held,"
+        " min(d.send_after) FILTER (WHERE d.mode = 'instant' AND d.state = 'queued' AND d.send_after > $2) AS next_at,"
+        " max(d.send_after) FILTER (WHERE d.mode = 'instant' AND d.state = 'queued' AND d.send_after > $2) AS last_at,"
+        " count(*) FILTER (WHERE d.mode = 'digest' AND d.state = 'queued') AS in_digest"
+        " FROM message m JOIN delivery d ON d.message_id = m.id WHERE m.broadcast_id = ANY($1::uuid[]) AND d.channel <> 'inapp'"
+        " GROUP BY m.broadcast_id",
+        ids, now,
+    )
+
+
+async def recipient_languages(conn: asyncpg.Connection, ids: list[UUID]) -> list[asyncpg.Record]:
+    """Per broadcast, its recipients by the language they read in now (their own choice, else the city's, else Swedish)."""
+    return await conn.fetch(
+        "SELECT r.broadcast_id, coalesce(s.language, c.language, 'sv') AS language, count(*) AS n"
+        " FROM (SELECT DISTINCT m.broadcast_id, d.person FROM message m JOIN delivery d ON d.message_id = m.id"
+        "       WHERE m.broadcast_id = ANY($1::uuid[])) r"
+        " LEFT JOIN recipient_setting s ON s.person = r.person LEFT JOIN contact c ON c.person = r.person"
+        " GROUP BY r.broadcast_id, 2",
+        ids,
     )
 
 

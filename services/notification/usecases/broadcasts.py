@@ -5,14 +5,15 @@ sending; sending makes one message per school unit (named for it), each recipien
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID, uuid4
 
 import asyncpg
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from services.notification import access, messages
+from services.notification import access, domain, messages
 from services.notification.access_audit import Action, log_at
 from services.notification.store import broadcasts as store
 from services.notification.views import person_json
@@ -77,29 +78,56 @@ async def preview_broadcast(uow: UnitOfWork, caller: Principal, audience: Audien
     return await size(uow.conn, members)
 
 
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("the message is empty")
+    return value.strip()
+
+
+#: a broadcast's subject and body: never only spaces, stored without the spaces around them
+Subject = Annotated[str, Field(min_length=1, max_length=150), AfterValidator(_not_blank)]
+Body = Annotated[str, Field(min_length=1, max_length=5000), AfterValidator(_not_blank)]
+
+
+class Text(BaseModel):
+    """A broadcast's subject and body in one language."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    subject: Subject
+    body: Body
+
+
 async def send_broadcast(uow: UnitOfWork, caller: Principal, audience: Audience, *, subject: str, body: str, critical: bool = False,
-                         link: str | None = None, broadcast_id: UUID | None = None, now: datetime | None = None) -> tuple[dict[str, Any], bool]:
-    """The broadcast's summary, and whether it is new: the same id again by the same sender sends nothing new."""
+                         link: str | None = None, broadcast_id: UUID | None = None, now: datetime | None = None,
+                         translations: Mapping[str, Text] | None = None) -> tuple[dict[str, Any], bool]:
+    """The broadcast's summary, and whether it is new: the same id again by the same sender sends nothing new.
+    ``subject`` and ``body`` are the Swedish; ``translations`` the same in other languages (``domain.TRANSLATION_LANGUAGES``):
+    each recipient reads the version in their language, else the Swedish (templates.written_in)."""
     now = now or datetime.now(UTC)
     broadcast_id = broadcast_id or uuid4()
     message_type = "critical" if critical else "broadcast"
+    versions = {lang: {"subject": t.subject, "body": t.body} for lang, t in sorted((translations or {}).items())}
     members, _ = await resolve(uow.conn, caller, audience)
     if not members:
         raise rejected(422, "the audience reaches no one: no guardians or staff match at these school units", "audience")
     if not await store.create_broadcast(uow.conn, id=broadcast_id, sender=caller.subject, audience=audience.model_dump(mode="json"),
-                                        subject=subject, body=body, critical=critical, recipients=len(members)):
+                                        subject=subject, body=body, critical=critical, recipients=len(members), translations=versions):
         existing = await store.broadcast(uow.conn, broadcast_id)
         if existing is None or existing["sender"] != caller.subject:
             raise Problem(409, "Conflict", f"broadcast id {broadcast_id} is taken; leave id out or use a new one")
-        return await summary(uow.conn, broadcast_id, caller), False
+        return await summary(uow.conn, broadcast_id, caller, now=now), False
     by_school: dict[UUID, list[UUID]] = {}
     for m in members:
         by_school.setdefault(m["school_unit"], []).append(m["person"])
-    data = {"subject": subject, "body": body, "link": link or "", "broadcastId": str(broadcast_id)}
+    data: dict[str, Any] = {"subject": subject, "body": body, "link": link or "", "broadcastId": str(broadcast_id),
+                            "writtenIn": domain.FALLBACK_LANGUAGE}
+    if versions:
+        data["versions"] = versions
     for school, persons in by_school.items():
         await messages.make(uow.conn, dedupe_key=f"broadcast:{broadcast_id}:{school}", message_type=message_type, school_unit=school,
                             recipients=persons, data=data, now=now, broadcast_id=broadcast_id)
-    return await summary(uow.conn, broadcast_id, caller), True
+    return await summary(uow.conn, broadcast_id, caller, now=now), True
 
 
 async def shown_sender(conn: asyncpg.Connection, sender: str, viewer: Principal | None) -> str | None:
@@ -113,20 +141,77 @@ async def shown_sender(conn: asyncpg.Connection, sender: str, viewer: Principal 
     return None if await protected_persons(conn, [person]) else sender
 
 
-async def summary(conn: asyncpg.Connection, broadcast_id: UUID, viewer: Principal | None = None) -> dict[str, Any]:
+def status_of(progress: asyncpg.Record | None) -> tuple[str, datetime | None]:
+    """(status, scheduledFor): ``sending`` while a notification is due or on its way; ``scheduled`` when what is left
+    waits for recipients' quiet hours to end (scheduledFor: when the first of it goes); else ``sent`` (digest items wait
+    for the recipients' daily digest, counted in ``inDigest``)."""
+    if progress is None:
+        return "sent", None
+    if progress["due"]:
+        return "sending", progress["next_at"]
+    if progress["held"]:
+        return "scheduled", progress["next_at"]
+    return "sent", None
+
+
+async def summaries(conn: asyncpg.Connection, rows: list[asyncpg.Record], viewer: Principal | None, now: datetime) -> list[dict[str, Any]]:
+    """Each broadcast's summary (``BroadcastSummary``), a few statements for all of them."""
+    ids = [b["id"] for b in rows]
+    if not ids:
+        return []
+    reach = {r["broadcast_id"]: r for r in await store.broadcast_reach(conn, ids)}
+    progress = {r["broadcast_id"]: r for r in await store.broadcast_progress(conn, ids, now)}
+    channels: dict[UUID, dict[str, dict[str, int]]] = {}
+    for r in await store.broadcast_counts(conn, ids):
+        channels.setdefault(r["broadcast_id"], {}).setdefault(r["channel"], {})[r["state"]] = r["n"]
+    readers: dict[UUID, Counter[str]] = {}
+    for r in await store.recipient_languages(conn, ids):
+        readers.setdefault(r["broadcast_id"], Counter())[r["language"]] += r["n"]
+    senders = list(dict.fromkeys(b["sender"] for b in rows))
+    refs = await person_refs(conn, senders, viewer=viewer.subject if viewer else None)
+    shown = {sender: await shown_sender(conn, sender, viewer) for sender in senders}
+    out = []
+    for b in rows:
+        languages = [domain.FALLBACK_LANGUAGE, *sorted(b["translations"])]
+        by_version: Counter[str] = Counter()
+        for lang, n in readers.get(b["id"], Counter()).items():
+            by_version[lang if lang in languages else domain.FALLBACK_LANGUAGE] += n
+        per_channel = channels.get(b["id"], {})
+        r = reach.get(b["id"])
+        p = progress.get(b["id"])
+        status, scheduled_for = status_of(p)
+        out.append({
+            "id": str(b["id"]), "subject": b["subject"], "critical": b["critical"], "audience": b["audience"],
+            "sender": shown[b["sender"]], "sentBy": person_json(refs, b["sender"]),
+            "createdAt": b["created_at"].isoformat(), "status": status,
+            "scheduledFor": scheduled_for.isoformat() if scheduled_for else None,
+            "scheduledUntil": p["last_at"].isoformat() if status != "sent" and p and p["last_at"] else None,
+            "languages": languages, "fallbackLanguage": domain.FALLBACK_LANGUAGE,
+            "translations": {lang: {"subject": t["subject"]} for lang, t in sorted(b["translations"].items())},
+            "recipientsByLanguage": {lang: by_version.get(lang, 0) for lang in languages},
+            "recipients": b["recipients"], "reached": r["reached"] if r else 0, "read": r["read"] if r else 0,
+            "unreached": r["unreached"] if r else 0, "unnotified": r["unnotified"] if r else 0,
+            "reachedByChannel": {c: states.get("delivered", 0) for c, states in sorted(per_channel.items())},
+            "inDigest": p["in_digest"] if p else 0, "deliveries": per_channel,
+        })
+    return out
+
+
+async def summary(conn: asyncpg.Connection, broadcast_id: UUID, viewer: Principal | None = None, *, now: datetime | None = None) -> dict[str, Any]:
     b = await store.broadcast(conn, broadcast_id)
     assert b is not None
-    reach = await store.broadcast_reach(conn, broadcast_id)
-    channels: dict[str, dict[str, int]] = {}
-    read = 0
-    for r in await store.broadcast_counts(conn, broadcast_id):
-        channels.setdefault(r["channel"], {})[r["state"]] = r["n"]
-        read += r["read"]
-    refs = await person_refs(conn, [b["sender"]], viewer=viewer.subject if viewer else None)
-    return {"id": str(b["id"]), "subject": b["subject"], "critical": b["critical"], "audience": b["audience"],
-            "sender": await shown_sender(conn, b["sender"], viewer), "sentBy": person_json(refs, b["sender"]),
-            "createdAt": b["created_at"].isoformat(), "recipients": b["recipients"], "reached": reach["reached"], "read": read,
-            "unreached": reach["unreached"], "deliveries": channels}
+    [one] = await summaries(conn, [b], viewer, now or datetime.now(UTC))
+    return one
+
+
+async def list_broadcasts(uow: UnitOfWork, caller: Principal, *, page: PageRequest, now: datetime | None = None) -> dict[str, Any]:
+    """A page of the caller's broadcasts, newest first, each with its status and reach: a city admin's list is every
+    broadcast, a principal's or district admin's the ones they sent."""
+    sender = None if caller.has_any(Role.CITY_ADMIN) else caller.subject
+    rows = await store.sent_by(uow.conn, sender, page.fetch, page.offset)
+    total = rows[0]["total"] if rows else (await store.count_sent_by(uow.conn, sender) if page.offset else 0)
+    items = await summaries(uow.conn, rows[: page.limit], caller, now or datetime.now(UTC))
+    return {**page.page(rows, total=total), "items": items}
 
 
 async def _schools_of(conn: asyncpg.Connection, broadcast_id: UUID) -> tuple[asyncpg.Record, list[asyncpg.Record]]:
@@ -137,11 +222,11 @@ async def _schools_of(conn: asyncpg.Connection, broadcast_id: UUID) -> tuple[asy
     return b, await store.broadcast_schools(conn, broadcast_id)
 
 
-async def get_broadcast(uow: UnitOfWork, caller: Principal, broadcast_id: UUID) -> dict[str, Any]:
-    """A broadcast's reach and read receipts as counts."""
+async def get_broadcast(uow: UnitOfWork, caller: Principal, broadcast_id: UUID, *, now: datetime | None = None) -> dict[str, Any]:
+    """A broadcast's status, reach and read receipts as counts."""
     b, schools = await _schools_of(uow.conn, broadcast_id)
     access.ensure_sees_broadcast(caller, b, schools)
-    return await summary(uow.conn, broadcast_id, caller)
+    return await summary(uow.conn, broadcast_id, caller, now=now)
 
 
 async def broadcast_receipts(uow: UnitOfWork, caller: Principal, broadcast_id: UUID, school_unit: UUID, *, reason: str,

@@ -11,11 +11,11 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from services.reporting import cache, charts, domain, store, suppression
-from services.reporting.access import READERS, readable_school
+from services.reporting import cache, charts, domain, store, suppression, views
+from services.reporting.access import OVERSEERS, READERS, district_scope, readable_school
 from services.reporting.schemas import SVG, svg_answer
 from services.reporting.vocabulary import LangQuery, heading_titles, word
-from shared.auth import Principal, Role, require
+from shared.auth import Principal, require
 from shared.clock import city_today
 from shared.i18n import Language, language
 from shared.problems import Problem, documented
@@ -78,17 +78,26 @@ async def trend(request: Request, school_unit_id: UUID, caller: Annotated[Princi
     return svg(charts.trend(list(range(years[0], years[-1] + 1)), series, title=word("trend_title", lang_), y_label=word("level", lang_), lang=lang_), lang_)
 
 
-@router.get("/charts/heatmap.svg", summary="Districts × headings for a year (city admins); suppressed roll-ups show as ..",
+@router.get("/charts/heatmap.svg", summary="Districts × headings for a year (city admins), or one district's schools × headings (its admins)",
+            description="A city admin without `districtId` sees every district's figure per heading (roll-ups over fewer than 3 schools "
+                        "suppressed, shown as ..). With `districtId`, or for a district admin (their own districts when none is given), "
+                        "the rows are the district's schools by name with their levels, as the district overview lists them.",
             response_class=Response, responses=documented(401, 403) | svg_answer())
-async def heatmap(request: Request, caller: Annotated[Principal, Depends(require(Role.CITY_ADMIN))],
-                  year: Annotated[int | None, Query(ge=2000, le=2100)] = None, lang: LangQuery = None) -> Response:
+async def heatmap(request: Request, caller: Annotated[Principal, Depends(require(*OVERSEERS))],
+                  year: Annotated[int | None, Query(ge=2000, le=2100)] = None, districtId: UUID | None = None, lang: LangQuery = None) -> Response:
     lang_ = language(request, lang)
     year = year or city_today().year
+    scope = district_scope(caller, districtId)
     async with request.app.state.pool.acquire() as conn:
-        schools = await cache.school_levels(conn, year, None)
-    names = {str(s.district): s.district_name or word("no_district", lang_) for s in schools}
+        schools = await cache.school_levels(conn, year, scope)
+        names = await views.district_names(conn, scope, lang_) if scope is not None else []
+    if scope is not None:
+        title = word("heatmap_schools_title", lang_).format(year=year, districts=", ".join(names))
+        return svg(views.schools_heatmap(schools, title, lang_), lang_)
+    district_names = {str(s.district): s.district_name or word("no_district", lang_) for s in schools}
     figures = domain.rollups(schools, lambda s: s.district, domain.HEADINGS)
-    rows = sorted(((d, names.get(d, d)) for d in figures), key=lambda r: r[1])
+    rows = sorted(((d, district_names.get(d, d)) for d in figures), key=lambda r: r[1])
     values = {(d, h): f.value for d, figs in figures.items() for h, f in figs.items()}
     hidden = frozenset((d, h) for d, figs in figures.items() for h, f in figs.items() if f.status is suppression.Status.SUPPRESSED)
     return svg(charts.heatmap(rows, axes(lang_), values, title=word("heatmap_title", lang_).format(year=year), suppressed=hidden, lang=lang_), lang_)
+

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -10,27 +10,30 @@ from fastapi.responses import Response
 
 from services.reporting import cache, csv_export, domain, store, suppression, vocabulary
 from services.reporting.access import READERS, readable_school, readable_school_unit
+from services.reporting.csv_export import Export, export, json_answer
 from services.reporting.schemas import SchoolReport, SimilarSchools, json_or_csv
 from services.reporting.vocabulary import CSV_HEADERS, LangQuery, heading_titles
 from shared.auth import Principal, require
 from shared.i18n import language
-from shared.json_response import json_response
 from shared.problems import Problem, documented
 
 router = APIRouter(tags=["school report"])
 
 
 @router.get("/school-units/{school_unit_id}/report", response_model=None, summary="A school unit's self-assessment report for a year, beside the year before",
-            description="Levels per heading and indicator (missing stays missing, never zero), change since the year before, and the "
-                        "pulse with groups under 5 respondents suppressed. Readers: the school's staff, its district's admins, city admins.",
+            description="Levels per heading and indicator (missing stays missing, never zero; an indicator answered \"not relevant\" is "
+                        "`notRelevant`, neither a level nor missing), change since the year before, and the pulse with groups under 5 "
+                        "respondents suppressed. While the year's assessment is reopened for changes the last submitted version is shown, "
+                        "marked `reopened` (it does not count in any roll-up until it is submitted again). "
+                        "Readers: the school's staff, its district's admins, city admins.",
             responses=documented(401, 403, 404) | json_or_csv(SchoolReport))
 async def school_report(request: Request, school_unit_id: UUID, caller: Annotated[Principal, Depends(require(*READERS))],
-                        year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
-                        format: Literal["json", "csv"] = "json", lang: LangQuery = None) -> Response:
+                        as_: Annotated[Export, Depends(export)], year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+                        lang: LangQuery = None) -> Response:
     lang_ = language(request, lang)
     async with request.app.state.pool.acquire() as conn:
         school = await readable_school_unit(conn, caller, school_unit_id)
-        submissions = {r["year"]: r for r in await store.current_submissions(conn, school_unit_id)}
+        submissions = {r["year"]: r for r in await store.reported_submissions(conn, school_unit_id)}
         if not submissions:
             raise Problem(404, "Not found", f"school unit {school_unit_id} has no submitted self-assessment")
         chosen = year if year is not None else max(submissions)
@@ -47,7 +50,10 @@ async def school_report(request: Request, school_unit_id: UUID, caller: Annotate
     now_id = submissions[chosen]["assessment_id"]
 
     def levels(rows: list[Any], key: str, assessment: Any) -> dict[str, domain.Level]:
-        return {r[key]: domain.Level(r["level"], r["mean"] if key == "heading" else None) for r in rows if r["assessment_id"] == assessment}
+        if key == "heading":
+            return {r[key]: domain.Level(r["level"], r["mean"], domain.heading_not_relevant(r["level"], r["answered"], r["not_relevant"], r["indicators"]))
+                    for r in rows if r["assessment_id"] == assessment}
+        return {r[key]: domain.Level(r["level"], None, r["not_relevant"]) for r in rows if r["assessment_id"] == assessment}
 
     before_id = submissions[previous]["assessment_id"] if previous else None
     indicator_order = sorted({r["indicator_id"] for r in indicators})
@@ -64,6 +70,8 @@ async def school_report(request: Request, school_unit_id: UUID, caller: Annotate
     body = {
         "schoolUnitId": str(school_unit_id), "schoolUnit": school, "year": chosen, "previousYear": previous,
         "frameworkVersion": submissions[chosen]["framework_version"], "submittedAt": submissions[chosen]["submitted_at"].isoformat(),
+        "reopened": submissions[chosen]["reopened_at"] is not None,
+        "reopenedAt": submissions[chosen]["reopened_at"].isoformat() if submissions[chosen]["reopened_at"] else None,
         "headings": [{**row, "title": titles[row["id"]]}
                      for row in domain.compare(levels(headings, "heading", now_id), levels(headings, "heading", before_id), domain.HEADINGS)],
         "indicators": domain.compare(levels(indicators, "indicator_id", now_id), levels(indicators, "indicator_id", before_id), indicator_order),
@@ -77,7 +85,7 @@ async def school_report(request: Request, school_unit_id: UUID, caller: Annotate
         "years": sorted(submissions),
         "method": vocabulary.METHOD[lang_],
     }
-    return csv_export.school_report_csv(body, lang_) if format == "csv" else json_response(body)
+    return csv_export.school_report_csv(body, lang_, as_.variant) if as_.csv else json_answer(body)
 
 
 @router.get("/school-units/{school_unit_id}/similar", summary="The school beside similar schools (same school type and size band), never a ranking",
@@ -85,8 +93,8 @@ async def school_report(request: Request, school_unit_id: UUID, caller: Annotate
             description="The group's figure per heading is the mean over its other schools with a level; fewer than 3 and it is suppressed. "
                         "No other school is named.", responses=documented(401, 403, 404) | json_or_csv(SimilarSchools))
 async def similar_schools(request: Request, school_unit_id: UUID, caller: Annotated[Principal, Depends(require(*READERS))],
-                          year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
-                          format: Literal["json", "csv"] = "json", lang: LangQuery = None) -> Response:
+                          as_: Annotated[Export, Depends(export)], year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+                          lang: LangQuery = None) -> Response:
     lang_ = language(request, lang)
     titles = heading_titles(lang_)
     async with request.app.state.pool.acquire() as conn:
@@ -104,11 +112,12 @@ async def similar_schools(request: Request, school_unit_id: UUID, caller: Annota
              and (band is None or domain.size_band(sizes.get(s.id)) == band)]
     headings = [{"id": h, "title": titles[h], "level": me.levels.get(h),
                  "group": suppression.as_json(suppression.rollup([p.levels.get(h) for p in peers]))} for h in domain.HEADINGS]
-    if format == "csv":
-        return csv_export.csv_response(CSV_HEADERS[lang_]["similar"], [[h["id"], h["title"], year, h["level"], h["group"], len(peers)] for h in headings],
-                                       f"similar-{me.id}-{year}.csv", lang_)
+    if as_.csv:
+        return csv_export.csv_response(CSV_HEADERS[lang_]["similar"],
+                                       [["school", me.id, h["id"], h["title"], year, h["level"], h["group"], len(peers)] for h in headings],
+                                       f"similar-{me.id}-{year}.csv", lang_, as_.variant)
     rule = vocabulary.word("rule_type", lang_) + vocabulary.word("rule_band" if band else "rule_no_size", lang_)
-    return json_response({
+    return json_answer({
         "schoolUnitId": me.id, "schoolUnit": me.ref(), "year": year,
         "schoolType": vocabulary.school_type(kind, lang_), "sizeBand": vocabulary.size_band(band, lang_),
         "group": {"schoolUnits": len(peers), "rule": rule},
