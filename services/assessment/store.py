@@ -261,13 +261,14 @@ async def record_pulse(conn: asyncpg.Connection, campaign_id: UUID, school_unit:
 
 async def pulse_tally(conn: asyncpg.Connection, campaign_id: UUID, school_unit: UUID, *, released: bool = False) -> PulseTally:
     """The live counts, or with ``released`` the published ones (decision 0016): only these leave the service."""
-    column = ("released", "released") if released else ("respondents", "count")
     tally = PulseTally()
-    for r in await conn.fetch(f"SELECT grp, {column[0]} AS n FROM pulse_respondents WHERE campaign_id = $1 AND school_unit = $2", campaign_id, school_unit):
+    # $3 picks the released column or the live one: the same plain statement either way
+    for r in await conn.fetch("SELECT grp, CASE WHEN $3 THEN released ELSE respondents END AS n FROM pulse_respondents"
+                              " WHERE campaign_id = $1 AND school_unit = $2", campaign_id, school_unit, released):
         if r["n"]:
             tally.respondents[r["grp"]] = r["n"]
-    for r in await conn.fetch(f"SELECT grp, heading, level, {column[1]} AS n FROM pulse_tally WHERE campaign_id = $1 AND school_unit = $2",
-                              campaign_id, school_unit):
+    for r in await conn.fetch("SELECT grp, heading, level, CASE WHEN $3 THEN released ELSE count END AS n FROM pulse_tally"
+                              " WHERE campaign_id = $1 AND school_unit = $2", campaign_id, school_unit, released):
         if r["n"]:
             tally.add(r["grp"], r["heading"], r["level"], r["n"])
     return tally
