@@ -55,20 +55,15 @@ def _person(seed: int, kind: str) -> UUID:
     return UUID(event_uuid("city.demo.entity", seed, "person", "persona", kind))
 
 
-def _named(**names: str) -> dict[str, Any]:
-    """Names for a persona's PersonUpserted, where the person contract carries them (SS 12000 givenName/familyName)."""
-    return names if "givenName" in PersonUpserted.model_fields else {}
-
-
 def persona_events(seed: int = SEED) -> list[Envelope]:
     """The demo's administrative people the city's data has no other reason to know: an IT-samordnare of the district,
     the data-protection officer (with a Dataskydd duty there) and a city admin (deterministic ids, deduplicated when published again)."""
     district = demo_ids(seed)["districts"][DISTRICT]  # type: ignore[index]
     it, dpo, city = _person(seed, "it-admin"), _person(seed, "data-protection"), _person(seed, "city-admin")
     events: list[tuple[Any, UUID]] = [
-        (PersonUpserted(id=it, securityMarking=SecurityMarking.INGEN, **_named(givenName="Ines", familyName="Lind")), it),
-        (PersonUpserted(id=dpo, securityMarking=SecurityMarking.INGEN, **_named(givenName="Dan", familyName="Persson")), dpo),
-        (PersonUpserted(id=city, securityMarking=SecurityMarking.INGEN, **_named(givenName="Stina", familyName="Adler")), city),
+        (PersonUpserted(id=it, securityMarking=SecurityMarking.INGEN, givenName="Ines", familyName="Lind"), it),
+        (PersonUpserted(id=dpo, securityMarking=SecurityMarking.INGEN, givenName="Dan", familyName="Persson"), dpo),
+        (PersonUpserted(id=city, securityMarking=SecurityMarking.INGEN, givenName="Stina", familyName="Adler"), city),
         (DutyAssigned(id=UUID(event_uuid("city.demo.entity", seed, "duty", "persona", district, it)), person=it, dutyAt=district,
                       dutyRole=DutyRole.IT_SAMORDNARE, startDate=TERM_START), it),
         # the data-protection function is told of new app requests (notification addresses it by this duty)

@@ -16,7 +16,7 @@ from uuid import UUID
 import asyncpg
 
 from shared.privacy.erasure import (
-    ERASED, delete_duties, delete_guardianships, delete_idempotency_keys, delete_person, scrub_audit_log, scrub_outbox,
+    ERASED, erase_shared_tables, scrub_audit_log, scrub_outbox,
 )
 
 #: carried-forward answers are saved by this actor (services/assessment/usecases/campaigns.py)
@@ -29,8 +29,7 @@ def _count(status: str) -> int:
 
 async def erase_person(conn: asyncpg.Connection, person: UUID) -> dict[str, int]:
     text = str(person)
-    counts = {"person": await delete_person(conn, person), "duty": await delete_duties(conn, person),
-              "guardianship": await delete_guardianships(conn, person), "idempotency_key": await delete_idempotency_keys(conn, person)}
+    counts = await erase_shared_tables(conn, person)
     counts["campaign"] = _count(await conn.execute(
         "UPDATE campaign SET opened_by = CASE WHEN lower(opened_by) = $1 THEN $2 ELSE opened_by END,"
         " closed_by = CASE WHEN lower(closed_by) = $1 THEN $2 ELSE closed_by END"

@@ -20,7 +20,7 @@ import asyncpg
 from services.catalog.domain import OPEN_STATES
 from shared.events.catalog import AppRequestDecided, AppRequestProgressed, AppRequestStalled, AppRequestSubmitted
 from shared.privacy.erasure import (
-    ERASED, delete_duties, delete_guardianships, delete_idempotency_keys, delete_person, scrub_audit_log, scrub_outbox,
+    ERASED, erase_shared_tables, scrub_audit_log, scrub_outbox,
 )
 from shared.topics import CATALOG
 
@@ -35,8 +35,7 @@ def _count(status: str) -> int:
 async def erase_person(conn: asyncpg.Connection, person: UUID) -> dict[str, int]:
     text = str(person)
     now = datetime.now(UTC)
-    counts = {"person": await delete_person(conn, person), "duty": await delete_duties(conn, person),
-              "guardianship": await delete_guardianships(conn, person), "idempotency_key": await delete_idempotency_keys(conn, person)}
+    counts = await erase_shared_tables(conn, person)
     theirs = [r["id"] for r in await conn.fetch("SELECT id FROM app_request WHERE lower(requester) = $1 ORDER BY id FOR UPDATE", text)]
     withdrawn = await conn.fetch(
         "UPDATE app_request SET state = 'withdrawn', waiting_since = NULL, updated_at = $3 WHERE id = ANY($1::uuid[]) AND state = ANY($2::text[])"

@@ -15,7 +15,7 @@ from uuid import UUID
 
 import asyncpg
 
-from shared.privacy.erasure import ERASED, delete_duties, delete_guardianships, delete_idempotency_keys, scrub_outbox
+from shared.privacy.erasure import ERASED, erase_shared_tables, scrub_outbox
 
 
 def _count(status: str) -> int:
@@ -25,9 +25,7 @@ def _count(status: str) -> int:
 async def erase_person(conn: asyncpg.Connection, person: UUID) -> dict[str, int]:
     text = str(person)
     return {
-        "duty": await delete_duties(conn, person),
-        "guardianship": await delete_guardianships(conn, person),
-        "idempotency_key": await delete_idempotency_keys(conn, person),
+        **await erase_shared_tables(conn, person),
         "published_report": _count(await conn.execute(
             "UPDATE published_report SET published_by = $2 WHERE lower(published_by) = $1", text, ERASED)),
         "indicator_definition": _count(await conn.execute(

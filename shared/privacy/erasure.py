@@ -62,6 +62,18 @@ async def has_table(conn: asyncpg.Connection, name: str) -> bool:
     return bool(await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", name))
 
 
+async def erase_shared_tables(conn: asyncpg.Connection, person: UUID) -> dict[str, int]:
+    """What every service keeps that is not its own: the city's replicas (person with name, duties, guardian
+    relations, each where the service has it) and the stored answers of its callers' idempotent creates.
+    Each service's ``erase`` starts with this and ends with ``scrub_outbox``."""
+    return {
+        "person": await delete_person(conn, person),
+        "duty": await delete_duties(conn, person),
+        "guardianship": await delete_guardianships(conn, person),
+        "idempotency_key": await delete_idempotency_keys(conn, person),
+    }
+
+
 async def delete_duties(conn: asyncpg.Connection, person: UUID) -> int:
     """The city's duty replica (shared/city/migrations/duty.sql)."""
     return _count(await conn.execute("DELETE FROM duty WHERE person = $1", person))

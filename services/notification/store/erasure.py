@@ -10,7 +10,7 @@ from uuid import UUID
 import asyncpg
 
 from services.notification.store import access_requests as access_request_store
-from shared.privacy.erasure import ERASED, delete_duties, delete_idempotency_keys, delete_person, scrub_outbox
+from shared.privacy.erasure import ERASED, erase_shared_tables, scrub_outbox
 
 #: stands for an erased person where a column must hold a person id (the access log's subjects)
 NIL = UUID(int=0)
@@ -30,9 +30,7 @@ async def erase_person(conn: asyncpg.Connection, person: UUID) -> dict[str, int]
     the access log keeps every read about them, with the nil id in their place."""
     text = str(person)
     counts = {
-        "person": await delete_person(conn, person),
-        "guardianship": _count(await conn.execute("DELETE FROM guardianship WHERE guardian = $1 OR pupil = $1", person)),
-        "duty": await delete_duties(conn, person),
+        **await erase_shared_tables(conn, person),
         "contact": _count(await conn.execute("DELETE FROM contact WHERE person = $1", person))
         + _count(await conn.execute("UPDATE contact SET updated_by = $2 WHERE lower(updated_by) = $1", text, ERASED)),
         "contact_pending": _count(await conn.execute("DELETE FROM contact_pending WHERE person = $1", person)),
@@ -55,7 +53,6 @@ async def erase_person(conn: asyncpg.Connection, person: UUID) -> dict[str, int]
     counts["broadcast"] = _count(await conn.execute("UPDATE broadcast SET sender = $2 WHERE lower(sender) = $1", text, ERASED))
     counts["access_request"] = await access_request_store.erase(conn, person, ERASED)  # their exports go too (decision 0010)
     counts["personal_data_access"] = await _pseudonymise_access_log(conn, person)
-    counts["idempotency_key"] = await delete_idempotency_keys(conn, person)
     counts["outbox"] = await scrub_outbox(conn, person)
     return counts
 
