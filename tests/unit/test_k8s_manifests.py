@@ -919,12 +919,12 @@ def test_wait_for_topics_waits_for_every_declared_topic(monkeypatch: pytest.Monk
         assert bootstrap == "kafka:9092"
         return next(answers)
 
-    async def sleep(seconds: float) -> None:
+    async def pause(seconds: float) -> None:
         sleeps.append(seconds)
 
     monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "kafka:9092")
     monkeypatch.setattr(script, "existing_topics", existing)
-    monkeypatch.setattr(script.asyncio, "sleep", sleep)
+    monkeypatch.setattr(script, "sleep", pause)
     assert asyncio.run(script.main()) == 0
     assert len(sleeps) == 2, "it waited twice, then found every topic"
     for target in TARGETS:

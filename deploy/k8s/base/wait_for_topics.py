@@ -15,6 +15,8 @@ import os
 from collections.abc import Iterable
 
 POLL_SECONDS = 5.0
+# The pause between polls; a seam so a test can count pauses without patching asyncio for the whole process.
+sleep = asyncio.sleep
 
 
 def missing(existing: Iterable[str]) -> list[str]:
@@ -49,7 +51,7 @@ async def main() -> int:
                 print(f"every topic exists on {bootstrap}", flush=True)
                 return 0
             print(f"waiting for {len(absent)} topic(s) from the Topic Operator: {', '.join(absent)}", flush=True)
-        await asyncio.sleep(POLL_SECONDS)
+        await sleep(POLL_SECONDS)
 
 
 if __name__ == "__main__":
