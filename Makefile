@@ -11,11 +11,12 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 ## The city's OpenID provider for make run and the tests (devkit/oidc: panva's oidc-provider, Node.js >= 20) is installed
 ## from its lock file with npm ci; a changed lock file re-runs the install. Without Node.js, make run still runs (development
 ## tokens only); the tests need it, because sign-in is tested against a real provider process.
-$(STAMP): pyproject.toml devkit/oidc/package-lock.json
+$(STAMP): pyproject.toml devkit/oidc/package-lock.json devkit/browser/package-lock.json
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Skolit needs Python >= 3.11"'
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
-	@if command -v npm >/dev/null; then npm ci --prefix devkit/oidc --silent --no-audit --no-fund; \
+	@if command -v npm >/dev/null; then npm ci --prefix devkit/oidc --silent --no-audit --no-fund && \
+	npm ci --prefix devkit/browser --silent --no-audit --no-fund; \
 	else echo "Node.js/npm not found: make run uses development tokens only; make test needs Node.js >= 20 (devkit/oidc)"; fi
 	@rm -f $(VENV)/.installed-* && touch $@
 
@@ -37,9 +38,18 @@ $(PROMETHEUS_STAMP): deploy/prometheus/install.sh
 	bash deploy/prometheus/install.sh
 	@touch $@
 
-## make test — unit tests, then integration tests against a real PostgreSQL and broker the session starts.
+## The web app's browser tests (tests/web/) drive Debian's Chromium: devkit/chromium.sh makes sure it is there (apt-get,
+## as root or with sudo -n), or fails saying what to install. The tests fail, never skip, without it.
+CHROMIUM_STAMP := $(VENV)/.chromium-checked
+
+$(CHROMIUM_STAMP): devkit/chromium.sh
+	bash devkit/chromium.sh
+	@touch $@
+
+## make test — unit tests, then integration tests against a real PostgreSQL and broker the session starts, then the
+## web app in a real browser.
 ## pytest's exit 5 (no tests collected) is reported, not hidden as a pass.
-test: $(STAMP) $(PROMETHEUS_STAMP) lint
+test: $(STAMP) $(PROMETHEUS_STAMP) $(CHROMIUM_STAMP) lint
 	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests"; fi; exit $$rc
 

@@ -157,11 +157,12 @@ function send(res, status, html) {
   res.end(html);
 }
 
-function loginForm(uid, message = '') {
+// login_hint (the web app's development sign-in page passes the persona's login) fills in the user name.
+function loginForm(uid, message = '', hint = '') {
   return page('Logga in i Skolit', `${message ? `<p role="alert">${escape(message)}</p>` : ''}
     <form method="post" action="/interaction/${escape(uid)}/login" autocomplete="off">
-      <label>Användarnamn <input name="login" required autofocus></label>
-      <label>Lösenord <input name="password" type="password" required></label>
+      <label>Användarnamn <input name="login" required value="${escape(hint)}"${hint ? '' : ' autofocus'}></label>
+      <label>Lösenord <input name="password" type="password" required${hint ? ' autofocus' : ''}></label>
       <button type="submit">Logga in</button>
     </form>`);
 }
@@ -188,7 +189,7 @@ async function interaction(req, res, uid, action) {
   if (details.uid !== uid) return send(res, 400, page('Fel', '<p>Inloggningen hör till en annan session.</p>'));
   const { prompt } = details;
   if (req.method === 'GET') {
-    if (prompt.name === 'login') return send(res, 200, loginForm(uid));
+    if (prompt.name === 'login') return send(res, 200, loginForm(uid, '', details.params.login_hint || ''));
     const client = await provider.Client.find(details.params.client_id);
     return send(res, 200, consentForm(uid, client, prompt.details));
   }

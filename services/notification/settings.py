@@ -47,7 +47,7 @@ class NotificationSettings:
     #: gateways call back with this bearer token
     callback_token: str = DEV_CALLBACK_TOKEN
     #: the web client, for deep links in messages
-    web_url: str = "http://localhost:8080"
+    web_url: str = "http://localhost:3000"
     #: how gateways reach this service for callbacks (the URL goes with each request)
     public_url: str = "http://127.0.0.1:8104"
     #: when a channel fails for good, the next of these the recipient can be reached on is tried

@@ -11,7 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared.auth import Principal, Role, ensure_school_access, require
 from shared.city import replica
-from shared.http.models import Page, SchoolUnitRef
+from shared.city.people import person_refs
+from shared.http.models import Page, PersonRef, SchoolUnitRef
 from shared.http.openapi import example
 from shared.http.pages import PageRequest, page_request
 from shared.problems import Problem, documented
@@ -68,3 +69,47 @@ async def get_school_unit(request: Request, school_unit_id: UUID, caller: Annota
     if row is None:
         raise Problem(404, "Not found", f"school unit {school_unit_id} is not known to this service")
     return SchoolUnit(**replica.school_unit_json(row))
+
+
+ME_EXAMPLE: dict[str, Any] = {
+    "person": {"id": "3b1f0c2e-9a4d-4c8e-b1f2-7a6d5e4c3b2a", "name": "Rut Ek", "protected": False, "kind": "person"},
+    "roles": ["principal"], "schoolUnits": [{"id": EXAMPLE["id"], "name": EXAMPLE["name"], "schoolUnitCode": EXAMPLE["schoolUnitCode"]}],
+    "districts": [],
+}
+
+
+class Me(BaseModel):
+    """The caller as this service sees them: what a client needs to show a person their own start page."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [ME_EXAMPLE]})
+
+    person: PersonRef = Field(description="the signed-in person (their own name, even under a protected identity)")
+    roles: list[Role] = Field(description="Skolit's roles, from the city's data and the identity provider's groups")
+    schoolUnits: list[SchoolUnitRef] = Field(description="the school units the caller acts for (a guardian: the children's)")
+    districts: list[DistrictRef] = Field(description="the districts the caller acts for (district roles)")
+
+
+@router.get("/me", summary="Who the caller is here: person, roles, school units and districts with their names", response_model=Me,
+            responses=documented(401))
+async def who_am_i(request: Request, caller: Annotated[Principal, Depends(require())]) -> dict[str, Any]:
+    schools = sorted(caller.school_units)
+    districts = sorted(caller.districts)
+    async with request.app.state.pool.acquire() as conn:
+        names = {r["id"]: r for r in await conn.fetch(
+            "SELECT id, display_name, school_unit_code FROM organisation WHERE id = ANY($1::uuid[])", [UUID(i) for i in schools + districts])}
+        refs = await person_refs(conn, [caller.subject], viewer=caller.subject)
+    own = next(iter(refs.values()), None)
+    person = own or PersonRef(id=None, name=caller.name)
+    if person.name is None and caller.name:
+        person = person.model_copy(update={"name": caller.name})
+
+    def named(i: str) -> dict[str, Any]:
+        row = names.get(UUID(i))
+        return {"id": i, "name": row["display_name"] if row else None, **({"schoolUnitCode": row["school_unit_code"] if row else None})}
+
+    return {
+        "person": person,
+        "roles": sorted(caller.roles),
+        "schoolUnits": sorted((named(i) for i in schools), key=lambda s: (s["name"] or "", s["id"])),
+        "districts": sorted(({"id": i, "name": named(i)["name"]} for i in districts), key=lambda d: (d["name"] or "", d["id"])),
+    }

@@ -180,6 +180,8 @@ def common(service: str) -> list[Row]:
         Row(service, "GET", "/asyncapi.json", public=True),
         # any valid token lists the school units it acts for: never the other side's
         Row(service, "GET", "/school-units", own=ALL, other=ALL, hide="school_unit_id"),
+        # the caller themselves (the web app's start page): every signed-in person
+        Row(service, "GET", "/me", own=ALL, other=ALL),
         # the caller's own units (any role), the district roles' districts, the city: the unit's name and code only.
         # The data-protection officer is city-wide by an IdP group but acts for no school unit (the city's data gives
         # them none; a development token used to carry the school), so a unit's card is not theirs

@@ -4,8 +4,10 @@ proxy, and the four services as separate processes (so they can be killed and re
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,6 +17,7 @@ from devkit.sinks import Sinks
 from services.notification.settings import DEV_CALLBACK_TOKEN
 from shared.auth import mint
 from shared.settings import DEV_JWT_SECRET, SERVICES, service_database_url
+from devkit.oidc import REDIRECT_URI
 from tests.support.oidc import OidcProvider
 from tests.support.tcpproxy import TcpProxy
 
@@ -36,10 +39,14 @@ class Stack:
     sinks: Sinks | None = None
     #: the city's OpenID provider (devkit/oidc): the services take its tokens besides the development HS256 ones
     oidc: OidcProvider | None = None
+    #: the web app (web/), a process of its own calling the services' APIs; its sign-in goes through ``oidc``
+    web: ServiceProcess | None = None
+    web_port: int = 0
 
     def start(self) -> None:
         self.sinks = Sinks(callbacks=True, callback_headers={"Authorization": f"Bearer {DEV_CALLBACK_TOKEN}"}).start()
-        self.oidc = OidcProvider(self.workdir).start()
+        web_port = self.web_port = free_port()
+        self.oidc = OidcProvider(self.workdir, redirect_uris=(REDIRECT_URI, f"http://127.0.0.1:{web_port}/callback")).start()
         self.postgres = EmbeddedPostgres(self.workdir / "pgdata", free_port())
         self.admin_url = self.postgres.start()
         broker_port, proxy_port = free_port(), free_port()
@@ -62,8 +69,25 @@ class Stack:
             env = self.env_for(name)
             self.services[name] = ServiceProcess(name, int(env[f"SKOLIT_{name.upper()}_PORT"]), env, self.workdir / f"{name}.log")
             self.services[name].start()
-        for svc in self.services.values():
+        self.web = ServiceProcess("web", web_port, self.web_env(web_port), self.workdir / "web.log", argv=[sys.executable, "-m", "web"])
+        self.web.start()
+        for svc in [*self.services.values(), self.web]:
             svc.wait_ready()
+
+    def web_env(self, port: int) -> dict[str, str]:
+        """The web app's settings: the services, the provider, development mode (its persona sign-in page lists the demo personas)."""
+        from devkit.demo.personas import PASSWORD, personas
+
+        listed = self.workdir / "web-personas.json"
+        listed.write_text(json.dumps([{"login": p.login, "label": p.label, "role": p.role, "password": PASSWORD} for p in personas()]), encoding="utf-8")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SKOLIT_")}
+        env.update(
+            SKOLIT_WEB_PORT=str(port), SKOLIT_WEB_BASE_URL=f"http://127.0.0.1:{port}", SKOLIT_WEB_DEV="true",
+            SKOLIT_WEB_DEV_PERSONAS=str(listed), SKOLIT_WEB_OIDC_ISSUER=self.oidc.issuer if self.oidc else "",
+            PYTHONPATH=str(ROOT),
+            **{f"SKOLIT_WEB_{name.upper()}_URL": svc.url for name, svc in self.services.items()},
+        )
+        return env
 
     def env_for(self, name: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("SKOLIT_")}
@@ -84,13 +108,15 @@ class Stack:
             env["SKOLIT_OIDC_AUTHORITY_CACHE_SECONDS"] = "2"
         if name == "notification" and self.sinks is not None:
             env.update(self.sinks.env())
+        if name == "notification":
+            env["SKOLIT_NOTIFICATION_WEB_URL"] = f"http://127.0.0.1:{self.web_port}"
         return env
 
     def service_url(self, name: str) -> str:
         return service_database_url(name, self.admin_url)
 
     def stop(self) -> None:
-        for svc in self.services.values():
+        for svc in [*self.services.values(), *([self.web] if self.web else [])]:
             if svc.proc and svc.proc.poll() is None:
                 try:
                     svc.terminate(timeout=30)
