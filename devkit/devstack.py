@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import shutil
@@ -40,6 +41,7 @@ SMTP_PORT = 8025  # the notification service's default SMTP port: the mail catch
 SINK_PORT = 8026  # ... and its default SMS and push gateways: the gateway sink, which lists every message at /messages
 WEB_APP_ORIGINS = "http://localhost:3000,http://127.0.0.1:3000"  # the web app in development
 OIDC_PORT = 8110  # the city's OpenID provider (devkit/oidc) with the demo personas as users
+WEB_PORT = 3000  # the web app (web/): where a newcomer begins
 READY_TIMEOUT = 90.0
 STOP_TIMEOUT = 20.0
 
@@ -73,6 +75,31 @@ async def _wait_ready(services: list[ServiceProcess], timeout: float) -> Service
                 return next(iter(pending.values()))
             await asyncio.sleep(0.5)
     return None
+
+
+def _web_port() -> int:
+    return int(os.environ.get("SKOLIT_WEB_PORT") or WEB_PORT)
+
+
+def _start_web(env: dict[str, str], data_dir: Path, logs: Path, oidc: Any, demo: bool) -> ServiceProcess:
+    """The web app (python -m web) on localhost:3000 in development mode: the sign-in page lists the demo personas."""
+    port = _web_port()
+    web_env = dict(env)
+    web_env.update(SKOLIT_WEB_PORT=str(port), SKOLIT_WEB_BASE_URL=f"http://localhost:{port}", SKOLIT_WEB_DEV="true")
+    web_env.setdefault("SKOLIT_WEB_OIDC_ISSUER", oidc.issuer if oidc is not None else os.environ.get("SKOLIT_JWT_ISSUER", ""))
+    for name in SERVICES:
+        web_env.setdefault(f"SKOLIT_WEB_{name.upper()}_URL", f"http://127.0.0.1:{_service_port(name)}")
+    if demo:
+        from devkit.demo.personas import PASSWORD, personas
+
+        listed = data_dir / "web-personas.json"
+        listed.write_text(json.dumps([{"login": p.login, "label": p.label, "role": p.role, "password": PASSWORD} for p in personas()]),
+                          encoding="utf-8")
+        web_env["SKOLIT_WEB_DEV_PERSONAS"] = str(listed)
+    web = ServiceProcess("web", port, web_env, logs / "web.log", argv=[sys.executable, "-m", "web"], cwd=PROJECT_ROOT,
+                         new_session=True, stdin=subprocess.DEVNULL)
+    web.start(banner=f"--- skolit-dev starting web at {time.strftime('%Y-%m-%d %H:%M:%S')} ---")
+    return web
 
 
 def _stop_services(services: list[ServiceProcess], timeout: float = STOP_TIMEOUT) -> None:
@@ -250,8 +277,13 @@ def _dev_secret() -> str | None:
 def _summary(services: list[ServiceProcess], data_dir: Path, database_url: str, bootstrap: str,
              embedded_pg: bool, embedded_broker: bool, demo_count: int | None, tokens: list[tuple[str, str]],
              demo_round: str | None = None, programbank: str | None = None, sinks: Any = None,
-             contacts: str | None = None, oidc: Any = None) -> str:
+             contacts: str | None = None, oidc: Any = None, web: ServiceProcess | None = None) -> str:
     lines = ["", "Skolit is running.", ""]
+    if web is not None:
+        port = web.port
+        lines += [f"  Open http://localhost:{port} in a browser" + (" and pick a person of the demo city to sign in as." if oidc is not None and demo_count is not None
+                  else "." if oidc is not None else " (signing in needs Node.js >= 20 for the OpenID provider: install it and run make run again)."),
+                  f"  web           http://localhost:{port}   log {web.log_path}", ""]
     for svc in services:
         lines.append(f"  {svc.name:<13} {svc.url}   docs {svc.url}/docs   metrics {svc.url}/metrics   log {svc.log_path}")
     lines += [
@@ -313,6 +345,7 @@ async def run(args: argparse.Namespace) -> int:
     pg: EmbeddedPostgres | None = None
     broker: EmbeddedBroker | None = None
     services: list[ServiceProcess] = []
+    web: ServiceProcess | None = None
     sinks: Any = None
     oidc: Any = None
     catcher = not os.environ.get("SKOLIT_NOTIFICATION_SMTP_HOST")  # otherwise a real mail server is configured
@@ -327,6 +360,7 @@ async def run(args: argparse.Namespace) -> int:
         logs.mkdir(parents=True, exist_ok=True)
 
         busy = [f"{name} ({_service_port(name)})" for name in SERVICES if port_open("127.0.0.1", _service_port(name))]
+        busy += [f"web ({_web_port()})"] if port_open("127.0.0.1", _web_port()) else []
         if busy:
             # another Skolit (or anything else) already answers there: /readyz would lie to us
             print(f"skolit-dev: port(s) already in use: {', '.join(busy)}. Stop what runs there, or set "
@@ -371,6 +405,8 @@ async def run(args: argparse.Namespace) -> int:
         env["KAFKA_BOOTSTRAP_SERVERS"] = bootstrap
         # browser apps allowed to call the APIs (docs/api.md): the web app's origin unless configured otherwise
         env.setdefault("SKOLIT_CORS_ORIGINS", WEB_APP_ORIGINS)
+        # the links in messages open the web app
+        env.setdefault("SKOLIT_NOTIFICATION_WEB_URL", f"http://localhost:{_web_port()}")
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PROJECT_ROOT), env.get("PYTHONPATH", "")) if p)
         env.setdefault("PYTHONUNBUFFERED", "1")
         if sinks is not None:
@@ -413,8 +449,12 @@ async def run(args: argparse.Namespace) -> int:
             programbank = await _seed_catalog(services, bootstrap)
             contacts = await _seed_notification(services)
 
+        web = _start_web(env, data_dir, logs, oidc, demo_count is not None)
+        if await _wait_ready([web], READY_TIMEOUT) is not None:
+            print(f"\nskolit-dev: the web app did not start. Last lines of {web.log_path}:\n\n{web.log_tail() or '(no log)'}\n", file=sys.stderr)
+            return 1
         print(_summary(services, data_dir, database_url, bootstrap, pg is not None, broker is not None, demo_count,
-                       _tokens(not args.no_demo), demo_round, programbank, sinks, contacts, oidc), flush=True)
+                       _tokens(not args.no_demo), demo_round, programbank, sinks, contacts, oidc, web), flush=True)
         state["started"] = True
         if state["signalled"]:
             stop.set()
@@ -423,7 +463,7 @@ async def run(args: argparse.Namespace) -> int:
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 2.0)
-            for svc in services:
+            for svc in [*services, *([web] if web is not None else [])]:
                 rc = svc.exited()
                 if rc is not None and svc.name not in reported:
                     reported.add(svc.name)
@@ -440,7 +480,7 @@ async def run(args: argparse.Namespace) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, lambda: None)
-        await asyncio.to_thread(_stop_services, services)
+        await asyncio.to_thread(_stop_services, [*services, *([web] if web is not None else [])])
         if broker is not None:
             await asyncio.to_thread(broker.stop)
         if pg is not None:
