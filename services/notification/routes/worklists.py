@@ -29,9 +29,11 @@ async def list_unreached(request: Request, school_unit_id: UUID,
                     caller: Annotated[Principal, Depends(require(*access.SCHOOL_READERS))],
                     reason: Annotated[Reason, Query(description=REASON_HELP)],
                     page: Annotated[PageRequest, Depends(page_request)],
-                    days: Annotated[int, Query(ge=1, le=366, description="messages of the last this many days")] = 30) -> dict[str, Any]:
+                    days: Annotated[int, Query(ge=1, le=366, description="messages of the last this many days")] = 30,
+                    broadcastId: Annotated[UUID | None, Query(description="only the messages of this broadcast")] = None) -> dict[str, Any]:
     async with unit_of_work(request.app.state.pool, SOURCE) as uow:
-        return await usecases.list_unreached(uow, caller, school_unit_id, reason=reason, days=days, page=page, path=request.url.path)
+        return await usecases.list_unreached(uow, caller, school_unit_id, reason=reason, days=days, page=page, path=request.url.path,
+                                             broadcast=broadcastId)
 
 
 @router.get("/quiet-hours-bypasses", summary="Every critical message sent inside a recipient's quiet hours (the bypass log)",

@@ -10,17 +10,17 @@ import asyncpg
 from services.notification.store.broadcasts import PENDING, REACHED
 
 
-async def unreached(conn: asyncpg.Connection, school_unit: UUID, since: datetime) -> list[asyncpg.Record]:
+async def unreached(conn: asyncpg.Connection, school_unit: UUID, since: datetime, broadcast: UUID | None = None) -> list[asyncpg.Record]:
     """Guardians of the school whom no channel reached for a message about it (nothing delivered
-    outside the app, nothing read in it, nothing still on its way)."""
+    outside the app, nothing read in it, nothing still on its way); ``broadcast``: that broadcast's messages only."""
     return await conn.fetch(
-        "SELECT d.person, m.id AS message_id, m.message_type, m.created_at, jsonb_object_agg(d.channel, d.state) AS channels"
+        "SELECT d.person, m.id AS message_id, m.broadcast_id, m.message_type, m.created_at, jsonb_object_agg(d.channel, d.state) AS channels"
         " FROM message m JOIN delivery d ON d.message_id = m.id"
-        " WHERE m.school_unit = $1 AND m.created_at >= $2"
+        " WHERE m.school_unit = $1 AND m.created_at >= $2 AND ($3::uuid IS NULL OR m.broadcast_id = $3)"
         " AND EXISTS (SELECT 1 FROM guardianship g WHERE g.guardian = d.person AND g.school_unit = $1 AND g.active)"
         " GROUP BY d.person, m.id HAVING NOT " + REACHED + " AND NOT " + PENDING +
         " ORDER BY d.person, m.created_at",
-        school_unit, since,
+        school_unit, since, broadcast,
     )
 
 

@@ -26,16 +26,16 @@ async def school_audience(uow: UnitOfWork, caller: Principal, school_unit: UUID)
 
 
 async def list_unreached(uow: UnitOfWork, caller: Principal, school_unit: UUID, *, reason: str, days: int, page: PageRequest,
-                         path: str) -> dict[str, Any]:
+                         path: str, broadcast: UUID | None = None) -> dict[str, Any]:
     """A page of the guardians no channel reached, each with the messages that did not reach them; ``guardians`` (and
     ``total``) count them all. The read is logged with the page's guardians."""
     await access.ensure_acts_for_school(uow.conn, caller, school_unit)
-    rows = await store.unreached(uow.conn, school_unit, datetime.now(UTC) - timedelta(days=days))
+    rows = await store.unreached(uow.conn, school_unit, datetime.now(UTC) - timedelta(days=days), broadcast)
     messages: dict[UUID, list[dict[str, Any]]] = {}
     for r in rows:
         channels = dict(r["channels"])
         messages.setdefault(r["person"], []).append({
-            "messageId": str(r["message_id"]), "type": r["message_type"], "createdAt": r["created_at"].isoformat(), "channels": channels,
+            "messageId": str(r["message_id"]), "broadcastId": str(r["broadcast_id"]) if r["broadcast_id"] else None, "type": r["message_type"], "createdAt": r["created_at"].isoformat(), "channels": channels,
             "reason": "no-contact-details" if set(channels) == {"inapp"} else "all-channels-failed"})
     guardians = list(messages)
     shown = guardians[page.offset: page.offset + page.limit]
