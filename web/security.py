@@ -15,7 +15,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
-from web.session import current, set_cookie
+from web.session import current, ended, set_cookie
 
 ANON_CSRF_COOKIE = "skolit_csrf"
 
@@ -38,7 +38,7 @@ class CsrfRefused(Exception):
 
 def csrf_value(request: Request) -> tuple[str, bool]:
     """The value forms must echo; True when a new visitor cookie has to be set."""
-    session = current(request)
+    session = current(request) or ended(request)
     if session is not None:
         return session.csrf, False
     existing = request.cookies.get(ANON_CSRF_COOKIE)

@@ -85,9 +85,18 @@ def current(request: Request) -> Session | None:
         except TypeError:
             session = None
     if session is not None and session.expired:
+        # kept aside: a form the page gave out before the session ended still carries this session's CSRF token, and
+        # must pass that check to be kept for after the next sign-in (web/app.py) instead of being refused
+        request.state.ended_session = session
         session = None
     request.state.session = session
     return session
+
+
+def ended(request: Request) -> Session | None:
+    """The session that just expired, if the cookie still holds one (its CSRF secret stays valid for keeping a form)."""
+    current(request)
+    return getattr(request.state, "ended_session", None)
 
 
 def set_cookie(request: Request, response: Response, name: str, value: str, max_age: int | None) -> None:

@@ -6,12 +6,17 @@ from __future__ import annotations
 import time
 
 import pytest
+from fastapi import Depends
 from fastapi.testclient import TestClient
+from starlette.datastructures import FormData
+from starlette.requests import Request
 
 from web import i18n
+from web.api import Api
 from web.app import create_app
+from web.security import posted_form
 from web.pages.core import safe_next
-from web.session import SESSION_COOKIE, Sealer, Session
+from web.session import KEPT_COOKIE, SESSION_COOKIE, Sealer, Session
 from web.settings import DEV_SESSION_SECRET, WebSettings
 
 
@@ -84,3 +89,23 @@ def test_production_needs_its_own_session_key(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("SKOLIT_WEB_SESSION_SECRET", "short")
     with pytest.raises(SystemExit, match="32"):
         WebSettings.from_env()
+
+
+def test_a_form_posted_after_the_session_ended_is_kept_for_after_signing_in() -> None:
+    app = create_app(WebSettings(dev=True, session_secret=DEV_SESSION_SECRET, services={"assessment": "http://127.0.0.1:9"}))
+
+    @app.post("/form-under-test")
+    async def save(request: Request, form: FormData = Depends(posted_form)) -> dict[str, str]:
+        await Api(request).post("assessment", "/anything", {"comment": form.get("comment")})
+        return {"saved": "yes"}
+
+    sealer = Sealer(DEV_SESSION_SECRET)
+    ended_session = Session(person="p", name="Rut", token="t", expires=time.time() - 10, csrf="the-forms-token")
+    with TestClient(app) as client:
+        client.cookies.set(SESSION_COOKIE, sealer.seal(SESSION_COOKIE, ended_session.__dict__))
+        r = client.post("/form-under-test", data={"csrf_token": "the-forms-token", "comment": "Mitt svar"}, follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"].startswith("/login?next=/form-under-test")
+        kept = sealer.open(KEPT_COOKIE, r.cookies.get(KEPT_COOKIE))
+        assert kept == {"path": "/form-under-test", "fields": [["comment", "Mitt svar"]]}
+        # a forged token is still refused, session or not
+        assert client.post("/form-under-test", data={"csrf_token": "forged", "comment": "x"}).status_code == 403
