@@ -89,6 +89,13 @@ class HeadingLevelRow(LevelRow):
     title: str = Field(description="the heading's title in the reader's language")
 
 
+class TrendYear(BaseModel):
+    """The school's counting level per heading in one year (the trend chart's figures)."""
+
+    year: int
+    levels: dict[str, int | None] = Field(description="heading code → level")
+
+
 class PulseHeadingFigure(Figure):
     heading: str
     title: str = Field(description="the heading's title in the reader's language")
@@ -155,6 +162,8 @@ class SchoolReport(BaseModel):
                        "open": [{"id": "8d4f0b7e-2a6c-4e1f-b3d5-9c7a1e2f4b60", "heading": "digital-kompetens", "indicatorId": "DIG-02",
                                  "status": "in_progress", "deadline": "2026-06-15"}]},
         "years": [2025, 2026],
+        "districtMedians": dict.fromkeys(HEADING_CODES, 2.5),
+        "trend": [{"year": 2025, "levels": dict.fromkeys(HEADING_CODES, 2)}, {"year": 2026, "levels": dict.fromkeys(HEADING_CODES, 3)}],
         "method": METHOD_EXAMPLE,
     })
 
@@ -173,6 +182,10 @@ class SchoolReport(BaseModel):
     indicatorFigures: list[IndicatorFigure]
     actionPlan: ActionPlan
     years: list[int] = Field(description="the years the school has a submitted self-assessment for")
+    districtMedians: dict[str, float | None] = Field(default_factory=dict, description="heading code → the median level of the district's "
+                                                     "schools that year (the radar's district series); null under 3 schools with a level")
+    trend: list[TrendYear] = Field(default_factory=list, description="the level per heading for every year with a counting submission, oldest "
+                                                                    "first: the figures of the trend chart")
     method: Method
 
 

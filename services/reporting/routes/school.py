@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from statistics import median
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -14,6 +15,7 @@ from services.reporting.csv_export import Export, export, json_answer
 from services.reporting.schemas import SchoolReport, SimilarSchools, json_or_csv
 from services.reporting.vocabulary import CSV_HEADERS, LangQuery, heading_titles
 from shared.auth import Principal, require
+from shared.city.replica import district_of
 from shared.i18n import language
 from shared.problems import Problem, documented
 
@@ -47,6 +49,10 @@ async def school_report(request: Request, school_unit_id: UUID, caller: Annotate
         metrics = await store.school_metrics(conn, school_unit_id, chosen)
         indicator_values = domain.indicator_rows(await store.indicators(conn), metrics, lang_)
         plan = await store.actions(conn, school_unit_id)
+        district = await district_of(conn, school_unit_id)
+        peers = await cache.school_levels(conn, chosen, [district]) if district else []
+        by_year = await store.heading_levels_by_year(conn, school_unit_id)
+    medians = district_medians(peers)
     now_id = submissions[chosen]["assessment_id"]
 
     def levels(rows: list[Any], key: str, assessment: Any) -> dict[str, domain.Level]:
@@ -83,9 +89,22 @@ async def school_report(request: Request, school_unit_id: UUID, caller: Annotate
                       "deadline": a["deadline"].isoformat() if a["deadline"] else None} for a in plan if a["status"] in ("planned", "in_progress")],
         },
         "years": sorted(submissions),
+        "districtMedians": medians,
+        "trend": [{"year": y, "levels": {r["heading"]: r["level"] for r in by_year if r["year"] == y}}
+                  for y in sorted({r["year"] for r in by_year})],
         "method": vocabulary.METHOD[lang_],
     }
     return csv_export.school_report_csv(body, lang_, as_.variant) if as_.csv else json_answer(body)
+
+
+def district_medians(peers: list[domain.SchoolLevels]) -> dict[str, float | None]:
+    """The median level per heading over the district's schools with one (the radar's district series); fewer than
+    3 schools and there is no figure (the same rule as the roll-ups)."""
+    out: dict[str, float | None] = {}
+    for h in domain.HEADINGS:
+        values = [v for s in peers if (v := s.levels.get(h)) is not None]
+        out[h] = float(median(values)) if len(values) >= suppression.MIN_SCHOOLS else None
+    return out
 
 
 @router.get("/school-units/{school_unit_id}/similar", summary="The school beside similar schools (same school type and size band), never a ranking",
