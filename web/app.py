@@ -91,10 +91,14 @@ def create_app(settings: WebSettings) -> FastAPI:
     @app.exception_handler(SignInAgain)
     async def sign_in_again(request: Request, exc: SignInAgain) -> Response:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        response = RedirectResponse(f"/login?next={quote(target)}", status_code=303)
         posted = getattr(request.state, "posted_fields", None)
-        if request.method == "POST" and posted:
-            keep_form(request, response, request.url.path, posted)
+        if request.method == "POST":
+            # a page of this site first: the CSP's form-action forbids a form's redirect to go on to the provider
+            response = RedirectResponse(f"/session-ended?next={quote(target)}", status_code=303)
+            if posted:
+                keep_form(request, response, request.url.path, posted)
+        else:
+            response = RedirectResponse(f"/login?next={quote(target)}", status_code=303)
         if current(request) is not None:  # the services refused its token: it is of no use any more
             response.delete_cookie("skolit_session", path="/")
         return response

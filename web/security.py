@@ -15,6 +15,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
+from web.api import SignInAgain
 from web.session import current, ended, set_cookie
 
 ANON_CSRF_COOKIE = "skolit_csrf"
@@ -51,13 +52,23 @@ def remember_visitor(request: Request, response: Response, value: str) -> None:
     set_cookie(request, response, ANON_CSRF_COOKIE, value, max_age=None)
 
 
-async def posted_form(request: Request) -> FormData:
-    """The posted form after its CSRF check (the dependency of every POST handler that reads a form)."""
+async def visitor_form(request: Request) -> FormData:
+    """The posted form after its CSRF check, signed in or not (the pulse, signing out)."""
     form = await request.form()
     request.state.posted_fields = [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
     sent = form.get("csrf_token") or request.headers.get("x-csrf-token") or ""
     if not isinstance(sent, str) or not secrets.compare_digest(sent, request.state.csrf):
         raise CsrfRefused()
+    return form
+
+
+async def posted_form(request: Request) -> FormData:
+    """The posted form of a signed-in person after its CSRF check (the dependency of every such POST handler). Posted
+    after the session ended (its token is still the ended session's), it is kept and the person sent to sign in again
+    (web/app.py) — before the handler does anything with it."""
+    form = await visitor_form(request)
+    if current(request) is None:
+        raise SignInAgain()
     return form
 
 

@@ -104,9 +104,14 @@ def set_cookie(request: Request, response: Response, name: str, value: str, max_
     response.set_cookie(name, value, max_age=max_age, httponly=True, samesite="lax", secure=secure, path="/")
 
 
+#: how long the browser keeps the cookie after the session inside it ended: a form posted in that time still proves
+#: it came from this site (the ended session's CSRF token) and is kept for after the next sign-in
+ENDED_GRACE_SECONDS = 12 * 3600
+
+
 def remember(request: Request, response: Response, session: Session) -> None:
     set_cookie(request, response, SESSION_COOKIE, sealer(request).seal(SESSION_COOKIE, asdict(session)),
-               max_age=max(60, int(session.expires - time.time())))
+               max_age=max(60, int(session.expires - time.time())) + ENDED_GRACE_SECONDS)
 
 
 def forget(response: Response) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import time
 from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -57,6 +58,37 @@ def sign_in(page: Page, base: str, login: str, password: str = PASSWORD, *, next
         page.click("form[action$='/confirm'] button")
     page.wait_for_url(f"{base}/**")
     assert page.url.startswith(base), page.url
+
+
+def end_session(page: Page) -> None:
+    """Lets the signed-in session in the page's cookie end, as an hour after signing in: the same cookie (the browser
+    keeps it a while after the session inside it ended, web/session.py), its expiry moved into the past."""
+    from web.session import SESSION_COOKIE, Sealer
+    from web.settings import DEV_SESSION_SECRET
+
+    sealer = Sealer(DEV_SESSION_SECRET)  # the test stack's web app runs with the development key
+    cookie = next(c for c in page.context.cookies() if c["name"] == SESSION_COOKIE)
+    session = sealer.open(SESSION_COOKIE, cookie["value"].strip('"'))  # quoted by the server: the value ends in "="
+    assert session is not None
+    session["expires"] = time.time() - 5
+    page.context.add_cookies([{**cookie, "value": f'"{sealer.seal(SESSION_COOKIE, session)}"'}])  # type: ignore[typeddict-item]
+
+
+def sign_in_again(page: Page, base: str, login: str, password: str = PASSWORD) -> None:
+    """From the "you have been signed out" page: its sign-in link, the provider's pages (the login form only if the
+    provider has forgotten the person), back to the page the form was on."""
+    page.click("a[href^='/login']")
+    page.wait_for_url(lambda url: not url.startswith(base + "/session-ended") and not url.startswith(base + "/login"))
+    if page.url.startswith(base):
+        return
+    if page.locator('input[name="password"]').count():
+        page.fill('input[name="login"]', login)
+        page.fill('input[name="password"]', password)
+        page.click('button[type="submit"]')
+        page.wait_for_load_state()
+    if not page.url.startswith(base) and page.locator("form[action$='/confirm'] button").count():
+        page.click("form[action$='/confirm'] button")
+    page.wait_for_url(f"{base}/**")
 
 
 def axe_violations(page: Page) -> list[dict[str, Any]]:

@@ -104,7 +104,7 @@ def test_a_form_posted_after_the_session_ended_is_kept_for_after_signing_in() ->
     with TestClient(app) as client:
         client.cookies.set(SESSION_COOKIE, sealer.seal(SESSION_COOKIE, ended_session.__dict__))
         r = client.post("/form-under-test", data={"csrf_token": "the-forms-token", "comment": "Mitt svar"}, follow_redirects=False)
-        assert r.status_code == 303 and r.headers["location"].startswith("/login?next=/form-under-test")
+        assert r.status_code == 303 and r.headers["location"].startswith("/session-ended?next=/form-under-test")
         kept = sealer.open(KEPT_COOKIE, r.cookies.get(KEPT_COOKIE))
         assert kept == {"path": "/form-under-test", "fields": [["comment", "Mitt svar"]]}
         # a forged token is still refused, session or not

@@ -7,7 +7,6 @@ import json
 import logging
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
 from starlette.datastructures import FormData
@@ -16,7 +15,7 @@ from starlette.responses import RedirectResponse, Response
 from web.api import ApiProblem, ServiceUnavailable
 from web.oidc import SignInError
 from web.rendering import render
-from web.security import posted_form
+from web.security import visitor_form
 from web.session import LANG_COOKIE, LOGIN_COOKIE, Session, current, forget, remember, sealer, set_cookie
 from web.tasks import PROVIDERS, Task
 
@@ -89,10 +88,17 @@ async def callback(request: Request, code: str | None = None, state: str | None 
 
 
 @router.post("/logout")
-async def logout(request: Request, form: FormData = Depends(posted_form)) -> Response:
+async def logout(request: Request, form: FormData = Depends(visitor_form)) -> Response:
     response = RedirectResponse("/signed-out", status_code=303)
     forget(response)
     return response
+
+
+@router.get("/session-ended")
+async def session_ended(request: Request, next: str | None = None) -> Response:
+    """After a form was posted once the session had ended: what was written is kept; sign in again to go on. (A page of
+    its own, not a redirect to the provider: the CSP's form-action allows a form's redirects to this site only.)"""
+    return render(request, "core/session_ended.html", next_path=safe_next(next))
 
 
 @router.get("/signed-out")
@@ -112,6 +118,3 @@ async def switch_language(request: Request, to: str = "sv", next: str | None = N
 async def accessibility(request: Request) -> Response:
     return render(request, "core/accessibility.html")
 
-
-def login_link(path: str) -> str:
-    return f"/login?next={quote(path)}"

@@ -26,7 +26,7 @@ from starlette.responses import RedirectResponse, Response
 from web import i18n
 from web.api import Api, ApiProblem, ServiceUnavailable
 from web.rendering import render
-from web.security import fields, posted_form
+from web.security import fields, posted_form, visitor_form
 from web.session import current, kept_form, sealer
 from web.tasks import Task, provides
 
@@ -111,7 +111,7 @@ async def overview(request: Request, school: str | None = None) -> Response:
 
 
 @router.post("/pulse")
-async def enter_code(request: Request, form: FormData = Depends(posted_form)) -> Response:
+async def enter_code(request: Request, form: FormData = Depends(visitor_form)) -> Response:
     code = re.sub(r"[\s-]", "", str(form.get("code") or ""))
     if not CODE.match(code):
         key = "pulse.enter_code.error.missing" if not code else "pulse.enter_code.error.format"
@@ -342,7 +342,7 @@ def _render_check(request: Request, q: dict[str, Any], code: str, answers: dict[
 
 
 @router.post("/pulse/{code}/check")
-async def respondent_send(request: Request, code: str, form: FormData = Depends(posted_form)) -> Response:
+async def respondent_send(request: Request, code: str, form: FormData = Depends(visitor_form)) -> Response:
     try:
         q = await _questionnaire(request, code)
     except Unknown:
@@ -415,7 +415,7 @@ async def respondent_question(request: Request, code: str, n: str) -> Response:
 
 
 @router.post("/pulse/{code}/{n}")
-async def respondent_answer(request: Request, code: str, n: str, form: FormData = Depends(posted_form)) -> Response:
+async def respondent_answer(request: Request, code: str, n: str, form: FormData = Depends(visitor_form)) -> Response:
     try:
         q = await _questionnaire(request, code)
     except Unknown:

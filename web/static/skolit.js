@@ -29,7 +29,11 @@
       fetch(form.getAttribute("action") || window.location.pathname, {
         method: "POST", body: body, credentials: "same-origin",
         headers: { "X-Autosave": "1", "X-CSRF-Token": csrf(form) }
-      }).then(function (r) { say(r.ok ? "saved" : "failed"); }, function () { say("failed"); });
+      }).then(function (r) {
+        // saved only when the page answered its JSON: a redirect to sign in again (the session ended) is not a save
+        var json = (r.headers.get("content-type") || "").indexOf("application/json") === 0;
+        say(r.ok && json && !r.redirected ? "saved" : "failed");
+      }, function () { say("failed"); });
     }, 800);
     form.addEventListener("change", save);
     form.addEventListener("input", function (e) { if (e.target && e.target.tagName === "TEXTAREA") { save(); } });
