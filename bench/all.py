@@ -13,6 +13,7 @@ per-area ones, and the summary says how many each had):
   broadcast      python -m bench.broadcast --guardians 50000 --runs 2 --runs-without-callbacks 1 --out docs/benchmarks/broadcast
   catalogSearch  python -m bench.catalog_search --runs 1 --requests 200
   reporting      python -m bench.reporting --runs 1 --requests 100 --samples 100
+  web            python -m bench.web --runs 3 --requests 300 --warmup 30   (server time per web page, docs/benchmarks/web.md)
 
 Before the first part the machine must be quiet: the 1-minute load average below 1.0 (checked every 10 s, for
 up to 30 minutes). Before each later part: the same, or the whole machine's CPU use over 5 s below 20% (the
@@ -46,8 +47,9 @@ PARTS: dict[str, list[str]] = {
     "broadcast": [PY, "-m", "bench.broadcast", "--guardians", "50000", "--runs", "2", "--runs-without-callbacks", "1", "--out", "docs/benchmarks/broadcast"],
     "catalogSearch": [PY, "-m", "bench.catalog_search", "--runs", "1", "--requests", "200"],
     "reporting": [PY, "-m", "bench.reporting", "--runs", "1", "--requests", "100", "--samples", "100"],
+    "web": [PY, "-m", "bench.web", "--runs", "3", "--requests", "300", "--warmup", "30"],
 }
-FOLDED = {"broadcast": "broadcast.json", "catalogSearch": "catalog-search.json", "reporting": "reporting.json"}
+FOLDED = {"broadcast": "broadcast.json", "catalogSearch": "catalog-search.json", "reporting": "reporting.json", "web": "web.json"}
 
 
 def _shown(cmd: list[str]) -> str:
@@ -76,6 +78,9 @@ def headline(part: str, d: dict[str, Any]) -> dict[str, Any]:
                 "freshBackgroundP99Min": fresh["background"]["p99Min"], "freshBackgroundP99Max": fresh["background"]["p99Max"],
                 "backgroundRate": d["arguments"].get("backgroundRate", 100.0),
                 "freshMet": all(f["runsMeetingTarget"] == f["runs"] for f in fresh.values())}
+    if part == "web":
+        return {"runs": d["arguments"]["runs"], "requests": d["arguments"]["requests"], "measuredBy": d.get("measuredBy"),
+                "pages": {p["label"]: {"path": p["path"], **p["summary"]} for p in d["pages"]}, "allMet": d.get("allMet")}
     return {}
 
 
@@ -151,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.per_area_dir is not None:
         PER_AREA_DIR = args.per_area_dir.resolve()
         PARTS["broadcast"][PARTS["broadcast"].index("--out") + 1] = str(PER_AREA_DIR / "broadcast")
-        for part in ("catalogSearch", "reporting"):
+        for part in ("catalogSearch", "reporting", "web"):
             PARTS[part] += ["--out-dir", str(PER_AREA_DIR)]
 
     if args.fold_only:

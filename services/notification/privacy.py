@@ -287,7 +287,8 @@ DATA_MAP = ServiceMap(
                  retained(RULES, "personal-data-access",
                           before="Append-only in the database: a trigger refuses UPDATE, DELETE and TRUNCATE except the retention "
                                  "job's DELETE (migrations/0006_access_audit.sql). "),
-                 ("data_protection: GET /privacy/access-log (filters: person, actor, from, to, action; that read is logged too).",),
+                 ("data_protection: GET /privacy/access-log (filters: person, actor, from, to, action; that read is logged too; actors and "
+                  "subjects also as PersonRef, a protected identity without id or name).",),
                  "A list's row (receipts, unreached, bypass log) names every person the answer carried in subjects, protected "
                  "identities included; path holds the person id of a single read. Took over contact_access (migrated, dropped)."),
         Personal("preference", ("person", "message_type", "channel", "mode"), PREFERENCES, (GUARDIAN, STAFF),
@@ -344,12 +345,13 @@ DATA_MAP = ServiceMap(
         Personal("access_request", ("person",), PERSON_ID, (PUPIL, GUARDIAN, STAFF),
                  "Whose data a right-of-access request asks for (docs/decisions/0010).", ACCESS,
                  f"The request row stays as the record that the request was answered, after its export is dropped — {PENDING}.",
-                 ("Whoever asked (token subject = requested_by): GET /privacy/access-requests/{id}.",),
+                 ("Whoever asked (token subject = requested_by): GET /privacy/access-requests/{id}, GET /privacy/access-requests "
+                  "(their own requests, the person as a PersonRef).",),
                  "Sealed with the person's own key in AccessRequested (shared/privacy/vault.py); plain here."),
         Personal("access_request", ("requested_by",), STAFF_IDENTITY, (STAFF, GUARDIAN),
                  "Who asked: data_protection, a city admin, or the person themselves; only they may read the export.", ACCESS,
                  "As the request row.",
-                 ("Whoever asked: GET /privacy/access-requests/{id}.",)),
+                 ("Whoever asked: GET /privacy/access-requests/{id}, GET /privacy/access-requests (their own requests).",)),
         Personal("access_request", ("export",), EXPORT, (PUPIL, GUARDIAN, STAFF),
                  "The assembled export: everything the four services hold about the person, for whoever asked to fetch.", ACCESS,
                  "30 days after it was complete (job access-exports), then dropped; the request row stays without it.",
@@ -365,7 +367,7 @@ DATA_MAP = ServiceMap(
                  "Whose data is being erased, and who asked, until every service has confirmed (docs/decisions/0009).", ERASURE,
                  "person_ref (the person sealed with their own key) and person_hash (a keyed hash, to find a pending request "
                  "for the same person) are dropped when the request completes, and the key destroyed; the row stays, naming no one.",
-                 ("city_admin, data_protection: GET /privacy/erasure-requests/{id} (never the person).",),
+                 ("city_admin, data_protection: GET /privacy/erasure-requests/{id}, GET /privacy/erasure-requests (never the person).",),
                  "requested_by is the asker sealed (a person) or the name of the city system's account."),
         outbox_entry("notification", RULES, "recipients' person ids, sealed with each person's own key (MessageDelivered, MessageFailed, keyed by "
                                      "the message; ErasureRequested, AccessRequested; docs/decisions/0009)",

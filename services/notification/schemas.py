@@ -259,6 +259,7 @@ class SendNowResult(BaseModel):
 
 class UnreachedMessage(BaseModel):
     messageId: UUID
+    broadcastId: UUID | None = Field(default=None, description="the broadcast the message is one of; null for other messages")
     type: str
     createdAt: datetime
     channels: dict[str, DeliveryState]
@@ -318,6 +319,9 @@ class AccessLogEntry(BaseModel):
     action: str
     subject: UUID | None = Field(description="the person the access was about, when it was about one")
     subjects: list[UUID] = Field(description="every person whose data the answer carried")
+    subjectPerson: PersonRef | None = Field(default=None, description="the subject as a person reference (a protected identity "
+                                                                      "without id or name); null when the access was about no one")
+    subjectPeople: list[PersonRef] = Field(default_factory=list, description="``subjects`` as person references, in the same order")
     why: str = Field(description="own-data, city-sync, or the reason given")
     path: str
 
@@ -350,6 +354,32 @@ class AccessRequestPending(BaseModel):
     requestedAt: datetime
     received: list[str] = Field(description="services whose part is in")
     pending: list[str] = Field(description="services whose part is awaited")
+
+
+class AccessRequestSummary(BaseModel):
+    model_config = _examples({"id": _REQUEST, "status": "ready", "personId": _GUARDIAN,
+                              "person": {"id": _GUARDIAN, "name": "Anna Lindqvist", "protected": False},
+                              "reasonCode": "data-subject-request", "requestedAt": _AT, "completedAt": _AT,
+                              "expiresAt": "2026-12-03T07:42:11.020Z", "received": ["assessment", "catalog", "notification", "reporting"],
+                              "pending": []})
+
+    id: UUID
+    status: Literal["pending", "ready", "expired"] = Field(description="pending: parts awaited; ready: the export can be fetched; "
+                                                                      "expired: the export was removed (or never completed in time)")
+    personId: UUID
+    person: PersonRef = Field(description="whose data, as a person reference (a protected identity without id or name)")
+    reasonCode: str
+    requestedAt: datetime
+    completedAt: datetime | None
+    expiresAt: datetime | None
+    received: list[str] = Field(description="services whose part is in")
+    pending: list[str] = Field(description="services whose part is awaited")
+
+
+class AccessRequestList(Page[AccessRequestSummary]):
+    """The caller's own access requests, newest first."""
+
+    model_config = _examples({"items": [example_of(AccessRequestSummary)], "limit": 50, "next": None, "total": 1})
 
 
 class ExportPart(BaseModel):
@@ -409,3 +439,9 @@ class ErasureRequestStatus(BaseModel):
     completedAt: datetime | None
     keyDestroyed: bool | None = Field(description="whether the person's key was destroyed; null until the request is complete")
     services: dict[str, ErasureConfirmation]
+
+
+class ErasureRequestList(Page[ErasureRequestStatus]):
+    """Erasure requests, newest first (never the person: only the request and each service's confirmation)."""
+
+    model_config = _examples({"items": [example_of(ErasureRequestStatus)], "limit": 50, "next": None, "total": 1})

@@ -360,6 +360,11 @@ ROWS: list[Row] = [
         other=roles("data_protection", "city_admin"), ok=202, body=lambda v, c: {"personId": str(uuid.uuid4()), "reasonCode": "objection"}),
     Row("notification", "GET", "/privacy/erasure-requests/{erasure_request_id}", own=roles("data_protection", "city_admin"),
         other=roles("data_protection", "city_admin")),
+    # the lists behind the web app's data-protection pages: every erasure request (never the person) for the officers;
+    # each signed-in person their own access requests only (the own guardian's request is nobody else's to see)
+    Row("notification", "GET", "/privacy/erasure-requests", own=roles("data_protection", "city_admin"),
+        other=roles("data_protection", "city_admin")),
+    Row("notification", "GET", "/privacy/access-requests", own=ALL, other=ALL, hide="access_request_id", sees_all=NONE),
 ]
 
 

@@ -45,5 +45,8 @@ async def access_log(
         shown = rows[: page.limit]
         seen = [r["subject"] for r in shown if r["subject"] is not None]
         await log(conn, request, caller, Action.LOG_READ, why_code=reason, subject=person, subjects=seen)
-        refs = await person_refs(conn, [r["actor"] for r in shown], viewer=caller.subject)
-    return page.page(rows, lambda r: r["id"], item=lambda r: {**row_json(r), "actorPerson": person_json(refs, r["actor"])})
+        refs = await person_refs(conn, [r["actor"] for r in shown] + seen + [s for r in shown for s in (r["subjects"] or [])],
+                                 viewer=caller.subject)
+    return page.page(rows, lambda r: r["id"], item=lambda r: {
+        **row_json(r), "actorPerson": person_json(refs, r["actor"]), "subjectPerson": person_json(refs, r["subject"]),
+        "subjectPeople": [p for p in (person_json(refs, s) for s in (r["subjects"] or [])) if p is not None]})

@@ -9,16 +9,19 @@ from typing import Annotated, Any, Literal
 from uuid import UUID, uuid4
 
 import orjson
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.notification import access, access_audit
 from services.notification.access_requests import RETENTION_DAYS, SERVICES, SOURCE, gather, status_path
-from services.notification.schemas import AccessExport, AccessRequestCreated, AccessRequestPending
+from services.notification.schemas import AccessExport, AccessRequestCreated, AccessRequestList, AccessRequestPending
 from services.notification.settings import KEYS, SERVICE
 from services.notification.store import access_requests as q
+from services.notification.views import person_json
 from shared.auth import Principal, require
+from shared.city.people import person_refs
 from shared.events.notification import AccessRequested
+from shared.http.pages import PageRequest, page_request
 from shared.privacy import export, sealedbox, vault
 from shared.problems import Problem, documented
 from shared.uow import unit_of_work
@@ -58,6 +61,29 @@ async def create_access_request(request: Request, response: Response, body: Acce
     response.headers["Location"] = status_path(request_id)
     return {"id": str(request_id), "status": "pending", "statusUrl": status_path(request_id), "personId": str(body.personId),
             "requestedAt": now.isoformat()}
+
+
+@router.get("/privacy/access-requests", response_model=AccessRequestList, responses=documented(401, 422),
+            summary="The access requests the caller made, newest first, each with its progress (never the export itself)",
+            description="Every signed-in person sees only the requests they asked for themselves (token subject = requested_by).")
+async def list_access_requests(request: Request, caller: Annotated[Principal, Depends(require())],
+                               page: Annotated[PageRequest, Depends(page_request)],
+                               status: Annotated[Literal["pending", "ready", "expired"] | None, Query(description="only requests in this state")] = None,
+                               ) -> dict[str, Any]:
+    async with request.app.state.pool.acquire() as conn:
+        rows = await q.requests_by_caller(conn, caller.subject, status=status, limit=page.fetch, offset=page.offset)
+        refs = await person_refs(conn, [r["person"] for r in rows[: page.limit]], viewer=caller.subject)
+
+    def item(r: Any) -> dict[str, Any]:
+        received = list(SERVICES) if r["ready"] else [s for s in SERVICES if s in (r["received"] or [])]
+        state = "ready" if r["ready"] else "expired" if r["expired_at"] is not None else "pending"
+        return {"id": str(r["id"]), "status": state, "personId": str(r["person"]), "person": person_json(refs, r["person"]),
+                "reasonCode": r["reason_code"], "requestedAt": r["requested_at"].isoformat(),
+                "completedAt": r["completed_at"].isoformat() if r["completed_at"] else None,
+                "expiresAt": r["expires_at"].isoformat() if r["expires_at"] else None,
+                "received": received, "pending": [s for s in SERVICES if s not in received]}
+
+    return page.page(rows, item=item)
 
 
 @router.get("/privacy/access-requests/{access_request_id}", response_model=None,

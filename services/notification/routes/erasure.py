@@ -3,18 +3,19 @@ and follow each service's confirmation."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.notification import access
 from services.notification.privacy import SERVICES, request_erasure, status_path
-from services.notification.schemas import ErasureRequestCreated, ErasureRequestStatus
+from services.notification.schemas import ErasureRequestCreated, ErasureRequestList, ErasureRequestStatus
 from services.notification.store import erasure as q
 from shared.auth import Principal, require
 from shared.events.notification import ErasureReason
+from shared.http.pages import PageRequest, page_request
 from shared.problems import Problem, documented
 
 router = APIRouter(tags=["privacy"])
@@ -41,6 +42,30 @@ async def create_erasure_request(request: Request, response: Response, body: Era
     return {"id": str(request_id), "status": "pending", "statusUrl": status_path(request_id), "new": new}
 
 
+def _status(row: Any, confirmed: dict[str, Any]) -> dict[str, Any]:
+    services = {s: ({"status": "confirmed", "erasedAt": confirmed[s]["erased_at"].isoformat(), "counts": confirmed[s]["counts"]}
+                    if s in confirmed else {"status": "pending"}) for s in SERVICES}
+    return {"id": str(row["id"]), "status": "complete" if row["completed_at"] else "pending", "source": row["source"],
+            "reasonCode": row["reason_code"], "requestedAt": row["requested_at"].isoformat(),
+            "completedAt": row["completed_at"].isoformat() if row["completed_at"] else None,
+            "keyDestroyed": row["key_destroyed"], "services": services}
+
+
+@router.get("/privacy/erasure-requests", response_model=ErasureRequestList, responses=documented(401, 403, 422),
+            summary="Erasure requests, newest first, each with every service's confirmation (never the person)")
+async def list_erasure_requests(request: Request, caller: Annotated[Principal, Depends(require(*access.ERASURE_OFFICERS))],
+                                page: Annotated[PageRequest, Depends(page_request)],
+                                status: Annotated[Literal["pending", "complete"] | None, Query(description="only requests in this state")] = None,
+                                ) -> dict[str, Any]:
+    async with request.app.state.pool.acquire() as conn:
+        rows = await q.requests_page(conn, status=status, limit=page.fetch, offset=page.offset)
+        confirmations = await q.confirmations_of(conn, [r["id"] for r in rows[: page.limit]])
+    by_request: dict[Any, dict[str, Any]] = {}
+    for c in confirmations:
+        by_request.setdefault(c["request_id"], {})[c["service"]] = c
+    return page.page(rows, item=lambda r: _status(r, by_request.get(r["id"], {})))
+
+
 @router.get("/privacy/erasure-requests/{erasure_request_id}", response_model=ErasureRequestStatus, responses=documented(401, 403, 404, 422),
             summary="An erasure request: each service confirmed or pending; complete only when all four confirmed")
 async def get_erasure_request(request: Request, erasure_request_id: UUID, caller: Annotated[Principal, Depends(require(*access.ERASURE_OFFICERS))]) -> dict[str, Any]:
@@ -50,9 +75,4 @@ async def get_erasure_request(request: Request, erasure_request_id: UUID, caller
         if row is None:
             raise Problem(404, "Not found", f"no erasure request {request_id}")
         confirmed = {c["service"]: c for c in await q.confirmations(conn, request_id)}
-    services = {s: ({"status": "confirmed", "erasedAt": confirmed[s]["erased_at"].isoformat(), "counts": confirmed[s]["counts"]}
-                    if s in confirmed else {"status": "pending"}) for s in SERVICES}
-    return {"id": str(request_id), "status": "complete" if row["completed_at"] else "pending", "source": row["source"],
-            "reasonCode": row["reason_code"], "requestedAt": row["requested_at"].isoformat(),
-            "completedAt": row["completed_at"].isoformat() if row["completed_at"] else None,
-            "keyDestroyed": row["key_destroyed"], "services": services}
+    return _status(row, confirmed)

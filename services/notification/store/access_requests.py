@@ -21,6 +21,22 @@ async def create_request(conn: asyncpg.Connection, *, id: UUID, person: UUID, re
     )
 
 
+async def requests_by_caller(conn: asyncpg.Connection, requested_by: str, *, status: str | None, limit: int,
+                             offset: int) -> list[asyncpg.Record]:
+    """The caller's own requests newest first (GET /privacy/access-requests), with the services whose part is in;
+    status pending (no export yet, not expired), ready (export held) or expired."""
+    return await conn.fetch(
+        "SELECT r.id, r.person, r.reason_code, r.requested_at, r.completed_at, r.expires_at, r.expired_at, r.export IS NOT NULL AS ready,"
+        "       coalesce((SELECT array_agg(p.service) FROM access_request_part p WHERE p.request_id = r.id), '{}') AS received"
+        " FROM access_request r WHERE lower(r.requested_by) = lower($1)"
+        " AND ($2::text IS NULL OR ($2 = 'ready' AND r.export IS NOT NULL)"
+        "      OR ($2 = 'expired' AND r.export IS NULL AND r.expired_at IS NOT NULL)"
+        "      OR ($2 = 'pending' AND r.export IS NULL AND r.expired_at IS NULL))"
+        " ORDER BY r.requested_at DESC, r.id DESC LIMIT $3 OFFSET $4",
+        requested_by, status, limit, offset,
+    )
+
+
 async def request(conn: asyncpg.Connection, id: UUID, *, lock: bool = False) -> asyncpg.Record | None:
     if lock:
         return await conn.fetchrow("SELECT * FROM access_request WHERE id = $1 FOR UPDATE", id)

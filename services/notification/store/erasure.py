@@ -120,3 +120,17 @@ async def complete(conn: asyncpg.Connection, id: UUID, *, key_destroyed: bool) -
         "UPDATE erasure_request SET completed_at = now(), person_ref = NULL, person_hash = NULL, key_destroyed = $2 WHERE id = $1",
         id, key_destroyed,
     )
+
+
+async def requests_page(conn: asyncpg.Connection, *, status: str | None, limit: int, offset: int) -> list[asyncpg.Record]:
+    """Erasure requests newest first (GET /privacy/erasure-requests): the rows without the sealed person."""
+    return await conn.fetch(
+        "SELECT id, source, reason_code, requested_at, completed_at, key_destroyed FROM erasure_request"
+        " WHERE ($1::text IS NULL OR ($1 = 'complete') = (completed_at IS NOT NULL))"
+        " ORDER BY requested_at DESC, id DESC LIMIT $2 OFFSET $3",
+        status, limit, offset,
+    )
+
+
+async def confirmations_of(conn: asyncpg.Connection, ids: list[UUID]) -> list[asyncpg.Record]:
+    return await conn.fetch("SELECT request_id, service, erased_at, counts FROM erasure_confirmation WHERE request_id = ANY($1::uuid[])", ids)
