@@ -27,7 +27,7 @@ PER_AREA = ROOT / "docs" / "benchmarks"
 MEMORY_TARGET_MB = 200.0  # decimal megabytes, as the issue states it
 MEMORY_TARGET_MIB = MEMORY_TARGET_MB * 1e6 / 2**20  # 190.7 MiB
 SERVICES = ("assessment", "catalog", "reporting", "notification")
-PARTS_ORDER = ("broker", "cityIngest", "freshness", "httpReads", "broadcast", "catalogSearch", "reporting")
+PARTS_ORDER = ("broker", "cityIngest", "freshness", "httpReads", "broadcast", "catalogSearch", "reporting", "web")
 
 
 def out_dir() -> Path:
@@ -205,6 +205,13 @@ def rows(data: dict[str, Any]) -> list[dict[str, Any]]:
             _n(h["freshBackgroundP99"], 0, " ms"), f"{_n(h['freshBackgroundP99Min'])}–{_n(h['freshBackgroundP99Max'])} ms ({h['runs']} runs)",
             f"idle p99 {_n(h['freshIdleP99'])} ms", f"{h['freshBackgroundP99'] / h['freshIdleP99']:.1f}×" if h.get("freshIdleP99") else "–",
             "p99 < 1 000 ms", h["freshMet"], _load(rp))
+    wb = p.get("web")
+    if wb and wb.get("headline"):
+        h = wb["headline"]
+        for label, page in (h.get("pages") or {}).items():
+            row("Web app (per area)", f"{label} ({page['path']}), {h['requests']} sequential requests signed in, demo city",
+                _n(page["p95"], 1, " ms"), f"{_n(page['p95Min'], 1)}–{_n(page['p95Max'], 1)} ms ({page['runs']} runs)",
+                f"server mean {_n(page['serverMeanMs'], 1)} ms", "–", "p95 < 100 ms", page["runsMeetingTarget"] == page["runs"], _load(wb))
     mem = memory_table(data)
     for svc in SERVICES:
         m = mem.get(svc)
@@ -265,7 +272,7 @@ def render(data: dict[str, Any]) -> str:
     if data.get("run"):
         lines += run_section(data["run"])
     for key, fn in (("cityIngest", section_ingest), ("broker", section_broker), ("freshness", section_freshness), ("httpReads", section_reads),
-                    ("broadcast", section_broadcast), ("catalogSearch", section_catalog), ("reporting", section_reporting)):
+                    ("broadcast", section_broadcast), ("catalogSearch", section_catalog), ("reporting", section_reporting), ("web", section_web)):
         if key in p:
             lines += fn(p[key])
     lines += section_memory(data)
@@ -425,6 +432,14 @@ def section_reporting(x: dict[str, Any]) -> list[str]:
             f"Folded from [docs/benchmarks/reporting.md](benchmarks/reporting.md) ({h.get('schools')} schools × {h.get('years')} years, {h.get('runs')} run(s)): "
             + "; ".join(f"({k}) p99 {_n(v, 1)} ms" for k, v in (h.get("p99ByView") or {}).items())
             + f". Freshness (Kafka send → report): idle p99 {_n(h.get('freshIdleP99'))} ms, under background load p99 {_n(h.get('freshBackgroundP99'))} ms.", ""]
+
+
+def section_web(x: dict[str, Any]) -> list[str]:
+    h = x.get("headline") or {}
+    return [f"## The web app's pages (`python -m bench.web`), measured {x.get('measuredAt', '–')}", "",
+            f"Folded from [docs/benchmarks/web.md](benchmarks/web.md) ({h.get('runs')} run(s) × {h.get('requests')} sequential requests per page; "
+            f"{h.get('measuredBy')}): " + "; ".join(f"({k}) p50 {_n(v['p50'], 1)} ms, p95 {_n(v['p95'], 1)} ms, p99 {_n(v['p99'], 1)} ms"
+                                                    for k, v in (h.get("pages") or {}).items()) + ".", ""]
 
 
 def section_memory(data: dict[str, Any]) -> list[str]:
