@@ -224,10 +224,12 @@ async def publish_envelopes(bootstrap: str, envelopes: Sequence[Envelope], *, ch
     """
     from aiokafka import AIOKafkaProducer
 
+    from shared.kafka_producer import settings_for
     from shared.topics import ensure_topics
 
     await ensure_topics(bootstrap)
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=False, acks="all", linger_ms=5)
+    # acks=all; idempotent where the broker supports it (Apache Kafka), asked rather than assumed (shared/kafka_producer.py)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, **await settings_for(bootstrap), linger_ms=5)
     await producer.start()
     sent = 0
     try:

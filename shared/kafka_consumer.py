@@ -22,6 +22,7 @@ import logging
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.coordinator.assignors.roundrobin import RoundRobinPartitionAssignor
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 
 from shared import kafka_records, metrics
@@ -29,6 +30,19 @@ from shared.consumer import BatchProcessor, ReadModelLag, TransientFailure, reco
 from shared.topics import MAX_MESSAGE_BYTES
 
 log = logging.getLogger(__name__)
+
+
+#: How a consumer group behaves on a cluster (docs/decisions/0018-apache-kafka-engine.md), set here rather than left to
+#: aiokafka's defaults. Eager round-robin assignment: aiokafka implements only the eager (stop-the-world) protocol, neither
+#: cooperative-sticky nor KIP-848; a rebalance may hand a batch in flight to another member, whose inbox makes it a
+#: duplicate. A member that stops heartbeating (SIGKILL) loses its partitions after the session timeout; a batch must be
+#: applied within max.poll.interval (one transaction of at most consumer_max_records records).
+GROUP_SETTINGS: dict[str, Any] = {
+    "partition_assignment_strategy": (RoundRobinPartitionAssignor,),
+    "session_timeout_ms": 10_000,
+    "heartbeat_interval_ms": 3_000,
+    "max_poll_interval_ms": 300_000,
+}
 
 
 def new_consumer(bootstrap_servers: str, *topics: str, **kwargs: Any) -> AIOKafkaConsumer:
@@ -41,6 +55,7 @@ def new_consumer(bootstrap_servers: str, *topics: str, **kwargs: Any) -> AIOKafk
         "auto_offset_reset": "earliest",
         # the size policy (shared/topics.py): a partition's fetch holds at least one event of the largest size
         "max_partition_fetch_bytes": MAX_MESSAGE_BYTES,
+        **GROUP_SETTINGS,
     }
     settings.update(kwargs)
     return AIOKafkaConsumer(*topics, bootstrap_servers=bootstrap_servers, **settings)

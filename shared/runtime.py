@@ -5,7 +5,8 @@ Start: pool → migrations → relay → scheduled jobs → broker (connected in
 is away still serves HTTP and keeps writing events to its outbox). Stop (SIGTERM): the consumer first,
 which lets the batch in flight finish and commit its offsets; then the publisher, the relay, the pool.
 
-FastStream's broker publishes (the relay's producer); topics are read by Skolit's own consume loop
+FastStream's broker publishes (the relay's producer: acks=all, idempotent where the broker supports it, as
+shared/kafka_producer.py finds out before the first connect); topics are read by Skolit's own consume loop
 (shared/kafka_consumer.py), so that no library parser stands between a record and the rule that it ends
 applied or dead-lettered.
 """
@@ -21,6 +22,7 @@ from faststream.kafka import KafkaBroker
 from shared import db, outbox
 from shared.consumer import BatchProcessor
 from shared.kafka_consumer import BatchConsumer
+from shared.kafka_producer import producer_settings, supports_idempotence
 from shared.jobs import Scheduler
 from shared.migrate import migrate
 from shared.service import ServiceSpec
@@ -36,17 +38,9 @@ class Runtime:
         self.settings = settings
         self.handlers = spec.all_handlers()
         self.pool: asyncpg.Pool | None = None
-        self.broker = KafkaBroker(
-            settings.kafka_bootstrap_servers,
-            enable_idempotence=False,  # the embedded broker rejects it; correctness comes from outbox + inbox
-            acks="all",
-            linger_ms=5,
-            max_request_size=MAX_MESSAGE_BYTES,  # the size policy (shared/topics.py)
-            graceful_timeout=30.0,
-            client_id=f"skolit-{spec.name}",
-            logger=logging.getLogger(f"skolit.{spec.name}.broker"),
-            log_level=logging.DEBUG,  # one line per consumed batch is too much at INFO
-        )
+        #: whether the relay's producer is idempotent: None until the broker was asked (shared/kafka_producer.py)
+        self.idempotent: bool | None = None
+        self.broker = self._new_broker(idempotent=False)
         self.processor: BatchProcessor | None = None
         self.consumer: BatchConsumer | None = None
         self.relay: outbox.OutboxRelay | None = None
@@ -54,6 +48,20 @@ class Runtime:
         self.workers: dict[str, Any] = {}
         self.broker_connected = asyncio.Event()
         self._connect_task: asyncio.Task[None] | None = None
+
+    def _new_broker(self, *, idempotent: bool) -> KafkaBroker:
+        """The relay's producer: acks=all, and idempotent when the broker supports it (asked before each first connect)."""
+        return KafkaBroker(
+            # a list: FastStream hands a string to aiokafka as one host, so "a:9092,b:9092" would not bootstrap
+            [server.strip() for server in self.settings.kafka_bootstrap_servers.split(",") if server.strip()],
+            **producer_settings(idempotent),  # correctness still comes from outbox + inbox
+            linger_ms=5,
+            max_request_size=MAX_MESSAGE_BYTES,  # the size policy (shared/topics.py)
+            graceful_timeout=30.0,
+            client_id=f"skolit-{self.spec.name}",
+            logger=logging.getLogger(f"skolit.{self.spec.name}.broker"),
+            log_level=logging.DEBUG,  # one line per consumed batch is too much at INFO
+        )
 
     async def _publish(self, topic: str, key: bytes | None, value: bytes | None, headers: list[tuple[str, bytes]]) -> Any:
         if not self.broker_connected.is_set():
@@ -84,6 +92,12 @@ class Runtime:
         while True:
             try:
                 await ensure_topics(self.settings.kafka_bootstrap_servers, self.settings.topic_replication_factor)
+                if self.idempotent is None:
+                    idempotent = await supports_idempotence(self.settings.kafka_bootstrap_servers)
+                    if idempotent:
+                        self.broker = self._new_broker(idempotent=True)  # never started yet: nothing to stop
+                    self.idempotent = idempotent
+                    log.info("%s: producer acks=all, idempotence %s", self.spec.name, "on" if idempotent else "off (the broker does not support it)")
                 await self.broker.start()
                 if self.handlers.topics and self.consumer is None:
                     assert self.processor is not None
