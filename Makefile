@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: install run reset test lint unit asyncapi bench chaos clean
+.PHONY: install run reset test lint unit asyncapi bench chaos clean kafka
 
 ## The city's OpenID provider for make run and the tests (devkit/oidc: panva's oidc-provider, Node.js >= 20) is installed
 ## from its lock file with npm ci; a changed lock file re-runs the install. Without Node.js, make run still runs (development
@@ -22,12 +22,24 @@ $(STAMP): pyproject.toml devkit/oidc/package-lock.json devkit/browser/package-lo
 
 install: $(STAMP)
 
-## make run — PostgreSQL + Kafka-protocol broker (embedded unless DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS are set),
+## Apache Kafka (devkit/kafka) for SKOLIT_BROKER=kafka make run and the tests on Apache Kafka: Maven fetches the jars
+## devkit/kafka/pom.xml pins from Maven Central into .venv/kafka/<version>/lib once (needs Java >= 17 and Maven);
+## a changed pom fetches again. Nothing is installed system-wide.
+KAFKA_STAMP := $(VENV)/kafka/.fetched-$(shell cat devkit/kafka/pom.xml | cksum | cut -d' ' -f1)
+
+$(KAFKA_STAMP): devkit/kafka/pom.xml $(STAMP)
+	$(PY) -m devkit.kafka fetch
+	@rm -f $(VENV)/kafka/.fetched-* && touch $@
+
+kafka: $(KAFKA_STAMP)
+
+## make run — PostgreSQL + Kafka-protocol broker (embedded unless DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS are set;
+## SKOLIT_BROKER=kafka make run starts a one-node Apache Kafka instead of the embedded Tansu),
 ## the four services and a demo city. Ctrl-C stops everything. ARGS="--reset" starts from empty data.
-run: $(STAMP)
+run: $(STAMP) $(if $(filter kafka,$(SKOLIT_BROKER)),$(KAFKA_STAMP))
 	$(PY) -m devkit.devstack $(ARGS)
 
-reset: $(STAMP)
+reset: $(STAMP) $(if $(filter kafka,$(SKOLIT_BROKER)),$(KAFKA_STAMP))
 	$(PY) -m devkit.devstack --reset $(ARGS)
 
 ## The tests check the alert rules with promtool and run a real Prometheus: Debian's package, unpacked into
@@ -47,9 +59,10 @@ $(CHROMIUM_STAMP): devkit/chromium.sh
 	@touch $@
 
 ## make test — unit tests, then integration tests against a real PostgreSQL and broker the session starts, then the
-## web app in a real browser.
+## web app in a real browser. The broker is the embedded Tansu (SKOLIT_TEST_BROKER=kafka: a three-node Apache Kafka);
+## tests/integration/test_apache_kafka.py always starts its own three-node Apache Kafka cluster.
 ## pytest's exit 5 (no tests collected) is reported, not hidden as a pass.
-test: $(STAMP) $(PROMETHEUS_STAMP) $(CHROMIUM_STAMP) lint
+test: $(STAMP) $(PROMETHEUS_STAMP) $(CHROMIUM_STAMP) $(KAFKA_STAMP) lint
 	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests"; fi; exit $$rc
 

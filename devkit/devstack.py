@@ -3,7 +3,8 @@
     python -m devkit.devstack [--reset] [--no-demo] [--data-dir DIR]
 
 Starts PostgreSQL (embedded, in ``DIR/pgdata``; or the one in DATABASE_URL) and a Kafka-protocol
-broker (embedded and memory-only; or the one in KAFKA_BOOTSTRAP_SERVERS), provisions the schemas
+broker (embedded and memory-only; with SKOLIT_BROKER=kafka a one-node Apache Kafka from devkit/kafka, its data in
+``DIR/kafka``; or the one in KAFKA_BOOTSTRAP_SERVERS, which wins over both), provisions the schemas
 and topics, starts a local mail catcher and SMS/push gateway sink for the notification service (unless
 SKOLIT_NOTIFICATION_SMTP_HOST names a real mail server), starts the city's OpenID provider (devkit/oidc, with
 the demo personas as users; unless SKOLIT_JWT_JWKS_URL names another), starts the four services, publishes the demo
@@ -43,7 +44,18 @@ WEB_APP_ORIGINS = "http://localhost:3000,http://127.0.0.1:3000"  # the web app i
 OIDC_PORT = 8110  # the city's OpenID provider (devkit/oidc) with the demo personas as users
 WEB_PORT = 3000  # the web app (web/): where a newcomer begins
 READY_TIMEOUT = 90.0
+#: SKOLIT_BROKER: the broker make run starts when KAFKA_BOOTSTRAP_SERVERS names none
+BROKERS = ("embedded", "kafka")
 STOP_TIMEOUT = 20.0
+
+
+def _broker_choice() -> str:
+    choice = (os.environ.get("SKOLIT_BROKER") or "embedded").strip().lower()
+    if choice == "tansu":
+        return "embedded"
+    if choice not in BROKERS:
+        raise SystemExit(f"skolit-dev: SKOLIT_BROKER={choice!r}: one of {', '.join(BROKERS)}")
+    return choice
 
 
 def _service_port(name: str) -> int:
@@ -270,6 +282,16 @@ async def _seed_catalog(services: list[ServiceProcess], bootstrap: str) -> str |
             f"{made['launchCounts']} launch counts; try {url}/apps?q=matematik")
 
 
+def _kafka_facts(kafka: Any) -> Any:
+    if kafka is None:
+        return None
+    from types import SimpleNamespace
+
+    from devkit.kafka import kafka_version
+
+    return SimpleNamespace(version=kafka_version(), workdir=kafka.workdir, log=kafka.log_path(kafka.node_ids[0]))
+
+
 def _dev_secret() -> str | None:
     return os.environ.get("SKOLIT_JWT_SECRET") or (None if os.environ.get("SKOLIT_JWT_JWKS_URL") else DEV_JWT_SECRET)
 
@@ -277,7 +299,7 @@ def _dev_secret() -> str | None:
 def _summary(services: list[ServiceProcess], data_dir: Path, database_url: str, bootstrap: str,
              embedded_pg: bool, embedded_broker: bool, demo_count: int | None, tokens: list[tuple[str, str]],
              demo_round: str | None = None, programbank: str | None = None, sinks: Any = None,
-             contacts: str | None = None, oidc: Any = None, web: ServiceProcess | None = None) -> str:
+             contacts: str | None = None, oidc: Any = None, web: ServiceProcess | None = None, kafka: Any = None) -> str:
     lines = ["", "Skolit is running.", ""]
     if web is not None:
         port = web.port
@@ -289,7 +311,9 @@ def _summary(services: list[ServiceProcess], data_dir: Path, database_url: str, 
     lines += [
         "",
         f"  PostgreSQL    {database_url}" + ("   (embedded)" if embedded_pg else ""),
-        f"  Kafka         {bootstrap}" + ("   (embedded, memory only: topics vanish on stop)" if embedded_broker else ""),
+        f"  Kafka         {bootstrap}" + ("   (embedded, memory only: topics vanish on stop)" if embedded_broker else
+                                             f"   (Apache Kafka {kafka.version}, one node; data in {kafka.workdir}, log {kafka.log})"
+                                             if kafka is not None else ""),
         f"  data dir      {data_dir}",
     ]
     if sinks is not None:
@@ -344,6 +368,7 @@ async def run(args: argparse.Namespace) -> int:
 
     pg: EmbeddedPostgres | None = None
     broker: EmbeddedBroker | None = None
+    kafka: Any = None  # devkit.kafka.KafkaCluster with SKOLIT_BROKER=kafka
     services: list[ServiceProcess] = []
     web: ServiceProcess | None = None
     sinks: Any = None
@@ -385,7 +410,13 @@ async def run(args: argparse.Namespace) -> int:
             log.info("starting embedded PostgreSQL on 127.0.0.1:%s", args.pg_port)
             database_url = await asyncio.to_thread(pg.start)
         bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or ""
-        if not bootstrap:
+        if not bootstrap and _broker_choice() == "kafka":
+            from devkit.kafka import KafkaCluster, kafka_version
+
+            kafka = KafkaCluster(data_dir / "kafka", nodes=1, ports=[args.kafka_port])
+            log.info("starting Apache Kafka %s (one node) on 127.0.0.1:%s; the first run fetches it with Maven", kafka_version(), args.kafka_port)
+            bootstrap = await asyncio.to_thread(kafka.start)
+        elif not bootstrap:
             broker = EmbeddedBroker(args.kafka_port, log_path=logs / "broker.log")
             log.info("starting embedded broker on 127.0.0.1:%s", args.kafka_port)
             bootstrap = await asyncio.to_thread(broker.start)
@@ -454,7 +485,7 @@ async def run(args: argparse.Namespace) -> int:
             print(f"\nskolit-dev: the web app did not start. Last lines of {web.log_path}:\n\n{web.log_tail() or '(no log)'}\n", file=sys.stderr)
             return 1
         print(_summary(services, data_dir, database_url, bootstrap, pg is not None, broker is not None, demo_count,
-                       _tokens(not args.no_demo), demo_round, programbank, sinks, contacts, oidc, web), flush=True)
+                       _tokens(not args.no_demo), demo_round, programbank, sinks, contacts, oidc, web, _kafka_facts(kafka)), flush=True)
         state["started"] = True
         if state["signalled"]:
             stop.set()
@@ -483,6 +514,8 @@ async def run(args: argparse.Namespace) -> int:
         await asyncio.to_thread(_stop_services, [*services, *([web] if web is not None else [])])
         if broker is not None:
             await asyncio.to_thread(broker.stop)
+        if kafka is not None:
+            await asyncio.to_thread(kafka.stop)
         if pg is not None:
             await asyncio.to_thread(pg.stop, "fast")
         if sinks is not None:
@@ -499,7 +532,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", default=os.environ.get("SKOLIT_DATA_DIR") or DEFAULT_DATA_DIR,
                         help="where the database and logs live (default: SKOLIT_DATA_DIR or %(default)s)")
     parser.add_argument("--pg-port", type=int, default=PG_PORT, help="embedded PostgreSQL port (default %(default)s)")
-    parser.add_argument("--kafka-port", type=int, default=KAFKA_PORT, help="embedded broker port (default %(default)s)")
+    parser.add_argument("--kafka-port", type=int, default=KAFKA_PORT,
+                        help="the broker's port, embedded or Apache Kafka (SKOLIT_BROKER=kafka) (default %(default)s)")
     parser.add_argument("--smtp-port", type=int, default=int(os.environ.get("SKOLIT_NOTIFICATION_SMTP_PORT") or SMTP_PORT),
                         help="mail catcher's SMTP port (default: SKOLIT_NOTIFICATION_SMTP_PORT or %(default)s); "
                              "no catcher starts when SKOLIT_NOTIFICATION_SMTP_HOST names a real mail server")

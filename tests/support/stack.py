@@ -1,5 +1,10 @@
-"""The real system for integration tests: embedded PostgreSQL, the Tansu broker behind a cuttable
-proxy, and the four services as separate processes (so they can be killed and restarted)."""
+"""The real system for integration tests: embedded PostgreSQL, the broker behind a cuttable proxy, and the four
+services as separate processes (so they can be killed and restarted).
+
+The broker is the embedded Tansu by default; SKOLIT_TEST_BROKER=kafka (or ``Stack(broker_kind="kafka")``) runs a
+three-node Apache Kafka cluster instead (devkit/kafka: three brokers that are also the three controllers, replication
+factor 3, min.insync.replicas 2), each broker behind its own proxy: the clients' listener advertises the proxy's port,
+so clients reach every broker only through a proxy while the brokers replicate among themselves directly."""
 
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from devkit.embedded import EmbeddedBroker, EmbeddedPostgres, free_port
+from devkit.kafka import KafkaCluster
 from devkit.process import ROOT, ServiceProcess
 from devkit.sinks import Sinks
 from services.notification.settings import DEV_CALLBACK_TOKEN
@@ -23,7 +29,40 @@ from tests.support.tcpproxy import TcpProxy
 
 # ServiceProcess(name, port, env, log_path): devkit/process.py, the one class that starts and watches a
 # service process (also for `make run`, the benchmarks and `make chaos`, which imports it and ROOT from here).
-__all__ = ["ROOT", "ServiceProcess", "Stack", "auth", "token"]
+__all__ = ["ROOT", "ProxyGroup", "ServiceProcess", "Stack", "auth", "token"]
+
+#: the brokers a test session can run on (SKOLIT_TEST_BROKER)
+BROKERS = ("tansu", "kafka")
+
+
+class ProxyGroup:
+    """One TcpProxy per broker of a cluster, cut and restored together (the whole cluster unreachable for clients)."""
+
+    def __init__(self, proxies: list[TcpProxy]) -> None:
+        self.proxies = proxies
+
+    def start(self) -> None:
+        for p in self.proxies:
+            p.start()
+
+    def cut(self) -> None:
+        for p in self.proxies:
+            p.cut()
+
+    def restore(self) -> None:
+        for p in self.proxies:
+            p.restore()
+
+    def stop(self) -> None:
+        for p in self.proxies:
+            p.stop()
+
+
+def chosen_broker() -> str:
+    kind = os.environ.get("SKOLIT_TEST_BROKER") or "tansu"
+    if kind not in BROKERS:
+        raise ValueError(f"SKOLIT_TEST_BROKER={kind!r}: one of {', '.join(BROKERS)}")
+    return kind
 
 
 @dataclass
@@ -33,7 +72,10 @@ class Stack:
     bootstrap: str = ""
     postgres: EmbeddedPostgres | None = None
     broker: EmbeddedBroker | None = None
-    proxy: TcpProxy | None = None
+    proxy: TcpProxy | ProxyGroup | None = None
+    #: "tansu" (the embedded broker) or "kafka" (a three-node Apache Kafka cluster, ``kafka``); SKOLIT_TEST_BROKER by default
+    broker_kind: str = field(default_factory=chosen_broker)
+    kafka: KafkaCluster | None = None
     services: dict[str, ServiceProcess] = field(default_factory=dict)
     #: the outside world notification sends to: a real SMTP server and a real HTTP gateway sink
     sinks: Sinks | None = None
@@ -49,12 +91,15 @@ class Stack:
         self.oidc = OidcProvider(self.workdir, redirect_uris=(REDIRECT_URI, f"http://127.0.0.1:{web_port}/callback")).start()
         self.postgres = EmbeddedPostgres(self.workdir / "pgdata", free_port())
         self.admin_url = self.postgres.start()
-        broker_port, proxy_port = free_port(), free_port()
-        # Clients reach the broker only through the proxy, so a test can make it unreachable.
-        self.broker = EmbeddedBroker(broker_port, advertised_port=proxy_port, log_path=self.workdir / "tansu.log")
-        self.proxy = TcpProxy(proxy_port, broker_port)
-        self.proxy.start()
-        self.bootstrap = self.broker.start().replace(str(broker_port), str(proxy_port))
+        if self.broker_kind == "kafka":
+            self._start_kafka()
+        else:
+            broker_port, proxy_port = free_port(), free_port()
+            # Clients reach the broker only through the proxy, so a test can make it unreachable.
+            self.broker = EmbeddedBroker(broker_port, advertised_port=proxy_port, log_path=self.workdir / "tansu.log")
+            self.proxy = TcpProxy(proxy_port, broker_port)
+            self.proxy.start()
+            self.bootstrap = self.broker.start().replace(str(broker_port), str(proxy_port))
 
         from shared.db import ensure_database, provision
         from shared.topics import ensure_topics
@@ -62,7 +107,7 @@ class Stack:
         async def prepare() -> None:
             await ensure_database(self.admin_url)
             await provision(self.admin_url)
-            await ensure_topics(self.bootstrap)
+            await ensure_topics(self.bootstrap, self.replication_factor)
 
         asyncio.run(prepare())
         for name in SERVICES:
@@ -73,6 +118,19 @@ class Stack:
         self.web.start()
         for svc in [*self.services.values(), self.web]:
             svc.wait_ready()
+
+    def _start_kafka(self) -> None:
+        ports, proxy_ports = [free_port() for _ in range(3)], [free_port() for _ in range(3)]
+        group = ProxyGroup([TcpProxy(p, b) for p, b in zip(proxy_ports, ports, strict=True)])
+        self.proxy = group
+        group.start()
+        self.kafka = KafkaCluster(self.workdir / "kafka", nodes=3, ports=ports, advertised_ports=proxy_ports)
+        self.bootstrap = self.kafka.start()
+
+    @property
+    def replication_factor(self) -> int:
+        """What the services create topics with: the cluster's (3) on Apache Kafka, 1 on Tansu."""
+        return self.kafka.replication_factor if self.kafka is not None else 1
 
     def web_env(self, port: int) -> dict[str, str]:
         """The web app's settings: the services, the provider, development mode (its persona sign-in page lists the demo personas)."""
@@ -101,6 +159,8 @@ class Stack:
             SKOLIT_CORS_ORIGINS=WEB_APP_ORIGIN,
             PYTHONPATH=str(ROOT),
         )
+        if self.kafka is not None:
+            env["SKOLIT_TOPIC_REPLICATION_FACTOR"] = str(self.replication_factor)
         env[f"SKOLIT_{name.upper()}_PORT"] = str(self.services[name].port if name in self.services else free_port())
         if self.oidc is not None:
             env.update(self.oidc.env())
@@ -124,6 +184,8 @@ class Stack:
                     svc.kill()
         if self.broker:
             self.broker.stop()
+        if self.kafka:
+            self.kafka.stop()
         if self.proxy:
             self.proxy.stop()
         if self.postgres:
