@@ -34,7 +34,7 @@ import shared.events  # noqa: F401  (registers every contract)
 from shared.events.base import Event
 from shared.events.envelope import Envelope, encode, new_envelope
 from shared.events.registry import REGISTRY, model_for
-from shared.settings import DEFAULT_KAFKA
+from shared.settings import DEFAULT_KAFKA, KafkaSecurity, kafka_security
 
 DEFAULT_SOURCE = "city.cli"
 CHUNK_SIZE = 500
@@ -216,8 +216,9 @@ def to_records(envelopes: Iterable[Envelope]) -> list[dict[str, Any]]:
 # -- publishing ------------------------------------------------------------------------------------
 
 
-async def publish_envelopes(bootstrap: str, envelopes: Sequence[Envelope], *, chunk_size: int = CHUNK_SIZE) -> int:
-    """Send the envelopes (topics are created first) and wait until the broker has acknowledged all.
+async def publish_envelopes(bootstrap: str, envelopes: Sequence[Envelope], *, chunk_size: int = CHUNK_SIZE, security: KafkaSecurity | None = None) -> int:
+    """Send the envelopes (topics are created first, where this principal may) and wait until the broker has
+    acknowledged all. TLS / SASL: ``security``, or the environment's (KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_*, KAFKA_SSL_*).
 
     Messages are handed to the producer in order, so events with the same key keep their order;
     delivery of a whole chunk is awaited at once.
@@ -227,9 +228,10 @@ async def publish_envelopes(bootstrap: str, envelopes: Sequence[Envelope], *, ch
     from shared.kafka_producer import settings_for
     from shared.topics import ensure_topics
 
-    await ensure_topics(bootstrap)
+    security = kafka_security(security)
+    await ensure_topics(bootstrap, security=security)
     # acks=all; idempotent where the broker supports it (Apache Kafka), asked rather than assumed (shared/kafka_producer.py)
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, **await settings_for(bootstrap), linger_ms=5)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, **await settings_for(bootstrap, security), linger_ms=5)
     await producer.start()
     sent = 0
     try:

@@ -27,6 +27,7 @@ from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 
 from shared import kafka_records, metrics
 from shared.consumer import BatchProcessor, ReadModelLag, TransientFailure, record_lag
+from shared.settings import KafkaSecurity, kafka_security
 from shared.topics import MAX_MESSAGE_BYTES
 
 log = logging.getLogger(__name__)
@@ -45,12 +46,14 @@ GROUP_SETTINGS: dict[str, Any] = {
 }
 
 
-def new_consumer(bootstrap_servers: str, *topics: str, **kwargs: Any) -> AIOKafkaConsumer:
+def new_consumer(bootstrap_servers: str, *topics: str, security: KafkaSecurity | None = None, **kwargs: Any) -> AIOKafkaConsumer:
     """An aiokafka consumer for Skolit's records: offsets committed by hand, a fetch that holds the largest event
     the size policy allows, and batches read through shared/kafka_records.py so that no header name can fail a fetch.
-    Every consumer Skolit runs (services, ``dlq-reprocess``, ``rebuild``) is made here."""
+    Every consumer Skolit runs (services, ``dlq-reprocess``, ``rebuild``) is made here; ``security`` (TLS, SASL) is the
+    environment's (KAFKA_SECURITY_PROTOCOL ...) unless given."""
     kafka_records.install()
     settings: dict[str, Any] = {
+        **kafka_security(security).client_kwargs(),
         "enable_auto_commit": False,
         "auto_offset_reset": "earliest",
         # the size policy (shared/topics.py): a partition's fetch holds at least one event of the largest size
@@ -73,13 +76,14 @@ class BatchConsumer:
         max_records: int = 500,
         poll_timeout_ms: int = 500,
         retry_delay: float = 1.0,
+        security: KafkaSecurity | None = None,
     ) -> None:
         self.processor = processor
         self.topics = topics
         self.max_records = max_records
         self.poll_timeout_ms = poll_timeout_ms
         self.retry_delay = retry_delay
-        self.consumer = new_consumer(bootstrap_servers, *topics, group_id=group, client_id=client_id)
+        self.consumer = new_consumer(bootstrap_servers, *topics, security=security, group_id=group, client_id=client_id)
         #: skolit_read_model_lag_seconds of these topics: 0 once caught up, else how long the oldest record not applied has waited
         self.lag = ReadModelLag(processor.service)
         self._task: asyncio.Task[None] | None = None

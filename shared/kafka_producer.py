@@ -18,6 +18,8 @@ from typing import Any
 
 from aiokafka.client import AIOKafkaClient
 
+from shared.settings import KafkaSecurity, kafka_security
+
 log = logging.getLogger(__name__)
 
 #: Kafka's API key of InitProducerId, which an idempotent producer calls before its first write
@@ -25,29 +27,32 @@ INIT_PRODUCER_ID = 22
 #: error codes that mean "ask again shortly" (coordinator loading / moving, not enough replicas yet)
 _RETRIABLE = {14, 15, 16, 19, 51}  # COORDINATOR_LOAD_IN_PROGRESS, _NOT_AVAILABLE, NOT_COORDINATOR, NOT_ENOUGH_REPLICAS, CONCURRENT_TRANSACTIONS
 
-#: answers found per bootstrap string, for the life of the process (a broker does not lose the feature)
-_known: dict[str, bool] = {}
+#: answers found per bootstrap string and user, for the life of the process (a broker does not lose the feature)
+_known: dict[tuple[str, str | None], bool] = {}
 
 
 class IdempotenceUnknown(ConnectionError):
     """No broker answered the question (unreachable, or only retriable answers before the timeout)."""
 
 
-async def supports_idempotence(bootstrap_servers: str, *, timeout: float = 15.0) -> bool:
+async def supports_idempotence(bootstrap_servers: str, *, timeout: float = 15.0, security: KafkaSecurity | None = None) -> bool:
     """True if the cluster grants a producer id (InitProducerId without a transactional id) — what an idempotent producer
-    needs. False if the brokers lack the API or refuse it. Raises IdempotenceUnknown when no broker could be asked."""
-    if bootstrap_servers in _known:
-        return _known[bootstrap_servers]
-    answer = await asyncio.wait_for(_ask(bootstrap_servers, timeout), timeout + 5)
-    _known[bootstrap_servers] = answer
+    needs. False if the brokers lack the API or refuse it. Raises IdempotenceUnknown when no broker could be asked.
+    With ACLs on, Kafka (>= 3.0) grants it to a principal allowed to write any topic (KIP-679)."""
+    security = kafka_security(security)
+    key = (bootstrap_servers, security.username)
+    if key in _known:
+        return _known[key]
+    answer = await asyncio.wait_for(_ask(bootstrap_servers, timeout, security), timeout + 5)
+    _known[key] = answer
     log.info("Kafka at %s: idempotent producer %s", bootstrap_servers, "supported" if answer else "not supported (InitProducerId refused)")
     return answer
 
 
-async def _ask(bootstrap_servers: str, timeout: float) -> bool:
+async def _ask(bootstrap_servers: str, timeout: float, security: KafkaSecurity) -> bool:
     from aiokafka.protocol.transaction import InitProducerIdRequest
 
-    client = AIOKafkaClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=int(timeout * 1000))
+    client = AIOKafkaClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=int(timeout * 1000), **security.client_kwargs())
     await client.bootstrap()
     deadline = time.monotonic() + timeout
     last: object = None
@@ -83,6 +88,8 @@ def producer_settings(idempotent: bool) -> dict[str, Any]:
     return {"acks": "all", "enable_idempotence": idempotent}
 
 
-async def settings_for(bootstrap_servers: str) -> dict[str, Any]:
-    """``producer_settings`` for this cluster, asking it whether it supports idempotence (once per process)."""
-    return producer_settings(await supports_idempotence(bootstrap_servers))
+async def settings_for(bootstrap_servers: str, security: KafkaSecurity | None = None) -> dict[str, Any]:
+    """``producer_settings`` for this cluster, asking it whether it supports idempotence (once per process), with the
+    client's TLS / SASL settings (``security``, or the environment's)."""
+    security = kafka_security(security)
+    return producer_settings(await supports_idempotence(bootstrap_servers, security=security)) | security.client_kwargs()

@@ -65,7 +65,7 @@ async def reprocess_dead_letters(spec: ServiceSpec, settings: Settings, *, idle_
     if not dlq_topics:
         return totals
     pool = await db.create_pool(settings.database_url, spec.name, min_size=1, max_size=2)
-    consumer = new_consumer(settings.kafka_bootstrap_servers, group_id=settings.consumer_group + ".dlq-reprocess")
+    consumer = new_consumer(settings.kafka_bootstrap_servers, security=settings.kafka_security, group_id=settings.consumer_group + ".dlq-reprocess")
     processor = BatchProcessor(pool, handlers, service=spec.name, group=settings.consumer_group)
     await consumer.start()
     try:
@@ -110,7 +110,7 @@ async def rebuild_read_models(spec: ServiceSpec, settings: Settings, *, idle_sec
     handlers = spec.all_handlers()
     pool = await db.create_pool(settings.database_url, spec.name, min_size=1, max_size=2)
     totals = {"applied": 0, "duplicate": 0, "dead-lettered": 0}
-    consumer = new_consumer(settings.kafka_bootstrap_servers, group_id=None)
+    consumer = new_consumer(settings.kafka_bootstrap_servers, security=settings.kafka_security, group_id=None)
     try:
         truncate = "TRUNCATE TABLE " + ", ".join(spec.read_models) + ", inbox"  # names from the code, checked above
         async with pool.acquire() as conn, conn.transaction():

@@ -59,6 +59,7 @@ class Runtime:
             max_request_size=MAX_MESSAGE_BYTES,  # the size policy (shared/topics.py)
             graceful_timeout=30.0,
             client_id=f"skolit-{self.spec.name}",
+            security=self.settings.kafka_security.faststream(),  # TLS / SASL (shared/settings.py KafkaSecurity)
             logger=logging.getLogger(f"skolit.{self.spec.name}.broker"),
             log_level=logging.DEBUG,  # one line per consumed batch is too much at INFO
         )
@@ -91,9 +92,10 @@ class Runtime:
         delay = 0.5
         while True:
             try:
-                await ensure_topics(self.settings.kafka_bootstrap_servers, self.settings.topic_replication_factor)
+                security = self.settings.kafka_security
+                await ensure_topics(self.settings.kafka_bootstrap_servers, self.settings.topic_replication_factor, security=security)
                 if self.idempotent is None:
-                    idempotent = await supports_idempotence(self.settings.kafka_bootstrap_servers)
+                    idempotent = await supports_idempotence(self.settings.kafka_bootstrap_servers, security=security)
                     if idempotent:
                         self.broker = self._new_broker(idempotent=True)  # never started yet: nothing to stop
                     self.idempotent = idempotent
@@ -108,11 +110,12 @@ class Runtime:
                         group=self.settings.consumer_group,
                         client_id=f"skolit-{self.spec.name}",
                         max_records=self.settings.consumer_max_records,
+                        security=security,
                     )
                     await consumer.start()
                     self.consumer = consumer
                 self.broker_connected.set()
-                log.info("%s connected to Kafka at %s", self.spec.name, self.settings.kafka_bootstrap_servers)
+                log.info("%s connected to Kafka at %s (%s)", self.spec.name, self.settings.kafka_bootstrap_servers, security.describe())
                 return
             except Exception as exc:
                 log.warning("Kafka at %s not reachable (%s); retrying in %.0fs", self.settings.kafka_bootstrap_servers, exc, delay)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit, quote
 
 SERVICES = ("assessment", "catalog", "reporting", "notification")
@@ -42,6 +44,108 @@ def service_database_url(service: str, admin_url: str | None = None) -> str:
     return urlunsplit((base.scheme, netloc, base.path, base.query, base.fragment))
 
 
+#: KAFKA_SECURITY_PROTOCOL's values (Kafka's own names)
+KAFKA_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+#: KAFKA_SASL_MECHANISM's values: username and password mechanisms
+KAFKA_SASL_MECHANISMS = ("SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN")
+
+
+@dataclass(frozen=True)
+class KafkaSecurity:
+    """How every Kafka client Skolit runs authenticates and encrypts (docs/decisions/0019-kafka-security.md): the services'
+    publisher, consumers and admin client, the operator commands, the city CLI and the k8s init container.
+
+    ``KAFKA_SECURITY_PROTOCOL`` PLAINTEXT (default) | SSL | SASL_PLAINTEXT | SASL_SSL; with SASL, ``KAFKA_SASL_MECHANISM``
+    (SCRAM-SHA-512 by default, SCRAM-SHA-256 or PLAIN), ``KAFKA_SASL_USERNAME`` and ``KAFKA_SASL_PASSWORD`` (or
+    ``KAFKA_SASL_PASSWORD_FILE``, a file holding it); with SSL, ``KAFKA_SSL_CAFILE`` (the CA that signed the brokers'
+    certificates, PEM; the system's CAs if unset) and for mutual TLS ``KAFKA_SSL_CERTFILE`` + ``KAFKA_SSL_KEYFILE``."""
+
+    protocol: str = "PLAINTEXT"
+    sasl_mechanism: str | None = None
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    cafile: str | None = None
+    certfile: str | None = None
+    keyfile: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.protocol not in KAFKA_PROTOCOLS:
+            raise ValueError(f"KAFKA_SECURITY_PROTOCOL: {self.protocol!r} is not one of {', '.join(KAFKA_PROTOCOLS)}")
+        if self.sasl:
+            if self.sasl_mechanism not in KAFKA_SASL_MECHANISMS:
+                raise ValueError(f"KAFKA_SASL_MECHANISM: {self.sasl_mechanism!r} is not one of {', '.join(KAFKA_SASL_MECHANISMS)}")
+            if not self.username or not self.password:
+                raise ValueError(f"KAFKA_SECURITY_PROTOCOL={self.protocol} needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD "
+                                 "(or KAFKA_SASL_PASSWORD_FILE)")
+        if bool(self.certfile) != bool(self.keyfile):
+            raise ValueError("KAFKA_SSL_CERTFILE and KAFKA_SSL_KEYFILE go together (a client certificate and its key)")
+
+    @property
+    def sasl(self) -> bool:
+        return self.protocol.startswith("SASL_")
+
+    @property
+    def tls(self) -> bool:
+        return self.protocol in ("SSL", "SASL_SSL")
+
+    @classmethod
+    def from_env(cls) -> KafkaSecurity:
+        protocol = (_env("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT") or "PLAINTEXT").upper()
+        password = _env("KAFKA_SASL_PASSWORD")
+        password_file = _env("KAFKA_SASL_PASSWORD_FILE")
+        if password is None and password_file:
+            password = Path(password_file).read_text(encoding="utf-8").strip()
+        return cls(
+            protocol=protocol,
+            sasl_mechanism=(_env("KAFKA_SASL_MECHANISM", "SCRAM-SHA-512") or "").upper() if protocol.startswith("SASL_") else None,
+            username=_env("KAFKA_SASL_USERNAME"),
+            password=password,
+            cafile=_env("KAFKA_SSL_CAFILE"),
+            certfile=_env("KAFKA_SSL_CERTFILE"),
+            keyfile=_env("KAFKA_SSL_KEYFILE"),
+        )
+
+    def ssl_context(self) -> Any:
+        """The TLS context of an SSL or SASL_SSL client: the brokers' CA (or the system's), the host name checked."""
+        if not self.tls:
+            return None
+        from aiokafka.helpers import create_ssl_context
+
+        return create_ssl_context(cafile=self.cafile, certfile=self.certfile, keyfile=self.keyfile)
+
+    def client_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for any aiokafka client (AIOKafkaClient, -Producer, -Consumer, -AdminClient)."""
+        if self.protocol == "PLAINTEXT":
+            return {}
+        kwargs: dict[str, Any] = {"security_protocol": self.protocol}
+        if self.tls:
+            kwargs["ssl_context"] = self.ssl_context()
+        if self.sasl:
+            kwargs.update(sasl_mechanism=self.sasl_mechanism, sasl_plain_username=self.username, sasl_plain_password=self.password)
+        return kwargs
+
+    def faststream(self) -> Any:
+        """The same for FastStream's KafkaBroker (its ``security=``): a faststream.security object, or None."""
+        from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
+
+        if self.protocol == "PLAINTEXT":
+            return None
+        context = self.ssl_context()
+        if not self.sasl:
+            return BaseSecurity(ssl_context=context, use_ssl=True)
+        kind = {"SCRAM-SHA-512": SASLScram512, "SCRAM-SHA-256": SASLScram256, "PLAIN": SASLPlaintext}[self.sasl_mechanism or ""]
+        return kind(self.username or "", self.password or "", ssl_context=context, use_ssl=self.tls)
+
+    def describe(self) -> str:
+        """For logs: the protocol, mechanism and user, never the password."""
+        return self.protocol + (f" {self.sasl_mechanism} as {self.username}" if self.sasl else "")
+
+
+def kafka_security(security: KafkaSecurity | None = None) -> KafkaSecurity:
+    """``security``, or the one the environment describes."""
+    return security if security is not None else KafkaSecurity.from_env()
+
+
 @dataclass(frozen=True)
 class Settings:
     service: str
@@ -74,6 +178,8 @@ class Settings:
     oidc_role_groups: tuple[tuple[str, str], ...] = ()
     #: how long a provider token's roles, derived from the city's data, are reused for the same person
     oidc_authority_cache_seconds: float = 30.0
+    #: TLS and SASL of every Kafka client the service runs (KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_*, KAFKA_SSL_*)
+    kafka_security: KafkaSecurity = KafkaSecurity()
 
     @property
     def schema(self) -> str:
@@ -111,6 +217,7 @@ class Settings:
             oidc_groups_claim=_env("SKOLIT_OIDC_GROUPS_CLAIM", "groups") or "groups",
             oidc_role_groups=role_groups(_env("SKOLIT_OIDC_ROLE_GROUPS", "") or ""),
             oidc_authority_cache_seconds=float(_env("SKOLIT_OIDC_AUTHORITY_CACHE_SECONDS", "30") or 30),
+            kafka_security=KafkaSecurity.from_env(),
         )
 
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
+from shared.settings import KafkaSecurity, kafka_security
+
 log = logging.getLogger(__name__)
 
 DLQ_SUFFIX = ".dlq"
@@ -82,9 +84,18 @@ def all_topic_names() -> list[tuple[str, int]]:
     return names
 
 
-async def ensure_topics(bootstrap_servers: str, replication_factor: int = 1) -> list[str]:
-    """Create every declared topic that does not exist yet; returns the names created."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+#: CreateTopics answers per topic: already there (another service was first), or not this principal's to create
+_TOPIC_ALREADY_EXISTS = 36
+_NOT_AUTHORIZED = {29, 31}  # TOPIC_AUTHORIZATION_FAILED, CLUSTER_AUTHORIZATION_FAILED
+
+
+async def ensure_topics(bootstrap_servers: str, replication_factor: int = 1, *, security: KafkaSecurity | None = None) -> list[str]:
+    """Create every declared topic that does not exist yet; returns the names created.
+
+    With ACLs on (docs/decisions/0019-kafka-security.md) a service's principal may not create topics: they come from the
+    operator (Strimzi's KafkaTopics, or an administrator), and a refusal is logged, not raised. TLS / SASL: ``security``,
+    or the environment's."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, **kafka_security(security).client_kwargs())
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -92,12 +103,20 @@ async def ensure_topics(bootstrap_servers: str, replication_factor: int = 1) -> 
         if not missing:
             return []
         try:
-            await admin.create_topics(missing)
+            response = await admin.create_topics(missing)
         except TopicAlreadyExistsError:
             # another service created them in the meantime: that is the outcome we wanted
-            pass
-        created = [t.name for t in missing]
-        log.info("created topics %s", created)
+            return []
+        errors = {str(t[0]): int(t[1]) for t in getattr(response, "topic_errors", None) or getattr(response, "topics", None) or []}
+        created = [t.name for t in missing if errors.get(t.name, 0) == 0]
+        refused = sorted(name for name, code in errors.items() if code in _NOT_AUTHORIZED)
+        failed = {name: code for name, code in errors.items() if code not in (0, _TOPIC_ALREADY_EXISTS) and code not in _NOT_AUTHORIZED}
+        if created:
+            log.info("created topics %s", created)
+        if refused:
+            log.warning("topics %s are missing and this client may not create them (ACLs): the operator creates them", refused)
+        if failed:
+            log.warning("creating topics failed: %s (Kafka error codes)", failed)
         return created
     finally:
         await admin.close()

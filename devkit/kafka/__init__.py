@@ -26,6 +26,7 @@ import json
 import logging
 import os
 import re
+import secrets
 import shutil
 import signal
 import subprocess
@@ -37,7 +38,9 @@ from pathlib import Path
 from typing import Any
 
 from devkit.embedded import _run_coroutine_in_thread, _StopsAtExit, _tail, free_port, port_open
+from devkit.kafka.tls import broker_keys, make_ca, one_line
 from devkit.process import ROOT
+from shared.settings import KafkaSecurity
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +50,14 @@ LOG4J2 = HERE / "log4j2.xml"
 #: a node's JVM heap: three nodes and the rest of Skolit fit on a small machine
 DEFAULT_HEAP = "384m"
 MIN_JAVA = 17
+#: KafkaCluster(security=...): no security (what `make run` and the test lanes use), or production's SASL_SSL with ACLs
+SECURITY_MODES = ("plaintext", "sasl_ssl")
+#: the super user of a secured cluster: brokers and controllers among themselves, and the launcher's admin client
+ADMIN = "admin"
+#: a secured cluster's client listener: production's login (Strimzi's scram-sha-512 listener, docker-compose's CLIENT)
+CLIENT_SASL_MECHANISM = "SCRAM-SHA-512"
+#: KRaft's ACL authorizer (what Strimzi's `authorization: simple` configures)
+AUTHORIZER = "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
 
 
 class KafkaUnavailable(RuntimeError):
@@ -157,7 +168,8 @@ def fetch(*, force: bool = False) -> Path:
 
 def broker_settings(nodes: int) -> dict[str, str]:
     """The broker settings Skolit's production manifests set (deploy/k8s/base/kafka/cluster.yaml for three nodes,
-    docker-compose.yml for one): what every node of a KafkaCluster runs with."""
+    docker-compose.yml for one): what every node of a KafkaCluster runs with. tests/unit/test_kafka_parity.py reads both
+    files and fails when one of them says otherwise."""
     from shared.topics import MAX_MESSAGE_BYTES
 
     replicas = 3 if nodes >= 3 else 1
@@ -230,7 +242,15 @@ class KafkaCluster(_StopsAtExit):
 
     ``ports``: each node's client port (free ports if not given); ``advertised_ports``: what the client listener
     advertises instead (a TCP proxy's port in front of it). A workdir formatted before is started again with its
-    ports and data (``cluster.json``)."""
+    ports and data (``cluster.json``).
+
+    ``security="sasl_ssl"`` secures it as production would (docs/decisions/0019-kafka-security.md): the CLIENT listener
+    takes only SASL_SSL with SCRAM-SHA-512 (a throwaway CA and broker certificates in ``workdir/tls``, devkit/kafka/tls.py),
+    the StandardAuthorizer refuses whatever no ACL allows, the brokers and controllers talk SASL PLAIN among themselves as
+    the super user ``admin``, and the SCRAM users (``admin`` and ``users``, passwords generated and kept in
+    ``workdir/users.json``) are created when the storage is formatted. ``acls`` (devkit/kafka/acls.py's ``Acl``) are
+    applied with the admin client once the cluster is ready. ``security_for(user)`` is a client's KafkaSecurity and
+    ``client_env(user)`` the environment that makes a Skolit process log in as that user."""
 
     workdir: Path
     nodes: int = 1
@@ -239,6 +259,9 @@ class KafkaCluster(_StopsAtExit):
     heap: str = DEFAULT_HEAP
     overrides: dict[str, str] = field(default_factory=dict)
     cluster_id: str = ""
+    security: str = "plaintext"
+    users: Sequence[str] = ()
+    acls: Sequence[Any] = ()
     _nodes: dict[int, _Node] = field(default_factory=dict, init=False, repr=False)
     _atexit_registered: bool = field(default=False, init=False, repr=False)
 
@@ -246,6 +269,10 @@ class KafkaCluster(_StopsAtExit):
         self.workdir = Path(self.workdir).resolve()
         if self.nodes not in (1, 3):
             raise ValueError("a KafkaCluster has 1 node or 3")
+        if self.security not in SECURITY_MODES:
+            raise ValueError(f"security is one of {', '.join(SECURITY_MODES)}, not {self.security!r}")
+        if self.security == "plaintext" and (self.users or self.acls):
+            raise ValueError("users and ACLs need security='sasl_ssl'")
 
     # -- public API ---------------------------------------------------------------------------------------------------
 
@@ -272,6 +299,48 @@ class KafkaCluster(_StopsAtExit):
     def spec(self, node_id: int) -> NodeSpec:
         return self._nodes[node_id].spec
 
+    @property
+    def secured(self) -> bool:
+        return self.security == "sasl_ssl"
+
+    @property
+    def ca_file(self) -> Path:
+        """The CA that signed the brokers' certificates (PEM): what a client trusts (KAFKA_SSL_CAFILE)."""
+        return self.workdir / "tls" / "ca.crt"
+
+    def password(self, user: str) -> str:
+        """A SCRAM user's password (``admin`` or one of ``users``)."""
+        return self._passwords()[user]
+
+    def security_for(self, user: str | None = ADMIN) -> KafkaSecurity:
+        """The KafkaSecurity of a client logging in as ``user`` (the super user ``admin`` by default; None: no login,
+        TLS only, for showing that a client without credentials is refused)."""
+        if not self.secured:
+            return KafkaSecurity()
+        if user is None:
+            return KafkaSecurity("SSL", cafile=str(self.ca_file))
+        return KafkaSecurity("SASL_SSL", "SCRAM-SHA-512", user, self.password(user), cafile=str(self.ca_file))
+
+    def client_env(self, user: str) -> dict[str, str]:
+        """Environment variables that make a Skolit process (shared/settings.py KafkaSecurity) log in as ``user``."""
+        if not self.secured:
+            return {"KAFKA_SECURITY_PROTOCOL": "PLAINTEXT"}
+        return {"KAFKA_SECURITY_PROTOCOL": "SASL_SSL", "KAFKA_SASL_MECHANISM": "SCRAM-SHA-512", "KAFKA_SASL_USERNAME": user,
+                "KAFKA_SASL_PASSWORD": self.password(user), "KAFKA_SSL_CAFILE": str(self.ca_file)}
+
+    def _passwords(self) -> dict[str, str]:
+        """Every SCRAM user's password, made once per workdir (users.json) so that a restarted cluster keeps them."""
+        path = self.workdir / "users.json"
+        known: dict[str, str] = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+        wanted = [ADMIN, *self.users]
+        if any(u not in known for u in wanted):
+            for user in wanted:
+                known.setdefault(user, secrets.token_hex(16))
+            self.workdir.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(known, indent=1), encoding="utf-8")
+            path.chmod(0o600)
+        return known
+
     def log_path(self, node_id: int) -> Path:
         return self._nodes[node_id].log_path
 
@@ -294,6 +363,9 @@ class KafkaCluster(_StopsAtExit):
             for node in self._nodes.values():
                 self._spawn(node, java_bin, lib)
             self.wait_ready(timeout)
+            if self.acls:
+                applied = _run_coroutine_in_thread(_create_acls(self.direct_bootstrap, self.security_for(ADMIN), list(self.acls)), timeout=60)
+                log.info("applied %s ACLs", applied)
         except BaseException:
             self.stop()
             raise
@@ -373,7 +445,7 @@ class KafkaCluster(_StopsAtExit):
                 for node in running:
                     if not port_open("127.0.0.1", node.spec.port):
                         raise ConnectionError(f"node {node.spec.node_id}'s port {node.spec.port} not open yet")
-                    found = _run_coroutine_in_thread(_registered_brokers(f"127.0.0.1:{node.spec.port}"),
+                    found = _run_coroutine_in_thread(_registered_brokers(f"127.0.0.1:{node.spec.port}", self.security_for(ADMIN)),
                                                      timeout=max(1.0, min(10.0, deadline - time.monotonic())))
                     if not isinstance(found, list) or len(found) < want or node.spec.node_id not in found:
                         raise ConnectionError(f"node {node.spec.node_id} lists brokers {found}, waiting for {want} including itself")
@@ -386,7 +458,7 @@ class KafkaCluster(_StopsAtExit):
 
     def leader(self, topic: str, partition: int) -> int:
         """The node that leads ``topic``'s ``partition`` now (-1 if none)."""
-        result = _run_coroutine_in_thread(_leader(self.direct_bootstrap_running(), topic, partition), timeout=15)
+        result = _run_coroutine_in_thread(_leader(self.direct_bootstrap_running(), topic, partition, self.security_for(ADMIN)), timeout=15)
         return int(result)  # type: ignore[call-overload]
 
     def direct_bootstrap_running(self) -> str:
@@ -413,8 +485,8 @@ class KafkaCluster(_StopsAtExit):
                 raise RuntimeError(f"{self.workdir} holds a cluster on ports {[s.port for s in specs]}, not {list(self.ports)}: "
                                    "delete it to start afresh")
             if self.advertised_ports is not None:
-                for s, advertised in zip(specs, self.advertised_ports, strict=True):
-                    s.advertised_port = advertised
+                for s, advertised_port in zip(specs, self.advertised_ports, strict=True):
+                    s.advertised_port = advertised_port
             self.cluster_id = data["cluster_id"]
         else:
             ports = list(self.ports) if self.ports is not None else [free_port() for _ in range(self.nodes)]
@@ -430,6 +502,35 @@ class KafkaCluster(_StopsAtExit):
                              encoding="utf-8")
         self._nodes = {s.node_id: _Node(s, self.workdir / f"node-{s.node_id}") for s in specs}
 
+    def _security_properties(self, node: _Node) -> dict[str, str]:
+        """SASL_SSL + SCRAM-SHA-512 for clients, SASL PLAIN (the super user) between brokers and controllers, ACLs on."""
+        if not self.secured:
+            return {"listener.security.protocol.map": "CLIENT:PLAINTEXT,INTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT"}
+        tls = self.workdir / "tls"
+        make_ca(tls)
+        keys = broker_keys(tls, node.spec.node_id)
+        admin = self.password(ADMIN)
+        plain = (f'org.apache.kafka.common.security.plain.PlainLoginModule required username="{ADMIN}" password="{admin}" '
+                 f'user_{ADMIN}="{admin}";')
+        return {
+            "listener.security.protocol.map": "CLIENT:SASL_SSL,INTERNAL:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT",
+            "listener.name.client.sasl.enabled.mechanisms": CLIENT_SASL_MECHANISM,
+            "listener.name.client.scram-sha-512.sasl.jaas.config": "org.apache.kafka.common.security.scram.ScramLoginModule required;",
+            "listener.name.client.ssl.keystore.type": "PEM",
+            "listener.name.client.ssl.keystore.key": one_line(keys.key_pem),
+            "listener.name.client.ssl.keystore.certificate.chain": one_line(keys.chain_pem),
+            "listener.name.client.ssl.client.auth": "none",
+            "listener.name.internal.sasl.enabled.mechanisms": "PLAIN",
+            "listener.name.internal.plain.sasl.jaas.config": plain,
+            "listener.name.controller.sasl.enabled.mechanisms": "PLAIN",
+            "listener.name.controller.plain.sasl.jaas.config": plain,
+            "sasl.mechanism.inter.broker.protocol": "PLAIN",
+            "sasl.mechanism.controller.protocol": "PLAIN",
+            "authorizer.class.name": AUTHORIZER,
+            "super.users": f"User:{ADMIN}",
+            "allow.everyone.if.no.acl.found": "false",
+        }
+
     def _write_properties(self, node: _Node) -> None:
         s = node.spec
         quorum = ",".join(f"127.0.0.1:{n.spec.controller_port}" for n in self._nodes.values())
@@ -440,7 +541,7 @@ class KafkaCluster(_StopsAtExit):
             "listeners": f"CLIENT://127.0.0.1:{s.port},INTERNAL://127.0.0.1:{s.internal_port},CONTROLLER://127.0.0.1:{s.controller_port}",
             "advertised.listeners": f"CLIENT://127.0.0.1:{s.advertised_port},INTERNAL://127.0.0.1:{s.internal_port},"
                                     f"CONTROLLER://127.0.0.1:{s.controller_port}",
-            "listener.security.protocol.map": "CLIENT:PLAINTEXT,INTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            **self._security_properties(node),
             "inter.broker.listener.name": "INTERNAL",
             "controller.listener.names": "CONTROLLER",
             "log.dirs": str(node.dir / "data"),
@@ -458,6 +559,9 @@ class KafkaCluster(_StopsAtExit):
         else:
             voters = ",".join(f"{n.spec.node_id}@127.0.0.1:{n.spec.controller_port}:{n.spec.directory_id}" for n in self._nodes.values())
             quorum = ["--initial-controllers", voters]
+        if self.secured:  # the SCRAM users, written into the first metadata (KIP-900)
+            for user, password in self._passwords().items():
+                quorum += ["--add-scram", f"SCRAM-SHA-512=[name={user},password={password}]"]
         procs = []
         for node in nodes:
             cmd = [java_bin, "-Xmx128m", "-XX:TieredStopAtLevel=1", f"-Dlog4j2.configurationFile={LOG4J2}", "-cp", f"{lib}/*",
@@ -498,11 +602,11 @@ class KafkaCluster(_StopsAtExit):
             self.stop(timeout=15)
 
 
-async def _registered_brokers(bootstrap: str) -> list[int]:
+async def _registered_brokers(bootstrap: str, security: KafkaSecurity) -> list[int]:
     """The brokers metadata lists (registered and not fenced), once it names a controller."""
     from aiokafka.client import AIOKafkaClient
 
-    client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=5000, metadata_max_age_ms=1000)
+    client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=5000, metadata_max_age_ms=1000, **security.client_kwargs())
     await client.bootstrap()
     try:
         if client.cluster.controller is None:
@@ -512,11 +616,11 @@ async def _registered_brokers(bootstrap: str) -> list[int]:
         await client.close()
 
 
-async def _leader(bootstrap: str, topic: str, partition: int) -> int:
+async def _leader(bootstrap: str, topic: str, partition: int, security: KafkaSecurity) -> int:
     from aiokafka.client import AIOKafkaClient
     from aiokafka.structs import TopicPartition
 
-    client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=5000)
+    client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=5000, **security.client_kwargs())
     await client.bootstrap()
     try:
         metadata = await client.fetch_all_metadata()
@@ -524,6 +628,29 @@ async def _leader(bootstrap: str, topic: str, partition: int) -> int:
         return -1 if leader is None else int(leader)
     finally:
         await client.close()
+
+
+async def _create_acls(bootstrap: str, security: KafkaSecurity, acls: list[Any]) -> int:
+    """Create each ACL (devkit/kafka/acls.py's Acl: an ALLOW rule) with CreateAcls; an ACL that exists already is no
+    error. Returns how many were sent."""
+    from aiokafka.admin import AIOKafkaAdminClient
+    from aiokafka.protocol.admin import CreateAclsRequest
+
+    from devkit.kafka.acls import ALLOW, OPERATIONS, PATTERN_TYPES, RESOURCE_TYPES
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000, **security.client_kwargs())
+    await admin.start()
+    try:
+        for acl in acls:
+            request = CreateAclsRequest(RESOURCE_TYPES[acl.resource_type], acl.name, PATTERN_TYPES[acl.pattern], f"User:{acl.principal}", "*",
+                                        OPERATIONS[acl.operation], ALLOW)
+            response = await admin._send_request(request)
+            for item in response.creation_responses:
+                if int(item[0]) != 0:
+                    raise RuntimeError(f"CreateAcls refused {acl}: error {item[0]} {item[1]}")
+        return len(acls)
+    finally:
+        await admin.close()
 
 
 __all__ = ["DEFAULT_HEAP", "KafkaCluster", "KafkaUnavailable", "broker_settings", "fetch", "is_fetched", "java", "kafka_version", "lib_dir"]

@@ -315,6 +315,27 @@ def test_kafka_is_apache_kafka_in_kraft_mode(compose: dict) -> None:
     assert not any("ZOOKEEPER" in key for key in env)
 
 
+@pytest.mark.parametrize("name", SKOLIT)
+def test_service_logs_in_to_kafka_as_its_own_user(compose: dict, name: str) -> None:
+    """Compose's Kafka takes only SASL logins on the listener the services use (docs/decisions/0019-kafka-security.md);
+    each service logs in as its own SCRAM user (the principal of deploy/kafka/acls.txt), made by kafka-users before it starts."""
+    from devkit.kafka.acls import accesses, principal
+
+    services = compose["services"]
+    env = environment(services[name])
+    kafka = environment(services["kafka"])
+    protocols = dict(item.split(":") for item in kafka["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"].split(","))
+    listener = next(entry.split("://")[0] for entry in kafka["KAFKA_ADVERTISED_LISTENERS"].split(",") if entry.endswith(env["KAFKA_BOOTSTRAP_SERVERS"]))
+    assert protocols[listener] in ("SASL_PLAINTEXT", "SASL_SSL") and env["KAFKA_SECURITY_PROTOCOL"] == protocols[listener]
+    assert env["KAFKA_SASL_MECHANISM"] == kafka[f"KAFKA_LISTENER_NAME_{listener}_SASL_ENABLED_MECHANISMS"] == "SCRAM-SHA-512"
+    assert env["KAFKA_SASL_USERNAME"] == principal(name)
+    assert interpolate(env["KAFKA_SASL_PASSWORD"]), "a password (a development default, overridable)"
+    users = dict(pair.split("=", 1) for pair in environment(services["kafka-users"])["USERS"].split())
+    assert sorted(users) == sorted(a.principal for a in accesses()), "kafka-users makes every principal of the ACLs"
+    assert users[principal(name)] == env["KAFKA_SASL_PASSWORD"], "the password the service logs in with"
+    assert (services[name]["depends_on"].get("kafka-users") or {}).get("condition") == "service_completed_successfully"
+
+
 def test_prometheus_mounts_the_repository_config(compose: dict) -> None:
     prom = compose["services"]["prometheus"]
     assert str(prom.get("image", "")).startswith("prom/prometheus")

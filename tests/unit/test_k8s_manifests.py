@@ -46,6 +46,7 @@ OPERATOR_KINDS = {
     ("kafka.strimzi.io/v1beta2", "Kafka"),
     ("kafka.strimzi.io/v1beta2", "KafkaNodePool"),
     ("kafka.strimzi.io/v1beta2", "KafkaTopic"),
+    ("kafka.strimzi.io/v1beta2", "KafkaUser"),
     ("postgresql.cnpg.io/v1", "Cluster"),
 }
 SECRET_LOOKING = re.compile(r"PASSWORD|TOKEN|SECRET|KEYS?$|CREDENTIAL", re.IGNORECASE)
@@ -723,9 +724,27 @@ def test_settings_resolve_to_the_cluster_not_to_development_defaults(target: str
     assert unquote(url.password or "") == secret_placeholder(f"skolit-{service}-db", "password"), "its own role's password"
 
     kafka = kafka_cluster(resources)
-    plain = [lst for lst in kafka["spec"]["kafka"]["listeners"] if lst["tls"] is False and lst["type"] == "internal"]
-    assert plain, "an internal plaintext listener"
-    assert settings.kafka_bootstrap_servers == f"{kafka['metadata']['name']}-kafka-bootstrap:{plain[0]['port']}"
+    name = kafka["metadata"]["name"]
+    listeners = kafka["spec"]["kafka"]["listeners"]
+    assert all(lst["tls"] is True for lst in listeners), "no plaintext listener: every client is encrypted"
+    secure = [lst for lst in listeners if lst["type"] == "internal" and (lst.get("authentication") or {}).get("type") == "scram-sha-512"]
+    assert secure, "an internal TLS listener with SCRAM-SHA-512 logins"
+    assert settings.kafka_bootstrap_servers == f"{name}-kafka-bootstrap:{secure[0]['port']}"
+    assert kafka["spec"]["kafka"]["authorization"]["type"] == "simple", "the KafkaUsers' ACLs are enforced"
+    # it logs in as its own KafkaUser, whose password the User Operator keeps in <secretPrefix><user>, and trusts the cluster CA
+    security = settings.kafka_security
+    assert (security.protocol, security.sasl_mechanism, security.username) == ("SASL_SSL", "SCRAM-SHA-512", f"skolit-{service}")
+    prefix = kafka["spec"]["entityOperator"]["userOperator"].get("secretPrefix", "")
+    user = one(resources, "KafkaUser", f"skolit-{service}")
+    assert user["spec"]["authentication"]["type"] == "scram-sha-512" and user["metadata"]["labels"]["strimzi.io/cluster"] == name
+    assert secret_refs(container)["KAFKA_SASL_PASSWORD"] == (f"{prefix}skolit-{service}", "password")
+    assert security.password == secret_placeholder(f"{prefix}skolit-{service}", "password")
+    mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+    volumes = {v["name"]: v for v in deployment["spec"]["template"]["spec"]["volumes"]}
+    ca = [v for v in volumes.values() if (v.get("secret") or {}).get("secretName") == f"{name}-cluster-ca-cert"]
+    assert len(ca) == 1 and security.cafile == f"{mounts[ca[0]['name']]}/ca.crt", "KAFKA_SSL_CAFILE is the mounted cluster CA"
+    wait = init_container(deployment, "wait-for-topics")
+    assert secret_refs(wait)["KAFKA_SASL_PASSWORD"] == (f"{prefix}skolit-{service}", "password"), "the init container logs in too"
 
     assert settings.http_host == "0.0.0.0" and settings.http_port == DEFAULT_PORTS[service]
     assert settings.jwt_secret is None and settings.jwt_secret != DEV_JWT_SECRET, "RS256 from the city's JWKS"

@@ -28,9 +28,13 @@ def missing(existing: Iterable[str]) -> list[str]:
 
 
 async def existing_topics(bootstrap: str) -> set[str]:
+    """The topics the cluster lists, asked with the pod's own Kafka login (KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_*,
+    KAFKA_SSL_CAFILE: shared/settings.py); its ACLs let it see (Describe) every skolit.* topic."""
     from aiokafka.admin import AIOKafkaAdminClient
 
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
+    from shared.settings import KafkaSecurity
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000, **KafkaSecurity.from_env().client_kwargs())
     try:
         await admin.start()
         return set(await admin.list_topics())
