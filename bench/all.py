@@ -9,6 +9,10 @@ per-area ones, and the summary says how many each had):
   cityIngest     python -m bench.city_ingest --events 200000 --naive-events 20000 --broker-runs 3 --runs 1
                  (the broker's ceiling is measured inside it, on the same broker, before the services start)
   freshness      python -m bench.freshness --rate 200 --seconds 60 --runs 3
+  cityIngestKafka  python -m bench.city_ingest --engine kafka --events 100000 --naive-events 10000 --broker-runs 2 --runs 1
+  freshnessKafka   python -m bench.freshness --engine kafka --rate 200 --seconds 60 --runs 2
+                 (the same two on a three-node Apache Kafka cluster, devkit/kafka, each against that cluster's own raw
+                 produce/consume ceiling and round trip measured in the same run; smaller, three JVMs share the two cores)
   httpReads      python -m bench.http_reads --rate 500 --seconds 60 --runs 3
   broadcast      python -m bench.broadcast --guardians 50000 --runs 2 --runs-without-callbacks 1 --out docs/benchmarks/broadcast
   catalogSearch  python -m bench.catalog_search --runs 1 --requests 200
@@ -43,6 +47,9 @@ BETWEEN_BUSY_PERCENT = 20.0
 PARTS: dict[str, list[str]] = {
     "cityIngest": [PY, "-m", "bench.city_ingest", "--events", "200000", "--naive-events", "20000", "--broker-runs", "3", "--runs", "1", "--no-wait"],
     "freshness": [PY, "-m", "bench.freshness", "--rate", "200", "--seconds", "60", "--runs", "3", "--no-wait"],
+    "cityIngestKafka": [PY, "-m", "bench.city_ingest", "--engine", "kafka", "--events", "100000", "--naive-events", "10000", "--broker-runs", "2",
+                        "--runs", "1", "--no-wait"],
+    "freshnessKafka": [PY, "-m", "bench.freshness", "--engine", "kafka", "--rate", "200", "--seconds", "60", "--runs", "2", "--no-wait"],
     "httpReads": [PY, "-m", "bench.http_reads", "--rate", "500", "--seconds", "60", "--runs", "3", "--no-wait"],
     "broadcast": [PY, "-m", "bench.broadcast", "--guardians", "50000", "--runs", "2", "--runs-without-callbacks", "1", "--out", "docs/benchmarks/broadcast"],
     "catalogSearch": [PY, "-m", "bench.catalog_search", "--runs", "1", "--requests", "200"],
@@ -148,6 +155,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.all", description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", nargs="*", choices=list(PARTS), default=None)
     parser.add_argument("--skip", nargs="*", choices=list(PARTS), default=[])
+    parser.add_argument("--engine", choices=["tansu", "kafka", "both"], default="both",
+                        help="which engine's ingest and freshness parts run: tansu (cityIngest, freshness), kafka (cityIngestKafka, "
+                             "freshnessKafka) or both (default); the other parts run on Tansu either way")
     parser.add_argument("--fold-only", action="store_true", help="run nothing: fold the per-area files into the summary and re-render it")
     parser.add_argument("--per-area-dir", type=Path, default=None,
                         help="where the per-area benchmarks write (default docs/benchmarks; for trial runs that must not replace those files)")
@@ -168,7 +178,9 @@ def main(argv: list[str] | None = None) -> int:
 
     started_at = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     started = time.monotonic()
-    parts = [p for p in (args.only or list(PARTS)) if p not in args.skip]
+    kafka_parts = {"cityIngestKafka", "freshnessKafka"}
+    parts = [p for p in (args.only or list(PARTS)) if p not in args.skip
+             and not (args.engine == "tansu" and p in kafka_parts) and not (args.engine == "kafka" and p in {"cityIngest", "freshness"})]
     steps = []
     for i, part in enumerate(parts):
         steps.append(run_part(part, PARTS[part], first=i == 0))

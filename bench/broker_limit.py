@@ -26,7 +26,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from bench import summary
 from bench.citygen import city_events, size_facts, wire_all
-from bench.stack import load_average, terminate_on_sigterm, wait_quiet
+from bench.stack import load_average, replication_factor, terminate_on_sigterm, wait_quiet
 from shared.topics import BY_NAME
 
 PRODUCER_SETTINGS = {"enable_idempotence": False, "acks": "all", "linger_ms": 20, "max_batch_size": 1 << 20, "max_request_size": 8 << 20}
@@ -48,9 +48,33 @@ async def _create(bootstrap: str, topics: dict[str, int]) -> None:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
-        await admin.create_topics([NewTopic(name, partitions, 1) for name, partitions in topics.items()])
+        await admin.create_topics([NewTopic(name, partitions, replication_factor()) for name, partitions in topics.items()])
     finally:
         await admin.close()
+    await wait_for_leaders(bootstrap, topics)
+
+
+async def wait_for_leaders(bootstrap: str, topics: dict[str, int], timeout: float = 60.0) -> None:
+    """Until metadata names a leader for every partition of ``topics``: on a cluster of several brokers a new topic reaches
+    every broker's metadata a moment after CreateTopics answers, and a produce before that is refused and retried, which
+    would be timed. (Tansu answers at once.)"""
+    from aiokafka.client import AIOKafkaClient
+
+    client = AIOKafkaClient(bootstrap_servers=bootstrap)
+    await client.bootstrap()
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            md = await client.fetch_all_metadata()
+            missing = [(t, p) for t, n in topics.items() for p in range(n)
+                       if (leader := md.leader_for_partition(TopicPartition(t, p))) is None or leader < 0]
+            if not missing:
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no leader after {timeout:.0f} s for {missing[:5]}")
+            await asyncio.sleep(0.2)
+    finally:
+        await client.close()
 
 
 async def _delete(bootstrap: str, topics: list[str]) -> None:
@@ -105,7 +129,7 @@ async def measure(bootstrap: str, messages: list[Any], runs: int) -> dict[str, A
     raw = [await one_run(bootstrap, messages, r + 1) for r in range(runs)]
     return {"runs": raw, "producePerSecond": summary.spread([r["producePerSecond"] for r in raw]),
             "consumePerSecond": summary.spread([r["consumePerSecond"] for r in raw]), "producer": {k: v for k, v in PRODUCER_SETTINGS.items()},
-            "sizes": size_facts(messages)}
+            "sizes": size_facts(messages), "replicationFactor": replication_factor()}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -35,10 +35,10 @@ import asyncpg
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from bench import summary
-from bench.broker_limit import measure as measure_broker, new_producer, send_all
+from bench.broker_limit import measure as measure_broker, new_producer, send_all, wait_for_leaders
 from bench.citygen import City, city_events, size_facts, wire, wire_all
 from bench.naive_consumer import prepare_schema
-from bench.stack import ROOT, Stack, load_average, profile_top, terminate_on_sigterm, wait_quiet
+from bench.stack import ENGINE_LABEL, ROOT, Stack, engine_argument, load_average, profile_top, replication_factor, terminate_on_sigterm, wait_quiet
 from shared.events.city import OrganisationUpserted
 from shared.settings import SERVICES
 from shared.topics import BY_NAME
@@ -94,9 +94,10 @@ async def _create_topics(bootstrap: str, topics: dict[str, int]) -> None:
     await admin.start()
     try:
         existing = set(await admin.list_topics())
-        await admin.create_topics([NewTopic(n, p, 1) for n, p in topics.items() if n not in existing])
+        await admin.create_topics([NewTopic(n, p, replication_factor()) for n, p in topics.items() if n not in existing])
     finally:
         await admin.close()
+    await wait_for_leaders(bootstrap, topics)
 
 
 def run_naive(stack: Stack, city: City) -> dict[str, Any]:
@@ -209,6 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-wait", action="store_true", help="do not wait for a quiet machine (development)")
     parser.add_argument("--no-summary", action="store_true", help="do not write docs/benchmarks.{md,json}")
     parser.add_argument("--keep", action="store_true")
+    engine_argument(parser)
     args = parser.parse_args(argv)
 
     quiet = wait_quiet(enabled=not args.no_wait)
@@ -220,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     handled = handled_types()
     expected = [expected_counts(c, handled) for c in cities]
     profiles = {name: Path(f"/tmp/skolit-bench-profile-ingest-{name}.pyisession") for name in args.profile}
-    stack = Stack("ingest", profile=profiles, experiment=args.experiment, keep=args.keep)
+    stack = Stack("ingest", profile=profiles, experiment=args.experiment, keep=args.keep, engine=args.engine)
     try:
         stack.start()
         broker = None
@@ -246,7 +248,8 @@ def main(argv: list[str] | None = None) -> int:
     rate = summary.spread([r["eventsPerSecond"] for r in runs])
     result = {
         "arguments": {"events": args.events, "naiveEvents": args.naive_events, "brokerRuns": args.broker_runs, "runs": args.runs,
-                      "profiled": args.profile, "experiment": args.experiment},
+                      "profiled": args.profile, "experiment": args.experiment, "engine": args.engine},
+        "engine": args.engine, "engineLabel": ENGINE_LABEL[args.engine], "replicationFactor": replication_factor(),
         "quiet": quiet, "durationSeconds": round(time.monotonic() - started, 1),
         "eventCounts": cities[0].counts(), "schoolUnits": len(cities[0].schools), "districts": len(cities[0].districts),
         "expectedPerService": expected[0], "sizes": size_facts(bursts[0]),
@@ -257,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     if broker:
         result["shareOfBrokerProduce"] = round(rate["median"] / broker["producePerSecond"]["median"], 3)
     result["timesNaive"] = round(rate["median"] / naive["eventsPerSecond"], 2)
-    summary.record("cityIngest", "bench.city_ingest", result, args, argv)
+    summary.record(summary.part_key("cityIngest", args.engine), "bench.city_ingest", result, args, argv)
     print(f"ingest {rate} events/s; naive {naive['eventsPerSecond']}/s (×{result['timesNaive']}); "
           f"broker produce {broker['producePerSecond'] if broker else '-'} (share {result.get('shareOfBrokerProduce')})")
     print("memory: " + ", ".join(f"{k} {v['peakRssMiB']} MiB" for k, v in memory.items()))

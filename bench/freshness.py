@@ -44,9 +44,9 @@ import asyncpg
 import httpx
 
 from bench import summary
-from bench.broker_limit import new_producer, send_all
+from bench.broker_limit import new_producer, send_all, wait_for_leaders
 from bench.citygen import wire
-from bench.stack import Stack, load_average, profile_top, terminate_on_sigterm, wait_quiet
+from bench.stack import ENGINE_LABEL, Stack, engine_argument, load_average, profile_top, replication_factor, terminate_on_sigterm, wait_quiet
 from services.assessment.framework import published
 from shared.auth import mint
 from shared.events.city import DutyAssigned, OrganisationUpserted, PersonUpserted
@@ -321,7 +321,7 @@ async def one_run(url: str, city: City, drafts: list[tuple[uuid.UUID, uuid.UUID]
     return out
 
 
-async def transport_floor(bootstrap: str, rate: float, seconds: float) -> dict[str, Any]:
+async def transport_floor(bootstrap: str, rate: float, seconds: float, *, idempotent: bool = False) -> dict[str, Any]:
     """The same-run baseline: a raw aiokafka producer → consumer round trip at ``rate`` on a fresh 6-partition
     topic (AssessmentSubmitted-sized bodies): the broker's share of any freshness."""
     from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -331,10 +331,11 @@ async def transport_floor(bootstrap: str, rate: float, seconds: float) -> dict[s
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
-        await admin.create_topics([NewTopic(topic, 6, 1)])
+        await admin.create_topics([NewTopic(topic, 6, replication_factor())])
     finally:
         await admin.close()
-    producer = AIOKafkaProducer_for_floor(bootstrap)
+    await wait_for_leaders(bootstrap, {topic: 6})
+    producer = AIOKafkaProducer_for_floor(bootstrap, idempotent)
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest")
     await producer.start()
     await consumer.start()
@@ -366,10 +367,11 @@ async def transport_floor(bootstrap: str, rate: float, seconds: float) -> dict[s
     return {"messages": n, "rate": rate, "p50": pct(got, 50), "p99": pct(got, 99), "max": round(max(got), 1)}
 
 
-def AIOKafkaProducer_for_floor(bootstrap: str) -> Any:  # noqa: N802 - the services' producer settings (shared/runtime.py)
+def AIOKafkaProducer_for_floor(bootstrap: str, idempotent: bool = False) -> Any:  # noqa: N802 - the services' producer settings (shared/runtime.py)
+    """acks=all, linger 5 ms; the idempotent producer where the services have it (Apache Kafka grants it, Tansu does not)."""
     from aiokafka import AIOKafkaProducer
 
-    return AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=False, acks="all", linger_ms=5)
+    return AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=idempotent, acks="all", linger_ms=5)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -384,6 +386,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-wait", action="store_true", help="do not wait for a quiet machine (development)")
     parser.add_argument("--no-summary", action="store_true")
     parser.add_argument("--keep", action="store_true")
+    engine_argument(parser)
     args = parser.parse_args(argv)
 
     quiet = wait_quiet(enabled=not args.no_wait)
@@ -391,13 +394,13 @@ def main(argv: list[str] | None = None) -> int:
     rng = random.Random(SEED)
     city = City(args.schools, rng)
     profiles = {name: Path(f"/tmp/skolit-bench-profile-freshness-{name}.pyisession") for name in args.profile}
-    stack = Stack("freshness", profile=profiles, experiment=args.experiment, keep=args.keep)
+    stack = Stack("freshness", profile=profiles, experiment=args.experiment, keep=args.keep, engine=args.engine)
     listener: CommitListener | None = None
     runs: list[dict[str, Any]] = []
     try:
         stack.start()
         with stack.sampler.phase("floor"):
-            floor = asyncio.run(transport_floor(stack.bootstrap, args.rate, min(args.seconds, 10.0)))
+            floor = asyncio.run(transport_floor(stack.bootstrap, args.rate, min(args.seconds, 10.0), idempotent=args.engine == "kafka"))
         print(f"  transport floor at {args.rate:.0f}/s: p50 {floor['p50']} p99 {floor['p99']} ms", flush=True)
         stack.start_services()
         url = stack.services["assessment"].url
@@ -435,7 +438,9 @@ def main(argv: list[str] | None = None) -> int:
     best = max((r["targetRate"] for r in sustained), default=None)
     headline = [r for r in runs if r["targetRate"] == best] if best is not None else at_target
     result = {
-        "arguments": {"schools": args.schools, "rate": args.rate, "seconds": args.seconds, "runs": args.runs, "profiled": args.profile, "experiment": args.experiment},
+        "arguments": {"schools": args.schools, "rate": args.rate, "seconds": args.seconds, "runs": args.runs, "profiled": args.profile, "experiment": args.experiment,
+                      "engine": args.engine},
+        "engine": args.engine, "engineLabel": ENGINE_LABEL[args.engine], "replicationFactor": replication_factor(),
         "quiet": quiet, "durationSeconds": round(time.monotonic() - started, 1),
         "preparation": {"citySeconds": round(city_s, 2), "firstRound": first, "rounds": rounds_done, "draftRoundsSeconds": round(prep_s, 1)},
         "floor": floor, "runs": runs, "targetSustained": any(r["sustained"] for r in at_target), "highestSustainedRate": best,
@@ -444,7 +449,7 @@ def main(argv: list[str] | None = None) -> int:
         "p99": summary.spread([r["p99"] for r in headline if r["p99"] is not None]) if headline else None,
         "memory": memory, "cpuSecondsByPhase": cpu, "profile": profile,
     }
-    summary.record("freshness", "bench.freshness", result, args, argv)
+    summary.record(summary.part_key("freshness", args.engine), "bench.freshness", result, args, argv)
     print(f"freshness at {result['headlineRate']}/s: p50 {result['p50']} p99 {result['p99']} ms; target rate sustained: {result['targetSustained']}; "
           f"highest sustained {best}/s")
     print("memory: " + ", ".join(f"{k} {v['peakRssMiB']} MiB" for k, v in memory.items()))

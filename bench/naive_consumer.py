@@ -52,7 +52,9 @@ async def prepare_schema(admin_url: str, schema: str) -> None:
 def build() -> tuple[FastStream, KafkaBroker]:
     topics = [t for t in os.environ["BENCH_NAIVE_TOPICS"].split(",") if t]
     schema = os.environ.get("BENCH_NAIVE_SCHEMA", "bench_naive")
-    broker = KafkaBroker(os.environ["KAFKA_BOOTSTRAP_SERVERS"], logger=logging.getLogger("bench.naive"), log_level=logging.DEBUG)
+    # a list: FastStream hands a comma-separated string to aiokafka as one host (docs/decisions/0018)
+    bootstrap = [b.strip() for b in os.environ["KAFKA_BOOTSTRAP_SERVERS"].split(",") if b.strip()]
+    broker = KafkaBroker(bootstrap, logger=logging.getLogger("bench.naive"), log_level=logging.DEBUG)
     app = FastStream(broker, logger=logging.getLogger("bench.naive"))
     state: dict[str, asyncpg.Pool] = {}
 

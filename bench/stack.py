@@ -9,6 +9,11 @@ Tansu broker and the four services, each as a process of its own, started as the
 - an optional pyinstrument profile of any service (``profile={"catalog": path}``): the service runs under
   ``python -m pyinstrument`` and writes its profile when it stops.
 
+``Stack(engine="kafka")`` (``--engine kafka`` of bench.city_ingest and bench.freshness) runs a three-node Apache
+Kafka cluster instead of Tansu (devkit/kafka: the production settings — replication factor 3, ``min.insync.replicas``
+2 — heap 384 MiB per node); the services then create their topics with replication factor 3, and the raw baselines
+measured in the same run (bench/broker_limit.py, the freshness floor) use the same (``replication_factor()``).
+
 Every process started here is stopped by ``Stack.stop()`` (call it in a ``finally``).
 """
 
@@ -34,6 +39,7 @@ import psutil
 from bench.process import ServiceProcess
 from shared.db import ensure_database, provision
 from devkit.embedded import EmbeddedBroker, EmbeddedPostgres, free_port
+from devkit.kafka import KafkaCluster
 from shared.settings import SERVICES
 from shared.topics import ensure_topics
 
@@ -42,6 +48,20 @@ QUIET_LOAD = 1.0
 QUIET_POLL_S = 10.0
 QUIET_LIMIT_S = 1800.0
 SAMPLE_S = 0.5
+#: the engines a benchmark can run on (``--engine``)
+ENGINES = ("tansu", "kafka")
+ENGINE_LABEL = {"tansu": "Tansu (embedded)", "kafka": "Apache Kafka, three brokers"}
+_replication = {"factor": 1}
+
+
+def replication_factor() -> int:
+    """The replication factor of topics on this process's benchmark broker: 3 once a Kafka Stack started, else 1."""
+    return _replication["factor"]
+
+
+def engine_argument(parser: Any) -> None:
+    parser.add_argument("--engine", choices=ENGINES, default="tansu",
+                        help="the broker: the embedded Tansu (default) or a three-node Apache Kafka cluster (devkit/kafka)")
 
 
 # --- a quiet machine -----------------------------------------------------------------------------
@@ -276,7 +296,11 @@ class Stack:
     """PostgreSQL + Tansu (``start``), then the services (``start_services``); ``stop`` ends them all."""
 
     def __init__(self, prefix: str, *, services: tuple[str, ...] = SERVICES, env: dict[str, dict[str, str]] | None = None,
-                 profile: dict[str, Path] | None = None, experiment: str | None = None, keep: bool = False) -> None:
+                 profile: dict[str, Path] | None = None, experiment: str | None = None, keep: bool = False, engine: str = "tansu") -> None:
+        if engine not in ENGINES:
+            raise ValueError(f"engine {engine!r}: one of {', '.join(ENGINES)}")
+        self.engine = engine
+        self.kafka: KafkaCluster | None = None
         self.workdir = Path(tempfile.mkdtemp(prefix=f"skolit-bench-{prefix}-"))
         self.names = services
         self.env = env or {}
@@ -291,19 +315,31 @@ class Stack:
         self.sampler = ResourceSampler()
 
     def start(self) -> Stack:
-        print(f"PostgreSQL and Tansu in {self.workdir} ...", flush=True)
+        print(f"PostgreSQL and {ENGINE_LABEL[self.engine]} in {self.workdir} ...", flush=True)
         self.admin_url = self.postgres.start()
-        self.broker = EmbeddedBroker(free_port(), log_path=self.workdir / "tansu.log")
-        self.bootstrap = self.broker.start()
+        rf = 1
+        if self.engine == "kafka":
+            self.kafka = KafkaCluster(self.workdir / "kafka", nodes=3)
+            self.bootstrap = self.kafka.start()
+            rf = _replication["factor"] = self.kafka.replication_factor
+            for name in self.names:
+                self.env.setdefault(name, {})["SKOLIT_TOPIC_REPLICATION_FACTOR"] = str(rf)
+        else:
+            self.broker = EmbeddedBroker(free_port(), log_path=self.workdir / "tansu.log")
+            self.bootstrap = self.broker.start()
 
         async def prepare() -> None:
             await ensure_database(self.admin_url)
             await provision(self.admin_url)
-            await ensure_topics(self.bootstrap)
+            await ensure_topics(self.bootstrap, rf)
 
         asyncio.run(prepare())
         self.sampler.track_tree("postgres", postmaster_pid(self.postgres))
-        self.sampler.track_tree("tansu", self.broker._proc.pid if self.broker._proc else None)
+        if self.broker is not None:
+            self.sampler.track_tree("tansu", self.broker._proc.pid if self.broker._proc else None)
+        if self.kafka is not None:
+            for node_id in self.kafka.node_ids:
+                self.sampler.track_tree(f"kafka-{node_id}", self.kafka.pid(node_id))
         self.sampler.track_tree("benchmark", os.getpid())
         self.sampler.start()
         return self
@@ -342,6 +378,9 @@ class Stack:
         if self.broker is not None:
             with contextlib.suppress(Exception):
                 self.broker.stop()
+        if self.kafka is not None:
+            with contextlib.suppress(Exception):
+                self.kafka.stop()
         with contextlib.suppress(Exception):
             self.postgres.stop()
         if self.keep:

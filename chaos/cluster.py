@@ -5,6 +5,12 @@ second replica in the same consumer group.
 
 Set up as ``tests/support/stack.py`` sets up the integration-test stack; ``stop()`` ends every
 process this module started, whatever state the run left them in.
+
+``engine="kafka"`` (``make chaos ARGS="--engine kafka"``): a three-node Apache Kafka cluster (devkit/kafka: three brokers
+that are also the three controllers, replication factor 3, ``min.insync.replicas`` 2) in place of Tansu, each broker
+behind a proxy process of its own (its client listener advertises the proxy's port; the brokers replicate among
+themselves directly), topics created with replication factor 3. The broker faults (``chaos/faults.py``) act on the
+cluster's nodes: SIGKILL, a controlled shutdown, SIGSTOP/SIGCONT, a full restart.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ import httpx
 from chaos.proxy import ProxyProcess
 from services.notification.settings import DEV_CALLBACK_TOKEN
 from devkit.embedded import EmbeddedBroker, EmbeddedPostgres, free_port
+from devkit.kafka import KafkaCluster
 from shared.settings import DEV_JWT_SECRET, SERVICES
 from devkit.sinks import Sinks
 from tests.support.stack import ROOT, ServiceProcess
@@ -57,15 +64,46 @@ class Node:
         return self.proc.proc is not None and self.proc.proc.poll() is None
 
 
+#: the engines a chaos run can use (``--engine``, or CHAOS_ENGINE)
+ENGINES = ("tansu", "kafka")
+
+
+class ProxyGroup:
+    """One proxy process per broker of a cluster, cut and restored together: every client cut off from the whole cluster."""
+
+    def __init__(self, proxies: list[ProxyProcess]) -> None:
+        self.proxies = proxies
+
+    def start(self) -> None:
+        for p in self.proxies:
+            p.start()
+
+    def cut(self) -> None:
+        for p in self.proxies:
+            p.cut()
+
+    def restore(self) -> None:
+        for p in self.proxies:
+            p.restore()
+
+    def stop(self) -> None:
+        for p in self.proxies:
+            p.stop()
+
+
 class Cluster:
-    def __init__(self, workdir: Path, *, log_level: str = "INFO") -> None:
+    def __init__(self, workdir: Path, *, log_level: str = "INFO", engine: str = "tansu") -> None:
+        if engine not in ENGINES:
+            raise ValueError(f"engine {engine!r}: one of {', '.join(ENGINES)}")
         self.workdir = workdir
         self.log_level = log_level
+        self.engine = engine
+        self.kafka: KafkaCluster | None = None
         self.stopping = threading.Event()
         self.sinks: Sinks | None = None
         self.postgres: EmbeddedPostgres | None = None
         self.broker: EmbeddedBroker | None = None
-        self.proxy: ProxyProcess | None = None
+        self.proxy: ProxyProcess | ProxyGroup | None = None
         self.admin_url = ""
         self.bootstrap = ""
         self.primaries: dict[str, Node] = {}
@@ -78,11 +116,19 @@ class Cluster:
         self.sinks = Sinks(callbacks=True, callback_headers={"Authorization": f"Bearer {DEV_CALLBACK_TOKEN}"}).start()
         self.postgres = EmbeddedPostgres(self.workdir / "pgdata", free_port(), log_path=self.workdir / "postgres.log")
         self.admin_url = self.postgres.start()
-        broker_port, proxy_port = free_port(), free_port()
-        self.broker = EmbeddedBroker(broker_port, advertised_port=proxy_port, log_path=self.workdir / "tansu.log")
-        self.proxy = ProxyProcess(proxy_port, broker_port, self.workdir / "proxy.log")
-        self.proxy.start()
-        self.bootstrap = self.broker.start().replace(str(broker_port), str(proxy_port))
+        if self.engine == "kafka":
+            ports, proxy_ports = [free_port() for _ in range(3)], [free_port() for _ in range(3)]
+            self.proxy = ProxyGroup([ProxyProcess(pp, bp, self.workdir / f"proxy-{i}.log")
+                                     for i, (pp, bp) in enumerate(zip(proxy_ports, ports, strict=True), 1)])
+            self.proxy.start()
+            self.kafka = KafkaCluster(self.workdir / "kafka", nodes=3, ports=ports, advertised_ports=proxy_ports)
+            self.bootstrap = self.kafka.start()
+        else:
+            broker_port, proxy_port = free_port(), free_port()
+            self.broker = EmbeddedBroker(broker_port, advertised_port=proxy_port, log_path=self.workdir / "tansu.log")
+            self.proxy = ProxyProcess(proxy_port, broker_port, self.workdir / "proxy.log")
+            self.proxy.start()
+            self.bootstrap = self.broker.start().replace(str(broker_port), str(proxy_port))
 
         from shared.db import ensure_database, provision
         from shared.topics import ensure_topics
@@ -90,7 +136,7 @@ class Cluster:
         async def prepare() -> None:
             await ensure_database(self.admin_url)
             await provision(self.admin_url)
-            await ensure_topics(self.bootstrap)
+            await ensure_topics(self.bootstrap, self.replication_factor)
 
         asyncio.run(prepare())
         for name in SERVICES:
@@ -99,6 +145,11 @@ class Cluster:
             self.primaries[name].starts += 1
         for node in self.primaries.values():
             self.wait_ready(node, timeout=180)
+
+    @property
+    def replication_factor(self) -> int:
+        """What topics are created with: the cluster's (3) on Apache Kafka, 1 on Tansu."""
+        return self.kafka.replication_factor if self.kafka is not None else 1
 
     def node(self, service: str, role: str) -> Node:
         port = free_port()
@@ -116,6 +167,8 @@ class Cluster:
             PYTHONPATH=str(ROOT),
         )
         env[f"SKOLIT_{name.upper()}_PORT"] = str(port)
+        if self.kafka is not None:
+            env["SKOLIT_TOPIC_REPLICATION_FACTOR"] = str(self.replication_factor)
         if name == "notification" and self.sinks is not None:
             env.update(self.sinks.env())
         return env
@@ -211,6 +264,11 @@ class Cluster:
                 attempt(f"wait {node.label}", lambda p=proc: p.wait(timeout=10))
         if self.broker:
             attempt("stop Tansu", self.broker.stop)
+        if self.kafka:
+            kafka = self.kafka
+            for node_id in kafka.node_ids:  # a broker left SIGSTOPped by an interrupted fault would ignore SIGTERM
+                attempt(f"SIGCONT Kafka node {node_id}", lambda n=node_id: kafka_signal(kafka, n, signal.SIGCONT))
+            attempt("stop Apache Kafka", kafka.stop)
         if self.proxy:
             attempt("stop proxy", self.proxy.stop)
         if self.postgres:
@@ -218,3 +276,13 @@ class Cluster:
         if self.sinks:
             attempt("stop sinks", self.sinks.stop)
         return problems
+
+
+def kafka_signal(kafka: KafkaCluster, node_id: int, sig: signal.Signals) -> int | None:
+    """Send ``sig`` to one Kafka node's process group (the launcher starts each node in a session of its own)."""
+    pid = kafka.pid(node_id)
+    if pid is None:
+        return None
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, sig)
+    return pid

@@ -15,7 +15,13 @@ from chaos import faults as faultlib
 from shared.settings import SERVICES
 
 KIND_LABEL = {"sigkill": "SIGKILL of a service", "postgres-restart": "PostgreSQL restart", "broker-outage": "broker outage (proxy cut)",
-              "rebalance": "consumer-group rebalance (2nd replica joins, leaves with SIGTERM)"}
+              "rebalance": "consumer-group rebalance (2nd replica joins, leaves with SIGTERM)",
+              "broker-kill": "SIGKILL of the Kafka broker leading the most city partitions",
+              "broker-stop": "controlled shutdown and restart of one Kafka broker",
+              "broker-pause": "one Kafka broker cut off (SIGSTOP past its session timeout, then SIGCONT)",
+              "cluster-restart": "full cluster restart (all three brokers stopped, started on their data)"}
+KINDS = ("sigkill", "postgres-restart", "broker-outage", "rebalance", "broker-kill", "broker-stop", "broker-pause", "cluster-restart")
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _version(dist: str) -> str | None:
@@ -34,8 +40,16 @@ def build(result: dict[str, Any]) -> dict[str, Any]:
     loads = [s["load1"] for s in monitor.samples if s["load1"] is not None]
     from bench.reporting import tansu_version
 
+    engine = result["args"].get("engine", "tansu")
+    kafka = None
+    if engine == "kafka":
+        from devkit.kafka import broker_settings, kafka_version
+
+        kafka = {"version": kafka_version(), "nodes": 3, "settings": broker_settings(3)}
     return {
         "measuredAt": result["startedUtc"],
+        "engine": engine,
+        "apacheKafka": kafka,
         "verdict": {"exact": audit["exact"], **audit["totals"]},
         "arguments": {k: v for k, v in result["args"].items() if k != "out"},
         "durations": {
@@ -71,7 +85,7 @@ def build(result: dict[str, Any]) -> dict[str, Any]:
         "load": {"atStart": result["loadAtStart"], "atEnd": result["loadAtEnd"], "max1min": max(loads) if loads else None,
                  "mean1min": round(sum(loads) / len(loads), 2) if loads else None},
         "progress": monitor.samples,
-        "machine": machine, "code": code_version(), "postgres": result.get("postgres"), "tansu": tansu_version(),
+        "machine": machine, "code": code_version(), "postgres": result.get("postgres"), "tansu": tansu_version() if engine == "tansu" else None,
         "cleanupProblems": result.get("cleanupProblems", []),
         "serviceLogs": result.get("logStats", {}),
     }
@@ -86,6 +100,10 @@ FINDINGS = [
     "task's exception) and reproduced alone: relay + restart → no row published afterwards. Fixed before the run reported here: a lost "
     "LISTEN connection now reads as \"not listening\" and is replaced.",
 ]
+
+
+#: what running chaos on Apache Kafka found (kept with the results it explains)
+KAFKA_FINDINGS: list[str] = ["Nothing in the services: the run below needed no change to services/ or shared/."]
 
 
 def _n(v: Any) -> str:
@@ -109,13 +127,27 @@ def markdown(r: dict[str, Any]) -> str:
             "The evidence is below and in docs/chaos.json.")
     total_min = (d["totalSeconds"] or 0) / 60
     fs = r["faults"]["summary"]
+    on_kafka = r.get("engine") == "kafka"
+    ak = r.get("apacheKafka") or {}
+    command = "make chaos ARGS=\"--engine kafka" + ("" if args["events"] == 100_000 else f" --events {args['events']} --rate {args['rate']:g}"
+                                                   f" --kills {args['kills']} --postgres-restarts {args['postgres_restarts']} --broker-outages {args['broker_outages']}") + "\""
+    if on_kafka:
+        stack = (f"the memory-only Tansu broker replaced by **Apache Kafka {ak.get('version', '?')}**, three KRaft nodes (each broker and controller; "
+                 f"devkit/kafka) with replication factor {ak.get('settings', {}).get('default.replication.factor', 3)} and `min.insync.replicas` "
+                 f"{ak.get('settings', {}).get('min.insync.replicas', 2)}, data on disk, each broker's client listener advertised at a TCP proxy's port "
+                 "(one proxy process per broker; cutting all three cuts every client off while the brokers keep replicating directly), and the four "
+                 "services as processes (`python -m services.<name>`, topics created with replication factor 3).")
+    else:
+        stack = ("the memory-only Tansu broker ({tansu}) advertised at a TCP proxy's port so that cutting the proxy cuts every client off, the "
+                 "proxy in its own process, and the four services as processes (`python -m services.<name>`, as the integration tests start them).").format(tansu=r.get("tansu"))
     lines = [
-        "# Chaos: faults under load, then an exactness audit",
+        "# Chaos: faults under load, then an exactness audit" + (" — on Apache Kafka (three brokers)" if on_kafka else ""),
         "",
-        f"Run {r['measuredAt']} by `chaos/` (`make chaos`), {total_min:.1f} minutes in all. {head}",
+        f"Run {r['measuredAt']} by `chaos/` (`{command if on_kafka else 'make chaos'}`), {total_min:.1f} minutes in all. {head}",
         "",
         "```",
-        "make chaos                       # the run below: " + f"{args['events']} events, all faults",
+        "make chaos                       # on Tansu: 100000 events, all faults",
+        "make chaos ARGS=\"--engine kafka\"   # on a three-node Apache Kafka, with broker faults besides (or CHAOS_ENGINE=kafka make chaos)",
         "make chaos ARGS=\"--events 5000 --rate 100 --kills 4 --postgres-restarts 1 --broker-outages 1 --out /tmp/chaos\"   # a quick one",
         "```",
         "",
@@ -124,9 +156,7 @@ def markdown(r: dict[str, Any]) -> str:
         code_line(r["code"]),
         machine_line(r["machine"]) + f" Load average (1 min, this run's own processes included) during the run: mean {r['load']['mean1min']}, "
         f"max {r['load']['max1min']:.1f}; {r['load']['atStart'][0]:.1f} just before it started (other work shares the machine).",
-        f"- Everything on loopback in a temporary directory: embedded PostgreSQL {r['postgres']['version'] if r.get('postgres') else '?'}, "
-        f"the memory-only Tansu broker ({r['tansu']}) advertised at a TCP proxy's port so that cutting the proxy cuts every client off, the "
-        "proxy in its own process, and the four services as processes (`python -m services.<name>`, as the integration tests start them).",
+        f"- Everything on loopback in a temporary directory: embedded PostgreSQL {r['postgres']['version'] if r.get('postgres') else '?'}, " + stack,
         f"- A city of {ev['entities']['districts']} districts and {ev['entities']['schoolUnits']} school units, published first; then a steady mix at "
         f"{prod['targetRate']:.0f} messages/s from one plain aiokafka producer through the proxy (`acks=all`; what the broker did not acknowledge "
         f"was sent again with the same CloudEvents id — {ev['producedAgain']} messages were): {_n(ev['valid'])} valid events, each with its own "
@@ -160,7 +190,7 @@ def markdown(r: dict[str, Any]) -> str:
         "| Fault | Injected | Failed | Targets |",
         "|---|--:|--:|---|",
     ]
-    for kind in ("sigkill", "postgres-restart", "broker-outage", "rebalance"):
+    for kind in KINDS:
         s = fs.get(kind)
         if s:
             lines.append(f"| {KIND_LABEL[kind]} | {s['done']} of {s['planned']} | {s['failed']} | " + ", ".join(f"{k} ×{n}" for k, n in sorted(s["targets"].items())) + " |")
@@ -172,13 +202,23 @@ def markdown(r: dict[str, Any]) -> str:
         "(another HTTP port, the same consumer group) joins, stays 20–60 s, leaves with SIGTERM. Faults overlap freely, except that PostgreSQL "
         "restarts and broker outages have a time slot each.",
         "",
+        *([("Broker faults (Apache Kafka), each in a time slot of its own too, one at a time: SIGKILL of the broker that leads the most partitions "
+            "of the four city topics at that moment (every produced event goes there), down 3–10 s, started again on its data; a controlled shutdown "
+            "(SIGTERM: leadership handed over first) of a random broker, down 5–15 s; a random broker SIGSTOPped for 12–25 s — past the 9 s broker "
+            "session timeout, so the controllers fence it and its partitions elect new leaders among the other two — then SIGCONTed (the launcher "
+            "cannot cut one broker's replication links alone, so a frozen process stands in for a broker the others cannot reach; it stops "
+            "answering clients too); and a full restart: all three stopped (controlled), down 2–6 s, started again on their data. `leadersBefore`/"
+            "`leadersAfter` count the city partitions each node led (a node just SIGKILLed is still listed as leader until the controllers "
+            "fence it, after the 9 s broker session timeout; leaderships move back only at the next preferred-leader election)."), ""] if on_kafka else []),
         "| # | t (s) | UTC | Fault | Target | Planned | Took (s) | Detail |",
         "|--:|--:|---|---|---|---|--:|---|",
     ]
     for i, f in enumerate(r["faults"]["log"], 1):
         took = f"{f['ended'] - f['began']:.1f}" if f["began"] is not None and f["ended"] is not None else "—"
         planned = {"sigkill": f"pause {f['duration']:.1f} s", "postgres-restart": f"-m {f['mode']}, down {f['duration']:.1f} s",
-                   "broker-outage": f"cut {f['duration']:.1f} s", "rebalance": f"stay {f['duration']:.0f} s"}[f["kind"]]
+                   "broker-outage": f"cut {f['duration']:.1f} s", "rebalance": f"stay {f['duration']:.0f} s",
+                   "broker-kill": f"down {f['duration']:.1f} s", "broker-stop": f"down {f['duration']:.1f} s",
+                   "broker-pause": f"stopped {f['duration']:.1f} s", "cluster-restart": f"down {f['duration']:.1f} s"}[f["kind"]]
         detail = ", ".join(f"{k} {val}" for k, val in f["detail"].items())
         if f["error"]:
             detail += f" — **failed: {f['error'][:200]}**"
@@ -275,7 +315,7 @@ def markdown(r: dict[str, Any]) -> str:
         "",
         "| Phase | Seconds |",
         "|---|--:|",
-        f"| Start PostgreSQL, Tansu, proxy, four services | {d['setupSeconds']} |",
+        f"| Start PostgreSQL, {'three Kafka brokers, proxies' if on_kafka else 'Tansu, proxy'}, four services | {d['setupSeconds']} |",
         f"| Produce (with faults) | {d['productionSeconds']} |",
         f"| Until the last fault was over | {d['faultsEndedAt']} (since start) |",
         f"| Drain until quiet | {d['drainSeconds']} |",
@@ -283,7 +323,7 @@ def markdown(r: dict[str, Any]) -> str:
         f"| **Total, including clean-up** | **{d['totalSeconds']}** |",
         "",
     ]
-    lines += ["## Found while building this run", ""] + [f"- {f}" for f in FINDINGS] + [""]
+    lines += ["## Found while building this run", ""] + [f"- {f}" for f in (KAFKA_FINDINGS if on_kafka else FINDINGS)] + [""]
     if r["cleanupProblems"]:
         lines += ["Clean-up problems: " + "; ".join(r["cleanupProblems"]), ""]
     return "\n".join(lines)
@@ -295,4 +335,102 @@ def write_report(result: dict[str, Any], out: Path) -> tuple[Path, Path]:
     md.parent.mkdir(parents=True, exist_ok=True)
     js.write_text(json.dumps(r, indent=1, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
     md.write_text(markdown(r) + "\n", encoding="utf-8")
+    docs = ROOT / "docs"
+    if out.resolve().parent == docs.resolve() and out.name in ("chaos", "chaos-kafka"):
+        fold(docs)  # docs/chaos.md shows both engines' runs, whichever ran last
     return md, js
+
+
+def _key_figures(r: dict[str, Any]) -> dict[str, Any]:
+    v, d, fs = r["verdict"], r["durations"], r["faults"]["summary"]
+    return {
+        "measuredAt": r["measuredAt"], "engine": r.get("engine", "tansu"), "exact": v["exact"], "lost": v["lost"], "doubled": v["doubled"],
+        "effectsWrongState": v["effectsWrongState"], "poisonExpected": v["poisonExpected"], "poisonDeadLettered": v["poisonDeadLettered"],
+        "outboxUnpublished": v["outboxUnpublished"], "validEvents": r["events"]["valid"], "poison": r["events"]["poison"],
+        "rate": r["arguments"]["rate"], "achievedRate": r["producer"].get("achievedRate"), "producedAgain": r["events"]["producedAgain"],
+        "faults": {k: f"{s['done']} of {s['planned']}" for k, s in fs.items()}, "faultsFailed": sum(s["failed"] for s in fs.values()),
+        "incidents": len(r["incidents"]), "productionSeconds": d["productionSeconds"], "drainSeconds": d["drainSeconds"],
+        "quiet": r["quiet"]["outcome"], "totalSeconds": d["totalSeconds"], "loadMean1min": r["load"]["mean1min"],
+        "apacheKafka": r.get("apacheKafka"),
+    }
+
+
+def engines_section(tansu: dict[str, Any] | None, kafka: dict[str, Any]) -> str:
+    """docs/chaos.md's section on the Apache Kafka run, its figures beside the Tansu run's."""
+    k = _key_figures(kafka)
+    t = _key_figures(tansu) if tansu else None
+    ak = k["apacheKafka"] or {}
+    full = k["validEvents"] == 100_000
+
+    def row(label: str, key: str, fmt: Any = str) -> str:
+        return f"| {label} | {fmt(t[key]) if t else '—'} | {fmt(k[key])} |"
+
+    def faults(fig: dict[str, Any], kind: str) -> str:
+        return fig["faults"].get(kind, "—")
+
+    lines = [
+        "## The same run on Apache Kafka (three brokers)",
+        "",
+        f"`make chaos ARGS=\"--engine kafka\"` (or `CHAOS_ENGINE=kafka make chaos`): the workload and audit above on a three-node Apache Kafka "
+        f"{ak.get('version', '')} cluster (KRaft, replication factor 3, `min.insync.replicas` 2, data on disk; devkit/kafka), with broker faults "
+        "besides the service kills, PostgreSQL restarts, proxy cuts and rebalances. The whole report, every fault with its time and what it met, is "
+        "[docs/chaos-kafka.md](chaos-kafka.md) (figures in docs/chaos-kafka.json; its key figures under `apacheKafkaRun` in docs/chaos.json)."
+        + ("" if full else f" **This run was a short one ({_n(k['validEvents'])} events at {k['rate']:g}/s), not the full 100 000.**"),
+        "",
+        "| | Tansu (above) | Apache Kafka, three brokers |",
+        "|---|--:|--:|",
+        row("Run", "measuredAt"),
+        row("**Exact**", "exact", lambda x: "**yes**" if x else "**NO**"),
+        row("Lost", "lost"),
+        row("Doubled", "doubled"),
+        row("Wrong final state", "effectsWrongState"),
+        "| Poison dead-lettered | " + (f"{t['poisonDeadLettered']} of {t['poisonExpected']}" if t else "—")
+        + f" | {k['poisonDeadLettered']} of {k['poisonExpected']} |",
+        row("Outbox rows unpublished", "outboxUnpublished"),
+        "| Valid events / poison | " + (f"{_n(t['validEvents'])} / {t['poison']}" if t else "—") + f" | {_n(k['validEvents'])} / {k['poison']} |",
+        row("Producer rate, acknowledged (/s)", "achievedRate"),
+        row("Messages sent again (not acknowledged)", "producedAgain"),
+    ]
+    for kind in KINDS:
+        if (t and kind in t["faults"]) or kind in k["faults"]:
+            lines.append(f"| {KIND_LABEL[kind]} | {faults(t, kind) if t else '—'} | {faults(k, kind)} |")
+    lines += [
+        row("Faults that failed", "faultsFailed"),
+        row("Processes that died without a fault", "incidents"),
+        row("Production (s)", "productionSeconds"),
+        row("Drain after the last fault (s)", "drainSeconds"),
+        row("Total (s)", "totalSeconds"),
+        row("Load average (1 min), mean", "loadMean1min"),
+        "",
+    ]
+    broker = [f for f in kafka["faults"]["log"] if f["kind"] in faultlib.BROKER_FAULTS]
+    if broker:
+        lines += ["The broker faults of the Apache Kafka run:", "", "| t (s) | Fault | Target | Took (s) | Detail |", "|--:|---|---|--:|---|"]
+        for f in broker:
+            took = f"{f['ended'] - f['began']:.1f}" if f["began"] is not None and f["ended"] is not None else "—"
+            detail = ", ".join(f"{key} {json.dumps(val) if isinstance(val, dict) else val}" for key, val in f["detail"].items())
+            if f["error"]:
+                detail += f" — **failed: {f['error'][:200]}**"
+            lines.append(f"| {f['began']} | {f['kind']} | {f['target']} | {took} | {detail} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def fold(docs: Path) -> None:
+    """docs/chaos.md = the Tansu run's report (docs/chaos.json) + the Apache Kafka run's figures beside it (docs/chaos-kafka.json);
+    docs/chaos.json keeps the Kafka run's key figures under ``apacheKafka``."""
+    tansu_js, kafka_js = docs / "chaos.json", docs / "chaos-kafka.json"
+    if not kafka_js.exists():
+        return
+    kafka = json.loads(kafka_js.read_text(encoding="utf-8"))
+    (docs / "chaos-kafka.md").write_text(markdown(kafka) + "\n", encoding="utf-8")  # its text as the code now writes it
+    tansu = json.loads(tansu_js.read_text(encoding="utf-8")) if tansu_js.exists() else None
+    text = (markdown(tansu) + "\n\n" if tansu else "# Chaos: faults under load, then an exactness audit\n\n") + engines_section(tansu, kafka)
+    (docs / "chaos.md").write_text(text + "\n", encoding="utf-8")
+    if tansu is not None:
+        tansu["apacheKafkaRun"] = _key_figures(kafka)
+        tansu_js.write_text(json.dumps(tansu, indent=1, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":  # python -m chaos.report: fold docs/chaos-kafka.json into docs/chaos.{md,json} again
+    fold(ROOT / "docs")

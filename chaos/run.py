@@ -2,6 +2,11 @@
 
     .venv/bin/python -m chaos [--events 100000] [--rate 200] [--kills 20] [--postgres-restarts 3]
                               [--broker-outages 3] [--rebalances 1] [--out docs/chaos] [--keep]
+                              [--engine tansu|kafka] [--broker-kills 2] [--broker-stops 1] [--broker-pauses 1] [--cluster-restarts 1]
+
+``--engine kafka`` (or CHAOS_ENGINE=kafka): the same workload and audit on a three-node Apache Kafka cluster, with the
+broker faults of ``chaos/faults.py`` besides the others; its report goes to docs/chaos-kafka.{md,json} and a summary
+beside the Tansu run's in docs/chaos.{md,json}.
 
 Everything runs on loopback in a temporary directory that is removed afterwards (``--keep`` keeps it,
 with every process's log). Every process started is stopped in a ``finally``, also on Ctrl-C or
@@ -30,7 +35,7 @@ import asyncpg
 
 from chaos import faults as faultlib
 from chaos.audit import run_audit
-from chaos.cluster import Cluster, Stopping
+from chaos.cluster import ENGINES, Cluster, Stopping
 from chaos.producer import SteadyProducer
 from chaos.report import write_report
 from chaos.workload import CITY_TOPICS, Workload, concerns
@@ -53,14 +58,31 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--outage-min", type=float, default=5.0, help="shortest broker outage, seconds")
     p.add_argument("--outage-max", type=float, default=30.0, help="longest broker outage, seconds")
     p.add_argument("--rebalances", type=int, default=1, help="times a second replica of each service joins and leaves")
+    p.add_argument("--engine", choices=ENGINES, default=os.environ.get("CHAOS_ENGINE") or "tansu",
+                   help="the broker: the embedded Tansu, or a three-node Apache Kafka cluster (default: CHAOS_ENGINE, else tansu)")
+    p.add_argument("--broker-kills", type=int, default=None, help="Apache Kafka: SIGKILLs of the broker leading the most city partitions (2)")
+    p.add_argument("--broker-stops", type=int, default=None, help="Apache Kafka: controlled shutdowns and restarts of one broker (1)")
+    p.add_argument("--broker-pauses", type=int, default=None, help="Apache Kafka: one broker SIGSTOPped past its session timeout, then SIGCONTed (1)")
+    p.add_argument("--cluster-restarts", type=int, default=None, help="Apache Kafka: all three brokers stopped and started again (1)")
     p.add_argument("--faults-after-production", type=float, default=30.0,
                    help="faults go on this many seconds into the drain after the last event is produced")
     p.add_argument("--drain-timeout", type=float, default=900.0, help="seconds to wait for every consumer to catch up")
     p.add_argument("--seed", type=int, default=8)
-    p.add_argument("--out", default=str(ROOT / "docs" / "chaos"), help="report path without suffix: writes OUT.md and OUT.json")
+    p.add_argument("--out", default=None,
+                   help="report path without suffix: writes OUT.md and OUT.json (docs/chaos; docs/chaos-kafka on Apache Kafka)")
     p.add_argument("--keep", action="store_true", help="keep the temporary directory with the data and every process's log")
     p.add_argument("--log-level", default="INFO", help="the services' log level")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    kafka = args.engine == "kafka"
+    for name, default in (("broker_kills", 2), ("broker_stops", 1), ("broker_pauses", 1), ("cluster_restarts", 1)):
+        value = getattr(args, name)
+        if value is None:
+            setattr(args, name, default if kafka else 0)
+        elif value and not kafka:
+            p.error(f"--{name.replace('_', '-')} needs --engine kafka")
+    if args.out is None:
+        args.out = str(ROOT / "docs" / ("chaos-kafka" if kafka else "chaos"))
+    return args
 
 
 class Clock:
@@ -189,7 +211,9 @@ async def _chaos(cluster: Cluster, args: argparse.Namespace, clock: Clock, resul
     production_s = len(workload) / args.rate
     start = clock.now() + 10.0
     opts = faultlib.FaultOptions(kills=args.kills, postgres_restarts=args.postgres_restarts, broker_outages=args.broker_outages,
-                                 rebalances_per_service=args.rebalances, outage_min_s=args.outage_min, outage_max_s=args.outage_max)
+                                 rebalances_per_service=args.rebalances, outage_min_s=args.outage_min, outage_max_s=args.outage_max,
+                                 broker_kills=args.broker_kills, broker_stops=args.broker_stops, broker_pauses=args.broker_pauses,
+                                 cluster_restarts=args.cluster_restarts)
     planned = faultlib.plan(rng, start, start + production_s - 10.0 + args.faults_after_production, opts)
     result["faults"] = planned
     injector = faultlib.Injector(cluster, planned, clock.t0, rng)
@@ -270,14 +294,15 @@ def main(argv: list[str] | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="skolit-chaos-"))
     clock = Clock()
     started_utc = datetime.now(UTC)
-    cluster = Cluster(workdir, log_level=args.log_level)
+    cluster = Cluster(workdir, log_level=args.log_level, engine=args.engine)
     result: dict[str, Any] = {"args": vars(args), "startedUtc": started_utc.isoformat(timespec="seconds"), "loadAtStart": os.getloadavg()}
     status = 2
     try:
         log.info("chaos run in %s", workdir)
         cluster.start()
         clock.mark("stackReady")
-        log.info("[%7.1fs] PostgreSQL, Tansu, the proxy and the four services are up", clock.now())
+        log.info("[%7.1fs] PostgreSQL, %s, the proxy and the four services are up", clock.now(),
+                 "three Apache Kafka brokers" if args.engine == "kafka" else "Tansu")
         asyncio.run(chaos(cluster, args, clock, result))
         status = 0 if result["audit"]["exact"] else 1
     except (KeyboardInterrupt, Stopping):
