@@ -34,7 +34,7 @@ from devkit.embedded import EmbeddedBroker, EmbeddedPostgres, free_port
 from devkit.kafka import KafkaCluster
 from shared.settings import DEV_JWT_SECRET, SERVICES
 from devkit.sinks import Sinks
-from tests.support.stack import ROOT, ServiceProcess
+from tests.support.stack import ROOT, ProxyGroup, ServiceProcess
 
 log = logging.getLogger("chaos")
 
@@ -66,29 +66,6 @@ class Node:
 
 #: the engines a chaos run can use (``--engine``, or CHAOS_ENGINE)
 ENGINES = ("tansu", "kafka")
-
-
-class ProxyGroup:
-    """One proxy process per broker of a cluster, cut and restored together: every client cut off from the whole cluster."""
-
-    def __init__(self, proxies: list[ProxyProcess]) -> None:
-        self.proxies = proxies
-
-    def start(self) -> None:
-        for p in self.proxies:
-            p.start()
-
-    def cut(self) -> None:
-        for p in self.proxies:
-            p.cut()
-
-    def restore(self) -> None:
-        for p in self.proxies:
-            p.restore()
-
-    def stop(self) -> None:
-        for p in self.proxies:
-            p.stop()
 
 
 class Cluster:

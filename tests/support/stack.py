@@ -15,6 +15,7 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from devkit.embedded import EmbeddedBroker, EmbeddedPostgres, free_port
 from devkit.kafka import KafkaCluster
@@ -36,9 +37,10 @@ BROKERS = ("tansu", "kafka")
 
 
 class ProxyGroup:
-    """One TcpProxy per broker of a cluster, cut and restored together (the whole cluster unreachable for clients)."""
+    """One proxy per broker of a cluster, cut and restored together (the whole cluster unreachable for clients): the
+    tests' TcpProxy threads, or chaos/'s proxy processes (anything with start, cut, restore and stop)."""
 
-    def __init__(self, proxies: list[TcpProxy]) -> None:
+    def __init__(self, proxies: list[Any]) -> None:
         self.proxies = proxies
 
     def start(self) -> None:

@@ -399,8 +399,8 @@ def _render_question(request: Request, q: dict[str, Any], code: str, number: int
                   selected=selected, errors=errors or {}, back=back)
 
 
-@router.get("/pulse/{code}/{n}")
-async def respondent_question(request: Request, code: str, n: str) -> Response:
+async def _open_question(request: Request, code: str, n: str) -> Response | tuple[dict[str, Any], int, dict[str, Any]]:
+    """The questionnaire and its question ``n``, or the page that says why it cannot be answered."""
     try:
         q = await _questionnaire(request, code)
     except Unknown:
@@ -410,22 +410,24 @@ async def respondent_question(request: Request, code: str, n: str) -> Response:
     found = _question(q, n)
     if found is None:
         return _unknown(request)
-    number, heading = found
+    return q, *found
+
+
+@router.get("/pulse/{code}/{n}")
+async def respondent_question(request: Request, code: str, n: str) -> Response:
+    opened = await _open_question(request, code, n)
+    if isinstance(opened, Response):
+        return opened
+    q, number, heading = opened
     return _render_question(request, q, code, number, heading, _kept_answers(request, code).get(heading["id"]))
 
 
 @router.post("/pulse/{code}/{n}")
 async def respondent_answer(request: Request, code: str, n: str, form: FormData = Depends(visitor_form)) -> Response:
-    try:
-        q = await _questionnaire(request, code)
-    except Unknown:
-        return _unknown(request)
-    if not q.get("open"):
-        return _not_open(request, q)
-    found = _question(q, n)
-    if found is None:
-        return _unknown(request)
-    number, heading = found
+    opened = await _open_question(request, code, n)
+    if isinstance(opened, Response):
+        return opened
+    q, number, heading = opened
     answer = str(form.get("answer") or "")
     if answer not in (*LEVELS, DONT_KNOW):
         return _render_question(request, q, code, number, heading, None, {"answer": _t(request)("pulse.answer.error.choose")}, status=422)
