@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import struct
-import tempfile
 import time
 import uuid
 from collections import Counter
@@ -39,7 +37,7 @@ from shared.settings import DEV_JWT_SECRET
 from shared.topics import ASSESSMENT, MAX_MESSAGE_BYTES, all_topic_names
 from tests.support.city import District
 from tests.support.kafka import eventually, send, wire
-from tests.support.stack import auth
+from tests.support.stack import auth, started_in_own_folder
 
 pytestmark = pytest.mark.integration
 
@@ -91,17 +89,8 @@ class KafkaStack:
 
 @pytest.fixture(scope="module")
 def kafka() -> Iterator[KafkaStack]:
-    workdir = Path(tempfile.mkdtemp(prefix="skolit-test-kafka-"))
-    stack = KafkaStack(workdir)
-    try:
-        stack.start()
-        yield stack
-    finally:
-        stack.stop()
-        if os.environ.get("SKOLIT_KEEP_TEST_LOGS"):
-            print(f"Apache Kafka test logs in {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
+    with started_in_own_folder(KafkaStack, "skolit-test-kafka-", "Apache Kafka test") as started:
+        yield started
 
 
 def _configs(responses: list[Any]) -> dict[str, dict[str, str]]:

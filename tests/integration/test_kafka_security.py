@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
-import tempfile
 import uuid
 from collections.abc import Iterator
 from datetime import date
@@ -35,7 +33,7 @@ from shared.settings import DEV_JWT_SECRET, SERVICES, KafkaSecurity
 from shared.topics import ASSESSMENT, CATALOG, NOTIFICATION, REPORTING, ensure_topics
 from tests.support.city import District
 from tests.support.kafka import eventually, wire
-from tests.support.stack import auth
+from tests.support.stack import auth, started_in_own_folder
 
 pytestmark = pytest.mark.integration
 
@@ -97,17 +95,8 @@ async def produce(bootstrap: str, security: KafkaSecurity, messages: list) -> No
 
 @pytest.fixture(scope="module")
 def secure() -> Iterator[SecureStack]:
-    workdir = Path(tempfile.mkdtemp(prefix="skolit-test-kafka-sec-"))
-    stack = SecureStack(workdir)
-    try:
-        stack.start()
-        yield stack
-    finally:
-        stack.stop()
-        if os.environ.get("SKOLIT_KEEP_TEST_LOGS"):
-            print(f"secured Apache Kafka test logs in {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
+    with started_in_own_folder(SecureStack, "skolit-test-kafka-sec-", "secured Apache Kafka test") as started:
+        yield started
 
 
 async def test_each_service_works_with_only_its_own_login(secure: SecureStack) -> None:

@@ -9,10 +9,14 @@ so clients reach every broker only through a proxy while the brokers replicate a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -196,6 +200,24 @@ class Stack:
             self.sinks.stop()
         if self.oidc:
             self.oidc.stop()
+
+
+@contextlib.contextmanager
+def started_in_own_folder(make: Callable[[Path], Any], prefix: str, what: str) -> Iterator[Any]:
+    """``make(folder).start()`` in a fresh temporary folder, yielded, then stopped; the folder removed unless
+    SKOLIT_KEEP_TEST_LOGS is set. Not under pytest's own temporary folder: another pytest run on the machine resets
+    /tmp/pytest-of-<user> to 0700, and PostgreSQL, running as its own system user, then loses its data directory."""
+    workdir = Path(tempfile.mkdtemp(prefix=prefix))
+    started = make(workdir)
+    try:
+        started.start()
+        yield started
+    finally:
+        started.stop()
+        if os.environ.get("SKOLIT_KEEP_TEST_LOGS"):
+            print(f"{what} logs in {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 #: the browser origin the tests' services allow (as `make run` allows the web app's)

@@ -307,25 +307,30 @@ def _answer_label(q: dict[str, Any], value: str | None, t: Any) -> str:
     return str(t("pulse.answer.level", level=value, label=label, most=len(q.get("scale", [])) or 5))
 
 
-@router.get("/pulse/{code}")
-async def respondent_start(request: Request, code: str) -> Response:
+async def _open_questionnaire(request: Request, code: str) -> Response | dict[str, Any]:
+    """The questionnaire of an invitation that can still be answered, or the page that says why it cannot."""
     try:
         q = await _questionnaire(request, code)
     except Unknown:
         return _unknown(request)
     if not q.get("open"):
         return _not_open(request, q)
+    return q
+
+
+@router.get("/pulse/{code}")
+async def respondent_start(request: Request, code: str) -> Response:
+    q = await _open_questionnaire(request, code)
+    if isinstance(q, Response):
+        return q
     return render(request, "pulse/start.html", q=q, code=code, questions=len(q.get("headings", [])))
 
 
 @router.get("/pulse/{code}/check")
 async def respondent_check(request: Request, code: str) -> Response:
-    try:
-        q = await _questionnaire(request, code)
-    except Unknown:
-        return _unknown(request)
-    if not q.get("open"):
-        return _not_open(request, q)
+    q = await _open_questionnaire(request, code)
+    if isinstance(q, Response):
+        return q
     answers = _kept_answers(request, code)
     for n, heading in enumerate(q["headings"], start=1):
         if heading["id"] not in answers:
@@ -343,12 +348,9 @@ def _render_check(request: Request, q: dict[str, Any], code: str, answers: dict[
 
 @router.post("/pulse/{code}/check")
 async def respondent_send(request: Request, code: str, form: FormData = Depends(visitor_form)) -> Response:
-    try:
-        q = await _questionnaire(request, code)
-    except Unknown:
-        return _unknown(request)
-    if not q.get("open"):
-        return _not_open(request, q)
+    q = await _open_questionnaire(request, code)
+    if isinstance(q, Response):
+        return q
     answers = _kept_answers(request, code)
     missing = next((n for n, h in enumerate(q["headings"], start=1) if h["id"] not in answers), None)
     if missing is not None:
@@ -401,12 +403,9 @@ def _render_question(request: Request, q: dict[str, Any], code: str, number: int
 
 async def _open_question(request: Request, code: str, n: str) -> Response | tuple[dict[str, Any], int, dict[str, Any]]:
     """The questionnaire and its question ``n``, or the page that says why it cannot be answered."""
-    try:
-        q = await _questionnaire(request, code)
-    except Unknown:
-        return _unknown(request)
-    if not q.get("open"):
-        return _not_open(request, q)
+    q = await _open_questionnaire(request, code)
+    if isinstance(q, Response):
+        return q
     found = _question(q, n)
     if found is None:
         return _unknown(request)
