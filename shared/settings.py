@@ -9,7 +9,9 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit, quote
 
 SERVICES = ("assessment", "catalog", "reporting", "notification")
-DEFAULT_PORTS = {"assessment": 8101, "catalog": 8102, "reporting": 8103, "notification": 8104}
+#: the city's side: brings the city's school data (SS 12000) and figures in as city events (connectors/)
+CONNECTOR = "connector"
+DEFAULT_PORTS = {"assessment": 8101, "catalog": 8102, "reporting": 8103, "notification": 8104, CONNECTOR: 8105}
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:15432/skolit"
 DEFAULT_KAFKA = "127.0.0.1:19092"
 # Only for the embedded default: production sets SKOLIT_JWT_SECRET or SKOLIT_JWT_JWKS_URL.
@@ -191,7 +193,7 @@ class Settings:
 
     @classmethod
     def from_env(cls, service: str) -> Settings:
-        if service not in SERVICES:
+        if service not in SERVICES and service != CONNECTOR:
             raise ValueError(f"unknown service {service!r}")
         up = service.upper()
         jwks = _env("SKOLIT_JWT_JWKS_URL")
