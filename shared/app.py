@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from shared import asyncapi, metrics, problems
+from shared import asyncapi, problems
 from shared.auth import Verifier
 from shared.http import openapi
 from shared.http.cors import ALLOWED_HEADERS, ALLOWED_METHODS, EXPOSED_HEADERS, MAX_AGE_SECONDS, Cors
 from shared.http.idempotency import IdempotentCreates
+from shared.http.request_metrics import RequestMetrics
 from shared.http.versioning import VersionPrefix
 from shared.http.models import AsyncApiDocument, Health, Readiness
 from shared.city.markings import HideProtectedIdentities
@@ -56,7 +56,7 @@ def create_app(spec: ServiceSpec, settings: Settings | None = None) -> FastAPI:
     # Inside the limits (the body is bounded before it is read here), outside the protected-identity filter (what is kept is what was sent).
     app.add_middleware(IdempotentCreates)
     app.add_middleware(RequestLimits, limits=Limits.from_env(spec.name))
-    _install_request_metrics(app, spec.name)
+    app.add_middleware(RequestMetrics, service=spec.name)
     # Outermost: a preflight is answered before anything else runs; /v1/... is routed as /... (shared/http/versioning.py).
     app.add_middleware(Cors, allow_origins=settings.cors_origins, allow_methods=ALLOWED_METHODS, allow_headers=ALLOWED_HEADERS,
                        expose_headers=EXPOSED_HEADERS, max_age=MAX_AGE_SECONDS)
@@ -90,17 +90,3 @@ def create_app(spec: ServiceSpec, settings: Settings | None = None) -> FastAPI:
     app.include_router(spec.router)
     return app
 
-
-def _install_request_metrics(app: FastAPI, service: str) -> None:
-    @app.middleware("http")
-    async def observe(request: Request, call_next: Any) -> Response:
-        started = time.perf_counter()
-        status = 500
-        try:
-            response = await call_next(request)
-            status = response.status_code
-            return response
-        finally:
-            route = request.scope.get("route")
-            template = getattr(route, "path", "unmatched")
-            metrics.HTTP_DURATION.labels(service, request.method, template, str(status)).observe(time.perf_counter() - started)
