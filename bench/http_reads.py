@@ -20,6 +20,11 @@ is reported). Latencies are locust's own per request (to the full body), percent
 every request after the first ``RAMP_S`` seconds; errors over every request. Locust's CPU is recorded: it
 shares the two cores with the services, PostgreSQL and Tansu.
 
+The floor (issue 24): after the baseline, bench/floor.py serves each read from a process of its own — the same SQL
+through asyncpg behind a bare ASGI callable — and each run is followed by the same locust run against the floors, so
+every read has its floor's p99 from the same run and the ratio (target: p99 ≤ 1.5× the floor's and < 25 ms).
+``--no-floor`` leaves it out.
+
 Writes its section of docs/benchmarks.{md,json} (bench/summary.py).
 """
 
@@ -46,7 +51,9 @@ from bench.broker_limit import new_producer, send_all
 from bench.catalog_search import QUERIES, generate_apps, load as load_apps
 from bench.freshness import pct
 from bench.reporting import FIRST_YEAR, generate_city, organisation_events, submission_event, wire as reporting_wire
+from bench.process import stop_process
 from bench.stack import ROOT, Stack, load_average, profile_top, terminate_on_sigterm, wait_quiet
+from devkit.embedded import free_port
 from shared.auth import mint
 from shared.clock import city_today
 from shared.events.city import GuardianRelationAdded, PersonUpserted
@@ -196,16 +203,57 @@ def server_side(before: dict[str, dict[float, float]], after: dict[str, dict[flo
     return out
 
 
-def locust_run(stack: Stack, data_path: Path, rate: float, seconds: float, number: int) -> dict[str, Any]:
-    out_path = stack.workdir / f"locust-{number}.json"
+class Floors:
+    """bench/floor.py, one process per read (as each read has a service of its own), against the same database."""
+
+    def __init__(self, stack: Stack) -> None:
+        self.stack = stack
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.urls: dict[str, str] = {}
+
+    def start(self, timeout: float = 60) -> dict[str, str]:
+        for read, svc in FLOOR_READS.items():
+            port = free_port()
+            cmd = [sys.executable, "-m", "bench.floor", "--read", read, "--database-url", service_database_url(svc, self.stack.admin_url), "--port", str(port)]
+            with open(self.stack.workdir / f"floor-{read}.log", "ab") as log:
+                self.procs[read] = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=log, stderr=subprocess.STDOUT,
+                                                    start_new_session=True)
+            self.urls[svc] = f"http://127.0.0.1:{port}"
+            self.stack.sampler.track_tree(f"floor {svc}", self.procs[read].pid)
+        deadline = time.monotonic() + timeout
+        for read, svc in FLOOR_READS.items():
+            while True:
+                if self.procs[read].poll() is not None:
+                    raise RuntimeError(f"the {read} floor exited: " + (self.stack.workdir / f"floor-{read}.log").read_text(errors="replace")[-2000:])
+                try:
+                    if httpx.get(self.urls[svc] + "/", timeout=2).status_code == 404:  # up, and its pool made
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"the {read} floor did not start within {timeout:.0f} s")
+                time.sleep(0.2)
+        return self.urls
+
+    def stop(self) -> None:
+        for proc in self.procs.values():
+            stop_process(proc, grace=10)
+
+
+FLOOR_READS = {"report": "reporting", "search": "catalog", "inbox": "notification"}
+
+
+def locust_run(stack: Stack, data_path: Path, rate: float, seconds: float, number: int, against: str = "skolit") -> dict[str, Any]:
+    """One locust run at ``rate`` against Skolit's services, or (``against="floor"``) against bench/floor.py's processes."""
+    out_path = stack.workdir / f"locust-{against}-{number}.json"
     env = {**os.environ, "BENCH_READS_DATA": str(data_path), "BENCH_READS_PER_USER": str(rate / USERS), "BENCH_READS_OUT": str(out_path),
            "PYTHONPATH": str(ROOT)}
     cmd = [str(Path(sys.executable).with_name("locust")), "-f", str(ROOT / "bench" / "locustfile.py"), "--headless", "-u", str(USERS), "-r", str(USERS),
            "--run-time", f"{int(seconds)}s", "--stop-timeout", "5", "--only-summary", "--loglevel", "WARNING",
-           "--csv", str(stack.workdir / f"locust-{number}")]
+           "--csv", str(stack.workdir / f"locust-{against}-{number}")]
     load = load_average()
-    hist0 = server_histograms(stack)
-    log = open(stack.workdir / f"locust-{number}.log", "ab")
+    hist0 = server_histograms(stack) if against == "skolit" else {}
+    log = open(stack.workdir / f"locust-{against}-{number}.log", "ab")
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     stack.sampler.track("locust", proc.pid)
     cpu0 = stack.sampler.cpu_totals()
@@ -217,7 +265,7 @@ def locust_run(stack: Stack, data_path: Path, rate: float, seconds: float, numbe
             proc.wait(timeout=10)
         log.close()
     cpu1 = stack.sampler.cpu_totals()
-    served = server_side(hist0, server_histograms(stack))
+    served = server_side(hist0, server_histograms(stack)) if against == "skolit" else None
     samples = json.loads(out_path.read_text())
     t0 = min(s[1] for s in samples)
     per: dict[str, Any] = {}
@@ -232,12 +280,12 @@ def locust_run(stack: Stack, data_path: Path, rate: float, seconds: float, numbe
     total = len(samples)
     steady_all = [s for s in samples if s[1] - t0 >= RAMP_S]
     span = max(s[1] for s in samples) - t0 - RAMP_S
-    out = {"run": number, "loadAverageAtStart": load, "users": USERS, "targetRate": rate, "requests": total,
+    out = {"run": number, "against": against, "loadAverageAtStart": load, "users": USERS, "targetRate": rate, "requests": total,
            "errors": sum(1 for s in samples if not s[3]), "achievedRate": round(len(steady_all) / span, 1) if span > 0 else None,
            "perRead": per, "serverSide": served, "locustCpuSeconds": round(cpu1.get("locust", 0.0) - cpu0.get("locust", 0.0), 1),
            "cpuSeconds": {k: round(cpu1.get(k, 0.0) - cpu0.get(k, 0.0), 1) for k in cpu1}}
     out["locustCpuShare"] = round(out["locustCpuSeconds"] / seconds, 2)
-    print(f"  reads run {number}: {out['achievedRate']}/s achieved of {rate:.0f}; " +
+    print(f"  reads run {number} ({against}): {out['achievedRate']}/s achieved of {rate:.0f}; " +
           "; ".join(f"{k} p50 {v['p50']} p99 {v['p99']} ms err {v['errors']}" for k, v in per.items()) +
           f"; locust {out['locustCpuShare']:.0%} of a core; load {load}", flush=True)
     return out
@@ -256,6 +304,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--broadcasts", type=int, default=12, help="broadcasts per district (default 12)")
     parser.add_argument("--profile", action="append", default=[], choices=SERVICES, help="run this service under pyinstrument (slows it)")
     parser.add_argument("--experiment", default=None, help="run the services with a bench-only experiment (bench/experiment.py)")
+    parser.add_argument("--no-floor", action="store_true", help="do not measure bench/floor.py beside each run (issue 24's floor)")
     parser.add_argument("--no-wait", action="store_true", help="do not wait for a quiet machine (development)")
     parser.add_argument("--no-summary", action="store_true")
     parser.add_argument("--keep", action="store_true")
@@ -266,7 +315,9 @@ def main(argv: list[str] | None = None) -> int:
     rng = random.Random(SEED)
     profiles = {name: Path(f"/tmp/skolit-bench-profile-reads-{name}.pyisession") for name in args.profile}
     stack = Stack("reads", profile=profiles, experiment=args.experiment, keep=args.keep)
-    runs = []
+    runs: list[dict[str, Any]] = []
+    floor_runs: list[dict[str, Any]] = []
+    floors = Floors(stack)
     try:
         stack.start()
         stack.start_services()
@@ -282,15 +333,25 @@ def main(argv: list[str] | None = None) -> int:
         with stack.sampler.phase("baseline"):
             base = asyncio.run(baseline(data, BASELINE_REQUESTS))
         print("  unloaded, one at a time: " + "; ".join(f"{k} p50 {v['p50']} p99 {v['p99']} ms" for k, v in base.items()), flush=True)
+        floor_path = stack.workdir / "reads-floor.json"
+        if not args.no_floor:
+            urls = floors.start()
+            floor_path.write_text(json.dumps({**data, "hosts": {svc: urls[svc] for svc in data["hosts"]}}))
+            print("  floors: " + ", ".join(f"{k} {v}" for k, v in urls.items()), flush=True)
         with stack.sampler.phase("runs"):
             for number in range(1, args.runs + 1):
+                # Skolit, then the floor at the same rate: each run's pair shares the machine's state
                 runs.append(locust_run(stack, data_path, args.rate, args.seconds, number))
+                if not args.no_floor:
+                    time.sleep(3)
+                    floor_runs.append(locust_run(stack, floor_path, args.rate, args.seconds, number, against="floor"))
                 if number < args.runs:
                     time.sleep(3)
         memory = stack.peak_rss()
         locust_peak = round(stack.sampler.peak.get("locust", 0.0), 1)
         cpu = stack.sampler.phase_cpu
     finally:
+        floors.stop()
         stack.stop()
     profile = {name: profile_top(path) for name, path in profiles.items()}
     per_read = {}
@@ -301,11 +362,14 @@ def main(argv: list[str] | None = None) -> int:
                           "ratePerSecond": summary.spread([r["perRead"][name]["ratePerSecond"] for r in runs]),
                           "baselineP99": base[name]["p99"], "baselineP50": base[name]["p50"],
                           "runsMeetingTarget": sum(p < TARGET_P99_MS for p in p99s), "runs": len(runs)}
+        if floor_runs:
+            per_read[name].update(summary.floor_figures([r["perRead"][name] for r in runs], [r["perRead"][name] for r in floor_runs]))
     result = {
-        "arguments": {"rate": args.rate, "seconds": args.seconds, "runs": args.runs, "users": USERS, "rampSeconds": RAMP_S, "schools": args.schools,
+        "arguments": {"rate": args.rate, "seconds": args.seconds, "runs": args.runs, "floor": not args.no_floor, "users": USERS, "rampSeconds": RAMP_S, "schools": args.schools,
                       "years": args.years, "guardiansPerSchool": args.guardians_per_school, "apps": args.apps, "broadcasts": args.broadcasts,
                       "profiled": args.profile, "experiment": args.experiment},
-        "quiet": quiet, "durationSeconds": round(time.monotonic() - started, 1), "load": facts, "baseline": base, "runs": runs,
+        "quiet": quiet, "durationSeconds": round(time.monotonic() - started, 1), "load": facts, "baseline": base, "runs": runs, "floorRuns": floor_runs,
+        "floorAchievedRate": summary.spread([r["achievedRate"] for r in floor_runs]) if floor_runs else None,
         "achievedRate": summary.spread([r["achievedRate"] for r in runs]), "perRead": per_read,
         "locustCpuShare": summary.spread([r["locustCpuShare"] for r in runs], 2), "locustPeakRssMiB": locust_peak,
         "memory": memory, "cpuSecondsByPhase": cpu, "profile": profile,
@@ -313,7 +377,7 @@ def main(argv: list[str] | None = None) -> int:
     summary.record("httpReads", "bench.http_reads", result, args, argv)
     for name, s in per_read.items():
         print(f"{name:<17} p50 {s['p50']['median']} p99 {s['p99']['median']} ({s['p99']['min']}–{s['p99']['max']}) ms, errors {s['errorRate']:.2%}, "
-              f"unloaded p99 {s['baselineP99']} ms")
+              f"unloaded p99 {s['baselineP99']} ms" + (f"; floor p99 {s['floorP99']['median']} ms, {s['timesFloor']['median']}× the floor" if s.get("floorP99") else ""))
     print(f"achieved {result['achievedRate']} requests/s; locust {result['locustCpuShare']} of a core")
     print("memory: " + ", ".join(f"{k} {v['peakRssMiB']} MiB" for k, v in memory.items()))
     for name, lines in profile.items():
