@@ -5,11 +5,21 @@
     python -m devkit.city_cli publish --file units.csv --type se.skolit.city.organisation.upserted.v1
     python -m devkit.city_cli publish --file persons.csv --type se.skolit.city.person.upserted.v1
                                                                     header id,securityMarking,givenName,familyName
+    python -m devkit.city_cli publish --file docs/examples/school-figures.csv --type se.skolit.city.school-figures-reported.v2
+                                                                    header schoolUnitId,year, then figure columns
+                                                                    (wifiCoverage, devicesPerPupil, …: docs/figures.md)
+    python -m devkit.city_cli publish --file docs/examples/app-launches.csv --type se.skolit.city.app-launches-counted.v1
+                                                                    a launch log: appId,schoolUnitId,date,launches[,activeUsers]
+                                                                    (one event per row and day; or the contract's own
+                                                                    periodStart,periodEnd columns instead of date)
     python -m devkit.city_cli publish --demo                        the demo city (devkit.demo.city)
     python -m devkit.city_cli export-demo --file demo.json          the demo city in the JSON format above
 
 Every record is checked against its contract before anything is sent: one invalid row stops the
-whole publish with a message naming the row and the field. ``--dry-run`` only checks.
+whole publish with a message naming the row and the field (for school figures and launch logs, every bad
+cell by row and column: the same parsing as the connector's POST /imports/..., connectors/imports/).
+Comma, semicolon or tab separated; Swedish Excel's "CSV UTF-8" (semicolons, decimal commas) as it is.
+``--dry-run`` only checks.
 """
 
 from __future__ import annotations
@@ -197,12 +207,42 @@ def read_csv(path: Path, event_type: str, source: str = DEFAULT_SOURCE) -> list[
     return envelopes
 
 
+def read_import(path: Path, event_type: str, source: str = DEFAULT_SOURCE) -> list[Envelope] | None:
+    """The two CSV files of connectors/imports (the same parsing as POST /imports/...), or None for another type:
+    school figures (schoolUnitId, year, then figure columns: the typed SchoolFigures) and a launch log (appId,
+    schoolUnitId, date, launches[, activeUsers]: one event per row and day). Every bad cell is named; ids are the
+    imports' deterministic ones, so publishing the file again is a no-op in every consumer."""
+    from connectors.imports import figures, launches
+    from connectors.imports.report import ImportErrors
+    from connectors.imports.table import decode
+    from shared.clock import city_today
+    from shared.events.city import AppLaunchesCounted, SchoolFiguresReported
+
+    try:
+        text = decode(path.read_bytes())
+        if event_type == SchoolFiguresReported.TYPE:
+            found = figures.figures_from_csv(text)
+            return [new_envelope(e, source, event_id=figures.event_id(e)) for e in found]
+        header = text.lstrip("\ufeff").split("\n", 1)[0].lower()
+        if event_type == AppLaunchesCounted.TYPE and "date" in re.split(r"[;,\t]", header.replace('"', "").replace(" ", "")):
+            counted = launches.launches_from_csv(text, city_today())
+            return [new_envelope(e, source, event_id=launches.event_id(e)) for e in counted]
+    except ImportErrors as exc:
+        lines = exc.lines()
+        shown = "\n  ".join(lines[:50]) + (f"\n  … and {len(lines) - 50} more" if len(lines) > 50 else "")
+        raise InputError(f"{path}: {len(lines)} invalid cell(s) ({event_type}):\n  {shown}") from None
+    return None
+
+
 def read_file(path: Path, event_type: str | None = None, source: str = DEFAULT_SOURCE) -> list[Envelope]:
     if not path.exists():
         raise InputError(f"{path}: no such file")
     if path.suffix.lower() in (".csv", ".tsv"):
         if not event_type:
             raise InputError(f"{path}: a CSV file needs --type (one of: {', '.join(city_types())})")
+        imported = read_import(path, event_type, source)
+        if imported is not None:
+            return imported
         return read_csv(path, event_type, source)
     if event_type:
         raise InputError(f"{path}: --type is only for CSV files; JSON records name their own \"type\"")

@@ -7,7 +7,8 @@ broker (embedded and memory-only; with SKOLIT_BROKER=kafka a one-node Apache Kaf
 ``DIR/kafka``; or the one in KAFKA_BOOTSTRAP_SERVERS, which wins over both), provisions the schemas
 and topics, starts a local mail catcher and SMS/push gateway sink for the notification service (unless
 SKOLIT_NOTIFICATION_SMTP_HOST names a real mail server), starts the city's OpenID provider (devkit/oidc, with
-the demo personas as users; unless SKOLIT_JWT_JWKS_URL names another), starts the four services, publishes the demo
+the demo personas as users; unless SKOLIT_JWT_JWKS_URL names another), starts the four services and the connector
+(connectors/: imports; the SS 12000 sync where SKOLIT_SS12000_URL is set), publishes the demo
 city and prints where everything is, with a development token per demo persona and how to sign in.
 Ctrl-C stops it all; the database survives in DIR until ``--reset``.
 """
@@ -31,7 +32,7 @@ from typing import Any
 
 from devkit.process import ROOT as PROJECT_ROOT
 from devkit.process import ServiceProcess
-from shared.settings import DEFAULT_PORTS, DEV_JWT_SECRET, SERVICES
+from shared.settings import CONNECTOR, DEFAULT_PORTS, DEV_JWT_SECRET, SERVICES
 
 log = logging.getLogger("skolit.devstack")
 
@@ -384,7 +385,7 @@ async def run(args: argparse.Namespace) -> int:
             shutil.rmtree(data_dir)
         logs.mkdir(parents=True, exist_ok=True)
 
-        busy = [f"{name} ({_service_port(name)})" for name in SERVICES if port_open("127.0.0.1", _service_port(name))]
+        busy = [f"{name} ({_service_port(name)})" for name in (*SERVICES, CONNECTOR) if port_open("127.0.0.1", _service_port(name))]
         busy += [f"web ({_web_port()})"] if port_open("127.0.0.1", _web_port()) else []
         if busy:
             # another Skolit (or anything else) already answers there: /readyz would lie to us
@@ -422,7 +423,7 @@ async def run(args: argparse.Namespace) -> int:
             bootstrap = await asyncio.to_thread(broker.start)
 
         await ensure_database(database_url)
-        await provision(database_url)
+        await provision(database_url, (*SERVICES, CONNECTOR))
         await ensure_topics(bootstrap)
 
         oidc = await asyncio.to_thread(_start_oidc, data_dir, args.oidc_port, not args.no_demo)
@@ -453,6 +454,13 @@ async def run(args: argparse.Namespace) -> int:
             services.append(svc)
             svc.start(banner=f"--- skolit-dev starting {name} at {time.strftime('%Y-%m-%d %H:%M:%S')} ---")
             log.info("started %s (pid %s), log %s", name, svc.proc.pid if svc.proc else "?", svc.log_path)
+        # the connector (connectors/): the imports of figures and app launches; the SS 12000 sync only where SKOLIT_SS12000_URL
+        # points at a city's API (docs/decisions/0021), so here it says the sync is not configured
+        connector = ServiceProcess(CONNECTOR, _service_port(CONNECTOR), env, logs / f"{CONNECTOR}.log", cwd=PROJECT_ROOT,
+                                   argv=[sys.executable, "-m", "connectors.ss12000"], new_session=True, stdin=subprocess.DEVNULL)
+        services.append(connector)
+        connector.start(banner=f"--- skolit-dev starting {CONNECTOR} at {time.strftime('%Y-%m-%d %H:%M:%S')} ---")
+        log.info("started %s (pid %s), log %s", CONNECTOR, connector.proc.pid if connector.proc else "?", connector.log_path)
 
         failed = await _wait_ready(services, READY_TIMEOUT)
         if failed is not None:

@@ -40,7 +40,8 @@ from shared.settings import SERVICES as NAMES
 
 
 def specs() -> list[ServiceSpec]:
-    return [import_module(f"services.{name}.app").SPEC for name in NAMES]
+    """The four services, then the connector (its sync state holds SS 12000 person ids)."""
+    return [import_module(f"services.{name}.app").SPEC for name in NAMES] + [import_module("connectors.ss12000.app").SPEC]
 
 
 def parts() -> list[PrivacyPart]:

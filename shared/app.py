@@ -19,7 +19,7 @@ from shared.http.request_metrics import RequestMetrics
 from shared.http.versioning import VersionPrefix
 from shared.http.models import AsyncApiDocument, Health, Readiness
 from shared.city.markings import HideProtectedIdentities
-from shared.city.replica import MARKINGS
+from shared.city.replica import MARKINGS, ORGANISATIONS
 from shared.city.routes import router as city_router
 from shared.jobs import jobs_router
 from shared.limits import Limits, RequestLimits
@@ -82,7 +82,8 @@ def create_app(spec: ServiceSpec, settings: Settings | None = None) -> FastAPI:
     async def asyncapi_document() -> dict[str, Any]:
         return asyncapi.document([spec])
 
-    app.include_router(city_router)
+    if ORGANISATIONS in spec.replicas:  # the city data it keeps (school units, who the caller is); the connector keeps none
+        app.include_router(city_router)
     jobs = spec.all_jobs()
     if jobs:
         app.include_router(jobs_router(jobs))

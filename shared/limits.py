@@ -42,6 +42,9 @@ DEFAULT_MAX_HEADER_BYTES = 16 * KIB
 PATH_LIMITS: Mapping[str, Mapping[tuple[str, str], tuple[str, int]]] = {
     # services/catalog/routes/bulk.py refuses imports over 20 MB itself; this lets them get that far
     "catalog": {("POST", "/apps/import"): ("SKOLIT_CATALOG_MAX_IMPORT_BYTES", 20 * MIB)},
+    # connectors/imports/ refuses files over 10 MB (or 100,000 rows) itself, naming the limit
+    "connector": {("POST", "/imports/school-figures"): ("SKOLIT_CONNECTOR_MAX_IMPORT_BYTES", 10 * MIB),
+                  ("POST", "/imports/app-launches"): ("SKOLIT_CONNECTOR_MAX_IMPORT_BYTES", 10 * MIB)},
 }
 
 

@@ -29,6 +29,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import asyncpg
+import orjson
 from aiokafka import errors as kafka_errors
 
 from shared import metrics
@@ -77,6 +78,35 @@ async def add_envelopes(conn: asyncpg.Connection, envelopes: Sequence[Envelope])
         "INSERT INTO outbox (id, topic, key, headers, payload, event_type, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         rows,
     )
+
+
+async def add_once(conn: asyncpg.Connection, source: str, facts: Sequence[tuple[Event, str, datetime]]) -> list[str]:
+    """Stage events under ids and times the caller chose: (event, CloudEvents id, CloudEvents time) each. For a source
+    whose ids are deterministic (connectors/ss12000: the same fact of the same entity always has the same id), so an
+    id already in the outbox is that fact staged before and is skipped. Returns the ids staged now, in order. The
+    row's ``created_at`` is now (what the backlog and retention measure), not the event's own time.
+    Raises ``EventTooLarge`` for an event over the size policy (nothing is staged then)."""
+    if not facts:
+        return []
+    envelopes = [new_envelope(event, source, event_id=event_id, time=time) for event, event_id, time in facts]
+    columns: tuple[list[Any], ...] = ([], [], [], [], [], [])
+    for env in envelopes:
+        wire = encode(env)
+        size = wire_size(wire.key, wire.headers, wire.value)
+        if size > MAX_EVENT_BYTES:
+            raise EventTooLarge(env.type, size)
+        for column, value in zip(columns, (UUID(env.id), wire.topic, wire.key, orjson.dumps([[k, v.decode()] for k, v in wire.headers]).decode(),
+                                           wire.value, env.type), strict=True):
+            column.append(value)
+    rows = await conn.fetch(
+        "INSERT INTO outbox (id, topic, key, headers, payload, event_type)"
+        " SELECT i, t, k, h::jsonb, p, e FROM unnest($1::uuid[], $2::text[], $3::bytea[], $4::text[], $5::bytea[], $6::text[])"
+        " WITH ORDINALITY AS u(i, t, k, h, p, e, n) ORDER BY n"
+        " ON CONFLICT (id) DO NOTHING RETURNING id",
+        *columns,
+    )
+    staged = {str(r["id"]) for r in rows}
+    return [env.id for env in envelopes if env.id in staged]
 
 
 async def add_raw(conn: asyncpg.Connection, topic: str, key: bytes | None, headers: list[tuple[str, str]], payload: bytes | None, event_type: str | None) -> None:

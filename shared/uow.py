@@ -14,8 +14,9 @@ into the outbox on the same connection inside the same transaction (docs/decisio
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from datetime import datetime
 
 import asyncpg
 
@@ -37,6 +38,14 @@ class UnitOfWork:
         """Stage events in this transaction's outbox; they are sent after it commits. Returns their ids.
         Raises ``outbox.EventTooLarge`` for an event over the size policy (nothing is staged then)."""
         ids = await outbox.add(self.conn, self.source, *events)
+        self.published += ids
+        return ids
+
+    async def publish_facts(self, facts: Sequence[tuple[Event, str, datetime]]) -> list[str]:
+        """Stage events under ids and times the caller chose, ``(event, id, time)`` each: for a source with
+        deterministic ids (connectors/ss12000), where an id already staged is the same fact and is skipped
+        (``outbox.add_once``). Returns the ids staged now."""
+        ids = await outbox.add_once(self.conn, self.source, facts)
         self.published += ids
         return ids
 

@@ -174,7 +174,9 @@ async def _requests(base_url: str, secret: str, mint: Any, admin: str, dpo: str,
 
 async def _usage(bootstrap: str, apps: dict[str, dict[str, Any]], schools: dict[str, UUID], school_types: dict[str, set[str]],
                  today: date, rng: random.Random) -> int:
-    """Launch counts per month for the apps the schools may use, as the city's login portal reports them."""
+    """Launch counts per month for the apps the schools may use, as the city's login portal reports them (the demo sends
+    whole months; an imported launch log sends days, connectors/imports/launches.py)."""
+    from connectors.imports.launches import event_id
     from devkit.city_cli import publish_envelopes
     from shared.events.city import AppLaunchesCounted
     from shared.events.envelope import new_envelope
@@ -195,6 +197,8 @@ async def _usage(bootstrap: str, apps: dict[str, dict[str, Any]], schools: dict[
             for start, end in periods:
                 launches = int(rng.gauss(400 * popularity, 80))
                 if launches > 0:
-                    envelopes.append(new_envelope(AppLaunchesCounted(appId=app["id"], schoolUnitId=schools[name], periodStart=start, periodEnd=end,
-                                                                     launches=launches, activeUsers=max(1, launches // 12)), "city.login-portal"))
+                    counted = AppLaunchesCounted(appId=app["id"], schoolUnitId=schools[name], periodStart=start, periodEnd=end,
+                                                 launches=launches, activeUsers=max(1, launches // 12))
+                    # the imports' content id (connectors/imports): loading the demo again is a no-op in every consumer
+                    envelopes.append(new_envelope(counted, "city.login-portal", event_id=event_id(counted)))
     return await publish_envelopes(bootstrap, envelopes)

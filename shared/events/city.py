@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.events.base import Event
 from shared.topics import CITY_DUTY, CITY_FIGURES, CITY_GUARDIANSHIP, CITY_ORGANISATION, CITY_PERSON, CITY_USAGE
@@ -234,16 +234,54 @@ class AppLaunchesCounted(Event):
     activeUsers: int | None = Field(default=None, ge=0, description="distinct users in the period, if the portal counts them")
 
 
-class SchoolFiguresReported(Event):
-    """Figures the city measures for a school unit and school year: Wi-Fi coverage, devices per pupil and
-    per teacher, whether pupils may use their own devices, the share of teachers who completed the
-    digital-competence training, numbers of pupils and teachers. Keys are open: a committee can add an
-    indicator on a new figure without a code change. A re-sent figure replaces the earlier one."""
+#: The unit of each figure, as services/reporting/indicators.json names it: a share is 0..1, a ratio a quotient
+#: (devices per person), yes-no a boolean (1/0 once it is a metric), a count a whole number.
+FigureUnit = Literal["share", "ratio", "yes-no", "count"]
 
-    TYPE = "se.skolit.city.school-figures-reported.v1"
+
+def _figure(unit: FigureUnit, description: str, example: float | bool, *, ge: float | None = None, le: float | None = None) -> Any:
+    # every figure is optional (a city sends what it has measured) and says its unit and range in the schema
+    return Field(default=None, description=description, examples=[example], json_schema_extra={"unit": unit}, ge=ge, le=le)
+
+
+class SchoolFigures(BaseModel):
+    """The figures a city measures for a school unit and year, named and typed: an unknown name is refused, not stored.
+    Where each comes from and how often: docs/figures.md. The names are the metrics of services/reporting/indicators.json."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    wifiCoverage: float | None = _figure("share", "share of the school's premises with working Wi-Fi (0..1), from the network inventory", 0.97, ge=0, le=1)
+    devicesPerPupil: float | None = _figure("ratio", "pupil computers and tablets divided by the number of pupils (0..10), from the device inventory", 1.0, ge=0, le=10)
+    devicesPerTeacher: float | None = _figure("ratio", "teacher computers divided by the number of teachers (0..10), from the device inventory", 1.05, ge=0, le=10)
+    byodAllowed: bool | None = _figure("yes-no", "whether pupils may use their own devices in teaching (the school's rules)", False)
+    teachersTrainedShare: float | None = _figure("share", "share of the school's teachers who completed the city's digital-competence training (0..1), "
+                                                 "from HR's training records", 0.64, ge=0, le=1)
+    # counts are bounded well above any school unit, so a number pasted into the wrong column (a personnummer) is refused
+    pupils: int | None = _figure("count", "pupils enrolled at the school unit, from the school administration system", 412, ge=0, le=1_000_000)
+    teachers: int | None = _figure("count", "teachers with a duty at the school unit, from the school administration system or HR", 31, ge=0, le=1_000_000)
+    staff: int | None = _figure("count", "all staff with a duty at the school unit (teachers included), from HR", 48, ge=0, le=1_000_000)
+
+    @model_validator(mode="after")
+    def _at_least_one(self) -> SchoolFigures:
+        if all(getattr(self, name) is None for name in type(self).model_fields):
+            raise ValueError("at least one figure is required (" + ", ".join(type(self).model_fields) + ")")
+        return self
+
+    def metrics(self) -> dict[str, float]:
+        """The figures as reporting's metrics: every figure sent, as a number (a yes-no is 1.0 or 0.0)."""
+        return {name: float(value) for name, value in self.model_dump(exclude_none=True).items()}
+
+
+class SchoolFiguresReported(Event):
+    """Figures the city measures for a school unit and school year (SchoolFigures: Wi-Fi coverage, devices per pupil and
+    per teacher, whether pupils may use their own devices, the share of teachers who completed the digital-competence
+    training, numbers of pupils, teachers and staff). A figure left out is not reported; a re-sent figure replaces
+    the earlier one. v2: the figures are named and typed (v1's open dictionary took any key, docs/decisions/0022)."""
+
+    TYPE = "se.skolit.city.school-figures-reported.v2"
     TOPIC = CITY_FIGURES.name
     PRODUCER = PRODUCER
 
     schoolUnitId: UUID
-    year: int = Field(ge=2000, le=2100)
-    figures: dict[str, float] = Field(min_length=1, description="e.g. wifiCoverage 0.97, devicesPerPupil 1.0, byodAllowed 1, teachersTrainedShare 0.64, pupils 412")
+    year: int = Field(ge=2000, le=2100, description="the year the figures describe: the follow-up year of the rounds and reports", examples=[2026])
+    figures: SchoolFigures

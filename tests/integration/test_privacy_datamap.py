@@ -1,5 +1,5 @@
 """The data map against the real schemas: all four services migrated into PostgreSQL by the session's
-stack, read back from information_schema. Every table is in the map (personal or declared non-personal),
+stack, and the connector's schema migrated here as the connector would at its start, read back from information_schema. Every table is in the map (personal or declared non-personal),
 every mapped column exists, every column whose name suggests a person is mapped, docs/privacy.md is the
 generator's output — and a table or column added without a map entry makes the checks fail."""
 
@@ -10,8 +10,11 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from connectors.ss12000.app import SPEC as CONNECTOR
 from devkit import privacy_map as datamap
-from shared.settings import SERVICES
+from shared.db import provision
+from shared.migrate import migrate
+from shared.settings import CONNECTOR as CONNECTOR_NAME, SERVICES, service_database_url
 from tests.support.stack import Stack
 
 pytestmark = pytest.mark.integration
@@ -28,12 +31,24 @@ TABLES = "SELECT table_schema, table_name FROM information_schema.tables WHERE t
 
 
 async def schema_facts(conn: asyncpg.Connection) -> tuple[list[tuple[str, str, str]], list[tuple[str, str]]]:
-    columns = [(r[0], r[1], r[2]) for r in await conn.fetch(COLUMNS, list(SERVICES))]
-    tables = [(r[0], r[1]) for r in await conn.fetch(TABLES, list(SERVICES))]
+    schemas = [*SERVICES, CONNECTOR_NAME]
+    columns = [(r[0], r[1], r[2]) for r in await conn.fetch(COLUMNS, schemas)]
+    tables = [(r[0], r[1]) for r in await conn.fetch(TABLES, schemas)]
     return columns, tables
 
 
+async def migrate_connector(stack: Stack) -> None:
+    """The connector's schema, as its own role (so its process, started later in the session, owns its tables)."""
+    await provision(stack.admin_url, (CONNECTOR_NAME,))
+    conn = await asyncpg.connect(service_database_url(CONNECTOR_NAME, stack.admin_url))
+    try:
+        await migrate(conn, CONNECTOR_NAME, CONNECTOR.migrations())
+    finally:
+        await conn.close()
+
+
 async def real_schemas(stack: Stack) -> tuple[list[tuple[str, str, str]], list[tuple[str, str]]]:
+    await migrate_connector(stack)
     conn = await asyncpg.connect(stack.admin_url)
     try:
         return await schema_facts(conn)

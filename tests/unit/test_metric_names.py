@@ -66,6 +66,7 @@ def exported() -> dict[str, frozenset[str]]:
 
     for service in SERVICES:
         importlib.import_module(f"services.{service}.app")
+    importlib.import_module("connectors.ss12000.app")
     from prometheus_client import REGISTRY
 
     # A labelled metric has no samples until its first .labels() call, so its label names come from the
@@ -102,7 +103,7 @@ def known_values() -> dict[str, set[str]]:
     for service in SERVICES:
         jobs |= {job.name for job in importlib.import_module(f"services.{service}.app").SPEC.jobs}
     return {
-        "service": set(SERVICES),
+        "service": {*SERVICES, "connector"},
         "exported_service": set(SERVICES),
         "exported_job": jobs,
         "topic": {name for name, _ in all_topic_names()},

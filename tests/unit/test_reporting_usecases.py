@@ -93,6 +93,15 @@ async def test_a_figure_going_below_target_is_announced_once_until_it_is_met_aga
     assert {code for (_, _, code) in figure_store["alerts"]} == {"wifi"}
 
 
+async def test_typed_figures_are_stored_as_metrics_a_yes_no_as_one_or_zero(figure_store: dict[str, Any]) -> None:
+    uow = FakeUnitOfWork()
+    await usecases.apply_school_figures_reported(uow, SchoolFiguresReported(  # type: ignore[arg-type]
+        schoolUnitId=SCHOOL, year=2026, figures={"byodAllowed": True, "pupils": 412}), event_time=NOW)
+    await usecases.apply_school_figures_reported(uow, SchoolFiguresReported(  # type: ignore[arg-type]
+        schoolUnitId=SCHOOL, year=2027, figures={"byodAllowed": False}), event_time=NOW)
+    assert figure_store["figures"] == {(SCHOOL, 2026, "byodAllowed"): 1.0, (SCHOOL, 2026, "pupils"): 412.0, (SCHOOL, 2027, "byodAllowed"): 0.0}
+
+
 async def test_guardian_reach_is_judged_by_the_notification_indicators_only(figure_store: dict[str, Any]) -> None:
     uow = FakeUnitOfWork()
     reach = GuardianReachMeasured(schoolUnitId=SCHOOL, year=2026, share=0.5, reached=50, guardians=100)

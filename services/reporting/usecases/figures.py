@@ -16,8 +16,8 @@ from shared.uow import UnitOfWork
 
 
 async def apply_school_figures_reported(uow: UnitOfWork, e: SchoolFiguresReported, *, event_time: datetime) -> list[IndicatorBelowTarget]:
-    """The city's figures; returns the announcements published."""
-    return await apply_figures(uow, e.schoolUnitId, e.year, e.figures, event_time=event_time, source="city")
+    """The city's figures (typed: a yes-no becomes 1.0 or 0.0, SchoolFigures.metrics); returns the announcements published."""
+    return await apply_figures(uow, e.schoolUnitId, e.year, e.figures.metrics(), event_time=event_time, source="city")
 
 
 async def apply_guardian_reach_measured(uow: UnitOfWork, e: GuardianReachMeasured, *, event_time: datetime) -> list[IndicatorBelowTarget]:
