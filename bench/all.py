@@ -18,6 +18,8 @@ per-area ones, and the summary says how many each had):
   catalogSearch  python -m bench.catalog_search --runs 1 --requests 200
   reporting      python -m bench.reporting --runs 1 --requests 100 --samples 100
   web            python -m bench.web --runs 3 --requests 300 --warmup 30   (server time per web page, docs/benchmarks/web.md)
+  ss12000Sync    python -m bench.ss12000_sync   (the SS 12000 connector syncing a city of docs/scaling.md's size from the test
+                 server devkit/ss12000: a first sync and a no-change full and incremental resync, docs/benchmarks/ss12000-sync.md)
 
 Before the first part the machine must be quiet: the 1-minute load average below 1.0 (checked every 10 s, for
 up to 30 minutes). Before each later part: the same, or the whole machine's CPU use over 5 s below 20% (the
@@ -55,6 +57,7 @@ PARTS: dict[str, list[str]] = {
     "catalogSearch": [PY, "-m", "bench.catalog_search", "--runs", "1", "--requests", "200"],
     "reporting": [PY, "-m", "bench.reporting", "--runs", "1", "--requests", "100", "--samples", "100"],
     "web": [PY, "-m", "bench.web", "--runs", "3", "--requests", "300", "--warmup", "30"],
+    "ss12000Sync": [PY, "-m", "bench.ss12000_sync", "--no-wait"],
 }
 FOLDED = {"broadcast": "broadcast.json", "catalogSearch": "catalog-search.json", "reporting": "reporting.json", "web": "web.json"}
 
@@ -166,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.per_area_dir is not None:
         PER_AREA_DIR = args.per_area_dir.resolve()
         PARTS["broadcast"][PARTS["broadcast"].index("--out") + 1] = str(PER_AREA_DIR / "broadcast")
-        for part in ("catalogSearch", "reporting", "web"):
+        for part in ("catalogSearch", "reporting", "web", "ss12000Sync"):
             PARTS[part] += ["--out-dir", str(PER_AREA_DIR)]
 
     if args.fold_only:

@@ -30,7 +30,7 @@ MEMORY_TARGET_MB = 200.0  # decimal megabytes, as the issue states it
 MEMORY_TARGET_MIB = MEMORY_TARGET_MB * 1e6 / 2**20  # 190.7 MiB
 SERVICES = ("assessment", "catalog", "reporting", "notification")
 PARTS_ORDER = ("broker", "cityIngest", "freshness", "cityIngestKafka", "freshnessKafka", "httpReads", "cityBroadcast", "broadcast", "catalogSearch",
-               "reporting", "web")
+               "reporting", "web", "ss12000Sync")
 # Issue 24's targets (issue 8's, where 24 has none of its own, stay in the rows below).
 INGEST_SHARE = 0.40  # city-event ingest: at least this share of the same broker's raw produce rate
 INGEST_TIMES_NAIVE = 20.0  # … and at least this many times the naive per-message consumer
@@ -342,6 +342,19 @@ def _other_rows(p: dict[str, Any], row: Any, data: dict[str, Any]) -> None:
             row("Web app (per area)", f"{label} ({page['path']}), {h['requests']} sequential requests signed in, demo city",
                 _n(page["p95"], 1, " ms"), f"{_n(page['p95Min'], 1)}–{_n(page['p95Max'], 1)} ms ({page['runs']} runs)",
                 f"server mean {_n(page['serverMeanMs'], 1)} ms", "–", "p95 < 100 ms", page["runsMeetingTarget"] == page["runs"], _load(wb))
+    ss = p.get("ss12000Sync")
+    if ss and ss.get("headline"):
+        h, c = ss["headline"], ss.get("city") or {}
+        row("SS 12000 sync", f"first sync of the test server's city ({_n(c.get('persons'))} persons, {_n(c.get('organisations'))} organisations, "
+                             f"{_n(c.get('duties'))} duties) until all four services applied its {_n(h['firstEvents'])} events "
+                             f"({_n(h['eventsPerSecond'])} events/s)",
+            _n(h["firstUntilAppliedSeconds"], 1, " s"), "1 run", f"the sync run itself {_n(h['firstSeconds'], 1)} s", "–", "–", None, _load(ss))
+        row("SS 12000 sync", "no-change resync, full / incremental: seconds (events staged)",
+            f"{_n(h['resyncFullSeconds'], 1)} s / {_n(h['resyncIncrementalSeconds'], 1)} s", "1 run",
+            f"{h['resyncFullEvents']} / {h['resyncIncrementalEvents']} events", "–", "no events", h["resyncFullEvents"] == 0 == h["resyncIncrementalEvents"],
+            _load(ss))
+        row("SS 12000 sync", "the connector's peak RSS through the three syncs", _n(h["connectorPeakRssMiB"], 0, " MiB"), "–", "–", "–",
+            "< 200 MB (190.7 MiB)", h["connectorPeakRssMiB"] < MEMORY_TARGET_MIB if h.get("connectorPeakRssMiB") else None, _load(ss))
     mem = memory_table(data)
     for svc in SERVICES:
         m = mem.get(svc)
@@ -433,7 +446,8 @@ def render(data: dict[str, Any]) -> str:
         lines += run_section(data["run"])
     for key, fn in (("cityIngest", section_ingest), ("broker", section_broker), ("freshness", section_freshness),
                     ("cityIngestKafka", section_ingest), ("freshnessKafka", section_freshness), ("httpReads", section_reads),
-                    ("cityBroadcast", section_city_broadcast), ("broadcast", section_broadcast), ("catalogSearch", section_catalog), ("reporting", section_reporting), ("web", section_web)):
+                    ("cityBroadcast", section_city_broadcast), ("broadcast", section_broadcast), ("catalogSearch", section_catalog), ("reporting", section_reporting), ("web", section_web),
+                    ("ss12000Sync", section_ss12000)):
         if key in p:
             lines += fn(p[key])
     lines += section_memory(data)
@@ -648,6 +662,15 @@ def section_web(x: dict[str, Any]) -> list[str]:
             f"Folded from [docs/benchmarks/web.md](benchmarks/web.md) ({h.get('runs')} run(s) × {h.get('requests')} sequential requests per page; "
             f"{h.get('measuredBy')}): " + "; ".join(f"({k}) p50 {_n(v['p50'], 1)} ms, p95 {_n(v['p95'], 1)} ms, p99 {_n(v['p99'], 1)} ms"
                                                     for k, v in (h.get("pages") or {}).items()) + ".", ""]
+
+
+def section_ss12000(x: dict[str, Any]) -> list[str]:
+    h, a = x.get("headline") or {}, x.get("arguments") or {}
+    return [f"## SS 12000 sync (`python -m bench.ss12000_sync`), measured {x.get('measuredAt', '–')}", "",
+            f"The connector syncing the SS 12000 test server's city (devkit/ss12000, {a.get('schools')} school units, seed {a.get('seed')}, pages of "
+            f"{a.get('page_size')}) into the four services: the first sync {_n(h.get('firstSeconds'), 1)} s, all {_n(h.get('firstEvents'))} events applied "
+            f"after {_n(h.get('firstUntilAppliedSeconds'), 1)} s; no-change resyncs {_n(h.get('resyncFullSeconds'), 1)} s (full) and "
+            f"{_n(h.get('resyncIncrementalSeconds'), 1)} s (incremental). Details: [docs/benchmarks/ss12000-sync.md](benchmarks/ss12000-sync.md).", ""]
 
 
 def section_memory(data: dict[str, Any]) -> list[str]:
