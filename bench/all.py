@@ -3,8 +3,9 @@ docs/benchmarks.md + docs/benchmarks.json (bench/summary.py).
 
     .venv/bin/python -m bench.all [--only PART ...] [--skip PART ...] [--fold-only]
 
-Parts, in order, with the sizes `make bench` uses (kept under ~20 minutes on two cores; fewer runs for the slow
-per-area ones, and the summary says how many each had):
+Parts, in order, with the sizes `make bench` uses (about 40 minutes on two cores without cityBroadcast, whose three
+runs with and three without the read storm take about an hour more; fewer runs for the slow per-area ones, and the
+summary says how many each had):
 
   cityIngest     python -m bench.city_ingest --events 200000 --naive-events 20000 --broker-runs 3 --runs 1
                  (the broker's ceiling is measured inside it, on the same broker, before the services start)
@@ -18,6 +19,9 @@ per-area ones, and the summary says how many each had):
   catalogSearch  python -m bench.catalog_search --runs 1 --requests 200
   reporting      python -m bench.reporting --runs 1 --requests 100 --samples 100
   web            python -m bench.web --runs 3 --requests 300 --warmup 30   (server time per web page, docs/benchmarks/web.md)
+  cityBroadcast  python -m bench.broadcast --guardians 200000 --critical --baseline-runs 1 --runs 3 --storm-runs 3 ...
+                 (issue 24: the whole-city critical message against the sinks' own intake alone, and with the 1,000/s inbox
+                 storm; ~310,000 messages a run, so this part alone takes about an hour — `--skip cityBroadcast` leaves it out)
   ss12000Sync    python -m bench.ss12000_sync   (the SS 12000 connector syncing a city of docs/scaling.md's size from the test
                  server devkit/ss12000: a first sync and a no-change full and incremental resync, docs/benchmarks/ss12000-sync.md)
 
@@ -58,6 +62,9 @@ PARTS: dict[str, list[str]] = {
     "reporting": [PY, "-m", "bench.reporting", "--runs", "1", "--requests", "100", "--samples", "100"],
     "web": [PY, "-m", "bench.web", "--runs", "3", "--requests", "300", "--warmup", "30"],
     "ss12000Sync": [PY, "-m", "bench.ss12000_sync", "--no-wait"],
+    "cityBroadcast": [PY, "-m", "bench.broadcast", "--guardians", "200000", "--critical", "--baseline-runs", "1", "--runs", "3",
+                      "--storm-runs", "3", "--storm-rate", "1000", "--storm-seconds", "60", "--runs-without-callbacks", "0",
+                      "--out", "docs/benchmarks/city-broadcast", "--summary-part", "cityBroadcast"],
 }
 FOLDED = {"broadcast": "broadcast.json", "catalogSearch": "catalog-search.json", "reporting": "reporting.json", "web": "web.json"}
 
@@ -169,6 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.per_area_dir is not None:
         PER_AREA_DIR = args.per_area_dir.resolve()
         PARTS["broadcast"][PARTS["broadcast"].index("--out") + 1] = str(PER_AREA_DIR / "broadcast")
+        PARTS["cityBroadcast"][PARTS["cityBroadcast"].index("--out") + 1] = str(PER_AREA_DIR / "city-broadcast")
         for part in ("catalogSearch", "reporting", "web", "ss12000Sync"):
             PARTS[part] += ["--out-dir", str(PER_AREA_DIR)]
 
