@@ -2,16 +2,27 @@
 server (FastAPI on uvicorn) playing the SMS and push gateways. They are real servers rather than mocks so that the
 integration tests, the benchmark and the demo (`make run`) exercise the service's actual network code — connection reuse,
 SMTP reply codes, HTTP status handling, delivery callbacks — and so that failures (a 451 from the mail server, a 503 from a
-gateway) can be injected on purpose and observed end to end, from this process or, through `/control/*`, from another one."""
+gateway) can be injected on purpose and observed end to end, from this process or, through `/control/*`, from another one.
+
+The HTTP sink also speaks the real providers' shapes (services/notification/providers/, docs/decisions/0020), so that the
+adapters' own code is what the tests run: 46elks' ``POST /a1/sms`` (HTTP Basic, a form; it calls ``whendelivered`` back),
+a Web Push service (it checks the VAPID JWT and decrypts the aes128gcm body with the subscription's private key, which it
+minted: ``mint_subscription``), and FCM HTTP v1 with its OAuth2 token endpoint (it checks the service account's RS256
+assertion: ``mint_service_account``). With callbacks on it also plays the browser's service worker and the app, posting
+each push's receipt. ``dsn_for`` writes the delivery status notification a mail server would send back for a message."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import contextlib
 import email
 import email.policy
+import email.utils
 import itertools
+import json
+import secrets
 import signal
 import socket
 import threading
@@ -21,6 +32,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, UTC
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -28,8 +40,13 @@ import orjson
 import uvicorn
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
+
+from services.notification.providers import webpush
 
 HOST = "127.0.0.1"
 CALLBACK_WORKERS = 8
@@ -160,7 +177,8 @@ def _text_body(msg: EmailMessage) -> str:
         return str(part.get_content())
     except (LookupError, ValueError):
         # An unknown charset should not lose the message; the raw bytes are still worth showing.
-        return (part.get_payload(decode=True) or b"").decode("utf-8", errors="replace")
+        raw = part.get_payload(decode=True)
+        return raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else ""
 
 
 def _header(msg: EmailMessage, name: str) -> str | None:
@@ -294,6 +312,37 @@ def _valid_message(data: dict[str, Any] | None) -> bool:
     return data is not None and all(isinstance(data.get(key), str) and data[key] for key in ("reference", "to", "body"))
 
 
+#: an injected HTTP status → FCM's error for it (FcmError codes, https://firebase.google.com/docs/reference/fcm/rest/v1/ErrorCode)
+FCM_ERRORS = {400: ("INVALID_ARGUMENT", "INVALID_ARGUMENT"), 404: ("NOT_FOUND", "UNREGISTERED"), 429: ("RESOURCE_EXHAUSTED", "QUOTA_EXCEEDED"),
+              500: ("INTERNAL", "INTERNAL"), 503: ("UNAVAILABLE", "UNAVAILABLE"), 403: ("PERMISSION_DENIED", "SENDER_ID_MISMATCH")}
+
+
+def _fcm_error(status: int) -> dict[str, Any]:
+    rpc, code = FCM_ERRORS.get(status, ("UNKNOWN", "UNSPECIFIED_ERROR"))
+    return {"error": {"code": status, "message": f"injected {code}", "status": rpc,
+                      "details": [{"@type": "type.googleapis.com/google.firebase.fcm.v1.FcmError", "errorCode": code}]}}
+
+
+def dsn_for(mail: dict[str, Any], *, status: str = "5.1.1", action: str = "failed", reporting_mta: str = "skolit-mailcatcher") -> bytes:
+    """The delivery status notification (RFC 3464) a mail server sends back for ``mail`` (an item MailCatcher captured):
+    to the envelope sender (VERP: it names the delivery), quoting the original's headers (its Message-ID names it too)."""
+    recipient = mail["to"][0] if isinstance(mail["to"], list) else mail["to"]
+    boundary = "skolit-dsn-" + secrets.token_hex(6)
+    return "\r\n".join([
+        f"From: Mail Delivery System <MAILER-DAEMON@{reporting_mta}>", f"To: {mail['from']}", "Subject: Undelivered Mail Returned to Sender",
+        "MIME-Version: 1.0", f'Content-Type: multipart/report; report-type=delivery-status; boundary="{boundary}"', "",
+        f"--{boundary}", "Content-Type: text/plain; charset=us-ascii", "",
+        "The message could not be delivered to one or more recipients.", "",
+        f"--{boundary}", "Content-Type: message/delivery-status", "",
+        f"Reporting-MTA: dns; {reporting_mta}", f"Arrival-Date: {email.utils.formatdate()}", "",
+        f"Final-Recipient: rfc822; {recipient}", f"Original-Recipient: rfc822; {recipient}", f"Action: {action}", f"Status: {status}",
+        f"Diagnostic-Code: smtp; 550 {status} mailbox unavailable", "",
+        f"--{boundary}", "Content-Type: text/rfc822-headers", "",
+        f"From: {mail['from']}", f"To: {recipient}", f"Subject: {mail.get('subject') or ''}", f"Message-ID: {mail.get('messageId') or ''}", "",
+        f"--{boundary}--", "",
+    ]).encode()
+
+
 class HttpSink:
     """A real HTTP server standing in for the SMS and push gateways (and listing the attached MailCatcher's e-mails)."""
 
@@ -318,6 +367,15 @@ class HttpSink:
         self._client: httpx.AsyncClient | None = None
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
+        #: 46elks' API username and password the sink accepts
+        self.elks_auth = ("skolit-elks", "skolit-elks-dev")
+        #: number → the status its delivery report says ("delivered" unless set: sms_report())
+        self._sms_reports: dict[str, str] = {}
+        #: Web Push subscriptions minted here: id → (the browser's private key, auth secret)
+        self._subscriptions: dict[str, tuple[ec.EllipticCurvePrivateKey, bytes]] = {}
+        #: FCM service accounts minted here: client e-mail → public key; access tokens issued
+        self._accounts: dict[str, rsa.RSAPublicKey] = {}
+        self._access_tokens: set[str] = set()
         self.app = self._build_app()
 
     @property
@@ -401,6 +459,28 @@ class HttpSink:
             failures.clear()
         if self.mail:
             self.mail.clear_failures()
+        self._sms_reports.clear()
+
+    def sms_report(self, to: str, status: str) -> None:
+        """What 46elks' delivery report says for SMS to ``to`` from now on: delivered (the default) or failed."""
+        self._sms_reports[to] = status
+
+    def mint_subscription(self) -> dict[str, Any]:
+        """A browser's Web Push subscription (PushSubscription.toJSON()) on this sink: its endpoint, and keys whose
+        private half stays here to decrypt what arrives."""
+        key, auth, sub_id = ec.generate_private_key(ec.SECP256R1()), secrets.token_bytes(16), secrets.token_urlsafe(12)
+        self._subscriptions[sub_id] = (key, auth)
+        public = key.public_key().public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+        return {"endpoint": f"{self.url}/webpush/{sub_id}", "keys": {"p256dh": webpush.b64url(public), "auth": webpush.b64url(auth)}}
+
+    def mint_service_account(self, project: str = "skolit-sink") -> dict[str, Any]:
+        """An FCM service account's JSON key, its token URI this sink's: the sink keeps the public key to check assertions."""
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        email_ = f"skolit-{secrets.token_hex(4)}@{project}.iam.gserviceaccount.com"
+        self._accounts[email_] = key.public_key()
+        pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+        return {"type": "service_account", "project_id": project, "private_key_id": secrets.token_hex(8), "private_key": pem,
+                "client_email": email_, "token_uri": f"{self.url}/oauth2/token"}
 
     # -- the app
 
@@ -408,11 +488,16 @@ class HttpSink:
         app = FastAPI(title="Skolit gateway sink", lifespan=self._lifespan, openapi_url=None, docs_url=None, redoc_url=None)
         app.add_api_route("/sms", self._sms, methods=["POST"])
         app.add_api_route("/push", self._push, methods=["POST"])
+        app.add_api_route("/a1/sms", self._elks_sms, methods=["POST"])
+        app.add_api_route("/webpush/{sub_id}", self._webpush, methods=["POST"])
+        app.add_api_route("/oauth2/token", self._oauth_token, methods=["POST"])
+        app.add_api_route("/v1/projects/{project}/messages:send", self._fcm_send, methods=["POST"])
         app.add_api_route("/messages", self._list, methods=["GET"])
         app.add_api_route("/messages", self._clear, methods=["DELETE"])
         app.add_api_route("/stats", self._stats, methods=["GET"])
         app.add_api_route("/control/fail", self._control_fail, methods=["POST"])
         app.add_api_route("/control/clear-failures", self._control_clear_failures, methods=["POST"])
+        app.add_api_route("/control/sms-report", self._control_sms_report, methods=["POST"])
         return app
 
     @asynccontextmanager
@@ -422,7 +507,7 @@ class HttpSink:
         # Callbacks go from a queue, a few at a time, as a gateway's would: never on the request's own connection
         # (a background task there holds the keep-alive connection until the callback returns, so the service's next
         # message would wait for the service's own callback handler).
-        self._callbacks: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue()
+        self._callbacks: asyncio.Queue[tuple[str, dict[str, Any], bool]] = asyncio.Queue()
         workers = [asyncio.create_task(self._callback_worker()) for _ in range(CALLBACK_WORKERS)] if self._client else []
         try:
             yield
@@ -438,9 +523,9 @@ class HttpSink:
 
     async def _callback_worker(self) -> None:
         while True:
-            url, payload = await self._callbacks.get()
+            url, payload, form = await self._callbacks.get()
             try:
-                await self._send_callback(url, payload)
+                await self._send_callback(url, payload, form)
             finally:
                 self._callbacks.task_done()
 
@@ -462,7 +547,7 @@ class HttpSink:
         self._inbox.add(self._record(channel, data))
         url = data.get("callbackUrl")
         if self._client is not None and isinstance(url, str) and url:
-            self._callbacks.put_nowait((url, {"reference": data["reference"], "status": "delivered", "gatewayId": gateway_id}))
+            self._callbacks.put_nowait((url, {"reference": data["reference"], "status": "delivered", "gatewayId": gateway_id}, False))
         return _json(200, {"id": gateway_id, "status": "accepted"})
 
     @staticmethod
@@ -476,15 +561,112 @@ class HttpSink:
             "receivedAt": _now(),
         }
 
-    async def _send_callback(self, url: str, payload: dict[str, Any]) -> None:
+    async def _send_callback(self, url: str, payload: dict[str, Any], form: bool = False) -> None:
         assert self._client is not None
         try:
-            response = await self._client.post(url, json=payload)
+            response = await (self._client.post(url, data=payload) if form else self._client.post(url, json=payload))
             failed = response.status_code >= 400
         except httpx.HTTPError:
             failed = True
         if failed:
             self.callback_errors += 1
+
+    # -- the real providers' shapes
+
+    def _receipt(self, payload: dict[str, Any]) -> None:
+        """The service worker's or app's receipt of a push (what the device does on arrival)."""
+        url, ref, token = payload.get("receiptUrl"), payload.get("reference"), payload.get("receiptToken")
+        if self._client is not None and isinstance(url, str) and ref and token:
+            self._callbacks.put_nowait((url, {"reference": ref, "receiptToken": token}, False))
+
+    async def _elks_sms(self, request: Request) -> Response:
+        given = request.headers.get("authorization", "")
+        expected = "Basic " + base64.b64encode(f"{self.elks_auth[0]}:{self.elks_auth[1]}".encode()).decode()
+        if given != expected:
+            return Response("Unauthorized", status_code=401, media_type="text/plain")
+        form = await request.form()
+        sender, to, message = (str(form.get(k) or "") for k in ("from", "to", "message"))
+        if not (sender and to and message):
+            return Response("Missing key from, to or message", status_code=400, media_type="text/plain")
+        status = self._failures["sms"].take(to)
+        if status is not None:
+            return Response("Try again later" if status >= 500 or status == 429 else "Invalid to number", status_code=status,
+                            media_type="text/plain")
+        elks_id = f"s{secrets.token_hex(16)}"
+        report = str(form.get("whendelivered") or "")
+        # the reference, for listing only: the sink reads it from Skolit's report URL, as 46elks never would
+        ref = report.split("/reports/", 1)[1].split("?", 1)[0] if "/reports/" in report else elks_id
+        self._inbox.add({"channel": "sms", "provider": "46elks", "reference": ref, "id": elks_id, "from": sender, "to": to,
+                         "subject": None, "body": message, "receivedAt": _now()})
+        if self._client is not None and report:
+            outcome = self._sms_reports.get(to, "delivered")
+            fields = {"id": elks_id, "status": outcome, **({"delivered": _now()} if outcome == "delivered" else {})}
+            self._callbacks.put_nowait((report, {"id": elks_id, "status": "sent"}, True))
+            self._callbacks.put_nowait((report, fields, True))
+        return _json(200, {"status": "created", "direction": "outgoing", "from": sender, "to": to, "message": message, "id": elks_id,
+                           "created": _now(), "parts": 1, "cost": 3500})
+
+    async def _webpush(self, sub_id: str, request: Request) -> Response:
+        endpoint = f"{self.url}/webpush/{sub_id}"
+        keys = self._subscriptions.get(sub_id)
+        if keys is None:
+            return _json(404, {"error": "no such subscription"})
+        status = self._failures["push"].take(endpoint)
+        if status is not None:
+            if status in (404, 410):
+                self._subscriptions.pop(sub_id, None)  # gone for good, as a browser's unsubscribe makes it
+            return _json(status, _failure_body(status))
+        try:
+            claims = webpush.verify_vapid(request.headers.get("authorization", ""), endpoint)
+        except (ValueError, jwt.PyJWTError) as exc:
+            return _json(401, {"error": f"VAPID: {exc}"})
+        if request.headers.get("content-encoding") != "aes128gcm":
+            return _json(415, {"error": "Content-Encoding must be aes128gcm"})
+        try:
+            payload = json.loads(webpush.decrypt(await request.body(), keys[0], keys[1]))
+        except ValueError as exc:
+            return _json(400, {"error": f"cannot decrypt: {exc}"})
+        self._inbox.add({"channel": "push", "provider": "webpush", "reference": payload.get("reference"), "to": endpoint,
+                         "subject": payload.get("title"), "body": payload.get("body"), "payload": payload, "vapidSub": claims.get("sub"),
+                         "receivedAt": _now()})
+        self._receipt(payload)
+        return Response(status_code=201, headers={"Location": f"{self.url}/webpush/messages/{secrets.token_hex(8)}"})
+
+    async def _oauth_token(self, request: Request) -> Response:
+        form = await request.form()
+        assertion = str(form.get("assertion") or "")
+        if form.get("grant_type") != "urn:ietf:params:oauth:grant-type:jwt-bearer" or not assertion:
+            return _json(400, {"error": "unsupported_grant_type"})
+        try:
+            issuer = jwt.decode(assertion, options={"verify_signature": False}).get("iss")
+            key = self._accounts[str(issuer)]
+            claims = jwt.decode(assertion, key, algorithms=["RS256"], audience=f"{self.url}/oauth2/token",
+                                options={"require": ["iss", "aud", "exp", "iat", "scope"]})
+        except (KeyError, jwt.PyJWTError) as exc:
+            return _json(400, {"error": "invalid_grant", "error_description": type(exc).__name__})
+        if "https://www.googleapis.com/auth/firebase.messaging" not in str(claims["scope"]).split():
+            return _json(400, {"error": "invalid_scope"})
+        token = secrets.token_urlsafe(24)
+        self._access_tokens.add(token)
+        return _json(200, {"access_token": token, "expires_in": 3599, "token_type": "Bearer"})
+
+    async def _fcm_send(self, project: str, request: Request) -> Response:
+        bearer = request.headers.get("authorization", "").removeprefix("Bearer ")
+        if bearer not in self._access_tokens:
+            return _json(401, {"error": {"code": 401, "message": "Request had invalid authentication credentials.", "status": "UNAUTHENTICATED"}})
+        data = await _json_object(request)
+        message = data.get("message") if data else None
+        token = message.get("token") if isinstance(message, dict) else None
+        if not isinstance(message, dict) or not isinstance(token, str) or not token:
+            return _json(400, _fcm_error(400))
+        status = self._failures["push"].take(token)
+        if status is not None:
+            return _json(status, _fcm_error(status))
+        note, extra = message.get("notification") or {}, message.get("data") or {}
+        self._inbox.add({"channel": "push", "provider": "fcm", "reference": extra.get("reference"), "to": token, "subject": note.get("title"),
+                         "body": note.get("body"), "payload": extra, "receivedAt": _now()})
+        self._receipt(extra)
+        return _json(200, {"name": f"projects/{project}/messages/{secrets.randbelow(10**15)}"})
 
     async def _list(self, channel: str | None = None, to: str | None = None) -> Response:
         return _json(200, {"items": self.messages(channel or None, to or None)})
@@ -507,6 +689,13 @@ class HttpSink:
             self.fail(str(channel), to=str(data.get("to") or "*"), status=int(status), times=int(data.get("times", 1)))
         except (TypeError, ValueError) as exc:
             return _json(400, {"error": str(exc)})
+        return _json(200, {"armed": True})
+
+    async def _control_sms_report(self, request: Request) -> Response:
+        data = await _json_object(request)
+        if data is None or not isinstance(data.get("to"), str) or data.get("status") not in ("delivered", "failed"):
+            return _json(400, {"error": "to (a number) and status (delivered or failed) are required"})
+        self.sms_report(data["to"], data["status"])
         return _json(200, {"armed": True})
 
     async def _control_clear_failures(self) -> Response:
@@ -556,6 +745,21 @@ class Sinks:
     def clear_failures(self) -> None:
         self.http.clear_failures()
 
+    def provider_env(self, folder: Path, prefix: str = "SKOLIT_NOTIFICATION_") -> dict[str, str]:
+        """The settings that send through the real providers' adapters to this sink: 46elks for SMS, Web Push (a VAPID key
+        written to ``folder``) and FCM (a service account minted here, its key file in ``folder``), VERP bounces."""
+        folder.mkdir(parents=True, exist_ok=True)
+        vapid = folder / "vapid.pem"
+        vapid.write_bytes(ec.generate_private_key(ec.SECP256R1()).private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+        account = folder / "fcm-service-account.json"
+        account.write_text(json.dumps(self.http.mint_service_account()), encoding="utf-8")
+        return {prefix + "SMS_PROVIDER": "46elks", prefix + "46ELKS_URL": self.http.url, prefix + "46ELKS_USERNAME": self.http.elks_auth[0],
+                prefix + "46ELKS_PASSWORD": self.http.elks_auth[1], prefix + "WEBPUSH_VAPID_PRIVATE_KEY": str(vapid),
+                prefix + "WEBPUSH_VAPID_SUBJECT": "mailto:it@skolit.local", prefix + "WEBPUSH_ALLOW_HTTP": "true",
+                prefix + "FCM_SERVICE_ACCOUNT_FILE": str(account), prefix + "FCM_URL": self.http.url,
+                prefix + "SMTP_BOUNCE_ADDRESS": "bounces@skolit.local"}
+
     def env(self, prefix: str = "SKOLIT_NOTIFICATION_") -> dict[str, str]:
         return {
             prefix + "SMTP_HOST": self.mail.host,
@@ -597,6 +801,8 @@ def main(argv: list[str] | None = None) -> None:
         print(f"SMTP (mail catcher):  {sinks.mail.host}:{sinks.mail.port}")
         print(f"SMS gateway:          POST {sinks.http.url}/sms")
         print(f"push gateway:         POST {sinks.http.url}/push")
+        print(f"46elks (SMS):         POST {sinks.http.url}/a1/sms  (Basic {':'.join(sinks.http.elks_auth)})")
+        print(f"Web Push / FCM v1:    POST {sinks.http.url}/webpush/<subscription>, {sinks.http.url}/v1/projects/<p>/messages:send")
         print(f"what arrived:         GET {sinks.http.url}/messages  (?channel=email|sms|push&to=...); counts: GET /stats")
         print(f"callbacks:            {'on' if args.callbacks else 'off'}; Ctrl-C stops", flush=True)
         done.wait()

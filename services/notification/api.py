@@ -13,9 +13,10 @@ from services.notification.routes import (
     inbox,
     me,
     preferences,
+    providers,
     worklists,
 )
 
 router = APIRouter()
-for module in (audiences, contacts, preferences, inbox, broadcasts, gateways, worklists, access_log, access_requests, erasure, me):
+for module in (audiences, contacts, preferences, inbox, broadcasts, gateways, worklists, access_log, access_requests, erasure, me, providers):
     router.include_router(module.router)

@@ -64,6 +64,14 @@ def smtp_result(code: int) -> Result:
     return "temporary" if 400 <= code < 500 else "permanent"
 
 
+def verp(bounce_address: str | None, reference: str) -> str | None:
+    """``bounces@example.se`` → ``bounces+<reference>@example.se``; None (the From address) when not configured."""
+    if not bounce_address:
+        return None
+    local, _, domain = bounce_address.rpartition("@")
+    return f"{local}+{reference}@{domain}"
+
+
 class EmailChannel:
     """A few long-lived SMTP connections, each sending one message after another (opening a connection
     per message would cap throughput at the handshake rate)."""
@@ -120,7 +128,8 @@ class EmailChannel:
             return Outcome(item.reference, "permanent", error=f"invalid-address ({type(exc).__name__})")
         try:
             client = await self._connection()
-            await client.send_message(message)
+            # VERP (the reference in the envelope sender): a bounce names the delivery even when it quotes nothing of the message
+            await client.send_message(message, sender=verp(self.settings.smtp_bounce_address, item.reference))
             return Outcome(item.reference, "delivered")
         except aiosmtplib.SMTPNotSupported:  # an address in another script, and a mail server without SMTPUTF8: retrying cannot help
             await self._reset(client)
@@ -227,5 +236,12 @@ class HttpChannel:
 
 
 def open_channels(settings: NotificationSettings) -> dict[str, Channel]:
-    return {"email": EmailChannel(settings), "sms": HttpChannel("sms", settings.sms_url, settings),
-            "push": HttpChannel("push", settings.push_url, settings)}
+    """The channels as configured: SMS through the gateway or 46elks; push through Web Push and FCM where configured
+    and the gateway for any other token (services/notification/providers/)."""
+    from services.notification.providers.elks import ElksSmsChannel
+    from services.notification.providers.push import PushChannel
+
+    push_gateway = HttpChannel("push", settings.push_url, settings)
+    sms: Channel = ElksSmsChannel(settings) if settings.sms_provider == "46elks" else HttpChannel("sms", settings.sms_url, settings)
+    push: Channel = PushChannel(settings, push_gateway) if settings.vapid_private_key or settings.fcm_service_account_file else push_gateway
+    return {"email": EmailChannel(settings), "sms": sms, "push": push}

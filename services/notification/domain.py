@@ -226,6 +226,11 @@ def code_window(codes_sent: int, first_sent_at: datetime | None, now: datetime) 
     return codes_sent + 1, first_sent_at
 
 
+#: a push send's error codes that mean the device's token or subscription reaches no one any more, so the device is dropped:
+#: Web Push 404/410, FCM UNREGISTERED, INVALID_ARGUMENT, SENDER_ID_MISMATCH (services/notification/providers/)
+DEVICE_GONE = frozenset({"subscription-gone", "fcm-unregistered", "fcm-invalid-argument", "fcm-sender-id-mismatch"})
+
+
 def token_hint(token: str) -> str:
     """What a device's token shows of itself: its last four characters (a push token is a credential to reach
     the device; it is never echoed back in full)."""

@@ -237,6 +237,14 @@ DATA_MAP = ServiceMap(
                  "As the contact details; cleared when the person removes theirs.",
                  ("The person themselves: GET /me/contacts (confirmed, confirmedAt).",),
                  "A keyed hash (HMAC with a key from the key vault's master key) of the confirmed value, never the value."),
+        Personal("contact", ("email_undeliverable", "email_undeliverable_at", "email_undeliverable_reason"), PREFERENCES,
+                 (GUARDIAN, STAFF, PUPIL),
+                 "That a hard bounce (a DSN or a provider's bounce, 5.x.x) said the e-mail address in use does not exist, when and "
+                 "with which status code: later e-mails to it fail at once and the recipient's next channel is tried.", COMMUNICATION,
+                 "As the contact details; lapses by itself when the address changes.",
+                 ("No HTTP endpoint returns it; the bounce webhook writes it (POST /providers/email/bounces).",),
+                 "A keyed hash (HMAC with a key from the key vault's master key) of the person and the address, never the address; "
+                 "the reason is a code (bounce-hard-5.1.1), never the mail server's text."),
         Personal("contact_pending", ("value",), CONTACT, (GUARDIAN, STAFF, PUPIL),
                  "A new e-mail address or phone number the person gave, used only once confirmed with the code sent to it.",
                  COMMUNICATION,
@@ -259,7 +267,10 @@ DATA_MAP = ServiceMap(
                   "city_admin with a reason: GET /persons/{id}/contacts (pushToken: the city's device's token).",
                   "The senders decrypt them to send (services/notification/sender.py)."),
                  "AES-256-GCM like the contact details, each row with its own key id. The push token the city's systems set "
-                 "(PUT /persons/{id}/contacts, PUT /contacts) is the person's one device with source 'city'."),
+                 "(PUT /persons/{id}/contacts, PUT /contacts) is the person's one device with source 'city'. A browser's Web Push "
+                 "subscription (its push service's endpoint URL and its p256dh and auth keys) is kept as the token, as JSON "
+                 "(POST /me/devices with subscription; services/notification/providers/webpush.py); an app's FCM registration token "
+                 "as it is."),
         Personal("device", ("label",), FREE_TEXT, (GUARDIAN, STAFF, PUPIL),
                  "The name the person gave the device (\"Annas iPhone\"), to tell their devices apart.", COMMUNICATION,
                  "As the device.",
@@ -273,8 +284,10 @@ DATA_MAP = ServiceMap(
                  (GUARDIAN, STAFF),
                  "A push delivery sent to each device of the person: each send's reference, what the gateway said, when.", COMMUNICATION,
                  "Deleted with its delivery (ON DELETE CASCADE; the deliveries' retention rules, erasure).",
-                 ("No HTTP endpoint returns it; the push gateway calls back with its id (POST /gateways/push/callbacks).",),
-                 "gateway_ref is the gateway's id, which the gateway's own log ties to the token."),
+                 ("No HTTP endpoint returns it; the push gateway calls back with its id (POST /gateways/push/callbacks); the device "
+                  "confirms with it (POST /push/receipts).",),
+                 "gateway_ref is the provider's id — the gateway's, the push service's message URL (Location), FCM's message name — "
+                 "which the provider's own log ties to the token or subscription."),
         Personal("contact", ("updated_by",), STAFF_IDENTITY, (STAFF,),
                  "Which account (the city's system, or the person themselves) wrote the contact details.", ACCOUNTABILITY,
                  "As the contact details.",
@@ -322,8 +335,9 @@ DATA_MAP = ServiceMap(
                   "personal_data_access.",
                   "principal, district_admin, city_admin who sent the broadcast or act for all its schools: "
                   "GET /broadcasts/{id} (counts only)."),
-                 "last_error holds codes (smtp-550, http-400), never the gateway's text; gateway_ref is the gateway's id, "
-                 "which the gateway's own log ties to the address."),
+                 "last_error holds codes (smtp-550, http-400, 46elks-failed, bounce-hard-5.1.1), never the provider's text; "
+                 "gateway_ref is the gateway's or provider's id (46elks' message id), which the provider's own log ties to the "
+                 "address or number."),
         Personal("broadcast", ("sender",), STAFF_IDENTITY, (STAFF,),
                  "Who sent a broadcast.", ACCOUNTABILITY,
                  retained(RULES, "broadcasts"),

@@ -26,6 +26,7 @@ from services.notification.settings import SOURCE, NotificationSettings
 from services.notification.store import deliveries as store
 from services.notification.store import devices as device_store
 from services.notification.usecases import push
+from services.notification.usecases.bounces import is_undeliverable
 from services.notification.usecases.deliveries import record_outcomes
 from shared import metrics
 from shared.uow import UnitOfWork
@@ -160,6 +161,9 @@ class Sender:
                     continue
                 if not to:  # contact details removed since the message was made
                     unsendable.append(Outcome(reference, "permanent", error="no-contact"))
+                    continue
+                if name == "email" and is_undeliverable(r["person"], to, r["email_undeliverable"]):  # a hard bounce said so
+                    unsendable.append(Outcome(reference, "permanent", error="address-undeliverable"))
                     continue
                 recipients = [(reference, to)]
             if not recipients:

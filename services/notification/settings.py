@@ -66,6 +66,25 @@ class NotificationSettings:
     #: reminders to the Rektor this many days before a self-assessment deadline
     reminder_days: tuple[int, ...] = (14, 3, 1)
     job_interval_seconds: float = 3600.0
+    #: SMS through the HTTP gateway (``gateway``) or 46elks (``46elks``, providers/elks.py)
+    sms_provider: str = "gateway"
+    elks_url: str = "https://api.46elks.com"
+    elks_username: str | None = None
+    elks_password: str | None = None
+    #: the sender shown on the phone: a number or up to 11 letters and digits
+    elks_from: str = "Skolit"
+    #: Web Push (providers/webpush.py): the VAPID private key (PEM, or a file holding it) and the contact it names
+    vapid_private_key: str | None = None
+    vapid_subject: str = "mailto:noreply@skolit.local"
+    #: subscriptions' endpoints over plain http are refused unless this is set (the local sinks, tests)
+    webpush_allow_http: bool = False
+    #: FCM HTTP v1 (providers/fcm.py): the service account's JSON key file; the API's base URL (the sink's in tests)
+    fcm_service_account_file: str | None = None
+    fcm_url: str = "https://fcm.googleapis.com"
+    #: the bearer token of the bounce webhook (POST /providers/email/bounces); unset: the gateways' callback token
+    bounce_token: str | None = None
+    #: the envelope sender bounces go back to, as VERP: ``bounces@example.se`` sends as ``bounces+<reference>@example.se``
+    smtp_bounce_address: str | None = None
 
     @classmethod
     def from_env(cls) -> NotificationSettings:
@@ -95,9 +114,25 @@ class NotificationSettings:
             http_concurrency=int(_get("HTTP_CONCURRENCY", str(d.http_concurrency))),
             reminder_days=tuple(sorted({int(x) for x in _get("REMINDER_DAYS", ",".join(map(str, d.reminder_days))).split(",") if x.strip()}, reverse=True)),
             job_interval_seconds=float(_get("JOB_INTERVAL_SECONDS", str(d.job_interval_seconds))),
+            sms_provider=_get("SMS_PROVIDER", d.sms_provider).strip().lower(),
+            elks_url=_get("46ELKS_URL", d.elks_url),
+            elks_username=os.environ.get("SKOLIT_NOTIFICATION_46ELKS_USERNAME") or None,
+            elks_password=os.environ.get("SKOLIT_NOTIFICATION_46ELKS_PASSWORD") or None,
+            elks_from=_get("46ELKS_FROM", d.elks_from),
+            vapid_private_key=os.environ.get("SKOLIT_NOTIFICATION_WEBPUSH_VAPID_PRIVATE_KEY") or None,
+            vapid_subject=_get("WEBPUSH_VAPID_SUBJECT", d.vapid_subject),
+            webpush_allow_http=_get("WEBPUSH_ALLOW_HTTP", "false").lower() in ("1", "true", "yes"),
+            fcm_service_account_file=os.environ.get("SKOLIT_NOTIFICATION_FCM_SERVICE_ACCOUNT_FILE") or None,
+            fcm_url=_get("FCM_URL", d.fcm_url),
+            bounce_token=os.environ.get("SKOLIT_NOTIFICATION_BOUNCE_TOKEN") or None,
+            smtp_bounce_address=os.environ.get("SKOLIT_NOTIFICATION_SMTP_BOUNCE_ADDRESS") or None,
         )
 
 
+SMS_PROVIDERS = ("gateway", "46elks")
+
 NOTIFICATION = NotificationSettings.from_env()
+if NOTIFICATION.sms_provider not in SMS_PROVIDERS:
+    raise ValueError(f"SKOLIT_NOTIFICATION_SMS_PROVIDER={NOTIFICATION.sms_provider!r}: one of {', '.join(SMS_PROVIDERS)}")
 #: the keyring contact details and exports are encrypted with (services/notification/crypto.py)
 KEYS = Keyring.from_env()

@@ -341,6 +341,15 @@ ROWS: list[Row] = [
     Row("notification", "POST", "/gateways/{channel}/callbacks", everyone=401, params=(("channel", "email"),),
         body=lambda v, c: {"reference": str(v["reference"]), "status": "delivered"},
         extra=(("gateway", lambda v: {"Authorization": f"Bearer {DEV_CALLBACK_TOKEN}"}, 200),)),
+    # the real providers and the devices authenticate with a secret of their own (routes/providers.py): a signature per
+    # message in 46elks' report URL, a receipt token per push, the bounce webhook's bearer token; no user token is one
+    Row("notification", "POST", "/providers/46elks/reports/{reference}", everyone=403, params=(("reference", "1"),),
+        query=(("sig", "not-the-signature"),)),
+    Row("notification", "POST", "/push/receipts", everyone=403, body={"reference": "1", "receiptToken": "not-the-receipt-token"}),
+    Row("notification", "POST", "/providers/email/bounces", everyone=401,
+        extra=(("bounce webhook", lambda v: {"Authorization": f"Bearer {DEV_CALLBACK_TOKEN}"}, 200),)),
+    # Web Push is not configured in the test stack: nobody gets a key, signed in or not
+    Row("notification", "GET", "/push/vapid-public-key", public=True, ok=404),
     Row("notification", "POST", "/deliveries/send", own=CITY, other=CITY, body={}, serial=True),
     Row("notification", "GET", "/school-units/{school_unit_id}/unreached", own=SENDERS, other=CITY, query=(("reason", "delivery-problem"),)),
     # data protection reviews the bypass log of any school

@@ -13,13 +13,14 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.notification import domain
-from services.notification.settings import SOURCE
+from services.notification.providers import webpush
+from services.notification.settings import NOTIFICATION, SOURCE
 from services.notification.usecases import self_service
 from shared.auth import Principal, require
 from shared.http.models import Page
 from shared.http.openapi import example
 from shared.http.pages import PageRequest, page_request
-from shared.problems import documented
+from shared.problems import documented, rejected
 from shared.uow import unit_of_work
 
 router = APIRouter(tags=["me"])
@@ -106,13 +107,32 @@ class CodeIn(BaseModel):
                       examples=["042917"])
 
 
+class SubscriptionKeys(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    p256dh: str = Field(pattern=r"^[A-Za-z0-9_-]{86,88}={0,2}$", description="the browser's P-256 public key, base64url (65 bytes)")
+    auth: str = Field(pattern=r"^[A-Za-z0-9_-]{21,24}={0,2}$", description="the 16-byte authentication secret, base64url")
+
+
+class WebPushSubscription(BaseModel):
+    """What the browser's PushManager.subscribe() gives (PushSubscription.toJSON(); expirationTime is ignored)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    endpoint: str = Field(max_length=2048, pattern=r"^https?://\S+$", description="the push service's URL for this browser")
+    keys: SubscriptionKeys
+
+
 class DeviceIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     label: str = Field(min_length=1, max_length=100, pattern=r"\S", examples=["Annas iPhone"])
     platform: Platform = Field(examples=["ios"])
-    token: str = Field(min_length=8, max_length=4096, pattern=r"^\S+$", description="the push token the platform gave the app",
-                       examples=["f3b9c2d8e1a04b7f9c6d2e8a1b3f5c7d9e0a2b4c6d8e0f1a3b5c7d9e1f3a9f3a"])
+    token: str | None = Field(default=None, min_length=8, max_length=4096, pattern=r"^[^\s{]\S*$",
+                              description="the push token the platform gave the app (FCM's registration token on Android and iOS)",
+                              examples=["f3b9c2d8e1a04b7f9c6d2e8a1b3f5c7d9e0a2b4c6d8e0f1a3b5c7d9e1f3a9f3a"])
+    subscription: WebPushSubscription | None = Field(default=None, description="instead of a token, for platform web: the browser's "
+                                                     "Web Push subscription (GET /push/vapid-public-key is the key to subscribe with)")
 
 
 Me = Annotated[Principal, Depends(require())]
@@ -184,14 +204,39 @@ async def list_devices(request: Request, caller: Me, page: Annotated[PageRequest
         return page.slice(await self_service.list_devices(uow, caller, path=request.url.path))
 
 
+def device_token(body: DeviceIn) -> str:
+    """The token kept for the device: the app's push token, or the browser's subscription as compact JSON (providers/webpush.py)."""
+    if (body.token is None) == (body.subscription is None):
+        raise rejected(422, "give either token (an app) or subscription (a browser's Web Push subscription)", "token")
+    if body.subscription is None:
+        assert body.token is not None
+        return body.token
+    if body.platform != "web":
+        raise rejected(422, "a Web Push subscription is for platform web", "platform")
+    if not NOTIFICATION.vapid_private_key:
+        raise rejected(422, "Web Push is not configured here: register an app's token instead", "subscription")
+    if not (body.subscription.endpoint.startswith("https://") or NOTIFICATION.webpush_allow_http):
+        raise rejected(422, "a push service's endpoint is https", "subscription.endpoint")
+    keys = body.subscription.keys
+    try:
+        given = webpush.Subscription(body.subscription.endpoint, webpush.unb64url(keys.p256dh.rstrip("=")), webpush.unb64url(keys.auth.rstrip("=")))
+    except ValueError:
+        given = None
+    sub = webpush.parse_subscription(given.token()) if given else None
+    if sub is None:
+        raise rejected(422, "keys.p256dh must be a P-256 public key (65 bytes) and keys.auth 16 bytes", "subscription.keys")
+    return sub.token()
+
+
 @router.post("/me/devices", status_code=201, summary="Register a device for push messages",
              description=f"The same token again (the app reinstalled, a retry) answers 200 with the device there, relabelled. At most "
                          f"{domain.MAX_DEVICES} devices of your own.",
              response_model=Device, responses={200: {"model": Device, "description": "This token was registered already: the device, relabelled"},
                                                **documented(403, 404, 409, 422)})
 async def add_device(request: Request, response: Response, body: DeviceIn, caller: Me) -> dict[str, Any]:
+    token = device_token(body)
     async with unit_of_work(request.app.state.pool, SOURCE) as uow:
-        device, created = await self_service.add_device(uow, caller, label=body.label.strip(), platform=body.platform, token=body.token,
+        device, created = await self_service.add_device(uow, caller, label=body.label.strip(), platform=body.platform, token=token,
                                                         path=request.url.path)
     if not created:
         response.status_code = 200

@@ -32,7 +32,7 @@ async def outgoing(conn: asyncpg.Connection, ids: list[int]) -> list[asyncpg.Rec
     return await conn.fetch(
         """
         SELECT d.id, d.person, d.channel, d.attempts, m.id AS message_id, m.message_type, m.data, o.display_name AS school,
-               coalesce(s.language, c.language, 'sv') AS language, c.key_id, c.email, c.mobile
+               coalesce(s.language, c.language, 'sv') AS language, c.key_id, c.email, c.mobile, c.email_undeliverable
         FROM delivery d JOIN message m ON m.id = d.message_id
         LEFT JOIN organisation o ON o.id = m.school_unit
         LEFT JOIN recipient_setting s ON s.person = d.person

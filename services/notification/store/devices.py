@@ -102,6 +102,12 @@ async def record_sends(conn: asyncpg.Connection, ids: list[int], states: list[st
         " FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) AS u(id, state, ref, error) WHERE s.id = u.id AND s.state = 'sending'",
         ids, states, refs, errors,
     )
+    # a device's receipt may have decided the send before the sender got here: the provider's id is still worth keeping
+    await conn.execute(
+        "UPDATE device_send s SET gateway_ref = u.ref FROM unnest($1::bigint[], $2::text[]) AS u(id, ref)"
+        " WHERE s.id = u.id AND s.gateway_ref IS NULL AND u.ref IS NOT NULL",
+        ids, refs,
+    )
     await conn.execute(
         "UPDATE device dv SET last_used_at = now() FROM device_send s WHERE s.device_id = dv.id AND s.id = ANY($1::bigint[])"
         " AND s.state = 'delivered'",
@@ -143,6 +149,15 @@ async def update_send(conn: asyncpg.Connection, id: int, state: str, ref: str | 
 async def sends_of(conn: asyncpg.Connection, delivery_ids: list[int]) -> list[asyncpg.Record]:
     return await conn.fetch(
         "SELECT id, delivery_id, state, gateway_ref, last_error FROM device_send WHERE delivery_id = ANY($1::bigint[]) ORDER BY id", delivery_ids)
+
+
+async def drop_devices_of_sends(conn: asyncpg.Connection, send_ids: list[int]) -> int:
+    """The devices these sends went to: the push service or FCM said the subscription or token reaches no one any more."""
+    if not send_ids:
+        return 0
+    dropped = await conn.fetch(
+        "DELETE FROM device dv USING device_send s WHERE s.id = ANY($1::bigint[]) AND dv.id = s.device_id RETURNING dv.id", send_ids)
+    return len(dropped)
 
 
 async def lock_person(conn: asyncpg.Connection, person: UUID) -> None:

@@ -31,6 +31,8 @@ async def delivery_outcomes(uow: UnitOfWork, delivery_ids: list[int], sent: list
     await store.lock_deliveries(uow.conn, sorted(delivery_ids))
     await store.record_sends(uow.conn, [int(o.reference) for o in sent], [SEND_STATE[o.result] for o in sent],
                              [o.gateway_ref for o in sent], [o.error for o in sent])
+    # a subscription gone (Web Push 404/410) or a token no app has (FCM UNREGISTERED): no more pushes to that device
+    await store.drop_devices_of_sends(uow.conn, [int(o.reference) for o in sent if o.result == "permanent" and o.error in domain.DEVICE_GONE])
     by_delivery: dict[int, list[Any]] = {}
     for s in await store.sends_of(uow.conn, delivery_ids):
         by_delivery.setdefault(s["delivery_id"], []).append(s)

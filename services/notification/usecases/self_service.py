@@ -36,6 +36,7 @@ from services.notification.access_audit import OWN_DATA, Action, log_at
 from services.notification.crypto import KeyMissing
 from services.notification.settings import KEYS
 from services.notification.store import contacts as store
+from services.notification.providers import webpush
 from services.notification.store import devices as device_store
 from shared.auth import Principal
 from shared.privacy import vault
@@ -111,6 +112,9 @@ def channel_view(person: UUID, channel: str, row: asyncpg.Record | None, pending
 
 def device_view(person: UUID, d: asyncpg.Record) -> dict[str, Any]:
     token = _decrypt(d["key_id"], person, d["token"])
+    sub = webpush.parse_subscription(token) if token else None
+    if sub is not None:  # a browser's subscription: its endpoint's ending tells it apart
+        token = sub.endpoint
     return {"id": d["id"], "label": d["label"], "platform": d["platform"], "source": d["source"],
             "tokenEnding": domain.token_hint(token) if token else None, "createdAt": d["created_at"], "lastUsedAt": d["last_used_at"]}
 
