@@ -1,4 +1,4 @@
-# One image for all four Skolit services and the web app; the command chooses:
+# One image for all four Skolit services, the web app and the city's connector; the command chooses:
 #   docker run skolit services.catalog serve --provision      docker run skolit web
 # Production talks to a real PostgreSQL and Kafka, so no optional extras are installed.
 FROM python:3.11-slim
@@ -17,6 +17,7 @@ COPY pyproject.toml README.md ./
 COPY services/ ./services/
 COPY shared/ ./shared/
 COPY web/ ./web/
+COPY connectors/ ./connectors/
 # Install as a regular (non-editable) package, then drop the sources so the installed copy is what runs.
 RUN pip install --no-cache-dir . \
  && rm -rf /src
@@ -27,7 +28,7 @@ RUN chown skolit:skolit /app
 # Inside a container the HTTP API must listen on every interface, not the 127.0.0.1 default.
 # (The web app reads SKOLIT_WEB_HOST: docker-compose.yml and deploy/k8s/base/web.yaml set it.)
 ENV SKOLIT_HTTP_HOST=0.0.0.0
-EXPOSE 8101 8102 8103 8104 3000
+EXPOSE 8101 8102 8103 8104 8105 3000
 
 USER skolit:skolit
 

@@ -20,6 +20,7 @@ terminal); the table replaces control and formatting characters in what a sender
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 import asyncio
 import json
 import logging
@@ -30,6 +31,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from shared.production import enforce
 from shared.service import ServiceSpec
 from shared.settings import DEFAULT_DATABASE_URL, Settings
 
@@ -39,7 +41,9 @@ def _setup_logging(level: str) -> None:
 
 
 def service_main(spec: ServiceSpec, argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog=f"python -m services.{spec.name}", description=spec.title)
+    # the module that runs it: services.<name>, or connectors.ss12000 for the connector
+    module = ".".join(spec.directory.resolve().relative_to(Path(__file__).resolve().parents[1]).parts)
+    parser = argparse.ArgumentParser(prog=f"python -m {module}", description=spec.title)
     sub = parser.add_subparsers(dest="command")
     serve = sub.add_parser("serve", help="run the service (default)")
     serve.add_argument("--provision", action="store_true", help="first create role and schema with the admin DATABASE_URL")
@@ -71,9 +75,15 @@ def service_main(spec: ServiceSpec, argv: list[str] | None = None) -> int:
     od.add_argument("--note", type=_note, required=True, help="why: kept with the row (who decided, the ticket)")
     sub.add_parser("asyncapi", help="print the AsyncAPI document")
     args = parser.parse_args(argv)
+    command = args.command or "serve"
+    # In production (SKOLIT_ENV), refuse development settings before anything binds or connects, naming each
+    # (shared/production.py); `provision` only sets the role's password, so only the database is checked there.
+    if command == "serve":
+        enforce(spec.name)
+    elif command == "provision":
+        enforce(spec.name, parts=("database",))
     settings = Settings.from_env(spec.name)
     _setup_logging(settings.log_level)
-    command = args.command or "serve"
 
     if command == "asyncapi":
         from shared.asyncapi import document

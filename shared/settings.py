@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,13 +15,24 @@ CONNECTOR = "connector"
 DEFAULT_PORTS = {"assessment": 8101, "catalog": 8102, "reporting": 8103, "notification": 8104, CONNECTOR: 8105}
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:15432/skolit"
 DEFAULT_KAFKA = "127.0.0.1:19092"
-# Only for the embedded default: production sets SKOLIT_JWT_SECRET or SKOLIT_JWT_JWKS_URL.
+# Only for the embedded default: production sets SKOLIT_JWT_JWKS_URL, never SKOLIT_JWT_SECRET (shared/production.py).
 DEV_JWT_SECRET = "skolit-development-secret-not-for-production"
+#: SKOLIT_ENV's values. development (the default: `make run`, the tests) takes the development secrets above and in the
+#: services; production (docker-compose, deploy/k8s) refuses to start while any is in force (shared/production.py)
+DEVELOPMENT, PRODUCTION = "development", "production"
+ENVIRONMENTS = (DEVELOPMENT, PRODUCTION)
 
 
 def _env(name: str, default: str | None = None) -> str | None:
     value = os.environ.get(name)
     return value if value not in (None, "") else default
+
+
+def environment(env: Mapping[str, str] | None = None) -> str:
+    """SKOLIT_ENV (of ``env``, the process's environment by default) in lower case, ``development`` when unset;
+    shared/production.py refuses any value but the two."""
+    value = os.environ.get("SKOLIT_ENV") if env is None else env.get("SKOLIT_ENV")
+    return (value or DEVELOPMENT).strip().lower()
 
 
 def role_name(service: str) -> str:

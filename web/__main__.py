@@ -7,11 +7,14 @@ import os
 
 import uvicorn
 
+from shared.production import WEB, enforce
 from web.app import create_app
 from web.settings import WebSettings
 
 
 def main() -> None:
+    # First: in production (SKOLIT_ENV), refuse to start on development settings, naming each (shared/production.py)
+    enforce(WEB)
     settings = WebSettings.from_env()
     logging.basicConfig(level=os.environ.get("SKOLIT_LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s web %(message)s")
     uvicorn.run(create_app(settings), host=os.environ.get("SKOLIT_WEB_HOST", "127.0.0.1"), port=settings.port,

@@ -27,7 +27,10 @@ import pytest
 from shared.events.catalog import AppRequestDecided
 from shared.events.city import PersonUpserted
 from shared.events.envelope import WireMessage
-from shared.settings import SERVICES
+from devkit.embedded import free_port
+from devkit.process import ServiceProcess
+from shared.db import provision
+from shared.settings import CONNECTOR, SERVICES
 from tests.support.city import District
 from tests.support.kafka import eventually, send, wire
 from tests.support.prometheus import ROOT, Prometheus, scrape_config
@@ -41,6 +44,20 @@ RENDER_SCRIPT = ROOT / "deploy" / "grafana" / "render.py"
 # Alerts that must not be pending or firing on the healthy test stack once Prometheus has data. (Others may be:
 # earlier tests in the session dead-letter poison on purpose.)
 MUST_BE_QUIET = ("SkolitServiceDown", "SkolitDpaExpiryNotProcessed")
+#: what prometheus.yml scrapes: the four services and the city's connector
+SCRAPED = (*SERVICES, CONNECTOR)
+
+
+async def start_connector(stack: Stack, workdir: Path) -> ServiceProcess:
+    """The connector as `make run` starts it without an SS 12000 API: imports only, but scraped like the services."""
+    await provision(stack.admin_url, (CONNECTOR,))
+    port = free_port()
+    connector = ServiceProcess(CONNECTOR, port, stack.env_for(CONNECTOR) | {"SKOLIT_CONNECTOR_PORT": str(port)},
+                               workdir / "connector.log", argv=[sys.executable, "-m", "connectors.ss12000"])
+    connector.start()
+    # ready: the database and the broker reached, and its outbox gauges set (the outbox series below)
+    await asyncio.to_thread(connector.wait_until, lambda c: c.get("/readyz").status_code == 200, "ready", 60)
+    return connector
 
 
 def by_service(prom: Prometheus, expr: str) -> dict[str, float]:
@@ -48,17 +65,18 @@ def by_service(prom: Prometheus, expr: str) -> dict[str, float]:
 
 
 async def test_prometheus_scrapes_every_service_evaluates_the_rules_and_sees_events_flow(stack: Stack, tmp_path: Path) -> None:
+    connector = await start_connector(stack, tmp_path)
     started = time.monotonic()
-    targets = {name: f"127.0.0.1:{svc.port}" for name, svc in stack.services.items()}
+    targets = {name: f"127.0.0.1:{svc.port}" for name, svc in stack.services.items()} | {CONNECTOR: f"127.0.0.1:{connector.port}"}
     prom = Prometheus(tmp_path / "prometheus", scrape_config(targets, interval="1s"))
     prom.start()
     try:
-        # Every service is a target and answers its scrape.
+        # Every service and the connector is a target and answers its scrape.
         async def all_up() -> dict[str, float] | None:
             up = by_service(prom, 'up{job="skolit"}')
-            return up if up == {name: 1.0 for name in SERVICES} else None
+            return up if up == {name: 1.0 for name in SCRAPED} else None
 
-        up = await eventually(all_up, timeout=20, interval=0.5, what=f"up == 1 for {sorted(SERVICES)}")
+        up = await eventually(all_up, timeout=20, interval=0.5, what=f"up == 1 for {sorted(SCRAPED)}")
         print(f"up: {up}")
 
         # The rules file is loaded, and every rule has been evaluated without an error.
@@ -69,7 +87,7 @@ async def test_prometheus_scrapes_every_service_evaluates_the_rules_and_sees_eve
 
         groups = await eventually(rules_evaluated, timeout=20, interval=0.5, what="every rule evaluated with health ok")
         rules = [r for g in groups for r in g["rules"]]
-        assert [g["name"] for g in groups] == ["skolit"]
+        assert [g["name"] for g in groups] == ["skolit", "skolit-connector"]
         assert all(not r.get("lastError") for r in rules), [(r["name"], r["lastError"]) for r in rules if r.get("lastError")]
         print(f"rules: {len(rules)} in group(s) {[g['name'] for g in groups]}, all health ok")
 
@@ -85,15 +103,15 @@ async def test_prometheus_scrapes_every_service_evaluates_the_rules_and_sees_eve
         consumed = await eventually(consumed_everywhere, timeout=40, interval=1.0, what="increase of consumed events in every service")
         print(f"increase(skolit_events_consumed_total) over 1m: {consumed}")
 
-        # The series the dashboard and the alerts read exist for every service.
-        for name, expr in (
-            ("outbox age", "count by (service) (skolit_outbox_oldest_unpublished_age_seconds)"),
-            ("outbox backlog", "count by (service) (skolit_outbox_backlog)"),
-            ("http", "count by (service) (skolit_http_request_duration_seconds_count)"),
-            ("consumer lag", "count by (service) (skolit_consumer_lag)"),
+        # The series the dashboard and the alerts read exist for every service (the connector consumes nothing: no lag).
+        for name, expr, expected in (
+            ("outbox age", "count by (service) (skolit_outbox_oldest_unpublished_age_seconds)", SCRAPED),
+            ("outbox backlog", "count by (service) (skolit_outbox_backlog)", SCRAPED),
+            ("http", "count by (service) (skolit_http_request_duration_seconds_count)", SCRAPED),
+            ("consumer lag", "count by (service) (skolit_consumer_lag)", SERVICES),
         ):
             present = by_service(prom, expr)
-            assert set(present) == set(SERVICES), f"{name}: {expr} has series for {sorted(present)}"
+            assert set(present) == set(expected), f"{name}: {expr} has series for {sorted(present)}"
         # The scheduled jobs' own `job` label is stored as exported_job: the label the job alerts select on.
         dpa = prom.query('skolit_job_last_success_timestamp_seconds{service="catalog", exported_job="dpa-expiry"}')
         assert len(dpa) == 1, f"catalog's dpa-expiry job, as the alert selects it: {dpa}"
@@ -121,6 +139,7 @@ async def test_prometheus_scrapes_every_service_evaluates_the_rules_and_sees_eve
             assert time.monotonic() - started < 60, f"took {time.monotonic() - started:.0f}s; keep this test under a minute"
     finally:
         prom.stop()
+        connector.stop()
 
 
 # ---------------------------------------------------------------------------------------------- rendering

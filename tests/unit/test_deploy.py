@@ -19,7 +19,7 @@ import pytest
 
 import yaml  # pyyaml is in the dev extra: a missing module must fail, not skip
 
-from shared.settings import DEFAULT_PORTS, SERVICES  # noqa: E402
+from shared.settings import CONNECTOR, DEFAULT_PORTS, SERVICES  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -56,8 +56,10 @@ def environment(service: dict) -> dict[str, str]:
 
 
 def interpolate(value: str) -> str:
-    """Resolve compose ``${NAME:-default}`` / ``${NAME-default}`` to the default, as with an empty .env."""
-    return re.sub(r"\$\{[A-Za-z_][A-Za-z0-9_]*(?::?-([^}]*))?\}", lambda m: m.group(1) or "", value)
+    """Resolve compose ``${NAME:-default}`` / ``${NAME-default}`` to the default, as with an empty .env, and a required
+    ``${NAME:?message}`` (a secret .env must give: docker-compose.yml commits none) to its name, standing in for it."""
+    return re.sub(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?([-?])([^}]*))?\}",
+                  lambda m: m.group(1) if m.group(2) == "?" else m.group(3) or "", value)
 
 
 def as_argv(command: object) -> list[str]:
@@ -178,7 +180,11 @@ def env_names_read_by_settings(service: str) -> set[str]:
     return names
 
 
-SKOLIT = [pytest.param(name, id=name) for name in SERVICES]
+#: the Skolit processes with a database, Kafka and an API: the four services and the SS 12000 connector
+PROCESSES = (*SERVICES, CONNECTOR)
+SKOLIT = [pytest.param(name, id=name) for name in PROCESSES]
+#: the module each runs as (python -m <module>)
+MODULES = {**{s: f"services.{s}" for s in SERVICES}, CONNECTOR: "connectors.ss12000"}
 
 
 # ---------------------------------------------------------------- settings.py as the reference
@@ -200,16 +206,16 @@ def test_settings_reader_finds_the_documented_variables() -> None:
 
 def test_compose_has_every_part(compose: dict) -> None:
     services = compose["services"]
-    for name in (*SERVICES, "postgres", "kafka", "prometheus"):
+    for name in (*PROCESSES, "postgres", "kafka", "prometheus"):
         assert name in services, f"docker-compose.yml lacks the {name} service"
 
 
 def test_skolit_services_share_one_build_of_the_repository_dockerfile(compose: dict) -> None:
-    builds = [normalised_build(compose["services"][name]) for name in SERVICES]
+    builds = [normalised_build(compose["services"][name]) for name in PROCESSES]
     assert all(b is not None for b in builds), "every Skolit service is built from the Dockerfile"
     assert all(b == builds[0] for b in builds), f"the services use different builds: {builds}"
-    images = {compose["services"][name].get("image") for name in SERVICES}
-    assert len(images) == 1, f"one image for all four services, not {images}"
+    images = {compose["services"][name].get("image") for name in PROCESSES}
+    assert len(images) == 1, f"one image for the four services and the connector, not {images}"
     dockerfile = (ROOT / builds[0]["context"] / builds[0]["dockerfile"]).resolve()
     assert dockerfile == DOCKERFILE.resolve() and dockerfile.is_file()
 
@@ -220,7 +226,7 @@ def test_service_runs_its_own_module(compose: dict, name: str) -> None:
     entrypoint = as_argv(service.get("entrypoint")) or exec_form("ENTRYPOINT")
     command = as_argv(service.get("command")) or exec_form("CMD")
     argv = entrypoint + command
-    assert argv[:3] == ["python", "-m", f"services.{name}"], argv
+    assert argv[:3] == ["python", "-m", MODULES[name]], argv
     # serve (the default) or serve --provision, never a one-shot command like migrate
     assert argv[3:4] in ([], ["serve"]), argv
 
@@ -278,7 +284,11 @@ def test_service_healthcheck_asks_its_own_readyz(compose: dict, name: str) -> No
 
 @pytest.mark.parametrize("name", SKOLIT)
 def test_service_environment_is_only_what_settings_reads(compose: dict, name: str) -> None:
-    known = env_names_read_by_settings(name)
+    # production needs the service's own secrets too (the key vault's, notification's, reporting's): what its process
+    # reads in shared/ and services/<name>/, found as the Kubernetes manifests' test finds it
+    from tests.unit.test_k8s_manifests import env_names_read
+
+    known = env_names_read_by_settings(name) | env_names_read(name)
     unknown = sorted(set(environment(compose["services"][name])) - known)
     assert not unknown, f"{name} sets variables shared/settings.py does not read: {unknown}"
 
@@ -319,21 +329,38 @@ def test_kafka_is_apache_kafka_in_kraft_mode(compose: dict) -> None:
 def test_service_logs_in_to_kafka_as_its_own_user(compose: dict, name: str) -> None:
     """Compose's Kafka takes only SASL logins on the listener the services use (docs/decisions/0019-kafka-security.md);
     each service logs in as its own SCRAM user (the principal of deploy/kafka/acls.txt), made by kafka-users before it starts."""
-    from devkit.kafka.acls import accesses, principal
+    from devkit.kafka.acls import CITY, accesses, principal
 
     services = compose["services"]
     env = environment(services[name])
+    # the connector publishes the city's events: it is the city's principal (what devkit/kafka/acls.py grants it)
+    user = CITY if name == CONNECTOR else principal(name)
     kafka = environment(services["kafka"])
     protocols = dict(item.split(":") for item in kafka["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"].split(","))
     listener = next(entry.split("://")[0] for entry in kafka["KAFKA_ADVERTISED_LISTENERS"].split(",") if entry.endswith(env["KAFKA_BOOTSTRAP_SERVERS"]))
     assert protocols[listener] in ("SASL_PLAINTEXT", "SASL_SSL") and env["KAFKA_SECURITY_PROTOCOL"] == protocols[listener]
     assert env["KAFKA_SASL_MECHANISM"] == kafka[f"KAFKA_LISTENER_NAME_{listener}_SASL_ENABLED_MECHANISMS"] == "SCRAM-SHA-512"
-    assert env["KAFKA_SASL_USERNAME"] == principal(name)
-    assert interpolate(env["KAFKA_SASL_PASSWORD"]), "a password (a development default, overridable)"
-    users = dict(pair.split("=", 1) for pair in environment(services["kafka-users"])["USERS"].split())
+    assert env["KAFKA_SASL_USERNAME"] == user
+    assert interpolate(env["KAFKA_SASL_PASSWORD"]), "a password (from .env)"
+    users = dict(pair.split("=", 1) for pair in interpolate(environment(services["kafka-users"])["USERS"]).split())
     assert sorted(users) == sorted(a.principal for a in accesses()), "kafka-users makes every principal of the ACLs"
-    assert users[principal(name)] == env["KAFKA_SASL_PASSWORD"], "the password the service logs in with"
+    assert users[user] == interpolate(env["KAFKA_SASL_PASSWORD"]), "the password the service logs in with"
     assert (services[name]["depends_on"].get("kafka-users") or {}).get("condition") == "service_completed_successfully"
+
+
+def test_the_connector_runs_alone_with_the_citys_api_from_env(compose: dict) -> None:
+    """One container (a sync must not run twice at once): no replicas, and its fixed host port would refuse a second.
+    The SS 12000 settings come from .env, the client secret never with a default; no key vault key (it seals nothing)."""
+    service = compose["services"][CONNECTOR]
+    assert (service.get("deploy") or {}).get("replicas", 1) == 1 and "scale" not in service
+    assert (DEFAULT_PORTS[CONNECTOR], DEFAULT_PORTS[CONNECTOR]) in published_ports(service)
+    env = environment(service)
+    for name in ("SKOLIT_SS12000_URL", "SKOLIT_SS12000_TOKEN_URL", "SKOLIT_SS12000_CLIENT_ID", "SKOLIT_SS12000_CLIENT_SECRET",
+                 "SKOLIT_SS12000_WEBHOOK_URL", "SKOLIT_SS12000_PAGE_SIZE", "SKOLIT_SS12000_SYNC_SECONDS"):
+        assert env.get(name, "").startswith("${" + name + ":"), f"{name} comes from .env"
+    assert env["SKOLIT_SS12000_CLIENT_SECRET"] == "${SKOLIT_SS12000_CLIENT_SECRET:-}", "the city's secret: no default"
+    assert "SKOLIT_KEYVAULT_MASTER_KEY" not in env
+    assert CONNECTOR in (compose["services"]["prometheus"].get("depends_on") or [])
 
 
 def test_prometheus_mounts_the_repository_config(compose: dict) -> None:
@@ -348,7 +375,7 @@ def test_prometheus_mounts_the_repository_config(compose: dict) -> None:
 # ---------------------------------------------------------------- prometheus.yml
 
 
-def test_prometheus_scrapes_exactly_the_four_services(prometheus: dict, compose: dict) -> None:
+def test_prometheus_scrapes_exactly_the_four_services_and_the_connector(prometheus: dict, compose: dict) -> None:
     jobs = [job for job in prometheus.get("scrape_configs") or [] if job.get("job_name") == "skolit"]
     assert len(jobs) == 1, "one scrape job named skolit"
     job = jobs[0]
@@ -360,9 +387,19 @@ def test_prometheus_scrapes_exactly_the_four_services(prometheus: dict, compose:
         for target in static.get("targets") or []:
             assert target not in targets, f"{target} is scraped twice"
             targets[target] = (static.get("labels") or {}).get("service")
-    assert targets == {f"{name}:{DEFAULT_PORTS[name]}": name for name in SERVICES}
+    assert targets == {f"{name}:{DEFAULT_PORTS[name]}": name for name in PROCESSES}
     for target in targets:
         assert target.split(":")[0] in compose["services"], target
+
+
+def test_every_scraped_process_is_missed_when_it_is_not_scraped(prometheus: dict) -> None:
+    """SkolitServiceDown fires for a target that answers badly (up == 0) and for one that is not scraped at all
+    (absent): the absent() clauses name every service prometheus.yml scrapes, the connector included."""
+    rules = yaml.safe_load((PROMETHEUS_FILE.parent / "rules" / "skolit.rules.yml").read_text(encoding="utf-8"))
+    (down,) = [r for g in rules["groups"] for r in g["rules"] if r.get("alert") == "SkolitServiceDown"]
+    absent = set(re.findall(r'absent\(up\{job="skolit", service="([a-z]+)"\}\)', down["expr"]))
+    scraped = {(s.get("labels") or {}).get("service") for job in prometheus["scrape_configs"] for s in job.get("static_configs") or []}
+    assert absent == scraped == set(PROCESSES), (sorted(absent), sorted(scraped))
 
 
 # ---------------------------------------------------------------- Dockerfile

@@ -31,7 +31,7 @@ import yaml
 
 from shared import db as shared_db
 from shared.limits import PATH_LIMITS
-from shared.settings import DEFAULT_PORTS, DEV_JWT_SECRET, SERVICES, Settings, role_name
+from shared.settings import CONNECTOR, DEFAULT_PORTS, DEV_JWT_SECRET, SERVICES, Settings, role_name
 from shared.topics import BY_NAME, DLQ_PARTITIONS, MAX_EVENT_BYTES, MAX_MESSAGE_BYTES, TOPIC_CONFIGS, all_topic_names
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,7 +49,13 @@ OPERATOR_KINDS = {
     ("kafka.strimzi.io/v1beta2", "KafkaUser"),
     ("postgresql.cnpg.io/v1", "Cluster"),
 }
-SECRET_LOOKING = re.compile(r"PASSWORD|TOKEN|SECRET|KEYS?$|CREDENTIAL", re.IGNORECASE)
+# a URL is an address, not a secret (SKOLIT_SS12000_TOKEN_URL: the OAuth2 token endpoint); its password is checked below
+SECRET_LOOKING = re.compile(r"PASSWORD|TOKEN(?!_URL$)|SECRET|KEYS?$|CREDENTIAL", re.IGNORECASE)
+#: every Skolit process with a database, Kafka and an API: the four services and the SS 12000 connector
+PROCESSES = (*SERVICES, CONNECTOR)
+#: the module each runs as (python -m <module>), and the KafkaUser it logs in as: the connector publishes the city's events
+MODULES = {**{s: f"services.{s}" for s in SERVICES}, CONNECTOR: "connectors.ss12000"}
+KAFKA_USERS = {**{s: f"skolit-{s}" for s in SERVICES}, CONNECTOR: "skolit-city"}
 
 
 # ---------------------------------------------------------------- a small Kustomize
@@ -278,7 +284,8 @@ def postgres_cluster(resources: list[dict]) -> dict:
 
 def _runtime_sources(service: str) -> list[Path]:
     # shared/ is runtime only: the development tooling (make run, the embedded servers, the CLIs) is in devkit/
-    return sorted((ROOT / "shared").rglob("*.py")) + sorted((ROOT / "services" / service).rglob("*.py"))
+    own = ROOT / "connectors" if service == CONNECTOR else ROOT / "services" / service
+    return sorted((ROOT / "shared").rglob("*.py")) + sorted(own.rglob("*.py"))
 
 
 def _is_environ_read(func: ast.expr) -> bool:
@@ -296,21 +303,34 @@ def _template(node: ast.expr, service: str) -> str | None:
 
 
 def _helpers(tree: ast.Module) -> dict[str, str]:
-    """Functions that read ``prefix + their first argument`` from the environment: name → prefix."""
+    """Functions that read ``prefix + their first argument`` from the environment: name → prefix. Also through another
+    helper of the module (connectors/ss12000/settings.py's ``_number(name)`` reads ``_env(name)``)."""
     helpers: dict[str, str] = {}
-    for fn in ast.walk(tree):
-        if not isinstance(fn, ast.FunctionDef) or not fn.args.args:
-            continue
-        param = fn.args.args[0].arg
-        for call in ast.walk(fn):
-            if not (isinstance(call, ast.Call) and call.args and _is_environ_read(call.func)):
+    functions = [fn for fn in ast.walk(tree) if isinstance(fn, ast.FunctionDef) and fn.args.args]
+    changed = True
+    while changed:
+        changed = False
+        for fn in functions:
+            if fn.name in helpers:
                 continue
-            arg = call.args[0]
-            if isinstance(arg, ast.Name) and arg.id == param:
-                helpers[fn.name] = ""
-            elif isinstance(arg, ast.JoinedStr) and len(arg.values) == 2 and isinstance(arg.values[0], ast.Constant) \
-                    and isinstance(arg.values[1], ast.FormattedValue) and ast.unparse(arg.values[1].value) == param:
-                helpers[fn.name] = str(arg.values[0].value)
+            param = fn.args.args[0].arg
+            for call in ast.walk(fn):
+                if not (isinstance(call, ast.Call) and call.args):
+                    continue
+                through = isinstance(call.func, ast.Name) and call.func.id in helpers
+                if not (_is_environ_read(call.func) or through):
+                    continue
+                outer = helpers[call.func.id] if through else ""  # type: ignore[union-attr]
+                arg = call.args[0]
+                if isinstance(arg, ast.Name) and arg.id == param:
+                    helpers[fn.name] = outer
+                elif isinstance(arg, ast.JoinedStr) and len(arg.values) == 2 and isinstance(arg.values[0], ast.Constant) \
+                        and isinstance(arg.values[1], ast.FormattedValue) and ast.unparse(arg.values[1].value) == param:
+                    helpers[fn.name] = outer + str(arg.values[0].value)
+                else:
+                    continue
+                changed = True
+                break
     return helpers
 
 
@@ -352,10 +372,15 @@ REQUIRED_NOTIFICATION = ("SKOLIT_NOTIFICATION_KEYS", "SKOLIT_NOTIFICATION_CALLBA
 LIBPQ_VARIABLES = {"PGPASSWORD"}
 
 
+REQUIRED_CONNECTOR = ("SKOLIT_SS12000_URL", "SKOLIT_SS12000_CLIENT_ID", "SKOLIT_SS12000_CLIENT_SECRET")
+
+
 def required(service: str) -> set[str]:
     names = {*REQUIRED_EVERYWHERE, f"SKOLIT_{service.upper()}_DB_PASSWORD"}
     if service == "notification":
         names |= set(REQUIRED_NOTIFICATION)
+    if service == CONNECTOR:
+        names |= set(REQUIRED_CONNECTOR)
     return names
 
 
@@ -405,6 +430,8 @@ def environment_of(monkeypatch: pytest.MonkeyPatch):
 
 ALL_TARGETS = [pytest.param(t, id=t) for t in TARGETS]
 TARGET_SERVICE = [pytest.param(t, s, id=f"{t}-{s}") for t in TARGETS for s in SERVICES]
+#: the four services and the connector: what holds for every Deployment that runs a Skolit process with a database
+TARGET_PROCESS = [pytest.param(t, s, id=f"{t}-{s}") for t in TARGETS for s in PROCESSES]
 
 
 # ---------------------------------------------------------------- the renderer itself
@@ -455,6 +482,13 @@ def test_env_reader_finds_the_variables_the_code_reads() -> None:
     assert {"SKOLIT_CATALOG_LICENCE_NOTICE_DAYS", "SKOLIT_CATALOG_MAX_IMPORT_BYTES", "SKOLIT_CATALOG_DB_PASSWORD"} <= catalog
     assert not any(n.startswith("SKOLIT_NOTIFICATION_") for n in catalog)
     assert "SKOLIT_DATA_DIR" not in catalog, "development tools are not the service's runtime"
+    connector = env_names_read(CONNECTOR)
+    # SKOLIT_SS12000_PAGE_SIZE is read through _number(name) -> _env(name): a helper of a helper
+    assert {"SKOLIT_CONNECTOR_DB_PASSWORD", "SKOLIT_CONNECTOR_PORT", "SKOLIT_CONNECTOR_MAX_IMPORT_BYTES", "SKOLIT_SS12000_URL",
+            "SKOLIT_SS12000_CLIENT_SECRET", "SKOLIT_SS12000_CLIENT_SECRET_FILE", "SKOLIT_SS12000_PAGE_SIZE",
+            "SKOLIT_SS12000_SYNC_SECONDS", "SKOLIT_SS12000_WEBHOOK_URL", "SKOLIT_SS12000_TOKEN_URL"} <= connector
+    assert not any(n.startswith(("SKOLIT_NOTIFICATION_", "SKOLIT_CATALOG_")) for n in connector)
+    assert not any(n.startswith("SKOLIT_SS12000_") for n in catalog), "connectors/ is the connector's alone"
 
 
 # ---------------------------------------------------------------- schemas
@@ -540,7 +574,63 @@ def test_autoscaler_stays_within_the_partitions_of_the_input_topics(target: str,
     assert deployment["spec"]["replicas"] == hpa["minReplicas"], "the Deployment starts where the autoscaler would"
 
 
-@pytest.mark.parametrize(("target", "service"), TARGET_SERVICE)
+# ---------------------------------------------------------------- the SS 12000 connector
+
+
+@pytest.mark.parametrize("target", ALL_TARGETS)
+def test_the_connector_runs_as_one_replica_that_never_overlaps_another(target: str) -> None:
+    """A sync must not run twice at once: one replica, no autoscaler to add more, and a rollout that stops the old pod
+    before the new one starts (a RollingUpdate surges, or starts the new pod while the old one drains)."""
+    resources = rendered(target)
+    deployment = one(resources, "Deployment", CONNECTOR)
+    assert deployment["spec"]["replicas"] == 1
+    assert deployment["spec"]["strategy"] == {"type": "Recreate"}
+    assert not [h for h in find(resources, "HorizontalPodAutoscaler") if h["spec"]["scaleTargetRef"]["name"] == CONNECTOR]
+    pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
+    selecting = [d["metadata"]["name"] for d in find(resources, "Deployment")
+                 if d["spec"]["selector"]["matchLabels"].items() <= pod_labels.items()]
+    assert selecting == [CONNECTOR], "no other workload runs connector pods"
+
+    svc = one(resources, "Service", CONNECTOR)
+    assert svc["spec"]["selector"].items() <= pod_labels.items(), "the Service must select the pod"
+    (port,) = svc["spec"]["ports"]
+    assert port["port"] == DEFAULT_PORTS[CONNECTOR] and port_number(main_container(deployment), port["targetPort"]) == DEFAULT_PORTS[CONNECTOR]
+
+
+@pytest.mark.parametrize("target", ALL_TARGETS)
+def test_the_connectors_kafka_user_writes_what_it_produces_and_reads_nothing(target: str) -> None:
+    """It logs in as the city's KafkaUser: Write on every topic of the events it produces (the idempotent producer needs
+    no more, KIP-679), and no Read or group: it consumes nothing."""
+    from connectors.ss12000.app import SPEC
+
+    assert not SPEC.all_handlers().topics, "the connector consumes no topic"
+    produced = {model.TOPIC for model in SPEC.produces}
+    user = one(rendered(target), "KafkaUser", KAFKA_USERS[CONNECTOR])
+    acls = user["spec"]["authorization"]["acls"]
+    writes = {a["resource"]["name"] for a in acls if a["resource"]["type"] == "topic" and a["resource"]["patternType"] == "literal"
+              and "Write" in a["operations"]}
+    assert produced and produced <= writes, f"skolit-city may not write {sorted(produced - writes)}"
+    assert not [a for a in acls if "Read" in a["operations"] or a["resource"]["type"] == "group"], "it reads nothing"
+    describe = [a for a in acls if a["operations"] == ["Describe"]]
+    assert [(a["resource"]["name"], a["resource"]["patternType"]) for a in describe] == [("skolit.", "prefixed")], "wait-for-topics lists them"
+
+
+def test_the_connectors_settings_resolve_to_the_citys_api_not_to_nothing(environment_of) -> None:
+    from connectors.ss12000.settings import Ss12000Settings
+
+    for target in TARGETS:
+        resources = rendered(target)
+        env = container_env(resources, main_container(one(resources, "Deployment", CONNECTOR)))
+        environment_of(env)
+        settings = Ss12000Settings.from_env()
+        assert settings.configured, "SKOLIT_SS12000_URL: without it the connector serves the imports only"
+        for url in (settings.url or "", settings.token_endpoint, settings.webhook_url or ""):
+            assert url.startswith("https://"), url
+        assert settings.client_id and settings.client_secret == secret_placeholder("skolit-ss12000", "client-secret")
+        assert "SKOLIT_KEYVAULT_MASTER_KEY" not in env, "it seals no person id: the master key stays with the services"
+
+
+@pytest.mark.parametrize(("target", "service"), TARGET_PROCESS)
 def test_probes_ask_the_service_on_its_port(target: str, service: str) -> None:
     container = main_container(one(rendered(target), "Deployment", service))
     (port,) = container["ports"]
@@ -565,21 +655,21 @@ def _dockerfile_entrypoint() -> list[str]:
     return json.loads(lines[-1].split(None, 1)[1])
 
 
-@pytest.mark.parametrize(("target", "service"), TARGET_SERVICE)
+@pytest.mark.parametrize(("target", "service"), TARGET_PROCESS)
 def test_commands_are_the_compose_command_with_provisioning_split_off(target: str, service: str) -> None:
     deployment = one(rendered(target), "Deployment", service)
     compose = _compose_command(service)
     assert _dockerfile_entrypoint() == ["python", "-m"]
     container = main_container(deployment)
     assert "command" not in container, "the image's ENTRYPOINT (python -m) stays"
-    assert container["args"] == [a for a in compose if a != "--provision"] == [f"services.{service}", "serve"]
+    assert container["args"] == [a for a in compose if a != "--provision"] == [MODULES[service], "serve"]
     # compose's `serve --provision`: here an init container runs `provision` before the service starts
     assert "--provision" in compose
     provision = init_container(deployment, "provision")
-    assert "command" not in provision and provision["args"] == [f"services.{service}", "provision"]
+    assert "command" not in provision and provision["args"] == [MODULES[service], "provision"]
 
 
-@pytest.mark.parametrize(("target", "service"), TARGET_SERVICE)
+@pytest.mark.parametrize(("target", "service"), TARGET_PROCESS)
 def test_one_image_with_a_fixed_tag(target: str, service: str) -> None:
     resources = rendered(target)
     images = {c["image"] for d in find(resources, "Deployment") for c in all_containers(d)}
@@ -599,7 +689,7 @@ def _uvicorn_drain_seconds() -> float:
     raise AssertionError("shared/cli.py passes no timeout_graceful_shutdown to uvicorn")
 
 
-@pytest.mark.parametrize(("target", "service"), TARGET_SERVICE)
+@pytest.mark.parametrize(("target", "service"), TARGET_PROCESS)
 def test_pods_get_time_to_drain(target: str, service: str) -> None:
     spec = one(rendered(target), "Deployment", service)["spec"]["template"]["spec"]
     pre_stop = main_container(one(rendered(target), "Deployment", service))["lifecycle"]["preStop"]["exec"]["command"]
@@ -617,7 +707,7 @@ def _dockerfile_uid() -> int:
     return int(match.group(1))
 
 
-@pytest.mark.parametrize(("target", "service"), TARGET_SERVICE)
+@pytest.mark.parametrize(("target", "service"), TARGET_PROCESS)
 def test_pods_run_unprivileged_with_a_read_only_root(target: str, service: str) -> None:
     deployment = one(rendered(target), "Deployment", service)
     spec = deployment["spec"]["template"]["spec"]
@@ -634,7 +724,7 @@ def test_pods_run_unprivileged_with_a_read_only_root(target: str, service: str) 
         assert "emptyDir" in volumes[mounts["/tmp"]], f"{c['name']}: a writable /tmp"
 
 
-@pytest.mark.parametrize(("target", "service"), TARGET_SERVICE)
+@pytest.mark.parametrize(("target", "service"), TARGET_PROCESS)
 def test_resources_requested_and_limited(target: str, service: str) -> None:
     deployment = one(rendered(target), "Deployment", service)
     for c in all_containers(deployment):
@@ -649,7 +739,7 @@ def test_resources_requested_and_limited(target: str, service: str) -> None:
     assert quantity(main["limits"]["cpu"]) <= 1
 
 
-@pytest.mark.parametrize(("target", "service"), TARGET_SERVICE)
+@pytest.mark.parametrize(("target", "service"), TARGET_PROCESS)
 def test_prometheus_scrapes_the_metrics_port(target: str, service: str) -> None:
     template = one(rendered(target), "Deployment", service)["spec"]["template"]
     annotations = template["metadata"]["annotations"]
@@ -674,7 +764,7 @@ def service_link_names(service_name: str, ports: list[dict]) -> set[str]:
     return names
 
 
-@pytest.mark.parametrize(("target", "service"), TARGET_SERVICE)
+@pytest.mark.parametrize(("target", "service"), TARGET_PROCESS)
 def test_service_links_cannot_shadow_a_setting(target: str, service: str) -> None:
     resources = rendered(target)
     spec = one(resources, "Deployment", service)["spec"]["template"]["spec"]
@@ -688,7 +778,7 @@ def test_service_links_cannot_shadow_a_setting(target: str, service: str) -> Non
     assert f"SKOLIT_{service.upper()}_PORT" in service_link_names(f"skolit-{service}", [{"port": 1}]) & read
 
 
-@pytest.mark.parametrize(("target", "service"), TARGET_SERVICE)
+@pytest.mark.parametrize(("target", "service"), TARGET_PROCESS)
 def test_every_variable_set_is_read_and_every_required_one_is_set(target: str, service: str) -> None:
     resources = rendered(target)
     deployment = one(resources, "Deployment", service)
@@ -707,7 +797,7 @@ def test_every_variable_set_is_read_and_every_required_one_is_set(target: str, s
     assert "PGPASSWORD" not in main, "the superuser's password stays in the provision step"
 
 
-@pytest.mark.parametrize(("target", "service"), TARGET_SERVICE)
+@pytest.mark.parametrize(("target", "service"), TARGET_PROCESS)
 def test_settings_resolve_to_the_cluster_not_to_development_defaults(target: str, service: str, environment_of) -> None:
     resources = rendered(target)
     deployment = one(resources, "Deployment", service)
@@ -733,18 +823,19 @@ def test_settings_resolve_to_the_cluster_not_to_development_defaults(target: str
     assert kafka["spec"]["kafka"]["authorization"]["type"] == "simple", "the KafkaUsers' ACLs are enforced"
     # it logs in as its own KafkaUser, whose password the User Operator keeps in <secretPrefix><user>, and trusts the cluster CA
     security = settings.kafka_security
-    assert (security.protocol, security.sasl_mechanism, security.username) == ("SASL_SSL", "SCRAM-SHA-512", f"skolit-{service}")
+    kafka_user = KAFKA_USERS[service]
+    assert (security.protocol, security.sasl_mechanism, security.username) == ("SASL_SSL", "SCRAM-SHA-512", kafka_user)
     prefix = kafka["spec"]["entityOperator"]["userOperator"].get("secretPrefix", "")
-    user = one(resources, "KafkaUser", f"skolit-{service}")
+    user = one(resources, "KafkaUser", kafka_user)
     assert user["spec"]["authentication"]["type"] == "scram-sha-512" and user["metadata"]["labels"]["strimzi.io/cluster"] == name
-    assert secret_refs(container)["KAFKA_SASL_PASSWORD"] == (f"{prefix}skolit-{service}", "password")
-    assert security.password == secret_placeholder(f"{prefix}skolit-{service}", "password")
+    assert secret_refs(container)["KAFKA_SASL_PASSWORD"] == (f"{prefix}{kafka_user}", "password")
+    assert security.password == secret_placeholder(f"{prefix}{kafka_user}", "password")
     mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
     volumes = {v["name"]: v for v in deployment["spec"]["template"]["spec"]["volumes"]}
     ca = [v for v in volumes.values() if (v.get("secret") or {}).get("secretName") == f"{name}-cluster-ca-cert"]
     assert len(ca) == 1 and security.cafile == f"{mounts[ca[0]['name']]}/ca.crt", "KAFKA_SSL_CAFILE is the mounted cluster CA"
     wait = init_container(deployment, "wait-for-topics")
-    assert secret_refs(wait)["KAFKA_SASL_PASSWORD"] == (f"{prefix}skolit-{service}", "password"), "the init container logs in too"
+    assert secret_refs(wait)["KAFKA_SASL_PASSWORD"] == (f"{prefix}{kafka_user}", "password"), "the init container logs in too"
 
     assert settings.http_host == "0.0.0.0" and settings.http_port == DEFAULT_PORTS[service]
     assert settings.jwt_secret is None and settings.jwt_secret != DEV_JWT_SECRET, "RS256 from the city's JWKS"
@@ -787,7 +878,7 @@ def test_no_secret_values_in_the_manifests() -> None:
     from services.notification import crypto
     from services.notification.settings import DEV_CALLBACK_TOKEN
 
-    for dev_value in (DEV_JWT_SECRET, DEV_CALLBACK_TOKEN, crypto.DEV_KEYS.split(":", 1)[1], *(f"skolit-{s}-dev" for s in SERVICES)):
+    for dev_value in (DEV_JWT_SECRET, DEV_CALLBACK_TOKEN, crypto.DEV_KEYS.split(":", 1)[1], *(f"skolit-{s}-dev" for s in PROCESSES)):
         assert dev_value not in text, f"a development secret is in deploy/k8s/: {dev_value}"
     for target in TARGETS:
         resources = rendered(target)
@@ -950,7 +1041,7 @@ def test_wait_for_topics_waits_for_every_declared_topic(monkeypatch: pytest.Monk
         resources = rendered(target)
         script_map = one(resources, "ConfigMap", "skolit-wait-for-topics")
         assert script_map["data"]["wait_for_topics.py"] == (BASE / "wait_for_topics.py").read_text(encoding="utf-8")
-        for service in SERVICES:
+        for service in PROCESSES:
             deployment = one(resources, "Deployment", service)
             wait = init_container(deployment, "wait-for-topics")
             assert wait["command"] == ["python", "/opt/skolit/wait_for_topics.py"]
@@ -973,6 +1064,7 @@ def test_postgres_is_one_highly_available_cluster_with_room_for_every_connection
     assert "managed" not in cluster, "roles belong to `provision` (docs/decisions/0008)"
     pool_max = inspect.signature(shared_db.create_pool).parameters["max_size"].default
     peak = sum(one(resources, "HorizontalPodAutoscaler", s)["spec"]["maxReplicas"] * pool_max for s in SERVICES)
+    peak += one(resources, "Deployment", CONNECTOR)["spec"]["replicas"] * pool_max  # no autoscaler: it stays at one
     # provision steps, rebuild / dlq-reprocess (a pool of 2), CloudNativePG's own and the reserved slots
     headroom = 20
     max_connections = int(cluster["postgresql"]["parameters"]["max_connections"])
@@ -992,6 +1084,7 @@ def test_decision_0008_records_the_postgres_choice() -> None:
 def test_national_scales_beyond_the_city_only_as_far_as_partitions_allow() -> None:
     city, national = rendered("city"), rendered("national")
     assert city == rendered("base"), "the city overlay is the base as it is"
+    assert one(national, "Deployment", CONNECTOR) == one(city, "Deployment", CONNECTOR), "the connector stays one replica at any scale"
     for service in SERVICES:
         c_hpa = one(city, "HorizontalPodAutoscaler", service)["spec"]
         n_hpa = one(national, "HorizontalPodAutoscaler", service)["spec"]
