@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from devkit import privacy_map as datamap
-from shared.settings import SERVICES
+from shared.settings import CONNECTOR, SERVICES
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "privacy.md"
@@ -43,8 +43,8 @@ def test_docs_privacy_md_is_the_generators_output() -> None:
         "docs/privacy.md is stale: run python -m devkit.privacy_map --write docs/privacy.md"
 
 
-def test_the_map_covers_the_four_services_and_is_consistent() -> None:
-    assert [s.schema for s in datamap.SERVICES] == list(SERVICES)
+def test_the_map_covers_the_four_services_and_the_connector_and_is_consistent() -> None:
+    assert [s.schema for s in datamap.SERVICES] == [*SERVICES, CONNECTOR]
     assert datamap.inconsistencies() == []
     assert datamap.problems(as_database()) == []
 
