@@ -47,6 +47,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, Protocol, TypeVar
@@ -76,19 +77,40 @@ Handler = Callable[[asyncpg.Connection, Envelope[Any]], Awaitable[None]]
 E = TypeVar("E", bound=Event)
 
 
+#: the callbacks to run once the batch being applied has committed (see ``after_commit``)
+_AFTER_COMMIT: ContextVar[list[Callable[[], None]] | None] = ContextVar("skolit_after_commit", default=None)
+
+
+def after_commit(callback: Callable[[], None]) -> None:
+    """Run ``callback`` once the batch a handler is applying has committed, and not at all if it rolls back: for what a
+    handler does in its own process beside the database, e.g. telling a cache that its table changed (shared/city/markings.py)
+    only when the change is there to be read. Outside a batch, at once."""
+    pending = _AFTER_COMMIT.get()
+    if pending is None:
+        callback()
+    elif callback not in pending:
+        pending.append(callback)
+
+
 @dataclass(frozen=True)
 class Statement(Generic[E]):
     """A handler that is one SQL statement whose arguments come from the event. Applied alone it is one
-    ``execute``; a run of such events in a batch is one ``executemany`` (asyncpg pipelines the rows)."""
+    ``execute``; a run of such events in a batch is one ``executemany`` (asyncpg pipelines the rows). ``then``, if
+    given, runs once the batch has committed (``after_commit``)."""
 
     sql: str
     arguments: Callable[[Envelope[E]], Sequence[Any]]
+    then: Callable[[], None] | None = None
 
     async def __call__(self, conn: asyncpg.Connection, env: Envelope[E]) -> None:
         await conn.execute(self.sql, *self.arguments(env))
+        if self.then is not None:
+            after_commit(self.then)
 
     async def many(self, conn: asyncpg.Connection, envs: Sequence[Envelope[E]]) -> None:
         await conn.executemany(self.sql, [tuple(self.arguments(e)) for e in envs])
+        if self.then is not None:
+            after_commit(self.then)
 
 TRANSIENT = (
     OSError,
@@ -326,10 +348,19 @@ class BatchProcessor:
                 await asyncio.sleep(delay)
 
     async def _apply(self, batch: list[Decoded], reprocess: bool) -> dict[str, int]:
+        committed: list[Callable[[], None]] = []
+        token = _AFTER_COMMIT.set(committed)
         try:
-            return await self._apply_at_once(batch, reprocess)
-        except _OneByOne:
-            return await self._apply_one_by_one(batch, reprocess)
+            try:
+                outcome = await self._apply_at_once(batch, reprocess)
+            except _OneByOne:
+                committed.clear()  # that transaction rolled back; the batch is applied again, one event at a time
+                outcome = await self._apply_one_by_one(batch, reprocess)
+        finally:
+            _AFTER_COMMIT.reset(token)
+        for callback in committed:  # only here: the transaction committed (an exception above skips them)
+            callback()
+        return outcome
 
     async def _apply_at_once(self, batch: list[Decoded], reprocess: bool) -> dict[str, int]:
         """The whole batch without savepoints; raises _OneByOne (the transaction rolled back) if a handler rejects an event."""

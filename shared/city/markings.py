@@ -10,19 +10,26 @@ as a field, inside a text, in an audit entry's detail — becomes ``protected-id
 caller's own (everyone may see their own data).
 
 One filter at the edge rather than a rule per field, so a field added later cannot forget it. It costs a
-scan of the answer and, when it holds UUIDs, one indexed lookup. If that lookup fails, the answer is
-withheld (503), never sent unfiltered.
+scan of the answer for UUIDs and a look-up in the set of protected persons, which each process keeps in memory
+(``ProtectedPersons``, a few percent of a city's persons): read again as soon as this process has committed a change
+of marking (shared/city/replica.py ``markings_changed``, after the batch's commit) and at least every
+``SKOLIT_MARKINGS_REFRESH_SECONDS`` (1 s), for the markings another replica of the service applied. It was one
+database query per answer, as costly as the answer's own (issue 24's profile of the catalogue search). If the set
+cannot be read, the answer is withheld (503), never sent unfiltered.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
 import re
+import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from uuid import UUID
 
-from shared.city.replica import protected_persons
+from shared.city.replica import all_protected_persons, markings_generation
 from shared.problems import MEDIA_TYPE, TYPE_BASE
 
 log = logging.getLogger(__name__)
@@ -39,6 +46,37 @@ UUID_PATTERN = re.compile(rb"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-
 FILTERED_TYPES = (b"application/json", b"application/problem+json", b"text/csv")
 #: documents about the API itself, not about anyone
 UNFILTERED_PATHS = frozenset({"/openapi.json", "/docs", "/redoc", "/asyncapi.json", "/healthz", "/readyz", "/metrics"})
+
+
+#: how old the set of protected persons may be before an answer reads it again (markings another replica applied)
+REFRESH_SECONDS = float(os.environ.get("SKOLIT_MARKINGS_REFRESH_SECONDS", "1") or 1)
+
+
+class ProtectedPersons:
+    """The protected persons of this service's person table, in memory: read again when this process committed a change
+    of marking, or when the copy is older than ``refresh_seconds``. One read at a time; answers wait for it."""
+
+    def __init__(self, refresh_seconds: float = REFRESH_SECONDS) -> None:
+        self.refresh_seconds = refresh_seconds
+        self.ids: frozenset[UUID] = frozenset()
+        self._generation = -1
+        self._read_at = float("-inf")
+        self._lock = asyncio.Lock()
+
+    def _fresh(self) -> bool:
+        return self._generation == markings_generation() and time.monotonic() - self._read_at < self.refresh_seconds
+
+    async def current(self, pool: Any) -> frozenset[UUID]:
+        if self._fresh():
+            return self.ids
+        async with self._lock:
+            if not self._fresh():
+                # taken before the read: a change committed while it runs moves the generation, so the next answer reads again
+                generation, started = markings_generation(), time.monotonic()
+                async with pool.acquire() as conn:
+                    self.ids = await all_protected_persons(conn)
+                self._generation, self._read_at = generation, started
+        return self.ids
 
 
 def ids_in(body: bytes) -> set[UUID]:
@@ -58,6 +96,7 @@ class HideProtectedIdentities:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self.protected = ProtectedPersons()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # HEAD carries no body to filter (and must keep GET's Content-Length)
@@ -107,8 +146,7 @@ class HideProtectedIdentities:
         if not candidates:
             return body
         app = scope["app"]
-        async with app.state.pool.acquire() as conn:
-            protected = await protected_persons(conn, sorted(candidates))
+        protected = set(candidates & await self.protected.current(app.state.pool))
         if protected:
             protected -= await _callers_own(app, scope)
         return hide(body, protected)

@@ -237,6 +237,23 @@ GUARDIANSHIPS = Replica(
 
 # --- persons' markings only ----------------------------------------------------------------------
 
+#: how many times this process committed a change to its person table's markings (shared/city/markings.py keeps the
+#: protected persons in memory and reads them again when this moves)
+_markings_generation = 0
+
+
+def markings_changed() -> None:
+    global _markings_generation
+    _markings_generation += 1
+
+
+def markings_generation() -> int:
+    return _markings_generation
+
+
+#: the same upsert, telling the protected-identity filter once it has committed
+on_marking_upserted = Statement(PERSON_UPSERT, _person_upserted_arguments, then=markings_changed)
+
 
 async def on_marked_person_removed(conn: asyncpg.Connection, env: Envelope[PersonRemoved]) -> None:
     e = env.data
@@ -245,7 +262,7 @@ async def on_marked_person_removed(conn: asyncpg.Connection, env: Envelope[Perso
 
 #: For services that need only to know who a person is and who has a protected identity (assessment, catalog):
 #: the person table (names included) without guardian relations (shared/city/markings.py hides their ids). Never together with PERSONS.
-MARKINGS = Replica("person_marking", {PersonUpserted: on_person_upserted, PersonRemoved: on_marked_person_removed},
+MARKINGS = Replica("person_marking", {PersonUpserted: on_marking_upserted, PersonRemoved: on_marked_person_removed},
                    migrations=("person_marking", "person_name"))
 
 
@@ -253,3 +270,9 @@ async def protected_persons(conn: asyncpg.Connection, ids: list[UUID]) -> set[UU
     """Those of ``ids`` who are persons with a protected identity (any marking but Ingen, removed or not)."""
     rows = await conn.fetch("SELECT id FROM person WHERE id = ANY($1::uuid[]) AND security_marking <> 'Ingen'", ids)
     return {r["id"] for r in rows}
+
+
+async def all_protected_persons(conn: asyncpg.Connection) -> frozenset[UUID]:
+    """Every person with a protected identity (any marking but Ingen, removed or not): a few percent of a city's persons."""
+    rows = await conn.fetch("SELECT id FROM person WHERE security_marking <> 'Ingen'")
+    return frozenset(r["id"] for r in rows)

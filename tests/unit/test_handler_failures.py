@@ -279,3 +279,29 @@ async def test_the_batch_applies_once_the_bug_is_fixed() -> None:
     fixed["fixed"] = True
     assert await proc.process(records) == {"applied": 3, "duplicate": 0, "dead-lettered": 0}
     assert applied(conn) == ["A", "B", "C"] and conn.rows("letter") == []
+
+
+# --- a Statement's follow-up (``then``): once the batch committed, never for a batch rolled back -----------------------
+
+
+async def test_a_statements_follow_up_runs_once_after_its_batch_commits() -> None:
+    calls: list[list[str]] = []
+    proc, conn = processor()
+
+    def seen() -> None:  # what it sees is what committed
+        calls.append(applied(conn))
+
+    proc.handlers = Handlers({OrganisationUpserted: Statement("APPLY", _arguments, then=seen)})
+    await proc.process(batch("a", "b", "c"))  # one executemany, one follow-up
+    assert calls == [["a", "b", "c"]]
+    await proc.process(batch("d", "rejected"))  # rolled back, then one at a time: the follow-up once, after that commit
+    assert calls == [["a", "b", "c"], ["a", "b", "c", "d"]]
+
+
+async def test_a_statements_follow_up_is_not_run_for_a_batch_rolled_back_by_a_bug() -> None:
+    calls: list[str] = []
+    proc, conn = processor()
+    proc.handlers = Handlers({OrganisationUpserted: Statement("APPLY", _arguments, then=lambda: calls.append("ran"))})
+    with pytest.raises(KeyError):
+        await proc.process(batch("a", "key"))
+    assert calls == [] and applied(conn) == []

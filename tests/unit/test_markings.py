@@ -57,3 +57,62 @@ def test_someone_elses_data_needs_a_reason() -> None:
         why(admin, uuid.uuid4(), None)
     assert refused.value.status == 422 and refused.value.extra["field"] == "reason"
     assert OWN_DATA not in REASONS  # no one may claim someone else's data as their own
+
+
+# --- the protected persons in memory (issue 24: one query per answer was as costly as the answer's own) ---------------
+
+
+class FakePool:
+    """A pool whose one table is the protected persons; counts the reads (a fake: this is a unit test)."""
+
+    def __init__(self, ids: set[uuid.UUID], *, fail: bool = False) -> None:
+        self.ids, self.reads, self.fail = ids, 0, fail
+
+    def acquire(self) -> FakePool:
+        return self
+
+    async def __aenter__(self) -> FakePool:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+    async def fetch(self, sql: str) -> list[dict[str, uuid.UUID]]:
+        assert "security_marking <> 'Ingen'" in sql
+        if self.fail:
+            raise OSError("database away")
+        self.reads += 1
+        return [{"id": i} for i in self.ids]
+
+
+async def test_the_protected_persons_are_read_once_and_again_after_a_committed_change() -> None:
+    from shared.city.markings import ProtectedPersons
+    from shared.city.replica import markings_changed
+
+    first, second = uuid.uuid4(), uuid.uuid4()
+    pool = FakePool({first})
+    cache = ProtectedPersons(refresh_seconds=3600)
+    assert await cache.current(pool) == {first}
+    assert await cache.current(pool) == {first} and pool.reads == 1  # answers in between read nothing
+    pool.ids.add(second)
+    markings_changed()  # what the consumer calls once a batch that changed a marking has committed
+    assert await cache.current(pool) == {first, second} and pool.reads == 2
+
+
+async def test_markings_another_replica_applied_are_read_within_the_refresh() -> None:
+    from shared.city.markings import ProtectedPersons
+
+    protected = uuid.uuid4()
+    pool = FakePool(set())
+    cache = ProtectedPersons(refresh_seconds=0.0)  # every answer reads again
+    assert await cache.current(pool) == frozenset()
+    pool.ids.add(protected)  # committed by another process: no generation moved here
+    assert await cache.current(pool) == {protected} and pool.reads == 2
+
+
+async def test_a_set_that_cannot_be_read_fails_the_answer_rather_than_passing_it() -> None:
+    from shared.city.markings import ProtectedPersons
+
+    with pytest.raises(OSError):
+        await ProtectedPersons().current(FakePool({uuid.uuid4()}, fail=True))
+
