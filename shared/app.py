@@ -19,7 +19,7 @@ from shared.http.request_metrics import RequestMetrics
 from shared.http.versioning import VersionPrefix
 from shared.http.models import AsyncApiDocument, Health, Readiness
 from shared.city.markings import HideProtectedIdentities
-from shared.city.replica import MARKINGS, ORGANISATIONS
+from shared.city.replica import DUTIES, MARKINGS, ORGANISATIONS
 from shared.city.routes import router as city_router
 from shared.jobs import jobs_router
 from shared.limits import Limits, RequestLimits
@@ -48,6 +48,9 @@ def create_app(spec: ServiceSpec, settings: Settings | None = None) -> FastAPI:
     app.state.runtime = runtime
     app.state.settings = settings
     app.state.verifier = Verifier.from_settings(settings)
+    # provider tokens get their roles from the city's duties and relations where the service keeps them (shared/auth/authority.py);
+    # the connector keeps none: its callers' roles come from their IdP groups
+    app.state.city_data = DUTIES in spec.replicas
     problems.install(app)
     openapi.install(app)
     if MARKINGS in spec.replicas:  # innermost: every answer of the service's routes, before anything measures or sends it

@@ -238,7 +238,7 @@ def web(env: _Env) -> Iterator[str]:
         yield "SKOLIT_WEB_BASE_URL is not set: where people reach the app (sign-in's redirect, links in messages)"
     elif urlsplit(base).scheme != "https" and not _loopback(base):
         yield "SKOLIT_WEB_BASE_URL is not https: the session cookie would cross the network unencrypted (only localhost may use http)"
-    for name in SERVICES:
+    for name in (*SERVICES, CONNECTOR):  # the connector: city admins' imports (web/pages/imports.py)
         yield from _required(env, f"SKOLIT_WEB_{name.upper()}_URL", f"the web app would call 127.0.0.1:{DEFAULT_PORTS[name]}")
 
 

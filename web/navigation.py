@@ -18,6 +18,7 @@ MENU: list[tuple[str, str, frozenset[str]]] = [
     ("nav.licences", "/licences", frozenset({"it_admin"})),
     ("nav.rounds", "/rounds", frozenset({"district_admin", "city_admin"})),
     ("nav.overview", "/overview", frozenset({"district_admin", "city_admin"})),
+    ("nav.imports", "/imports", frozenset({"city_admin"})),
     ("nav.broadcasts", "/broadcasts", frozenset({"principal", "district_admin", "city_admin"})),
     ("nav.privacy", "/privacy", frozenset({"data_protection"})),
     ("nav.school_apps", "/school-apps", frozenset({"guardian"})),

@@ -10,6 +10,7 @@ from shared.settings import SERVICES
 #: the development session key; taken only where SKOLIT_WEB_DEV is on (make run, the tests), never in production
 DEV_SESSION_SECRET = "skolit-web-dev-session-key-not-for-production"
 DEFAULT_PORTS = {"assessment": 8101, "catalog": 8102, "reporting": 8103, "notification": 8104}
+CONNECTOR_PORT = 8105
 
 
 def _flag(name: str) -> bool:
@@ -35,6 +36,8 @@ class WebSettings:
     dev_personas: str | None = None
     #: how long a session lasts at most (the access token's own expiry ends it sooner)
     session_hours: int = 8
+    #: the city's connector (connectors/), base URL without /v1: city admins' imports of the city's figures and launch logs
+    connector_url: str = "http://127.0.0.1:8105"
 
     @property
     def secure_cookies(self) -> bool:
@@ -69,4 +72,6 @@ class WebSettings:
             dev=dev,
             dev_personas=os.environ.get("SKOLIT_WEB_DEV_PERSONAS") or None,
             session_hours=int(os.environ.get("SKOLIT_WEB_SESSION_HOURS", "8")),
+            connector_url=(os.environ.get("SKOLIT_WEB_CONNECTOR_URL")
+                           or f"http://127.0.0.1:{os.environ.get('SKOLIT_CONNECTOR_PORT', CONNECTOR_PORT)}").rstrip("/"),
         )

@@ -127,11 +127,14 @@ async def load_facts(conn: asyncpg.Connection, person: uuid.UUID) -> tuple[list[
 
 
 class Authority:
-    """Derives Principals for provider tokens from one service's replicas, with a short per-person cache."""
+    """Derives Principals for provider tokens from one service's replicas, with a short per-person cache. A process that
+    keeps no replica of the city's duties and relations (``city_data=False``: the connector) gives the roles of the
+    person's IdP groups only."""
 
-    def __init__(self, pool: asyncpg.Pool | None, mapping: IdentityMapping) -> None:
+    def __init__(self, pool: asyncpg.Pool | None, mapping: IdentityMapping, *, city_data: bool = True) -> None:
         self.pool = pool
         self.mapping = mapping
+        self.city_data = city_data
         self._cache: OrderedDict[tuple[str, frozenset[str], str | None], tuple[float, Principal]] = OrderedDict()
         self._lock = asyncio.Lock()
 
@@ -154,6 +157,8 @@ class Authority:
             person = uuid.UUID(subject)
         except ValueError:
             return [], []  # not an SS 12000 person id: the city's data knows nothing of them
+        if not self.city_data:
+            return [], []
         if self.pool is None:
             raise Problem(503, "Service unavailable", "the city's data is not available yet", headers={"Retry-After": "5"})
         try:
@@ -167,10 +172,11 @@ class Authority:
 
 
 def authority_of(app: Any, mapping: IdentityMapping) -> Authority:
-    """The app's Authority (one per service process), made on first use from ``app.state.pool``."""
+    """The app's Authority (one per service process), made on first use from ``app.state.pool``; ``app.state.city_data``
+    (shared/app.py) says whether the service keeps the city's duties and relations."""
     authority: Authority | None = getattr(app.state, "authority", None)
     pool = getattr(app.state, "pool", None)
     if authority is None or authority.pool is not pool:
-        authority = Authority(pool, mapping)
+        authority = Authority(pool, mapping, city_data=getattr(app.state, "city_data", True))
         app.state.authority = authority
     return authority

@@ -148,6 +148,7 @@ def test_complete_production_settings_start_every_process(stack: Stack, own_data
         **_base_env(), "PYTHONPATH": str(ROOT), "SKOLIT_ENV": "production", "SKOLIT_WEB_PORT": str(ports["web"]),
         "SKOLIT_WEB_BASE_URL": web_url, "SKOLIT_WEB_SESSION_SECRET": compose_env.token(), "SKOLIT_WEB_OIDC_ISSUER": stack.oidc.issuer,
         **{f"SKOLIT_WEB_{name.upper()}_URL": f"http://127.0.0.1:{ports[name]}" for name in SERVICES},
+        "SKOLIT_WEB_CONNECTOR_URL": f"http://127.0.0.1:{stack.connector_port}",  # not started here: /readyz does not call it
     }
     processes.append(ServiceProcess("web", ports["web"], web_env, tmp_path / "web.log", argv=[sys.executable, "-m", "web"]))
     try:

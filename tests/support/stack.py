@@ -90,10 +90,14 @@ class Stack:
     #: the web app (web/), a process of its own calling the services' APIs; its sign-in goes through ``oidc``
     web: ServiceProcess | None = None
     web_port: int = 0
+    #: where the web app looks for the city's connector (SKOLIT_WEB_CONNECTOR_URL): the stack does not start one; a test
+    #: that needs it starts it on this port (tests/web/test_imports.py), so the web app need not be restarted
+    connector_port: int = 0
 
     def start(self) -> None:
         self.sinks = Sinks(callbacks=True, callback_headers={"Authorization": f"Bearer {DEV_CALLBACK_TOKEN}"}).start()
         web_port = self.web_port = free_port()
+        self.connector_port = free_port()
         self.oidc = OidcProvider(self.workdir, redirect_uris=(REDIRECT_URI, f"http://127.0.0.1:{web_port}/callback")).start()
         self.postgres = EmbeddedPostgres(self.workdir / "pgdata", free_port())
         self.admin_url = self.postgres.start()
@@ -151,6 +155,8 @@ class Stack:
             PYTHONPATH=str(ROOT),
             **{f"SKOLIT_WEB_{name.upper()}_URL": svc.url for name, svc in self.services.items()},
         )
+        if self.connector_port:
+            env["SKOLIT_WEB_CONNECTOR_URL"] = f"http://127.0.0.1:{self.connector_port}"
         return env
 
     def env_for(self, name: str) -> dict[str, str]:

@@ -51,7 +51,7 @@ def complete(process: str) -> dict[str, str]:
     if process == WEB:
         env = {"SKOLIT_ENV": "production", "SKOLIT_WEB_SESSION_SECRET": compose_env.token(), "SKOLIT_WEB_BASE_URL": "https://skolit.example.se",
                "SKOLIT_WEB_OIDC_ISSUER": "https://login.example.se/oidc",
-               **{f"SKOLIT_WEB_{s.upper()}_URL": f"http://{s}:8101" for s in SERVICES}}
+               **{f"SKOLIT_WEB_{s.upper()}_URL": f"http://{s}:8101" for s in (*SERVICES, "connector")}}
     return env
 
 
@@ -116,6 +116,7 @@ CASES = [
     (WEB, {"SKOLIT_WEB_BASE_URL": None}, "SKOLIT_WEB_BASE_URL"),
     (WEB, {"SKOLIT_WEB_BASE_URL": "http://skolit.example.se"}, "SKOLIT_WEB_BASE_URL"),
     (WEB, {"SKOLIT_WEB_CATALOG_URL": None}, "SKOLIT_WEB_CATALOG_URL"),
+    (WEB, {"SKOLIT_WEB_CONNECTOR_URL": None}, "SKOLIT_WEB_CONNECTOR_URL"),
 ]
 
 

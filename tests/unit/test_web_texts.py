@@ -16,7 +16,7 @@ TEMPLATES = sorted((WEB / "templates").rglob("*.html"))
 SOURCES = sorted(WEB.rglob("*.py"))
 KEY_IN_TEMPLATE = re.compile(r"""\bt\(\s*["']([A-Za-z0-9_.\-]+)["']""")
 # Python code names catalogue keys in Task(...) titles/hints and t()/translate() calls
-KEY_IN_PYTHON = re.compile(r"""["']((?:core|nav|assessment|school|pulse|catalog|followup|messages|privacy)\.[A-Za-z0-9_.\-]+)["']""")
+KEY_IN_PYTHON = re.compile(r"""["']((?:core|nav|assessment|school|pulse|catalog|followup|messages|privacy|imports)\.[A-Za-z0-9_.\-]+)["']""")
 JINJA = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.S)
 TEXT_ATTRIBUTES = re.compile(r"""\b(alt|title|aria-label|placeholder|aria-description)\s*=\s*(["'])(.*?)\2""", re.S)
 
