@@ -13,6 +13,7 @@ asked. Erasure: city admins and data protection. Reading another person's data a
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Iterable
 from uuid import UUID
 
@@ -84,3 +85,12 @@ def ensure_may_request_access(caller: Principal, person: UUID) -> None:
 def ensure_requested_by(caller: Principal, requested_by: str) -> None:
     if not is_caller(caller, requested_by):
         raise Problem(403, "Forbidden", "only whoever asked may read an access request")
+
+
+def check_bearer(authorization: str | None, token: str, *, realm: str, detail: str) -> None:
+    """A callback from outside (a gateway, a mail server's bounces) authenticated with its configured bearer token, not a
+    person's: compared in constant time; a 401 says how to authenticate (RFC 9110 §11.6.1), and a token that was sent but is
+    wrong is an invalid one (RFC 6750 §3.1)."""
+    if authorization is None or not hmac.compare_digest(authorization.encode(), f"Bearer {token}".encode()):
+        challenge = f'Bearer realm="{realm}"' + ("" if authorization is None else ', error="invalid_token"')
+        raise Problem(401, "Unauthorized", detail, headers={"WWW-Authenticate": challenge})

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import hmac
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -11,6 +10,7 @@ from fastapi import APIRouter, Depends, Header, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.notification import usecases
+from services.notification.access import check_bearer
 from services.notification.schemas import CallbackResult, SendNowResult
 from services.notification.settings import NOTIFICATION, SOURCE
 from shared.auth import Principal, Role, require
@@ -32,12 +32,8 @@ class Callback(BaseModel):
 
 
 def _check_token(authorization: str | None) -> None:
-    expected = f"Bearer {NOTIFICATION.callback_token}"
-    if authorization is None or not hmac.compare_digest(authorization.encode(), expected.encode()):
-        # a 401 must say how to authenticate (RFC 9110 §11.6.1); a token that was sent but is wrong is an invalid one (RFC 6750 §3.1)
-        challenge = 'Bearer realm="skolit-gateways"' + ("" if authorization is None else ', error="invalid_token"')
-        raise Problem(401, "Unauthorized", "a gateway callback needs the configured bearer token (SKOLIT_NOTIFICATION_CALLBACK_TOKEN)",
-                      headers={"WWW-Authenticate": challenge})
+    check_bearer(authorization, NOTIFICATION.callback_token, realm="skolit-gateways",
+                 detail="a gateway callback needs the configured bearer token (SKOLIT_NOTIFICATION_CALLBACK_TOKEN)")
 
 
 @router.post("/gateways/{channel}/callbacks", summary="A gateway reports what became of a message it accepted",

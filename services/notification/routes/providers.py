@@ -6,7 +6,6 @@ nothing and is still answered 200 (providers try again until they see a 2xx)."""
 
 from __future__ import annotations
 
-import hmac
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -15,6 +14,7 @@ from fastapi import APIRouter, Header, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.notification import usecases
+from services.notification.access import check_bearer
 from services.notification.providers import dsn, elks, push, webpush
 from services.notification.settings import NOTIFICATION, SOURCE
 from services.notification.usecases.bounces import apply_bounces
@@ -108,11 +108,8 @@ class BounceResults(BaseModel):
 
 
 def _check_bounce_token(authorization: str | None) -> None:
-    expected = f"Bearer {NOTIFICATION.bounce_token or NOTIFICATION.callback_token}"
-    if authorization is None or not hmac.compare_digest(authorization.encode(), expected.encode()):
-        challenge = 'Bearer realm="skolit-bounces"' + ("" if authorization is None else ', error="invalid_token"')
-        raise Problem(401, "Unauthorized", "the bounce webhook needs its bearer token (SKOLIT_NOTIFICATION_BOUNCE_TOKEN)",
-                      headers={"WWW-Authenticate": challenge})
+    check_bearer(authorization, NOTIFICATION.bounce_token or NOTIFICATION.callback_token, realm="skolit-bounces",
+                 detail="the bounce webhook needs its bearer token (SKOLIT_NOTIFICATION_BOUNCE_TOKEN)")
 
 
 @router.post("/providers/email/bounces", summary="E-mail bounces: a DSN (RFC 3464) or a provider's JSON",
