@@ -18,11 +18,14 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import asyncpg
 import pytest
 import pytest_asyncio
 
 from services.assessment.framework import published
 from shared.events.city import DutyAssigned, PersonUpserted
+from shared.events.envelope import WireMessage
+from shared.settings import service_database_url
 from tests.support.api_city import City, build_city
 from tests.support.generated_client import generate
 from tests.support.kafka import send, wire
@@ -71,6 +74,21 @@ def model(package: ModuleType, name: str) -> Any:
     return getattr(importlib.import_module(f"{package.__name__}.models"), name)
 
 
+async def _where_the_duty_is(stack: Stack, duty: WireMessage) -> str:
+    """What the catalog did with the duty event, for a failure's message: its inbox row, how far the catalog's
+    consumer got on the duty topic, and the end of the catalog's log."""
+    event_id = dict(duty.headers)["ce_id"].decode()
+    conn = await asyncpg.connect(service_database_url("catalog", stack.admin_url))
+    try:
+        row = await conn.fetchrow("SELECT outcome, partition, \"offset\", received_at FROM inbox WHERE event_id = $1", event_id)
+        reached = await conn.fetch("SELECT partition, max(\"offset\") AS last, max(received_at) AS at FROM inbox WHERE topic = $1"
+                                   " GROUP BY partition ORDER BY partition", duty.topic)
+    finally:
+        await conn.close()
+    return (f"the duty event {event_id} in the catalog's inbox: {dict(row) if row else 'absent'}; the catalog's last offsets on "
+            f"{duty.topic}: {[dict(r) for r in reached]}\n{stack.services['catalog'].log_tail(60)}")
+
+
 def full_answers(assessment: dict[str, Any]) -> list[dict[str, Any]]:
     """Level 3 for every indicator of the assessment ("not relevant" where the framework allows it)."""
     framework = published()[assessment["frameworkVersion"]]
@@ -97,8 +115,8 @@ async def test_the_rektor_saves_and_submits_through_the_generated_client(stack: 
 
 async def test_a_teacher_searches_and_requests_an_app_through_the_generated_client(stack: Stack, city: City, clients: dict[str, ModuleType]) -> None:
     teacher = uuid.uuid4()
-    await send(stack.bootstrap, [wire(PersonUpserted(id=teacher, givenName="Lina", familyName="Berg")),
-                                 wire(DutyAssigned(id=uuid.uuid4(), person=teacher, dutyAt=uuid.UUID(city.schools[0]), dutyRole="Lärare"))])
+    duty = wire(DutyAssigned(id=uuid.uuid4(), person=teacher, dutyAt=uuid.UUID(city.schools[0]), dutyRole="Lärare"))
+    await send(stack.bootstrap, [wire(PersonUpserted(id=teacher, givenName="Lina", familyName="Berg")), duty])
     pkg = clients["catalog"]
     me = client_for(pkg, stack, "catalog", token("teacher", subject=str(teacher), school_units=(city.schools[0],)))
     found = call("search_apps", pkg).sync_detailed(client=me, q="Fuzzappen", limit=5)
@@ -117,7 +135,7 @@ async def test_a_teacher_searches_and_requests_an_app_through_the_generated_clie
         if made.status_code != 403 or time.monotonic() > deadline:
             break
         await asyncio.sleep(0.5)
-    assert made.status_code == 201, made.content
+    assert made.status_code == 201, (made.content, await _where_the_duty_is(stack, duty))
     retried = call("submit_request", pkg).sync_detailed(client=me, body=body, idempotency_key=key)
     assert retried.status_code == 201 and retried.parsed.id == made.parsed.id
     assert retried.headers.get("idempotency-replayed") == "true"
