@@ -7,10 +7,10 @@ Parts, in order, with the sizes `make bench` uses (about 40 minutes on two cores
 runs with and three without the read storm take about an hour more; fewer runs for the slow per-area ones, and the
 summary says how many each had):
 
-  cityIngest     python -m bench.city_ingest --events 200000 --naive-events 20000 --broker-runs 3 --runs 1
+  cityIngest     python -m bench.city_ingest --events 200000 --naive-events 20000 --broker-runs 3 --runs 3
                  (the broker's ceiling is measured inside it, on the same broker, before the services start)
   freshness      python -m bench.freshness --rate 200 --seconds 60 --runs 3
-  cityIngestKafka  python -m bench.city_ingest --engine kafka --events 100000 --naive-events 10000 --broker-runs 2 --runs 1
+  cityIngestKafka  python -m bench.city_ingest --engine kafka --events 100000 --naive-events 10000 --broker-runs 3 --runs 3
   freshnessKafka   python -m bench.freshness --engine kafka --rate 200 --seconds 60 --runs 2
                  (the same two on a three-node Apache Kafka cluster, devkit/kafka, each against that cluster's own raw
                  produce/consume ceiling and round trip measured in the same run; smaller, three JVMs share the two cores)
@@ -51,10 +51,10 @@ from shared.settings import SERVICES
 PY = sys.executable
 BETWEEN_BUSY_PERCENT = 20.0
 PARTS: dict[str, list[str]] = {
-    "cityIngest": [PY, "-m", "bench.city_ingest", "--events", "200000", "--naive-events", "20000", "--broker-runs", "3", "--runs", "1", "--no-wait"],
+    "cityIngest": [PY, "-m", "bench.city_ingest", "--events", "200000", "--naive-events", "20000", "--broker-runs", "3", "--runs", "3", "--no-wait"],
     "freshness": [PY, "-m", "bench.freshness", "--rate", "200", "--seconds", "60", "--runs", "3", "--no-wait"],
-    "cityIngestKafka": [PY, "-m", "bench.city_ingest", "--engine", "kafka", "--events", "100000", "--naive-events", "10000", "--broker-runs", "2",
-                        "--runs", "1", "--no-wait"],
+    "cityIngestKafka": [PY, "-m", "bench.city_ingest", "--engine", "kafka", "--events", "100000", "--naive-events", "10000", "--broker-runs", "3",
+                        "--runs", "3", "--no-wait"],
     "freshnessKafka": [PY, "-m", "bench.freshness", "--engine", "kafka", "--rate", "200", "--seconds", "60", "--runs", "2", "--no-wait"],
     "httpReads": [PY, "-m", "bench.http_reads", "--rate", "500", "--seconds", "60", "--runs", "3", "--no-wait"],
     "broadcast": [PY, "-m", "bench.broadcast", "--guardians", "50000", "--runs", "2", "--runs-without-callbacks", "1", "--out", "docs/benchmarks/broadcast"],
