@@ -38,8 +38,6 @@ from services.notification.store import messages as message_store
 from services.notification.store import preferences as preference_store
 from services.reporting import cache as reporting_cache
 from services.reporting import store as reporting_store
-from shared.http.server import protocol_with_head_limit
-from shared.limits import Limits
 from shared.city.replica import district_of
 from shared.clock import city_today
 from shared.db import create_pool
@@ -187,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args(argv)
     # the services' server settings: uvicorn, one worker, uvloop, no access log
-    uvicorn.run(FloorApp(args.read, args.database_url), host="127.0.0.1", port=args.port, loop="uvloop", http=protocol_with_head_limit(Limits().head_buffer_bytes), lifespan="on",
+    uvicorn.run(FloorApp(args.read, args.database_url), host="127.0.0.1", port=args.port, loop="uvloop", http="h11", lifespan="on",
                 access_log=False, log_level="warning")
     return 0
 

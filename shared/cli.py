@@ -148,7 +148,6 @@ def service_main(spec: ServiceSpec, argv: list[str] | None = None) -> int:
     import uvicorn
 
     from shared.app import create_app
-    from shared.http.server import protocol_with_head_limit
     from shared.limits import Limits
 
     uvicorn.run(
@@ -159,9 +158,9 @@ def service_main(spec: ServiceSpec, argv: list[str] | None = None) -> int:
         log_level=settings.log_level.lower(),
         access_log=False,
         timeout_graceful_shutdown=40,
-        # httptools with a bound on a request head (shared/http/server.py); heads over SKOLIT_MAX_HEADER_BYTES but
-        # under the bound get shared/limits.py's 431 problem
-        http=protocol_with_head_limit(Limits.from_env(spec.name).head_buffer_bytes),
+        # h11 answers a request head over its buffer (16 KiB by default) with a plain-text 400 before the app
+        # sees it; a larger buffer lets shared/limits.py answer heads over SKOLIT_MAX_HEADER_BYTES with a 431 problem.
+        h11_max_incomplete_event_size=Limits.from_env(spec.name).h11_buffer_bytes,
     )
     return 0
 

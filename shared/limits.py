@@ -12,8 +12,9 @@ Limits come from the environment:
     SKOLIT_MAX_HEADER_BYTES          all header lines of a request together (default 16 KiB)
     SKOLIT_CATALOG_MAX_IMPORT_BYTES  the catalog's ``POST /apps/import`` CSV upload (default 20 MiB)
 
-The HTTP server (shared/http/server.py) refuses a request head that grows past ``head_buffer_bytes``
-before any application code runs; a head between our limit and that size gets this middleware's 431.
+uvicorn's HTTP parser (h11) gives up on a request head larger than its own buffer with a plain-text
+400 before any application code runs; ``h11_buffer_bytes`` is what the services pass it so that a
+head between our limit and that size gets our 431 (see shared/cli.py).
 """
 
 from __future__ import annotations
@@ -76,9 +77,9 @@ class Limits:
         return self.path_body_bytes.get((method, path), self.max_body_bytes)
 
     @property
-    def head_buffer_bytes(self) -> int:
-        """The request-head size the HTTP server accepts: well above ``max_header_bytes``, so this
-        middleware (which names the limit) answers heads between the two."""
+    def h11_buffer_bytes(self) -> int:
+        """The request-head size uvicorn's h11 parser accepts: well above ``max_header_bytes``, so the
+        middleware (not h11's plain 400) answers heads between the two."""
         return max(4 * self.max_header_bytes, 64 * KIB)
 
 

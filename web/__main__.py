@@ -7,8 +7,6 @@ import os
 
 import uvicorn
 
-from shared.http.server import protocol_with_head_limit
-from shared.limits import Limits
 from shared.production import WEB, enforce
 from web.app import create_app
 from web.settings import WebSettings
@@ -20,9 +18,7 @@ def main() -> None:
     settings = WebSettings.from_env()
     logging.basicConfig(level=os.environ.get("SKOLIT_LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s web %(message)s")
     uvicorn.run(create_app(settings), host=os.environ.get("SKOLIT_WEB_HOST", "127.0.0.1"), port=settings.port,
-                proxy_headers=True, access_log=False, log_level="warning",
-                # the services' server protocol (shared/http/server.py): a request head past 64 KiB is refused
-                http=protocol_with_head_limit(Limits().head_buffer_bytes))
+                proxy_headers=True, access_log=False, log_level="warning")
 
 
 if __name__ == "__main__":
