@@ -3,8 +3,9 @@ docs/benchmarks.md + docs/benchmarks.json (bench/summary.py).
 
     .venv/bin/python -m bench.all [--only PART ...] [--skip PART ...] [--fold-only]
 
-Parts, in order, with the sizes `make bench` uses (about 40 minutes on two cores without cityBroadcast, whose three
-runs with and three without the read storm take about an hour more; fewer runs for the slow per-area ones, and the
+Parts, in order, with the sizes `make bench` uses (about 40 minutes on two cores without cityBroadcast, whose
+baseline and three runs with and three without the read storm take about 1 h 50 min more — each run ~15 minutes on
+two cores, 2026-12-07; fewer runs for the slow per-area ones, and the
 summary says how many each had):
 
   cityIngest     python -m bench.city_ingest --events 200000 --naive-events 20000 --broker-runs 3 --runs 3
@@ -21,7 +22,7 @@ summary says how many each had):
   web            python -m bench.web --runs 3 --requests 300 --warmup 30   (server time per web page, docs/benchmarks/web.md)
   cityBroadcast  python -m bench.broadcast --guardians 200000 --critical --baseline-runs 1 --runs 3 --storm-runs 3 ...
                  (issue 24: the whole-city critical message against the sinks' own intake alone, and with the 1,000/s inbox
-                 storm; ~310,000 messages a run, so this part alone takes about an hour — `--skip cityBroadcast` leaves it out)
+                 storm; ~310,000 messages a run, so this part alone takes almost two hours — `--skip cityBroadcast` leaves it out)
   ss12000Sync    python -m bench.ss12000_sync   (the SS 12000 connector syncing a city of docs/scaling.md's size from the test
                  server devkit/ss12000: a first sync and a no-change full and incremental resync, docs/benchmarks/ss12000-sync.md)
 
