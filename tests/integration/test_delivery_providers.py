@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import subprocess
 import tempfile
 import time
 import uuid
@@ -33,8 +34,22 @@ SMS_NOW = {**NO_QUIET, "choices": [{"messageType": "broadcast", "channel": "sms"
 CALLBACKS = {"Authorization": f"Bearer {DEV_CALLBACK_TOKEN}"}
 
 
+#: the pods' terminationGracePeriodSeconds (deploy/k8s): the service's own graceful budget is 40 s
+GRACE_S = 50
+
+
 def _restart(svc: ServiceProcess, env: dict[str, str], banner: str) -> None:
-    svc.terminate(timeout=30)
+    try:
+        svc.terminate(timeout=GRACE_S)
+    except subprocess.TimeoutExpired:
+        # Fail, but leave the session's notification running for the modules after this one (a CI run once lost
+        # a hundred later tests to a process that outlived a 30-s wait here).
+        tail = svc.log_tail(80)
+        svc.kill()
+        svc.env = env
+        svc.start(banner=banner + " (after SIGKILL)")
+        svc.wait_ready()
+        raise AssertionError(f"notification did not stop within {GRACE_S} s of SIGTERM:\n{tail}") from None
     svc.env = env
     svc.start(banner=banner)
     svc.wait_ready()
