@@ -31,11 +31,12 @@ async def readable_school(conn: asyncpg.Connection, caller: Principal, school_un
     return district
 
 
-async def readable_school_unit(conn: asyncpg.Connection, caller: Principal, school_unit_id: UUID) -> dict[str, Any]:
-    """As readable_school, in the same one query: the school unit as answers show it (SchoolUnitRef)."""
-    district, ref = await store.school_unit_ref(conn, school_unit_id)
+async def readable_school_unit_at_version(conn: asyncpg.Connection, caller: Principal, school_unit_id: UUID) -> tuple[int, UUID | None, dict[str, Any]]:
+    """As readable_school, in the same one query: the read models' version (for the school report's cache, which answers
+    only after this check), the school's district, and the school unit as answers show it (SchoolUnitRef)."""
+    version, district, ref = await store.report_version_and_school(conn, school_unit_id)
     ensure_school_access(caller, str(school_unit_id), str(district) if district else None)
-    return ref
+    return version, district, ref
 
 
 def district_scope(caller: Principal, district_id: UUID | None) -> list[UUID] | None:

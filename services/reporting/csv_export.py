@@ -105,6 +105,11 @@ def json_answer(body: Any) -> Response:
     return response
 
 
+def written_json_answer(content: bytes) -> Response:
+    """A view's JSON answer written before (json_answer's body, kept by a cache), with json_answer's headers."""
+    return Response(content, media_type="application/json", headers={"Vary": "Accept, Accept-Language"})
+
+
 def cell(value: Any, decimal: str = ".") -> str:
     """A figure (as_json dict), a number or None as the CSV conventions say; numbers with the variant's decimal mark."""
     if isinstance(value, Mapping):

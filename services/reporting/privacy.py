@@ -68,6 +68,7 @@ DATA_MAP = ServiceMap(
         NotPersonal("app_launch", "Launches per app, school unit and period, never per pupil."),
         NotPersonal("indicator_alert", "Whether a school's figure is below its indicator's target."),
         NotPersonal("action_state", "Status and deadline of each action (ActionPlanChanged carries no free text)."),
+        NotPersonal("report_version", "A counter of changes to the tables the school report reads (its answer cache's version)."),
         outbox_key_not_personal("The message key: a district or a school unit."),
     ),
 )

@@ -169,9 +169,31 @@ async def school_unit_ref(conn: asyncpg.Connection, id: UUID) -> tuple[UUID | No
     """The school unit's district, and the unit as every service shows it (SchoolUnitRef; name and code null when the
     city has not sent them)."""
     row = await conn.fetchrow("SELECT parent_organisation, display_name, school_unit_code FROM organisation WHERE id = $1", id)
-    if row is None:
+    return _school_unit_ref(id, row)
+
+
+def _school_unit_ref(id: UUID, row: asyncpg.Record | None) -> tuple[UUID | None, dict[str, Any]]:
+    if row is None or row["display_name"] is None:
         return None, {"id": id, "name": None, "schoolUnitCode": None}
     return row["parent_organisation"], {"id": id, "name": row["display_name"], "schoolUnitCode": row["school_unit_code"]}
+
+
+async def report_version(conn: asyncpg.Connection) -> int:
+    """The read models' version (migration 0009): it changes in the same transaction as any write to a table the school
+    report and the school levels read."""
+    return int(await conn.fetchval("SELECT n FROM report_version WHERE id = 1"))
+
+
+async def report_version_and_school(conn: asyncpg.Connection, id: UUID) -> tuple[int, UUID | None, dict[str, Any]]:
+    """The read models' version and, in the same primary-key round trip, what school_unit_ref answers: all a school
+    report answered from its cache reads (routes/school.py)."""
+    row = await conn.fetchrow(
+        "SELECT v.n, o.parent_organisation, o.display_name, o.school_unit_code FROM report_version v"
+        " LEFT JOIN organisation o ON o.id = $1 WHERE v.id = 1",
+        id,
+    )
+    district, ref = _school_unit_ref(id, row)
+    return int(row["n"]), district, ref
 
 
 # --- indicators ----------------------------------------------------------------------------------
@@ -304,12 +326,3 @@ async def mark_published(conn: asyncpg.Connection, year: int, district: UUID, ac
         "INSERT INTO published_report (year, district, published_by) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING published_at",
         year, district, actor,
     )
-
-
-async def levels_version(conn: asyncpg.Connection) -> tuple[Any, ...]:
-    """Changes whenever a submission, a reopening or an organisation change is applied (or a rebuild empties
-    the tables): what the overviews' cache is keyed on."""
-    # Rows are never deleted here except by a rebuild, whose replay gives newer times: the two maxima
-    # (each read from an index) are enough.
-    row = await conn.fetchrow("SELECT (SELECT max(applied_at) FROM submission) AS s, (SELECT max(event_time) FROM organisation) AS o")
-    return tuple(row)

@@ -6,17 +6,19 @@ from statistics import median
 from typing import Annotated, Any
 from uuid import UUID
 
+import asyncpg
+import orjson
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from services.reporting import cache, csv_export, domain, store, suppression, vocabulary
-from services.reporting.access import READERS, readable_school, readable_school_unit
-from services.reporting.csv_export import Export, export, json_answer
+from services.reporting.access import READERS, readable_school, readable_school_unit_at_version
+from services.reporting.csv_export import Export, export, json_answer, written_json_answer
+from services.reporting.report_cache import ReportCache
 from services.reporting.schemas import SchoolReport, SimilarSchools, json_or_csv
 from services.reporting.vocabulary import CSV_HEADERS, LangQuery, heading_titles
 from shared.auth import Principal, require
-from shared.city.replica import district_of
-from shared.i18n import language
+from shared.i18n import Language, language
 from shared.problems import Problem, documented
 
 router = APIRouter(tags=["school report"])
@@ -32,26 +34,52 @@ router = APIRouter(tags=["school report"])
 async def school_report(request: Request, school_unit_id: UUID, caller: Annotated[Principal, Depends(require(*READERS))],
                         as_: Annotated[Export, Depends(export)], year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
                         lang: LangQuery = None) -> Response:
+    # The report is reporting's heaviest read and the most repeated: its JSON is kept whole (report_cache.py) under the
+    # question and the read models' version, so a repeated report costs one primary-key read (the version with the school
+    # unit), and who may read it is checked on that read, on every request, before anything cached is answered.
     lang_ = language(request, lang)
+    answers = report_cache_of(request)
     async with request.app.state.pool.acquire() as conn:
-        school = await readable_school_unit(conn, caller, school_unit_id)
-        submissions = {r["year"]: r for r in await store.reported_submissions(conn, school_unit_id)}
-        if not submissions:
-            raise Problem(404, "Not found", f"school unit {school_unit_id} has no submitted self-assessment")
-        chosen = year if year is not None else max(submissions)
-        if chosen not in submissions:
-            raise Problem(404, "Not found", f"school unit {school_unit_id} has no submitted self-assessment for {chosen}; years: {sorted(submissions)}")
-        previous = max((y for y in submissions if y < chosen), default=None)
-        ids = [submissions[chosen]["assessment_id"]] + ([submissions[previous]["assessment_id"]] if previous else [])
-        headings = await store.heading_levels(conn, ids)
-        indicators = await store.indicator_levels(conn, ids)
-        pulse = await store.pulse_levels(conn, submissions[chosen]["assessment_id"])
-        metrics = await store.school_metrics(conn, school_unit_id, chosen)
-        indicator_values = domain.indicator_rows(await store.indicators(conn), metrics, lang_)
-        plan = await store.actions(conn, school_unit_id)
-        district = await district_of(conn, school_unit_id)
-        peers = await cache.school_levels(conn, chosen, [district]) if district else []
-        by_year = await store.heading_levels_by_year(conn, school_unit_id)
+        # first: whatever is read after it (and kept under it) is at least this new
+        version, district, school = await readable_school_unit_at_version(conn, caller, school_unit_id)
+        question = (school_unit_id, year, lang_)
+        answer = answers.get(version, question)
+        if answer is None:
+            body = await school_report_body(conn, school_unit_id, school, district, year, lang_, version)
+            answer = bytes(json_answer(body).body)
+            answers.put(version, question, answer)
+    # CSV from the same figures, written now (its "data as of" line is the time of the request)
+    return csv_export.school_report_csv(orjson.loads(answer), lang_, as_.variant) if as_.csv else written_json_answer(answer)
+
+
+def report_cache_of(request: Request) -> ReportCache:
+    """One cache per application (per process), made on first use."""
+    state = request.app.state
+    if getattr(state, "report_cache", None) is None:
+        state.report_cache = ReportCache()
+    answers: ReportCache = state.report_cache
+    return answers
+
+
+async def school_report_body(conn: asyncpg.Connection, school_unit_id: UUID, school: dict[str, Any], district: UUID | None,
+                             year: int | None, lang_: Language, version: int) -> dict[str, Any]:
+    """The report as JSON-ready values, read at least as new as ``version`` (read before)."""
+    submissions = {r["year"]: r for r in await store.reported_submissions(conn, school_unit_id)}
+    if not submissions:
+        raise Problem(404, "Not found", f"school unit {school_unit_id} has no submitted self-assessment")
+    chosen = year if year is not None else max(submissions)
+    if chosen not in submissions:
+        raise Problem(404, "Not found", f"school unit {school_unit_id} has no submitted self-assessment for {chosen}; years: {sorted(submissions)}")
+    previous = max((y for y in submissions if y < chosen), default=None)
+    ids = [submissions[chosen]["assessment_id"]] + ([submissions[previous]["assessment_id"]] if previous else [])
+    headings = await store.heading_levels(conn, ids)
+    indicators = await store.indicator_levels(conn, ids)
+    pulse = await store.pulse_levels(conn, submissions[chosen]["assessment_id"])
+    metrics = await store.school_metrics(conn, school_unit_id, chosen)
+    indicator_values = domain.indicator_rows(await store.indicators(conn), metrics, lang_)
+    plan = await store.actions(conn, school_unit_id)
+    peers = await cache.school_levels(conn, chosen, [district], version) if district else []
+    by_year = await store.heading_levels_by_year(conn, school_unit_id)
     medians = district_medians(peers)
     now_id = submissions[chosen]["assessment_id"]
 
@@ -73,7 +101,7 @@ async def school_report(request: Request, school_unit_id: UUID, caller: Annotate
         small = r["respondents"] < suppression.MIN_RESPONDENTS
         g["headings"].append({"heading": r["heading"], "title": titles.get(r["heading"], r["heading"]),
                               **suppression.as_json(suppression.figure(0.0 if small else r["mean"], r["respondents"]))})
-    body = {
+    return {
         "schoolUnitId": str(school_unit_id), "schoolUnit": school, "year": chosen, "previousYear": previous,
         "frameworkVersion": submissions[chosen]["framework_version"], "submittedAt": submissions[chosen]["submitted_at"].isoformat(),
         "reopened": submissions[chosen]["reopened_at"] is not None,
@@ -94,7 +122,6 @@ async def school_report(request: Request, school_unit_id: UUID, caller: Annotate
                   for y in sorted({r["year"] for r in by_year})],
         "method": vocabulary.METHOD[lang_],
     }
-    return csv_export.school_report_csv(body, lang_, as_.variant) if as_.csv else json_answer(body)
 
 
 def district_medians(peers: list[domain.SchoolLevels]) -> dict[str, float | None]:
