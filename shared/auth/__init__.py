@@ -10,13 +10,19 @@ those of the person's duties and relations.
 
 HS256 tokens with a shared secret stay for local development and the tests: they carry Skolit's own claims
 (``roles``, ``school_units``, ``districts``) as they are, and are taken only where a secret is configured.
+
+A client sends the same token on every request (an app polling its inbox), so each process remembers the tokens it
+has verified (by their SHA-256) until they expire, for at most ``TOKEN_CACHE_SECONDS`` (so a change of the provider's
+keys is taken within minutes): the signature is checked once, not on every request (docs/benchmarks/issue-24-status.md).
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -39,6 +45,9 @@ REALM = "skolit"
 # expired token is harmless, a user thrown out early is not.
 LEEWAY_SECONDS = 30
 ASYMMETRIC_ALGORITHMS = ["RS256", "ES256"]
+#: verified tokens a process remembers (least recently used first out), and for how long at most after verifying one
+TOKEN_CACHE_SIZE = 10_000
+TOKEN_CACHE_SECONDS = 300.0
 
 
 class Role(StrEnum):
@@ -175,6 +184,18 @@ def _person_id(value: str) -> str:
 ADMINISTRATIVE_ROLES = frozenset({Role.CITY_ADMIN.value, Role.DISTRICT_ADMIN.value, Role.IT_ADMIN.value, Role.DATA_PROTECTION.value})
 
 
+@dataclass(frozen=True, slots=True)
+class _Verified:
+    """A token the Verifier has taken: what it gave (Principal and Identity are frozen), when, and until when it holds."""
+
+    result: Principal | Identity
+    verified_at: float
+    #: the token's ``exp`` plus the leeway: from then on jwt.decode would refuse it as expired
+    expires: float
+    #: the mapping that made an Identity of it (``Verifier.mapping`` is an attribute and may be replaced)
+    mapping: IdentityMapping
+
+
 class Verifier:
     """Checks a bearer token. Two kinds are taken, each only where configured, told apart by the token's ``alg``:
 
@@ -185,7 +206,9 @@ class Verifier:
     """
 
     def __init__(self, *, secret: str | None = None, jwks_url: str | None = None, issuer: str | None = None,
-                 audience: str | None = None, leeway: float = LEEWAY_SECONDS, mapping: IdentityMapping | None = None) -> None:
+                 audience: str | None = None, leeway: float = LEEWAY_SECONDS, mapping: IdentityMapping | None = None,
+                 cache_size: int = TOKEN_CACHE_SIZE, cache_seconds: float = TOKEN_CACHE_SECONDS,
+                 clock: Callable[[], float] = time.time) -> None:
         if not secret and not jwks_url:
             raise ValueError("either a JWT secret or a JWKS URL is required")
         self._secret = secret or None
@@ -194,6 +217,13 @@ class Verifier:
         self._audience = audience
         self._leeway = leeway
         self.mapping = mapping or IdentityMapping()
+        #: wall-clock epoch seconds, as a token's exp, nbf and iat are (the tests set their own)
+        self.clock = clock
+        self._cache_size = cache_size
+        self._cache_seconds = cache_seconds
+        # SHA-256 of the token → what verifying it gave. Only the event loop's thread touches it, with no await between
+        # a read and a write, so it needs no lock.
+        self._verified: OrderedDict[bytes, _Verified] = OrderedDict()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Verifier:
@@ -211,6 +241,41 @@ class Verifier:
         return self._jwks is not None
 
     async def verify(self, token: str) -> Principal | Identity:
+        key = hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
+        now = self.clock()
+        hit = self._verified.get(key)
+        if hit is not None:
+            if now >= hit.expires:
+                del self._verified[key]
+                raise AuthError("token has expired")
+            if hit.verified_at <= now < hit.verified_at + self._cache_seconds and hit.mapping is self.mapping:
+                self._verified.move_to_end(key)
+                return hit.result
+            del self._verified[key]  # verified too long ago (or the clock went back): check it again
+        result, claims = await self._verify(token)
+        self._remember(key, result, claims)
+        return result
+
+    def forget(self) -> None:
+        """Drops every remembered token: the next request with each is verified again."""
+        self._verified.clear()
+
+    def _remember(self, key: bytes, result: Principal | Identity, claims: dict[str, Any]) -> None:
+        if self._cache_size <= 0 or self._cache_seconds <= 0:
+            return
+        now = self.clock()
+        # jwt.decode has checked these claims are integers (it compares int(claim), so do we) and that "exp" is there
+        expires = int(claims["exp"]) + self._leeway
+        not_before = max((int(claims[c]) for c in ("nbf", "iat") if c in claims), default=None)
+        if now >= expires or (not_before is not None and now < not_before - self._leeway):
+            return  # not valid by this clock: nothing to remember
+        self._verified[key] = _Verified(result, now, expires, self.mapping)
+        self._verified.move_to_end(key)
+        while len(self._verified) > self._cache_size:
+            self._verified.popitem(last=False)
+
+    async def _verify(self, token: str) -> tuple[Principal | Identity, dict[str, Any]]:
+        """The token checked cryptographically and against its claims: what it gives, and the claims."""
         try:
             alg = jwt.get_unverified_header(token).get("alg")
         except jwt.PyJWTError as exc:
@@ -218,7 +283,8 @@ class Verifier:
         if alg == "HS256":
             if self._secret is None:
                 raise AuthError("invalid token: HS256 development tokens are not accepted here; sign in with the identity provider")
-            return principal_from_claims(self._decode(token, self._secret, "HS256", provider=False))
+            claims = self._decode(token, self._secret, "HS256", provider=False)
+            return principal_from_claims(claims), claims
         if alg in ASYMMETRIC_ALGORITHMS:
             if self._jwks is None:
                 raise AuthError(f"invalid token: {alg} tokens are not accepted here (no identity provider is configured)")
@@ -231,7 +297,8 @@ class Verifier:
                 raise AuthError(f"invalid token: {exc}") from None
             if signing.algorithm_name not in (None, alg):
                 raise AuthError(f"invalid token: the key {signing.key_id!r} is not a {alg} key")
-            return self.mapping.identity(self._decode(token, signing.key, alg, provider=True))
+            claims = self._decode(token, signing.key, alg, provider=True)
+            return self.mapping.identity(claims), claims
         raise AuthError(f"invalid token: the algorithm {alg!r} is not accepted")
 
     def _decode(self, token: str, key: Any, alg: str, *, provider: bool) -> dict[str, Any]:
