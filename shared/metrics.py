@@ -63,6 +63,12 @@ NOTIFICATIONS = Counter(
     "Notification deliveries by channel and what became of them (delivered, accepted, temporary-failure, permanent-failure, bounced)",
     ["channel", "state"],
 )
+NOTIFICATION_PLAN_WAITING = Gauge(
+    "skolit_notification_plan_waiting_recipients", "Recipients of accepted broadcasts whose deliveries are not planned yet (planner.py)"
+)
+NOTIFICATION_PLAN_FAILING = Gauge(
+    "skolit_notification_plan_failed_recipients", "Of those, recipients whose message failed to plan too often and waits for an operator"
+)
 NOTIFICATION_QUEUE_AGE = Gauge(
     "skolit_notification_oldest_due_age_seconds", "How long the oldest due delivery of a channel has waited (0 when none)", ["channel"]
 )

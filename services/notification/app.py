@@ -6,6 +6,7 @@ from services.notification.access_requests import expiry_job
 from services.notification.api import router
 from services.notification.handlers import HANDLERS, REPLICAS
 from services.notification.jobs import jobs
+from services.notification.planner import Planner
 from services.notification.privacy import PRIVACY
 from services.notification.sender import Sender
 from services.notification.settings import KEYS, NOTIFICATION, SERVICE
@@ -33,5 +34,5 @@ SPEC = ServiceSpec(
     produces=(MessageDelivered, MessageFailed, GuardianReachMeasured, AccessRequested, ErasureRequested, NotificationDataErased),
     jobs=jobs(NOTIFICATION) + (expiry_job(NOTIFICATION.job_interval_seconds),),
     privacy=PRIVACY,
-    workers={"sender": lambda pool: Sender(pool, NOTIFICATION, KEYS)},
+    workers={"planner": lambda pool: Planner(pool, NOTIFICATION), "sender": lambda pool: Sender(pool, NOTIFICATION, KEYS)},
 )

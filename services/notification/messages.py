@@ -13,6 +13,7 @@ import asyncpg
 
 from services.notification import domain
 from services.notification.store import messages as store
+from services.notification.store import planning as planning_store
 from shared.clock import CITY_TZ
 
 
@@ -46,17 +47,31 @@ def plan(facts: list[asyncpg.Record], message_type: str, critical: bool, now: da
 
 
 async def make(conn: asyncpg.Connection, *, dedupe_key: str, message_type: str, school_unit: UUID | None, recipients: list[UUID],
-               data: dict[str, Any], now: datetime | None = None, broadcast_id: UUID | None = None) -> UUID | None:
-    """The message's id, or None when this cause already made one (a redelivered event)."""
+               data: dict[str, Any], now: datetime | None = None, broadcast_id: UUID | None = None,
+               plan_now: int | None = None) -> UUID | None:
+    """The message's id, or None when this cause already made one (a redelivered event). Its deliveries are planned
+    here for the first ``plan_now`` recipients (all when None); the rest wait for the planner (usecases/planning.py),
+    which plans them in chunks after the caller's transaction commits."""
     message_id = uuid4()
     critical = message_type in domain.CRITICAL
     if not await store.create_message(conn, id=message_id, dedupe_key=dedupe_key, message_type=message_type, school_unit=school_unit,
                                       critical=critical, data=data, broadcast_id=broadcast_id):
         return None
-    now = now or datetime.now(UTC)
-    planned = plan(await store.recipient_facts(conn, recipients, message_type), message_type, critical, now)
+    now_ = recipients if plan_now is None else recipients[:max(plan_now, 0)]
+    await plan_for(conn, message_id, now_, message_type, now or datetime.now(UTC))
+    if len(now_) < len(recipients):
+        await planning_store.defer(conn, message_id, recipients[len(now_):])
+    return message_id
+
+
+async def plan_for(conn: asyncpg.Connection, message_id: UUID, recipients: list[UUID], message_type: str, now: datetime) -> int:
+    """The deliveries of a message to these recipients, by their preferences and quiet hours, and the log of every
+    quiet-hours bypass; how many deliveries were planned."""
+    if not recipients:
+        return 0
+    planned = plan(await store.recipient_facts(conn, recipients, message_type), message_type, message_type in domain.CRITICAL, now)
     await store.add_deliveries(conn, message_id, planned)
     bypasses = [p for p in planned if p.quiet_bypassed]
     if bypasses:
         await store.log_bypasses(conn, message_id, [(p.person, p.channel) for p in bypasses], now.astimezone(CITY_TZ).time())
-    return message_id
+    return len(planned)

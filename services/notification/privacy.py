@@ -338,6 +338,12 @@ DATA_MAP = ServiceMap(
                  "last_error holds codes (smtp-550, http-400, 46elks-failed, bounce-hard-5.1.1), never the provider's text; "
                  "gateway_ref is the gateway's or provider's id (46elks' message id), which the provider's own log ties to the "
                  "address or number."),
+        Personal("pending_plan", ("recipients",), PERSON_ID, (GUARDIAN, STAFF),
+                 "The recipients of a broadcast whose deliveries are not planned yet (planned in chunks just after it is "
+                 "accepted, usecases/planning.py).", COMMUNICATION,
+                 "Until planned: each chunk leaves the list as its deliveries are made (seconds); the list goes with its "
+                 "message, and a person leaves every list on erasure, removal or when the relation to the school ends.",
+                 ("No HTTP endpoint returns it; GET /broadcasts/{id} counts it (notYetPlanned).",)),
         Personal("broadcast", ("sender",), STAFF_IDENTITY, (STAFF,),
                  "Who sent a broadcast.", ACCOUNTABILITY,
                  retained(RULES, "broadcasts"),

@@ -177,6 +177,7 @@ _SUMMARY = {
     "recipients": 412, "reached": 412, "read": 301, "unreached": 0, "unnotified": 9,
     "reachedByChannel": {"email": 0, "inapp": 412, "push": 0}, "inDigest": 14,
     "deliveries": {"email": {"queued": 396, "permanent-failure": 2}, "inapp": {"delivered": 412}, "push": {"queued": 260}},
+    "notYetPlanned": 0,
 }
 
 
@@ -211,6 +212,9 @@ class BroadcastSummary(BaseModel):
     reachedByChannel: dict[str, int] = Field(description="per channel, the recipients it was delivered to")
     inDigest: int = Field(description="notifications waiting for the recipients' daily digest")
     deliveries: dict[str, dict[str, int]] = Field(description="per channel, per delivery state: how many")
+    notYetPlanned: int = Field(default=0, description="recipients whose deliveries are still being prepared: a large broadcast "
+                                                      "is accepted at once and planned in chunks just after (status stays sending "
+                                                      "until none is left); their copies are not in the counts above yet")
 
 
 class Broadcasts(Page[BroadcastSummary]):

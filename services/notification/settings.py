@@ -63,6 +63,11 @@ class NotificationSettings:
     poll_seconds: float = 0.25
     batch_size: int = 500
     http_concurrency: int = 64
+    #: a broadcast plans this many recipients' deliveries before POST /broadcasts answers; the rest are planned after it,
+    #: by the planner (usecases/planning.py), ``plan_chunk_recipients`` a transaction — so the answer does not wait for a
+    #: whole city's delivery rows, and the senders start on the first chunk
+    plan_inline_recipients: int = 2000
+    plan_chunk_recipients: int = 5000
     #: reminders to the Rektor this many days before a self-assessment deadline
     reminder_days: tuple[int, ...] = (14, 3, 1)
     job_interval_seconds: float = 3600.0
@@ -112,6 +117,8 @@ class NotificationSettings:
             poll_seconds=float(_get("POLL_SECONDS", str(d.poll_seconds))),
             batch_size=int(_get("BATCH_SIZE", str(d.batch_size))),
             http_concurrency=int(_get("HTTP_CONCURRENCY", str(d.http_concurrency))),
+            plan_inline_recipients=int(_get("PLAN_INLINE_RECIPIENTS", str(d.plan_inline_recipients))),
+            plan_chunk_recipients=int(_get("PLAN_CHUNK_RECIPIENTS", str(d.plan_chunk_recipients))),
             reminder_days=tuple(sorted({int(x) for x in _get("REMINDER_DAYS", ",".join(map(str, d.reminder_days))).split(",") if x.strip()}, reverse=True)),
             job_interval_seconds=float(_get("JOB_INTERVAL_SECONDS", str(d.job_interval_seconds))),
             sms_provider=_get("SMS_PROVIDER", d.sms_provider).strip().lower(),

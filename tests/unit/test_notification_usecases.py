@@ -13,6 +13,7 @@ import pytest
 from services.notification import domain, usecases
 from services.notification.usecases import inbox as inbox_usecases
 from services.notification.store import messages as message_store
+from services.notification.store import planning as planning_store
 from services.notification.store import preferences as preference_store
 from services.notification.store import reach as reach_store
 from shared.auth import Principal, Role
@@ -164,10 +165,18 @@ def test_a_removed_person_gets_nothing_more(monkeypatch: pytest.MonkeyPatch) -> 
         cancelled.append((person, school_unit))
         return 2
 
+    forgotten: list[Any] = []
+
+    async def forget(conn: Any, person: UUID, school_unit: UUID | None) -> int:
+        forgotten.append((person, school_unit))
+        return 1
+
     monkeypatch.setattr(message_store, "cancel_pending", cancel_pending)
+    monkeypatch.setattr(planning_store, "forget", forget)
     uow = FakeUnitOfWork()
     run(usecases.apply_person_removed(uow, PersonRemoved(id=PERSON), "event-1"))  # type: ignore[arg-type]
-    assert cancelled == [(PERSON, None)] and uow.events == []
+    # what was queued is cancelled, and they leave every broadcast not planned yet
+    assert cancelled == [(PERSON, None)] and forgotten == [(PERSON, None)] and uow.events == []
 
 
 def test_preferences_describe_each_message_type_in_the_readers_language(saved: dict[str, Any]) -> None:

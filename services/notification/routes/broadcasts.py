@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.notification import access, usecases
 from services.notification.access_audit import REASON_HELP, Reason
 from services.notification.schemas import AudienceSize, Broadcasts, BroadcastSummary, Receipts
-from services.notification.settings import SOURCE
+from services.notification.settings import NOTIFICATION, SOURCE
 from services.notification.usecases import Audience
 from services.notification.usecases.broadcasts import Body, Subject, Text, list_broadcasts
 from shared.auth import Principal, require
@@ -66,7 +66,8 @@ async def send_broadcast(request: Request, response: Response, body: BroadcastIn
     async with unit_of_work(request.app.state.pool, SOURCE) as uow:
         result, new = await usecases.send_broadcast(uow, caller, body.audience, subject=body.subject, body=body.body, critical=body.critical,
                                                     link=body.link, broadcast_id=body.id, now=now,
-                                                    translations={lang: t for lang, t in body.translations if t is not None})
+                                                    translations={lang: t for lang, t in body.translations if t is not None},
+                                                    plan_now=NOTIFICATION.plan_inline_recipients)
     if not new:
         response.status_code = 200  # the same broadcast again: nothing new is sent
     return result

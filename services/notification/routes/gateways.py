@@ -65,5 +65,6 @@ async def send_now(request: Request, body: SendNow, caller: Annotated[Principal,
         if not request.app.state.settings.allow_clock_override:
             raise rejected(422, "asOf is only accepted where SKOLIT_ALLOW_CLOCK_OVERRIDE is set (tests and the demo)", "asOf")
         now = body.asOf
+    await request.app.state.runtime.workers["planner"].plan_all()  # what a broadcast left for after its answer, first
     sender = request.app.state.runtime.workers["sender"]
     return {"asOf": now.isoformat(), "claimed": await sender.flush(now)}

@@ -41,12 +41,16 @@ async def erase_person(conn: asyncpg.Connection, person: UUID) -> dict[str, int]
         "recipient_setting": _count(await conn.execute("DELETE FROM recipient_setting WHERE person = $1", person)),
         "quiet_hours_bypass": _count(await conn.execute("DELETE FROM quiet_hours_bypass WHERE person = $1", person)),
     }
+    # a recipient of a broadcast not planned yet is no longer one (the list stays: it is the others' too)
+    counts["pending_plan"] = _count(await conn.execute(
+        "UPDATE pending_plan SET recipients = array_remove(recipients, $1) WHERE $1 = ANY(recipients)", person))
     messages = [r["message_id"] for r in await conn.fetch("SELECT DISTINCT message_id FROM delivery WHERE person = $1", person)]
     # one statement: digest items point at the person's digest deliveries, fallbacks at their failed ones
     counts["delivery"] = _count(await conn.execute("DELETE FROM delivery WHERE person = $1", person))
     counts["message"] = _count(await conn.execute(
         "DELETE FROM message m WHERE m.id = ANY($1::uuid[]) AND NOT EXISTS (SELECT 1 FROM delivery d WHERE d.message_id = m.id)"
-        " AND NOT EXISTS (SELECT 1 FROM quiet_hours_bypass b WHERE b.message_id = m.id)",
+        " AND NOT EXISTS (SELECT 1 FROM quiet_hours_bypass b WHERE b.message_id = m.id)"
+        " AND NOT EXISTS (SELECT 1 FROM pending_plan p WHERE p.message_id = m.id)",
         messages,
     )) + _count(await conn.execute(
         "UPDATE message SET dedupe_key = 'digest:' || $2 || ':' || id WHERE dedupe_key LIKE 'digest:' || $1 || ':%'", text, ERASED))

@@ -16,6 +16,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 from services.notification import access, domain, messages
 from services.notification.access_audit import Action, log_at
 from services.notification.store import broadcasts as store
+from services.notification.store import planning as planning_store
 from services.notification.views import person_json
 from shared.auth import Principal, Role
 from shared.city.people import person_refs
@@ -100,8 +101,10 @@ class Text(BaseModel):
 
 async def send_broadcast(uow: UnitOfWork, caller: Principal, audience: Audience, *, subject: str, body: str, critical: bool = False,
                          link: str | None = None, broadcast_id: UUID | None = None, now: datetime | None = None,
-                         translations: Mapping[str, Text] | None = None) -> tuple[dict[str, Any], bool]:
+                         translations: Mapping[str, Text] | None = None, plan_now: int | None = None) -> tuple[dict[str, Any], bool]:
     """The broadcast's summary, and whether it is new: the same id again by the same sender sends nothing new.
+    The deliveries of the first ``plan_now`` recipients (all when None) are planned in this transaction, the rest
+    after it (usecases/planning.py); the summary's ``notYetPlanned`` counts those.
     ``subject`` and ``body`` are the Swedish; ``translations`` the same in other languages (``domain.TRANSLATION_LANGUAGES``):
     each recipient reads the version in their language, else the Swedish (templates.written_in)."""
     now = now or datetime.now(UTC)
@@ -124,9 +127,14 @@ async def send_broadcast(uow: UnitOfWork, caller: Principal, audience: Audience,
                             "writtenIn": domain.FALLBACK_LANGUAGE}
     if versions:
         data["versions"] = versions
+    # Up to ``plan_now`` recipients get their deliveries before the answer; the rest wait for the planner (planner.py),
+    # which plans them in chunks once this commits — so a whole city's broadcast answers in a second, not in the time
+    # its half a million delivery rows take to write, and the senders start on the first chunk.
+    budget = len(members) if plan_now is None else plan_now
     for school, persons in by_school.items():
         await messages.make(uow.conn, dedupe_key=f"broadcast:{broadcast_id}:{school}", message_type=message_type, school_unit=school,
-                            recipients=persons, data=data, now=now, broadcast_id=broadcast_id)
+                            recipients=persons, data=data, now=now, broadcast_id=broadcast_id, plan_now=budget)
+        budget = max(budget - len(persons), 0)
     return await summary(uow.conn, broadcast_id, caller, now=now), True
 
 
@@ -161,6 +169,7 @@ async def summaries(conn: asyncpg.Connection, rows: list[asyncpg.Record], viewer
         return []
     reach = {r["broadcast_id"]: r for r in await store.broadcast_reach(conn, ids)}
     progress = {r["broadcast_id"]: r for r in await store.broadcast_progress(conn, ids, now)}
+    unplanned = {r["broadcast_id"]: r["n"] for r in await planning_store.waiting_per_broadcast(conn, ids)}
     channels: dict[UUID, dict[str, dict[str, int]]] = {}
     for r in await store.broadcast_counts(conn, ids):
         channels.setdefault(r["broadcast_id"], {}).setdefault(r["channel"], {})[r["state"]] = r["n"]
@@ -180,6 +189,8 @@ async def summaries(conn: asyncpg.Connection, rows: list[asyncpg.Record], viewer
         r = reach.get(b["id"])
         p = progress.get(b["id"])
         status, scheduled_for = status_of(p)
+        if unplanned.get(b["id"]):
+            status, scheduled_for = "sending", None  # recipients still being planned: more is on its way
         out.append({
             "id": str(b["id"]), "subject": b["subject"], "critical": b["critical"], "audience": b["audience"],
             "sender": shown[b["sender"]], "sentBy": person_json(refs, b["sender"]),
@@ -192,7 +203,7 @@ async def summaries(conn: asyncpg.Connection, rows: list[asyncpg.Record], viewer
             "recipients": b["recipients"], "reached": r["reached"] if r else 0, "read": r["read"] if r else 0,
             "unreached": r["unreached"] if r else 0, "unnotified": r["unnotified"] if r else 0,
             "reachedByChannel": {c: states.get("delivered", 0) for c, states in sorted(per_channel.items())},
-            "inDigest": p["in_digest"] if p else 0, "deliveries": per_channel,
+            "inDigest": p["in_digest"] if p else 0, "deliveries": per_channel, "notYetPlanned": unplanned.get(b["id"], 0),
         })
     return out
 

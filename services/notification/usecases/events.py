@@ -11,6 +11,7 @@ from uuid import UUID
 from services.notification import messages
 from services.notification.store import campaigns as campaign_store
 from services.notification.store import messages as message_store
+from services.notification.store import planning as planning_store
 from shared.city.replica import district_of, persons_with_duty
 from shared.events.assessment import AssessmentReopened, AssessmentSubmitted, CampaignClosed, CampaignOpened
 from shared.events.catalog import AppRequestDecided, DpaExpired, LicenceExpiring
@@ -90,11 +91,13 @@ async def apply_guardian_relation_ended(uow: UnitOfWork, e: GuardianRelationEnde
     ties them to it (the replica has the relation ended already)."""
     if not await message_store.still_related(uow.conn, e.guardian, e.schoolUnit):
         await message_store.cancel_pending(uow.conn, e.guardian, e.schoolUnit)
+        await planning_store.forget(uow.conn, e.guardian, e.schoolUnit)
 
 
 async def apply_person_removed(uow: UnitOfWork, e: PersonRemoved, event_id: str) -> None:
     """Nothing more goes out to a person the city removed."""
     await message_store.cancel_pending(uow.conn, e.id, None)
+    await planning_store.forget(uow.conn, e.id, None)
 
 
 async def apply_licence_expiring(uow: UnitOfWork, e: LicenceExpiring, event_id: str) -> None:
