@@ -10,10 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import email.policy
 import email.utils
+import io
 import itertools
 import logging
+import re
+from collections import OrderedDict
 from dataclasses import dataclass
+from email.generator import BytesGenerator
 from email.charset import QP, Charset
 from email.header import Header
 from email.mime.text import MIMEText
@@ -30,6 +35,11 @@ UTF8_QP = Charset("utf-8")
 UTF8_QP.body_encoding = QP  # readable in a mail client's source view, unlike base64
 
 Result = Literal["delivered", "accepted", "temporary", "permanent"]
+#: an address the fast path takes: printable ASCII, no spaces (anything else goes the general way, which refuses what
+#: no header can carry and asks the server for SMTPUTF8)
+PLAIN_ADDRESS = re.compile(r"[!-~]+\Z")
+#: renderings of a text shared by its recipients: a broadcast has one per school and language
+RENDERED_TEXTS = 256
 
 
 @dataclass(frozen=True)
@@ -82,6 +92,11 @@ class EmailChannel:
         self.settings = settings
         self._idle: asyncio.Queue[aiosmtplib.SMTP] = asyncio.Queue()
         self._opened = 0
+        self._domain = settings.smtp_sender.rsplit("@", 1)[-1].rstrip(">")
+        # the envelope sender send_message would take from the From header, found once
+        self._envelope_sender = email.utils.getaddresses([settings.smtp_sender])[0][1]
+        self._fast = bool(PLAIN_ADDRESS.match(self._envelope_sender)) and settings.smtp_sender.isascii()
+        self._rendered: OrderedDict[tuple[str, str, str], bytes] = OrderedDict()
 
     async def _connection(self) -> aiosmtplib.SMTP:
         if self._idle.empty() and self._opened < self.settings.smtp_connections:
@@ -114,22 +129,66 @@ class EmailChannel:
         msg["From"] = self.settings.smtp_sender
         msg["To"] = item.to
         msg["Subject"] = Header(item.subject, "utf-8")  # type: ignore[assignment]  # compat32 takes a Header (typeshed says str)
-        msg["Message-ID"] = f"<skolit-{item.reference}@{self.settings.smtp_sender.rsplit('@', 1)[-1].rstrip('>')}>"
+        msg["Message-ID"] = f"<skolit-{item.reference}@{self._domain}>"
         msg["Date"] = email.utils.formatdate(localtime=False)
         msg["Content-Language"] = item.language
         msg["X-Skolit-Reference"] = item.reference
         return msg
 
+    def _shared(self, item: Outgoing) -> bytes:
+        """What every recipient of the same text gets, rendered once: the MIME headers, From, Subject, Content-Language
+        and the encoded body — the same bytes the general path's generator writes for them."""
+        key = (item.subject, item.body, item.language)
+        found = self._rendered.get(key)
+        if found is None:
+            msg = MIMEText(item.body, "plain", UTF8_QP)  # type: ignore[arg-type]  # as in _message
+            msg["From"] = self.settings.smtp_sender
+            msg["Subject"] = Header(item.subject, "utf-8")  # type: ignore[assignment]
+            msg["Content-Language"] = item.language
+            with io.BytesIO() as out:
+                BytesGenerator(out, policy=email.policy.compat32).flatten(msg)
+                found = out.getvalue()
+            self._rendered[key] = found
+            while len(self._rendered) > RENDERED_TEXTS:
+                self._rendered.popitem(last=False)
+        else:
+            self._rendered.move_to_end(key)
+        return found
+
+    def _wire(self, item: Outgoing) -> bytes | None:
+        """The message as sent, for a plain ASCII address: its own headers before the shared rendering. Composing
+        and flattening each e-mail with the email package was the largest part of the sender's CPU in a whole-city
+        broadcast (the header folding and quoted-printable encoding of the same subject and body, again and again:
+        docs/benchmarks/issue-24-status.md). None: the general path (send_message) takes it."""
+        if not self._fast or not PLAIN_ADDRESS.match(item.to):
+            return None
+        own = (f"To: {item.to}\nMessage-ID: <skolit-{item.reference}@{self._domain}>\n"
+               f"Date: {email.utils.formatdate(localtime=False)}\nX-Skolit-Reference: {item.reference}\n")
+        return own.encode("ascii") + self._shared(item)
+
+    async def _send(self, client: aiosmtplib.SMTP, item: Outgoing, wire: bytes | None, message: MIMEText | None) -> None:
+        # VERP (the reference in the envelope sender): a bounce names the delivery even when it quotes nothing of the message
+        sender = verp(self.settings.smtp_bounce_address, item.reference)
+        if wire is None:
+            assert message is not None
+            await client.send_message(message, sender=sender)
+            return
+        # seven-bit clean (ASCII addresses and headers, a quoted-printable body), so no SMTPUTF8 and no 8BITMIME to ask
+        # for; sendmail says EHLO when needed, normalises line endings and dot-stuffs
+        await client.sendmail(sender or self._envelope_sender, [item.to], wire)
+
     async def _one(self, item: Outgoing) -> Outcome:
         client: aiosmtplib.SMTP | None = None
+        message: MIMEText | None = None
         try:
-            message = self._message(item)
+            wire = self._wire(item)
+            if wire is None:
+                message = self._message(item)
         except (ValueError, UnicodeError) as exc:  # an address no mail header can carry (control characters): never sendable
             return Outcome(item.reference, "permanent", error=f"invalid-address ({type(exc).__name__})")
         try:
             client = await self._connection()
-            # VERP (the reference in the envelope sender): a bounce names the delivery even when it quotes nothing of the message
-            await client.send_message(message, sender=verp(self.settings.smtp_bounce_address, item.reference))
+            await self._send(client, item, wire, message)
             return Outcome(item.reference, "delivered")
         except aiosmtplib.SMTPNotSupported:  # an address in another script, and a mail server without SMTPUTF8: retrying cannot help
             await self._reset(client)
