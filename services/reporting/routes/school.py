@@ -101,6 +101,9 @@ async def school_report_body(conn: asyncpg.Connection, school_unit_id: UUID, sch
         small = r["respondents"] < suppression.MIN_RESPONDENTS
         g["headings"].append({"heading": r["heading"], "title": titles.get(r["heading"], r["heading"]),
                               **suppression.as_json(suppression.figure(0.0 if small else r["mean"], r["respondents"]))})
+    trend: dict[int, dict[str, Any]] = {}
+    for r in by_year:
+        trend.setdefault(r["year"], {})[r["heading"]] = r["level"]
     return {
         "schoolUnitId": str(school_unit_id), "schoolUnit": school, "year": chosen, "previousYear": previous,
         "frameworkVersion": submissions[chosen]["framework_version"], "submittedAt": submissions[chosen]["submitted_at"].isoformat(),
@@ -118,10 +121,15 @@ async def school_report_body(conn: asyncpg.Connection, school_unit_id: UUID, sch
         },
         "years": sorted(submissions),
         "districtMedians": medians,
-        "trend": [{"year": y, "levels": {r["heading"]: r["level"] for r in by_year if r["year"] == y}}
-                  for y in sorted({r["year"] for r in by_year})],
+        # the headings in the framework's order, not the rows' (which an update of a row moves): the same data gives the same bytes
+        "trend": [{"year": y, "levels": {h: trend[y][h] for h in sorted(trend[y], key=heading_order)}} for y in sorted(trend)],
         "method": vocabulary.METHOD[lang_],
     }
+
+
+def heading_order(heading: str) -> tuple[int, str]:
+    """The strategy's headings in its own order, any other (an older framework's) after them by name."""
+    return (domain.HEADINGS.index(heading), "") if heading in domain.HEADINGS else (len(domain.HEADINGS), heading)
 
 
 def district_medians(peers: list[domain.SchoolLevels]) -> dict[str, float | None]:
