@@ -16,11 +16,11 @@ import pytest
 
 from shared.city.replica import ORGANISATIONS, on_organisation_upserted
 from shared.consumer import BatchProcessor, Handlers, Statement
-from shared.db import create_pool
 from shared.events.city import OrganisationUpserted
 from shared.events.envelope import Envelope, encode, new_envelope
-from shared.migrate import discover, migrate
+from shared.migrate import discover
 from shared.topics import CITY_ORGANISATION
+from tests.support.scratch import scratch_pool
 from tests.support.stack import Stack
 
 pytestmark = pytest.mark.integration
@@ -44,18 +44,8 @@ def record(offset: int, org_id: uuid.UUID, name: str, at: datetime) -> Record:
 
 @pytest.fixture
 async def pool(stack: Stack) -> AsyncIterator[asyncpg.Pool]:
-    schema = "batch_" + uuid.uuid4().hex[:8]
-    admin = await asyncpg.connect(stack.admin_url)
-    await admin.execute("CREATE SCHEMA " + schema)
-    await admin.execute("SET search_path = " + schema)
-    await migrate(admin, schema, discover(HERE, ORGANISATIONS.migration_files))
-    pool = await create_pool(stack.admin_url, schema)
-    try:
+    async with scratch_pool(stack.admin_url, "batch_", discover(HERE, ORGANISATIONS.migration_files)) as pool:
         yield pool
-    finally:
-        await pool.close()
-        await admin.execute("DROP SCHEMA " + schema + " CASCADE")
-        await admin.close()
 
 
 class Counting(Statement[OrganisationUpserted]):

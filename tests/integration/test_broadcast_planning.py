@@ -22,9 +22,8 @@ from services.notification.store import erasure
 from services.notification.store import planning as planning_store
 from services.notification.usecases import Audience, get_broadcast, send_broadcast
 from shared.auth import Principal, Role
-from shared.db import create_pool
-from shared.migrate import migrate
 from shared.uow import UnitOfWork, unit_of_work
+from tests.support.scratch import scratch_pool
 from tests.support.stack import Stack
 
 pytestmark = pytest.mark.integration
@@ -35,18 +34,8 @@ NOW = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
 
 @pytest.fixture
 async def pool(stack: Stack) -> AsyncIterator[asyncpg.Pool]:
-    schema = "plan_" + uuid.uuid4().hex[:8]
-    admin = await asyncpg.connect(stack.admin_url)
-    await admin.execute("CREATE SCHEMA " + schema)
-    await admin.execute("SET search_path = " + schema)
-    await migrate(admin, schema, SPEC.migrations())
-    pool = await create_pool(stack.admin_url, schema)
-    try:
+    async with scratch_pool(stack.admin_url, "plan_", SPEC.migrations()) as pool:
         yield pool
-    finally:
-        await pool.close()
-        await admin.execute("DROP SCHEMA " + schema + " CASCADE")
-        await admin.close()
 
 
 async def city(conn: asyncpg.Connection, per_school: tuple[int, ...]) -> dict[uuid.UUID, list[uuid.UUID]]:
