@@ -62,6 +62,9 @@ class NotificationSettings:
     lease_seconds: float = 120.0
     poll_seconds: float = 0.25
     batch_size: int = 500
+    #: concurrent sending loops per channel (``SKOLIT_NOTIFICATION_SENDER_LOOPS=email=3,sms=2``): while one claims or
+    #: records, the others keep the channel's connections busy
+    sender_loops: dict[str, int] = field(default_factory=lambda: {"email": 3, "sms": 2, "push": 2})
     http_concurrency: int = 64
     #: a broadcast plans this many recipients' deliveries before POST /broadcasts answers; the rest are planned after it,
     #: by the planner (usecases/planning.py), ``plan_chunk_recipients`` a transaction — so the answer does not wait for a
@@ -116,6 +119,7 @@ class NotificationSettings:
             lease_seconds=float(_get("LEASE_SECONDS", str(d.lease_seconds))),
             poll_seconds=float(_get("POLL_SECONDS", str(d.poll_seconds))),
             batch_size=int(_get("BATCH_SIZE", str(d.batch_size))),
+            sender_loops={**d.sender_loops, **{k: int(v) for k, v in _rates(_get("SENDER_LOOPS", "")).items()}},
             http_concurrency=int(_get("HTTP_CONCURRENCY", str(d.http_concurrency))),
             plan_inline_recipients=int(_get("PLAN_INLINE_RECIPIENTS", str(d.plan_inline_recipients))),
             plan_chunk_recipients=int(_get("PLAN_CHUNK_RECIPIENTS", str(d.plan_chunk_recipients))),
