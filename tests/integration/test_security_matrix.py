@@ -13,13 +13,11 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import quote
 
@@ -41,6 +39,7 @@ from tests.support.kafka import eventually, send, wire
 from tests.support.matrix import ROLES, Row, World, openapi_routes, operator_listing, publish_world, roles, run
 from tests.support.sealing import unknown_ref
 from tests.support.stack import Stack, auth
+from tests.support.jwks import jwks_server, public_jwk
 
 pytestmark = [pytest.mark.integration, pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")]
 
@@ -565,27 +564,9 @@ async def test_bad_tokens_are_refused_by_every_service(stack: Stack) -> None:
 def jwks() -> Iterator[tuple[str, rsa.RSAPrivateKey, bytes]]:
     """A local JWKS endpoint with one RSA key: the production mode of the verifier."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    public_jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
-    document = json.dumps({"keys": [{**public_jwk, "kid": "k1", "use": "sig", "alg": "RS256"}]}).encode()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.end_headers()
-            self.wfile.write(document)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     pem = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/jwks.json", key, pem
-    finally:
-        server.shutdown()
+    with jwks_server([public_jwk(key, "k1")]) as server:
+        yield server.url, key, pem
 
 
 async def test_a_jwks_verifier_refuses_hs256_signed_with_its_public_key(jwks: tuple[str, rsa.RSAPrivateKey, bytes]) -> None:

@@ -1,9 +1,6 @@
 from __future__ import annotations
 
-import json
-import threading
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Annotated
 from collections.abc import AsyncIterator, Iterator
 
@@ -16,6 +13,7 @@ import httpx
 from shared import problems
 from shared.auth import AuthError, Identity, KeysUnavailable, Principal, Role, Verifier, ensure_school_access, mint, require
 from devkit.token_cli import main as token_cli
+from tests.support.jwks import jwks_server, public_jwk
 
 SECRET = "unit-test-secret-that-is-long-enough-for-hs256"
 SCHOOL = str(uuid.uuid4())
@@ -76,28 +74,8 @@ def _rsa_key() -> rsa.RSAPrivateKey:
 @pytest.fixture(scope="module")
 def jwks() -> Iterator[tuple[str, rsa.RSAPrivateKey]]:
     key = _rsa_key()
-    jwk = jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key(), as_dict=True) | {"kid": "k1", "use": "sig", "alg": "RS256"}
-    body = json.dumps({"keys": [jwk]}).encode()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/jwks.json", key
-    finally:
-        server.shutdown()
-        server.server_close()
+    with jwks_server([public_jwk(key, "k1")]) as server:
+        yield server.url, key
 
 
 def _rs256(key: rsa.RSAPrivateKey, kid: str = "k1", **claims: object) -> str:

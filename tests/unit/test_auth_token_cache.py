@@ -5,12 +5,9 @@ again, yet never outlives its own ``exp`` (plus the leeway jwt.decode gives), is
 from __future__ import annotations
 
 import dataclasses
-import json
-import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, tzinfo
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import jwt
@@ -18,6 +15,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from shared.auth import LEEWAY_SECONDS, TOKEN_CACHE_SECONDS, AuthError, Identity, IdentityMapping, KeysUnavailable, Principal, Role, Verifier, mint
+from tests.support.jwks import JwksServer, jwks_server, public_jwk
 
 SECRET = "unit-test-secret-that-is-long-enough-for-hs256"
 ISSUER = "https://idp.example.se"
@@ -267,10 +265,10 @@ async def test_forget_drops_every_token(decodes: Calls, clock: Clock) -> None:
 class Provider:
     """A JWKS endpoint with one RSA key; ``failing`` answers the next requests with 500 (keys unavailable)."""
 
-    def __init__(self, url: str, key: rsa.RSAPrivateKey, state: dict[str, int]) -> None:
+    def __init__(self, url: str, key: rsa.RSAPrivateKey, server: JwksServer) -> None:
         self.url = url
         self.key = key
-        self.state = state
+        self.server = server
 
     def token(self, **claims: Any) -> str:
         payload = {"sub": "cecilia", "iss": ISSUER, "aud": "skolit", "exp": int(time.time()) + 3600, "groups": ["skolit-it"]} | claims
@@ -280,34 +278,8 @@ class Provider:
 @pytest.fixture(scope="module")
 def provider() -> Iterator[Provider]:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    jwk = jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key(), as_dict=True) | {"kid": "r1", "alg": "RS256", "use": "sig"}
-    body = json.dumps({"keys": [jwk]}).encode()
-    state = {"failing": 0}
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
-            if state["failing"] > 0:
-                state["failing"] -= 1
-                self.send_response(500)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                return
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield Provider(f"http://127.0.0.1:{server.server_address[1]}/jwks", key, state)
-    finally:
-        server.shutdown()
-        server.server_close()
+    with jwks_server([public_jwk(key, "r1")], "/jwks") as server:
+        yield Provider(server.url, key, server)
 
 
 async def test_a_provider_token_sent_again_is_not_verified_again(provider: Provider, decodes: Calls, clock: Clock,
@@ -345,13 +317,13 @@ async def test_a_replaced_mapping_is_applied_to_a_cached_token(provider: Provide
 async def test_keys_unavailable_is_not_remembered(provider: Provider, clock: Clock) -> None:
     v = Verifier(jwks_url=provider.url, issuer=ISSUER, audience="skolit", clock=clock)
     token = provider.token()
-    provider.state["failing"] = 1
+    provider.server.failing = 1
     try:
         with pytest.raises(KeysUnavailable):
             await v.verify(token)
         assert not v._verified
     finally:
-        provider.state["failing"] = 0
+        provider.server.failing = 0
     assert (await v.verify(token)).subject == "cecilia"
     assert len(v._verified) == 1
 

@@ -4,11 +4,8 @@ provider's tokens. The same against a real provider process and the services: te
 
 from __future__ import annotations
 
-import json
-import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Annotated, Any
 
 import httpx
@@ -21,6 +18,7 @@ from shared import problems
 from shared.auth import AuthError, Identity, IdentityMapping, Principal, Role, Verifier, mint, require
 from shared.auth.authority import Authority, DutyFact, GuardianFact, principal_for
 from shared.settings import Settings, role_groups
+from tests.support.jwks import jwks_server, public_jwk
 
 SECRET = "unit-test-secret-that-is-long-enough-for-hs256"
 ISSUER = "https://idp.example.se"
@@ -148,28 +146,9 @@ def provider_keys() -> Iterator[tuple[str, rsa.RSAPrivateKey, ec.EllipticCurvePr
     """A JWKS endpoint with an RSA and an EC key, as the city's provider publishes them."""
     rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     ec_key = ec.generate_private_key(ec.SECP256R1())
-    keys = [jwt.algorithms.RSAAlgorithm.to_jwk(rsa_key.public_key(), as_dict=True) | {"kid": "r1", "alg": "RS256", "use": "sig"},
-            jwt.algorithms.ECAlgorithm.to_jwk(ec_key.public_key(), as_dict=True) | {"kid": "e1", "alg": "ES256", "use": "sig"}]
-    body = json.dumps({"keys": keys}).encode()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/jwks", rsa_key, ec_key
-    finally:
-        server.shutdown()
-        server.server_close()
+    keys = [public_jwk(rsa_key, "r1"), public_jwk(ec_key, "e1", "ES256")]
+    with jwks_server(keys, "/jwks") as server:
+        yield server.url, rsa_key, ec_key
 
 
 def provider_token(key: Any, alg: str = "RS256", kid: str = "r1", **claims: Any) -> str:
