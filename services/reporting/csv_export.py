@@ -86,7 +86,7 @@ def negotiate(request: Request, format: Literal["json", "csv"] | None, variant: 
     return Export(False)
 
 
-def export(
+async def export(
     request: Request,
     format: Annotated[Literal["json", "csv"] | None, Query(
         description="json or csv; without it, `Accept: text/csv` (preferred over application/json) gives CSV and anything else JSON")] = None,
