@@ -13,6 +13,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from shared import asyncapi, problems
 from shared.auth import Verifier
 from shared.http import openapi
+from shared.http.hot_reads import HotReads
 from shared.http.cors import ALLOWED_HEADERS, ALLOWED_METHODS, EXPOSED_HEADERS, MAX_AGE_SECONDS, Cors
 from shared.http.idempotency import IdempotentCreates
 from shared.http.request_metrics import RequestMetrics
@@ -53,7 +54,9 @@ def create_app(spec: ServiceSpec, settings: Settings | None = None) -> FastAPI:
     app.state.city_data = DUTIES in spec.replicas
     problems.install(app)
     openapi.install(app)
-    if MARKINGS in spec.replicas:  # innermost: every answer of the service's routes, before anything measures or sends it
+    if spec.hot_reads:  # innermost: in front of the router only, so every middleware below sees a hot read as any other
+        app.add_middleware(HotReads, reads=spec.hot_reads, service=spec.name)
+    if MARKINGS in spec.replicas:  # next: every answer of the service's routes, before anything measures or sends it
         app.add_middleware(HideProtectedIdentities)
     # Oversized requests are refused (413/431) before routing; installed first so the metrics see them.
     # Inside the limits (the body is bounded before it is read here), outside the protected-identity filter (what is kept is what was sent).

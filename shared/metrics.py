@@ -10,6 +10,11 @@ HTTP_DURATION = Histogram(
     ["service", "method", "route", "status"],
     buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
+HOT_READS = Counter(
+    "skolit_http_hot_reads_total",
+    "Hot reads (shared/http/hot_reads.py) by route: answered in front of the framework, or passed on to the full route",
+    ["service", "route", "outcome"],
+)
 EVENTS_CONSUMED = Counter(
     "skolit_events_consumed_total",
     "Events taken from Kafka, by outcome (applied, duplicate, ignored, dead-lettered)",

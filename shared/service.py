@@ -48,6 +48,8 @@ class ServiceSpec:
     jobs: tuple[Job, ...] = ()
     #: background workers, made from the pool once it exists (the app finds them by name in app.state.workers)
     workers: dict[str, Callable[[asyncpg.Pool], Worker]] = field(default_factory=dict)
+    #: GET endpoints read at city scale, answered in front of FastAPI for the plain case (shared/http/hot_reads.py)
+    hot_reads: tuple[Any, ...] = ()
     #: tables that hold only data derived from events: ``rebuild`` empties them and replays the topics
     read_models: tuple[str, ...] = ()
     #: the event types for which the service's own handler replaces a replica's, said by name: its handler is

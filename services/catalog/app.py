@@ -6,6 +6,7 @@ from services.catalog.api import router
 from services.catalog.handlers import HANDLERS, REPLICAS
 from services.catalog.jobs import JOBS
 from services.catalog.privacy import PRIVACY
+from services.catalog.routes.search import HOT_READS
 from services.catalog.settings import SERVICE
 from shared.events.catalog import (
     AppChanged,
@@ -36,4 +37,5 @@ SPEC = ServiceSpec(
               CatalogDataExported, CatalogDataErased),
     jobs=JOBS,
     privacy=PRIVACY,
+    hot_reads=HOT_READS,
 )

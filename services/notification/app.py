@@ -8,6 +8,7 @@ from services.notification.handlers import HANDLERS, REPLICAS
 from services.notification.jobs import jobs
 from services.notification.planner import Planner
 from services.notification.privacy import PRIVACY
+from services.notification.routes.inbox import HOT_READS
 from services.notification.sender import Sender
 from services.notification.settings import KEYS, NOTIFICATION, SERVICE
 from shared.events.city import GuardianRelationEnded, PersonRemoved
@@ -34,5 +35,6 @@ SPEC = ServiceSpec(
     produces=(MessageDelivered, MessageFailed, GuardianReachMeasured, AccessRequested, ErasureRequested, NotificationDataErased),
     jobs=jobs(NOTIFICATION) + (expiry_job(NOTIFICATION.job_interval_seconds),),
     privacy=PRIVACY,
+    hot_reads=HOT_READS,
     workers={"planner": lambda pool: Planner(pool, NOTIFICATION), "sender": lambda pool: Sender(pool, NOTIFICATION, KEYS)},
 )
