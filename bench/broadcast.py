@@ -556,10 +556,8 @@ async def planning_steps(admin_url: str, city: City) -> dict[str, Any]:
             members = await timed("audience_members", store.audience_members(conn, "guardians", [s["id"] for s in schools], [], [], []))
             bid = uuid.uuid4()
             await timed("create_broadcast", store.create_broadcast(conn, id=bid, sender="bench", audience={"kind": "guardians"}, subject="x",
-                                                                   body="y", critical=False, recipients=len(members)))
-            by_school: dict[uuid.UUID, list[uuid.UUID]] = {}
-            for m in members:
-                by_school.setdefault(m["school_unit"], []).append(m["person"])
+                                                                   body="y", critical=False, recipients=sum(len(m["persons"]) for m in members)))
+            by_school = {m["school_unit"]: m["persons"] for m in members}
             now = as_of_for(datetime.now(UTC)) or datetime.now(UTC)
             planned_rows = 0
             for school, persons in by_school.items():
@@ -922,9 +920,7 @@ async def claim_plan(admin_url: str, city: City) -> dict[str, Any]:
                                          recipients=len(city.guardians))
             schools = await store.school_units(conn, [], [city.district])
             members = await store.audience_members(conn, "guardians", [s["id"] for s in schools], [], [], [])
-            by_school: dict[uuid.UUID, list[uuid.UUID]] = {}
-            for mb in members:
-                by_school.setdefault(mb["school_unit"], []).append(mb["person"])
+            by_school = {mb["school_unit"]: mb["persons"] for mb in members}
             for school, persons in by_school.items():
                 await messages.make(conn, dedupe_key=f"bench-claim:{bid}:{school}", message_type="broadcast", school_unit=school,
                                     recipients=persons, data={"subject": "x"}, now=now, broadcast_id=bid)

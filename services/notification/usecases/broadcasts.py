@@ -47,8 +47,9 @@ class Audience(BaseModel):
         return self
 
 
-async def resolve(conn: asyncpg.Connection, caller: Principal, audience: Audience) -> tuple[list[asyncpg.Record], list[UUID]]:
-    """The recipients (person, school unit) and the school units, after checking the sender acts for each."""
+async def resolve(conn: asyncpg.Connection, caller: Principal, audience: Audience) -> tuple[dict[UUID, list[UUID]], list[UUID]]:
+    """The recipients per school unit (each recipient at one of them) and the school units, after checking the sender
+    acts for each."""
     if audience.schoolUnitIds:
         schools = await store.school_units(conn, audience.schoolUnitIds, None)
         unknown = set(audience.schoolUnitIds) - {s["id"] for s in schools}
@@ -61,15 +62,15 @@ async def resolve(conn: asyncpg.Connection, caller: Principal, audience: Audienc
                                            [UUID(d) for d in caller.districts] if caller.has_any(Role.DISTRICT_ADMIN) else [])
     access.ensure_sends_to(caller, schools)
     ids = [s["id"] for s in schools]
-    members = await store.audience_members(conn, audience.kind, ids, [t.value for t in audience.schoolTypes], list(audience.schoolYears),
-                                           [r.value for r in audience.dutyRoles])
-    return members, ids
+    rows = await store.audience_members(conn, audience.kind, ids, [t.value for t in audience.schoolTypes], list(audience.schoolYears),
+                                        [r.value for r in audience.dutyRoles])
+    return {r["school_unit"]: r["persons"] for r in rows}, ids
 
 
-async def size(conn: asyncpg.Connection, members: list[asyncpg.Record]) -> dict[str, Any]:
-    per_school = Counter(str(m["school_unit"]) for m in members)
-    coverage = await store.channel_coverage(conn, [m["person"] for m in members])
-    return {"recipients": len(members), "perSchoolUnit": dict(sorted(per_school.items())),
+async def size(conn: asyncpg.Connection, members: dict[UUID, list[UUID]]) -> dict[str, Any]:
+    per_school = {str(school): len(persons) for school, persons in members.items()}
+    coverage = await store.channel_coverage(conn, [p for persons in members.values() for p in persons])
+    return {"recipients": sum(map(len, members.values())), "perSchoolUnit": dict(sorted(per_school.items())),
             "withContact": {"email": coverage["email"], "sms": coverage["sms"], "push": coverage["push"], "none": coverage["none"]}}
 
 
@@ -115,14 +116,12 @@ async def send_broadcast(uow: UnitOfWork, caller: Principal, audience: Audience,
     if not members:
         raise rejected(422, "the audience reaches no one: no guardians or staff match at these school units", "audience")
     if not await store.create_broadcast(uow.conn, id=broadcast_id, sender=caller.subject, audience=audience.model_dump(mode="json"),
-                                        subject=subject, body=body, critical=critical, recipients=len(members), translations=versions):
+                                        subject=subject, body=body, critical=critical, recipients=sum(map(len, members.values())),
+                                        translations=versions):
         existing = await store.broadcast(uow.conn, broadcast_id)
         if existing is None or existing["sender"] != caller.subject:
             raise Problem(409, "Conflict", f"broadcast id {broadcast_id} is taken; leave id out or use a new one")
         return await summary(uow.conn, broadcast_id, caller, now=now), False
-    by_school: dict[UUID, list[UUID]] = {}
-    for m in members:
-        by_school.setdefault(m["school_unit"], []).append(m["person"])
     data: dict[str, Any] = {"subject": subject, "body": body, "link": link or "", "broadcastId": str(broadcast_id),
                             "writtenIn": domain.FALLBACK_LANGUAGE}
     if versions:
@@ -130,8 +129,8 @@ async def send_broadcast(uow: UnitOfWork, caller: Principal, audience: Audience,
     # Up to ``plan_now`` recipients get their deliveries before the answer; the rest wait for the planner (planner.py),
     # which plans them in chunks once this commits — so a whole city's broadcast answers in a second, not in the time
     # its half a million delivery rows take to write, and the senders start on the first chunk.
-    budget = len(members) if plan_now is None else plan_now
-    for school, persons in by_school.items():
+    budget = sum(map(len, members.values())) if plan_now is None else plan_now
+    for school, persons in members.items():
         await messages.make(uow.conn, dedupe_key=f"broadcast:{broadcast_id}:{school}", message_type=message_type, school_unit=school,
                             recipients=persons, data=data, now=now, broadcast_id=broadcast_id, plan_now=budget)
         budget = max(budget - len(persons), 0)
