@@ -64,6 +64,7 @@ class Sender:
         self.channels = channels
         self.limits = {name: RateLimit(settings.rates.get(name, 100.0)) for name in ("email", "sms", "push")}
         self._tasks: list[asyncio.Task[None]] = []
+        self._busy: dict[str, asyncio.Event] = {}
 
     async def start(self) -> None:
         if self.channels is None:
@@ -71,8 +72,10 @@ class Sender:
         # Several loops per channel, so the connections are never idle while one loop claims its batch or records the
         # last one's outcomes (one loop left e-mail waiting on the database about half the time: issue-24 status page).
         # SKIP LOCKED gives each loop its own rows, as it does across replicas; the loops share the channel's
-        # connections and its rate limit.
-        self._tasks = [asyncio.create_task(self._loop(name), name=f"notification-sender-{name}-{i}")
+        # connections and its rate limit. Only the first loop of a channel polls while nothing is due; the others wait
+        # until a claim finds work, so an idle service does not query the database once per loop.
+        self._busy = {name: asyncio.Event() for name in self.channels}
+        self._tasks = [asyncio.create_task(self._loop(name, polls=i == 0), name=f"notification-sender-{name}-{i}")
                        for name in self.channels for i in range(max(1, self.settings.sender_loops.get(name, 1)))]
 
     async def stop(self) -> None:
@@ -84,10 +87,12 @@ class Sender:
         for channel in (self.channels or {}).values():
             await channel.close()
 
-    async def _loop(self, name: str) -> None:
-        limit = self.limits[name]
+    async def _loop(self, name: str, polls: bool = True) -> None:
+        limit, busy = self.limits[name], self._busy[name]
         while True:
             try:
+                if not polls:
+                    await busy.wait()
                 room = limit.available()
                 if room < 1:
                     await asyncio.sleep(limit.wait_seconds())
@@ -102,7 +107,11 @@ class Sender:
                 finally:
                     limit.spend(tally - reserved)
                 if tally == 0:
-                    await asyncio.sleep(self.settings.poll_seconds)
+                    busy.clear()
+                    if polls:
+                        await asyncio.sleep(self.settings.poll_seconds)
+                else:
+                    busy.set()
             except asyncio.CancelledError:
                 raise
             except Exception:

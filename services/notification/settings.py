@@ -63,8 +63,10 @@ class NotificationSettings:
     poll_seconds: float = 0.25
     batch_size: int = 500
     #: concurrent sending loops per channel (``SKOLIT_NOTIFICATION_SENDER_LOOPS=email=3,sms=2``): while one claims or
-    #: records, the others keep the channel's connections busy
-    sender_loops: dict[str, int] = field(default_factory=lambda: {"email": 3, "sms": 2, "push": 2})
+    #: records, the others keep the channel's connections busy. One by default: with e-mail 3, SMS and push 2 the
+    #: whole-city message was not delivered sooner on two cores (the machine, not the sender, was the limit) and the
+    #: loops' pool connections were missing for the inbox reads during the read storm (issue-24 status page, §1–2).
+    sender_loops: dict[str, int] = field(default_factory=lambda: {"email": 1, "sms": 1, "push": 1})
     http_concurrency: int = 64
     #: a broadcast plans this many recipients' deliveries before POST /broadcasts answers; the rest are planned after it,
     #: by the planner (usecases/planning.py), ``plan_chunk_recipients`` a transaction — so the answer does not wait for a

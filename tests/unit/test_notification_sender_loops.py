@@ -17,9 +17,10 @@ class _Recorder(Sender):
 
     def __init__(self, settings: NotificationSettings, due: int) -> None:
         super().__init__(pool=None, settings=settings, keyring=None, channels={"email": object()})  # type: ignore[arg-type, dict-item]
-        self.due, self.claims = due, []
+        self.due, self.claims, self.claimed_by = due, [], set()
 
     async def send_due(self, name, now, limit):  # type: ignore[no-untyped-def, override]
+        self.claimed_by.add(asyncio.current_task().get_name())  # type: ignore[union-attr]
         await asyncio.sleep(0.01)  # the claim's round trip: the other loops run meanwhile
         n = min(limit, self.due)
         self.due -= n
@@ -39,7 +40,7 @@ def test_three_loops_together_claim_no_more_than_the_rate_allows() -> None:
     settings = replace(NotificationSettings(), rates={"email": 100.0}, sender_loops={"email": 3}, batch_size=500, poll_seconds=0.05)
     sender = _Recorder(settings, due=10_000)
     asyncio.run(_run(sender, 0.5))
-    assert len(sender._tasks) == 3
+    assert len(sender._tasks) == 3 and len(sender.claimed_by) == 3  # all three took part
     # a second's burst (100) and half a second's refill (50); one loop each seeing the full bucket would claim 300 at once
     assert 100 <= sum(sender.claims) <= 151
 
@@ -56,4 +57,12 @@ def test_what_a_claim_did_not_use_goes_back_to_the_limit() -> None:
 def test_the_loops_per_channel_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SKOLIT_NOTIFICATION_SENDER_LOOPS", "email=5")
     loops = NotificationSettings.from_env().sender_loops
-    assert loops["email"] == 5 and loops["sms"] == 2 and loops["push"] == 2
+    assert loops["email"] == 5 and loops["sms"] == 1 and loops["push"] == 1
+
+
+def test_while_nothing_is_due_only_one_loop_per_channel_asks_the_database() -> None:
+    settings = replace(NotificationSettings(), rates={"email": 100.0}, sender_loops={"email": 3}, poll_seconds=0.05)
+    sender = _Recorder(settings, due=0)
+    asyncio.run(_run(sender, 0.6))
+    # one loop polling every 0.05 s plus its 0.01 s claim: about 10 claims; three loops polling would make about 30
+    assert sender.claimed_by == {"notification-sender-email-0"} and len(sender.claims) <= 12
