@@ -37,7 +37,7 @@ from shared.settings import Settings
 
 __all__ = [
     "ADMINISTRATIVE_ROLES", "AuthError", "Identity", "IdentityMapping", "KeysUnavailable", "Principal", "Role", "Verifier",
-    "ensure_school_access", "mint", "principal_from_claims", "require",
+    "ensure_school_access", "mint", "principal_for_token", "principal_from_claims", "require",
 ]
 
 REALM = "skolit"
@@ -330,6 +330,18 @@ def _challenge(error: str | None = None) -> dict[str, str]:
     return {"WWW-Authenticate": value}
 
 
+async def principal_for_token(app: Any, token: str) -> Principal:
+    """The caller a bearer token names: verified by the app's Verifier, a provider's identity given its roles from the
+    city's data. Raises AuthError or KeysUnavailable (require() and the hot reads, shared/http/hot_reads.py)."""
+    verifier: Verifier = app.state.verifier
+    verified = await verifier.verify(token)
+    if isinstance(verified, Identity):
+        from shared.auth.authority import authority_of
+
+        return await authority_of(app, verifier.mapping).principal(verified)
+    return verified
+
+
 def require(*roles: Role) -> Callable[..., Awaitable[Principal]]:
     """A dependency giving the authenticated Principal; with roles, the caller needs one of them."""
     wanted = frozenset(roles)
@@ -338,19 +350,12 @@ def require(*roles: Role) -> Callable[..., Awaitable[Principal]]:
         if credentials is None:
             reason = "Authorization header is not a bearer token" if request.headers.get("authorization") else "missing bearer token"
             raise Problem(401, "Unauthorized", reason, headers=_challenge())
-        verifier: Verifier = request.app.state.verifier
         try:
-            verified = await verifier.verify(credentials.credentials)
+            principal = await principal_for_token(request.app, credentials.credentials)
         except KeysUnavailable as exc:
             raise Problem(503, "Service unavailable", exc.reason, headers={"Retry-After": "5"}) from None
         except AuthError as exc:
             raise Problem(401, "Unauthorized", exc.reason, headers=_challenge("invalid_token")) from None
-        if isinstance(verified, Identity):
-            from shared.auth.authority import authority_of
-
-            principal = await authority_of(request.app, verifier.mapping).principal(verified)
-        else:
-            principal = verified
         if wanted and not principal.has_any(*wanted):
             raise Problem(403, "Forbidden", "requires one of the roles: " + ", ".join(sorted(wanted)))
         return principal

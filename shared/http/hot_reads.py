@@ -23,7 +23,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from shared import metrics
-from shared.auth import AuthError, Identity, KeysUnavailable, Principal
+from shared.auth import AuthError, KeysUnavailable, Principal, principal_for_token
 from shared.problems import Problem
 
 
@@ -58,16 +58,10 @@ async def caller_of(request: Request) -> Principal:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise PassOn
-    verifier = request.app.state.verifier
     try:
-        verified = await verifier.verify(token.strip())
+        return await principal_for_token(request.app, token.strip())
     except (AuthError, KeysUnavailable):
         raise PassOn from None
-    if isinstance(verified, Identity):
-        from shared.auth.authority import authority_of
-
-        return await authority_of(request.app, verifier.mapping).principal(verified)
-    return verified
 
 
 UUID_TEXT = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z")
