@@ -25,15 +25,12 @@ from shared.city.routes import router as city_router
 from shared.jobs import jobs_router
 from shared.limits import Limits, RequestLimits
 from shared.operator_routes import router as operator_router
-from shared.runtime import Runtime
+from shared.runtime import WORK, Runtime
 from shared.service import ServiceSpec
 from shared.settings import Settings
 
 
-def create_app(spec: ServiceSpec, settings: Settings | None = None) -> FastAPI:
-    settings = settings or Settings.from_env(spec.name)
-    runtime = Runtime(spec, settings)
-
+def _lifespan(runtime: Runtime) -> Any:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await runtime.start()
@@ -42,6 +39,45 @@ def create_app(spec: ServiceSpec, settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             await runtime.stop()
+
+    return lifespan
+
+
+def _operations(app: FastAPI, runtime: Runtime) -> None:
+    """What operators and the orchestrator ask every process: alive, ready, its metrics."""
+
+    @app.get("/healthz", tags=["operations"], summary="Alive", response_model=Health)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "service": runtime.spec.name}
+
+    @app.get("/readyz", tags=["operations"], summary="Database and broker reachable; degraded parts named", response_model=Readiness,
+             responses={503: {"description": "Not ready: a part named in checks is down", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Readiness"}}}}})
+    async def readyz() -> JSONResponse:
+        checks = await runtime.readiness()
+        ready = all(v == "ok" or v.startswith("degraded") for v in checks.values())
+        status = "not ready" if not ready else "degraded" if any(v != "ok" for v in checks.values()) else "ready"
+        return JSONResponse({"status": status, "checks": checks}, status_code=200 if ready else 503)
+
+    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics", include_in_schema=False)
+    async def prometheus_metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+def create_work_app(spec: ServiceSpec, settings: Settings | None = None) -> FastAPI:
+    """A `work` process (shared/runtime.py WORK): the service's workers, its relay, and only the operations routes."""
+    settings = settings or Settings.from_env(spec.name)
+    runtime = Runtime(spec, settings, role=WORK)
+    app = FastAPI(title=f"{spec.title} (workers)", version="0.1.0", lifespan=_lifespan(runtime), openapi_url=None, docs_url=None, redoc_url=None)
+    app.state.runtime = runtime
+    app.state.settings = settings
+    _operations(app, runtime)
+    return app
+
+
+def create_app(spec: ServiceSpec, settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings.from_env(spec.name)
+    runtime = Runtime(spec, settings)
+    lifespan = _lifespan(runtime)
 
     # Operation ids are the routes' function names (list_campaigns, submit_request): what a generated client calls its methods.
     app = FastAPI(title=spec.title, description=spec.description, version="0.1.0", lifespan=lifespan,
@@ -68,21 +104,7 @@ def create_app(spec: ServiceSpec, settings: Settings | None = None) -> FastAPI:
                        expose_headers=EXPOSED_HEADERS, max_age=MAX_AGE_SECONDS)
     app.add_middleware(VersionPrefix)
 
-    @app.get("/healthz", tags=["operations"], summary="Alive", response_model=Health)
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok", "service": spec.name}
-
-    @app.get("/readyz", tags=["operations"], summary="Database and broker reachable; degraded parts named", response_model=Readiness,
-             responses={503: {"description": "Not ready: a part named in checks is down", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Readiness"}}}}})
-    async def readyz() -> JSONResponse:
-        checks = await runtime.readiness()
-        ready = all(v == "ok" or v.startswith("degraded") for v in checks.values())
-        status = "not ready" if not ready else "degraded" if any(v != "ok" for v in checks.values()) else "ready"
-        return JSONResponse({"status": status, "checks": checks}, status_code=200 if ready else 503)
-
-    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics", include_in_schema=False)
-    async def prometheus_metrics() -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    _operations(app, runtime)
 
     @app.get("/asyncapi.json", tags=["operations"], summary="This service's AsyncAPI document", response_model=AsyncApiDocument)
     async def asyncapi_document() -> dict[str, Any]:

@@ -1,6 +1,8 @@
 """The command line every service has: ``python -m services.<name> [command]``.
 
     serve                   run the HTTP API, consumers and outbox relay (the default)
+    work                    run the service's background workers apart from its API (notification's senders), with
+                            the serve processes set to SKOLIT_<SERVICE>_WORKERS=elsewhere
     provision               create the service's role and schema (needs an admin DATABASE_URL)
     migrate                 apply the service's migrations and exit
     republish --since TIME  publish the outbox again from TIME (PostgreSQL is the record)
@@ -47,6 +49,8 @@ def service_main(spec: ServiceSpec, argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command")
     serve = sub.add_parser("serve", help="run the service (default)")
     serve.add_argument("--provision", action="store_true", help="first create role and schema with the admin DATABASE_URL")
+    sub.add_parser("work", help="run the background workers (e.g. the senders) in a process of their own; "
+                                "/healthz, /readyz and /metrics on SKOLIT_<SERVICE>_WORK_PORT")
     sub.add_parser("provision", help="create the service's role and schema (admin DATABASE_URL)")
     sub.add_parser("migrate", help="apply migrations and exit")
     rp = sub.add_parser("republish", help="publish outbox events created at or after --since again")
@@ -78,7 +82,7 @@ def service_main(spec: ServiceSpec, argv: list[str] | None = None) -> int:
     command = args.command or "serve"
     # In production (SKOLIT_ENV), refuse development settings before anything binds or connects, naming each
     # (shared/production.py); `provision` only sets the role's password, so only the database is checked there.
-    if command == "serve":
+    if command in ("serve", "work"):
         enforce(spec.name)
     elif command == "provision":
         enforce(spec.name, parts=("database",))
@@ -145,15 +149,28 @@ def service_main(spec: ServiceSpec, argv: list[str] | None = None) -> int:
     if command == "outbox":
         return _outbox(spec, settings, args)
 
-    import uvicorn
+    if command == "work":
+        if not spec.workers:
+            print(f"{spec.name} has no background workers: its serve processes do all its work", file=sys.stderr)
+            return 2
+        from shared.app import create_work_app
+
+        return _run(spec, create_work_app(spec, settings), settings, settings.work_port)
 
     from shared.app import create_app
+
+    return _run(spec, create_app(spec, settings), settings, settings.http_port)
+
+
+def _run(spec: ServiceSpec, app: Any, settings: Settings, port: int) -> int:
+    import uvicorn
+
     from shared.limits import Limits
 
     uvicorn.run(
-        create_app(spec, settings),
+        app,
         host=settings.http_host,
-        port=settings.http_port,
+        port=port,
         loop="uvloop" if sys.platform != "win32" else "asyncio",
         log_level=settings.log_level.lower(),
         access_log=False,

@@ -1,9 +1,14 @@
 """A service's moving parts: the database pool, the Kafka broker with its batch subscriber, and the
 outbox relay; started in the FastAPI lifespan and stopped in the order that loses nothing.
 
-Start: pool → migrations → relay → scheduled jobs → broker (connected in the background, so a service whose broker
-is away still serves HTTP and keeps writing events to its outbox). Stop (SIGTERM): the consumer first,
+Start: pool → migrations → relay → scheduled jobs → workers → broker (connected in the background, so a service whose
+broker is away still serves HTTP and keeps writing events to its outbox). Stop (SIGTERM): the consumer first,
 which lets the batch in flight finish and commit its offsets; then the publisher, the relay, the pool.
+
+Two roles: ``serve`` (the API's process: all of the above) and ``work`` (`python -m services.<name> work`: the pool,
+the relay that publishes what the workers write, and the workers' loops — no consumer, no scheduled jobs, no API).
+A service's `serve` processes run its workers' loops themselves unless SKOLIT_<SERVICE>_WORKERS=elsewhere says that
+`work` processes do (decision 0029); each role has its own pool and event loop.
 
 FastStream's broker publishes (the relay's producer: acks=all, idempotent where the broker supports it, as
 shared/kafka_producer.py finds out before the first connect); topics are read by Skolit's own consume loop
@@ -20,7 +25,7 @@ import asyncpg
 from faststream.kafka import KafkaBroker
 
 from shared import db, outbox
-from shared.consumer import BatchProcessor
+from shared.consumer import BatchProcessor, Handlers
 from shared.kafka_consumer import BatchConsumer
 from shared.kafka_producer import producer_settings, supports_idempotence
 from shared.jobs import Scheduler
@@ -32,11 +37,18 @@ from shared.topics import MAX_MESSAGE_BYTES, ensure_topics
 log = logging.getLogger(__name__)
 
 
+SERVE, WORK = "serve", "work"
+
+
 class Runtime:
-    def __init__(self, spec: ServiceSpec, settings: Settings) -> None:
+    def __init__(self, spec: ServiceSpec, settings: Settings, role: str = SERVE) -> None:
+        if role not in (SERVE, WORK):
+            raise ValueError(f"unknown role {role!r}")
         self.spec = spec
         self.settings = settings
-        self.handlers = spec.all_handlers()
+        self.role = role
+        # a work process consumes nothing: the serve processes apply the events (and their group's partitions stay theirs)
+        self.handlers = spec.all_handlers() if role == SERVE else Handlers({})
         self.pool: asyncpg.Pool | None = None
         #: whether the relay's producer is idempotent: None until the broker was asked (shared/kafka_producer.py)
         self.idempotent: bool | None = None
@@ -80,12 +92,13 @@ class Runtime:
         self.relay = outbox.OutboxRelay(self.pool, self._publish, service=self.spec.name, batch_size=s.outbox_batch_size, poll_seconds=s.outbox_poll_seconds)
         await self.relay.start()
         jobs = self.spec.all_jobs()
-        if jobs:
+        if jobs and self.role == SERVE:
             self.scheduler = Scheduler(self.pool, self.spec.name, jobs)
             self.scheduler.start()
+        loops = self.role == WORK or self.settings.workers_here
         for name, make in self.spec.workers.items():
             self.workers[name] = make(self.pool)
-            await self.workers[name].start()
+            await (self.workers[name].start() if loops else self.workers[name].open())
         self._connect_task = asyncio.create_task(self._connect_broker(), name=f"{self.spec.name}-broker-connect")
 
     async def _connect_broker(self) -> None:

@@ -25,9 +25,15 @@ from shared.privacy.part import PrivacyPart
 
 class Worker(Protocol):
     """Long-running work beside the consumer, e.g. notification's senders: started after the relay,
-    stopped before it."""
+    stopped before it. Where the workers run in processes of their own (`work`, SKOLIT_<SERVICE>_WORKERS=elsewhere),
+    a `serve` process only opens them: what its requests use of them (a confirmation code sent at once, an
+    operator's "send now") works there too, and their loops run in the `work` processes."""
 
-    async def start(self) -> None: ...
+    async def open(self) -> None:
+        """What the process's requests use, without the loops (e.g. the channels' connections)."""
+
+    async def start(self) -> None:
+        """``open`` and the loops."""
 
     async def stop(self) -> None: ...
 

@@ -13,6 +13,8 @@ SERVICES = ("assessment", "catalog", "reporting", "notification")
 #: the city's side: brings the city's school data (SS 12000) and figures in as city events (connectors/)
 CONNECTOR = "connector"
 DEFAULT_PORTS = {"assessment": 8101, "catalog": 8102, "reporting": 8103, "notification": 8104, CONNECTOR: 8105}
+#: a `work` process's port is its service's port plus this, unless SKOLIT_<SERVICE>_WORK_PORT says otherwise
+WORK_PORT_OFFSET = 100
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:15432/skolit"
 DEFAULT_KAFKA = "127.0.0.1:19092"
 # Only for the embedded default: production sets SKOLIT_JWT_JWKS_URL, never SKOLIT_JWT_SECRET (shared/production.py).
@@ -194,6 +196,12 @@ class Settings:
     oidc_authority_cache_seconds: float = 30.0
     #: TLS and SASL of every Kafka client the service runs (KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_*, KAFKA_SSL_*)
     kafka_security: KafkaSecurity = KafkaSecurity()
+    #: where the service's background workers (notification's senders and planner) run: ``here`` in every `serve`
+    #: process (the default: `make run`, one container), or ``elsewhere``, in processes of their own started with
+    #: `work` (SKOLIT_<SERVICE>_WORKERS), so that a burst of sending never takes the API's pool and event loop
+    workers_here: bool = True
+    #: the `work` process's own HTTP port, for /healthz, /readyz and /metrics only (SKOLIT_<SERVICE>_WORK_PORT)
+    work_port: int = 0
 
     @property
     def schema(self) -> str:
@@ -232,7 +240,16 @@ class Settings:
             oidc_role_groups=role_groups(_env("SKOLIT_OIDC_ROLE_GROUPS", "") or ""),
             oidc_authority_cache_seconds=float(_env("SKOLIT_OIDC_AUTHORITY_CACHE_SECONDS", "30") or 30),
             kafka_security=KafkaSecurity.from_env(),
+            workers_here=workers_here(_env(f"SKOLIT_{up}_WORKERS", "here") or "here", f"SKOLIT_{up}_WORKERS"),
+            work_port=int(_env(f"SKOLIT_{up}_WORK_PORT", str(DEFAULT_PORTS[service] + WORK_PORT_OFFSET)) or 0),
         )
+
+
+def workers_here(value: str, name: str) -> bool:
+    """``here`` or ``elsewhere`` (any case); anything else is a configuration error, not a silent default."""
+    if value.strip().lower() not in ("here", "elsewhere"):
+        raise ValueError(f"{name} is {value!r}: say here (the serve processes run the workers) or elsewhere (`work` processes do)")
+    return value.strip().lower() == "here"
 
 
 def role_groups(value: str) -> tuple[tuple[str, str], ...]:

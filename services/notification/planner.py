@@ -32,6 +32,9 @@ class Planner:
         self._task: asyncio.Task[None] | None = None
         self._measured = 0.0
 
+    async def open(self) -> None:
+        """Nothing to open: ``plan_all`` (an operator's "send now") needs only the pool."""
+
     async def start(self) -> None:
         self._task = asyncio.create_task(self._loop(), name="notification-planner")
 

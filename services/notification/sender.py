@@ -66,9 +66,14 @@ class Sender:
         self._tasks: list[asyncio.Task[None]] = []
         self._busy: dict[str, asyncio.Event] = {}
 
-    async def start(self) -> None:
+    async def open(self) -> None:
+        """The channels, for ``send_one`` and ``flush`` in a process whose loops run elsewhere (shared/service.py Worker)."""
         if self.channels is None:
             self.channels = open_channels(self.settings)
+
+    async def start(self) -> None:
+        await self.open()
+        assert self.channels is not None
         # Several loops per channel, so the connections are never idle while one loop claims its batch or records the
         # last one's outcomes (one loop left e-mail waiting on the database about half the time: issue-24 status page).
         # SKIP LOCKED gives each loop its own rows, as it does across replicas; the loops share the channel's

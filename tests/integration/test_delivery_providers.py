@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import subprocess
 import tempfile
 import time
 import uuid
@@ -21,37 +20,16 @@ import asyncpg
 import httpx
 import pytest
 
-from devkit.process import ServiceProcess
 from devkit.sinks import dsn_for
 from services.notification.providers import elks
 from services.notification.settings import DEV_CALLBACK_TOKEN
 from tests.integration.test_notification_channels import NO_QUIET, make_school, settled, to_guardians
 from tests.support.kafka import eventually
-from tests.support.stack import Stack, auth
+from tests.support.stack import Stack, auth, restart
 
 pytestmark = pytest.mark.integration
 SMS_NOW = {**NO_QUIET, "choices": [{"messageType": "broadcast", "channel": "sms", "mode": "instant"}]}
 CALLBACKS = {"Authorization": f"Bearer {DEV_CALLBACK_TOKEN}"}
-
-
-#: the pods' terminationGracePeriodSeconds (deploy/k8s): the service's own graceful budget is 40 s
-GRACE_S = 50
-
-
-def _restart(svc: ServiceProcess, env: dict[str, str], banner: str) -> None:
-    stuck = None
-    try:
-        svc.terminate(timeout=GRACE_S)
-    except subprocess.TimeoutExpired:
-        # Fail, but only after notification runs again for the modules after this one (a CI run once lost a
-        # hundred later tests to a process that outlived a 30-s wait here).
-        stuck = svc.log_tail(80)
-        svc.kill()
-    svc.env = env
-    svc.start(banner=banner)
-    svc.wait_ready()
-    if stuck is not None:
-        raise AssertionError(f"notification did not stop within {GRACE_S} s of SIGTERM (it was killed):\n{stuck}")
 
 
 @pytest.fixture(scope="module")
@@ -62,12 +40,12 @@ def providers(stack: Stack) -> Iterator[Stack]:
     folder = Path(tempfile.mkdtemp(prefix="skolit-providers-"))
     # a city whose fallback chain has e-mail before SMS, so that a bounced e-mail has a channel to fall back to
     env = {**original, **stack.sinks.provider_env(folder), "SKOLIT_NOTIFICATION_FALLBACK": "push,email,sms"}
-    _restart(svc, env, "--- with the real providers' adapters (test_delivery_providers)")
+    restart(svc, env, "--- with the real providers' adapters (test_delivery_providers)")
     try:
         yield stack
     finally:
         stack.sinks.clear_failures()
-        _restart(svc, original, "--- back to the gateways")
+        restart(svc, original, "--- back to the gateways")
         shutil.rmtree(folder, ignore_errors=True)
 
 

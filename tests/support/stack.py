@@ -34,7 +34,10 @@ from tests.support.tcpproxy import TcpProxy
 
 # ServiceProcess(name, port, env, log_path): devkit/process.py, the one class that starts and watches a
 # service process (also for `make run`, the benchmarks and `make chaos`, which imports it and ROOT from here).
-__all__ = ["ROOT", "ProxyGroup", "ServiceProcess", "Stack", "auth", "token"]
+__all__ = ["ROOT", "ProxyGroup", "ServiceProcess", "Stack", "auth", "restart", "token"]
+
+#: the pods' terminationGracePeriodSeconds (deploy/k8s): the service's own graceful budget is 40 s
+GRACE_S = 50
 
 #: the brokers a test session can run on (SKOLIT_TEST_BROKER)
 BROKERS = ("tansu", "kafka")
@@ -236,3 +239,21 @@ def token(*roles: str, subject: str = "tester", school_units: tuple[str, ...] = 
 
 def auth(*roles: str, **kwargs: object) -> dict[str, str]:
     return {"Authorization": "Bearer " + token(*roles, **kwargs)}  # type: ignore[arg-type]
+
+
+def restart(svc: ServiceProcess, env: dict[str, str], banner: str) -> None:
+    """The session's process of a service again with ``env`` (a module's own settings, and back afterwards): SIGTERM,
+    a new start, ready. A process that outlives the pods' grace is killed, started again, and then reported."""
+    stuck = None
+    try:
+        svc.terminate(timeout=GRACE_S)
+    except subprocess.TimeoutExpired:
+        # Fail, but only after the service runs again for the modules after this one (a CI run once lost a
+        # hundred later tests to a process that outlived a 30-s wait here).
+        stuck = svc.log_tail(80)
+        svc.kill()
+    svc.env = env
+    svc.start(banner=banner)
+    svc.wait_ready()
+    if stuck is not None:
+        raise AssertionError(f"{svc.name} did not stop within {GRACE_S} s of SIGTERM (it was killed):\n{stuck}")

@@ -19,7 +19,7 @@ import pytest
 
 import yaml  # pyyaml is in the dev extra: a missing module must fail, not skip
 
-from shared.settings import CONNECTOR, DEFAULT_PORTS, SERVICES  # noqa: E402
+from shared.settings import CONNECTOR, DEFAULT_PORTS, SERVICES, WORK_PORT_OFFSET  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -382,12 +382,15 @@ def test_prometheus_scrapes_exactly_the_four_services_and_the_connector(promethe
     assert job.get("metrics_path", "/metrics") == "/metrics"
     interval = job.get("scrape_interval") or (prometheus.get("global") or {}).get("scrape_interval")
     assert interval == "15s"
-    targets: dict[str, str] = {}
+    targets: dict[str, tuple[str, str | None]] = {}
     for static in job.get("static_configs") or []:
         for target in static.get("targets") or []:
             assert target not in targets, f"{target} is scraped twice"
-            targets[target] = (static.get("labels") or {}).get("service")
-    assert targets == {f"{name}:{DEFAULT_PORTS[name]}": name for name in PROCESSES}
+            labels = static.get("labels") or {}
+            targets[target] = (labels.get("service"), labels.get("process"))
+    # and notification's senders in their own process (decision 0029), on its port + WORK_PORT_OFFSET
+    assert targets == {f"{name}:{DEFAULT_PORTS[name]}": (name, None) for name in PROCESSES} | {
+        f"notification-sender:{DEFAULT_PORTS['notification'] + WORK_PORT_OFFSET}": ("notification", "work")}
     for target in targets:
         assert target.split(":")[0] in compose["services"], target
 

@@ -31,8 +31,9 @@ DOCS = [p for p in (RUNBOOK, ROOT / "docs" / "scaling.md") if p.exists()]
 RUNBOOK_URL = "https://github.com/skolit/skolit/blob/main/docs/runbook.md#"
 SEVERITIES = {"critical", "warning"}
 
-# Labels Prometheus attaches from the scrape config (job, instance) and the target labels of prometheus.yml.
-TARGET_LABELS = {"job", "instance", "service"}
+# Labels Prometheus attaches from the scrape config (job, instance) and the target labels of prometheus.yml (`process`
+# on notification's work process only).
+TARGET_LABELS = {"job", "instance", "service", "process"}
 # PromQL's own words: aggregations, operators, modifiers and functions (Prometheus 2.x). Anything else outside
 # braces, strings and durations is a metric name.
 PROMQL_WORDS = set("""
