@@ -57,6 +57,7 @@ import psutil
 from bench.catalog_search import code_version, machine_facts, postgres_facts
 from bench import sink_baseline, summary as bench_summary
 from bench.process import ServiceProcess, code_line, machine_line, stop_process, write_json
+from devkit.process import ServiceProcess as _Process
 from bench.read_storm import StormProcess
 from bench.reporting import new_producer, prepare, tansu_version, wire
 from services.notification import domain, messages, store
@@ -210,11 +211,20 @@ class SinksProcess:
 
 
 class NotificationProcess(ServiceProcess):
-    def __init__(self, admin_url: str, bootstrap: str, workdir: Path, sinks: SinksProcess, profile: Path | None) -> None:
+    """The service; with ``apart``, its API process (SKOLIT_NOTIFICATION_WORKERS=elsewhere) and its senders and planner
+    in a `work` process beside it (decision 0029), started once the API's process has applied the migrations."""
+
+    def __init__(self, admin_url: str, bootstrap: str, workdir: Path, sinks: SinksProcess, profile: Path | None, apart: bool = False) -> None:
         super().__init__("notification", admin_url, workdir, bootstrap)
         self.env.update(SERVICE_ENV)
         self.env.update(sinks.env())
         self.profile = profile
+        self.worker: _Process | None = None
+        if apart:
+            work_port = free_port()
+            self.env.update(SKOLIT_NOTIFICATION_WORKERS="elsewhere", SKOLIT_NOTIFICATION_WORK_PORT=str(work_port))
+            self.worker = _Process("notification-work", work_port, self.env, workdir / "notification-work.log",
+                                   argv=[sys.executable, "-m", "services.notification", "work"], cwd=ROOT, new_session=True)
 
     def start(self) -> None:
         if self.profile is None:
@@ -223,6 +233,8 @@ class NotificationProcess(ServiceProcess):
         super().start([sys.executable, "-m", "cProfile", "-o", str(self.profile), "-m", "services.notification"])
 
     def stop(self) -> None:
+        if self.worker is not None:
+            stop_process(self.worker.proc, grace=45)
         # uvicorn re-raises the SIGTERM it caught once it has shut down, which ends the process before cProfile writes
         # its profile; SIGINT's re-raise is a KeyboardInterrupt instead, which lets it write.
         if self.profile is not None and self.proc is not None and self.proc.poll() is None:
@@ -233,6 +245,13 @@ class NotificationProcess(ServiceProcess):
 
     def wait_ready(self, timeout: float = 90) -> None:
         self.wait_until(lambda client: client.get("/readyz").status_code == 200, "ready", timeout)
+        if self.worker is not None:
+            self.worker.start()
+            self.worker.wait_ready(timeout)
+
+    @property
+    def work_pid(self) -> int | None:
+        return self.worker.proc.pid if self.worker is not None and self.worker.proc is not None else None
 
     def settings(self) -> dict[str, Any]:
         """The settings the service runs with: NotificationSettings read from the service's own environment."""
@@ -242,6 +261,7 @@ class NotificationProcess(ServiceProcess):
                 "pollSeconds": s.poll_seconds, "leaseSeconds": s.lease_seconds, "maxAttempts": s.max_attempts, "fallback": list(s.fallback),
                 "jobIntervalSeconds": s.job_interval_seconds, "backoffSeconds": s.backoff_seconds, "outboxPollSeconds": float(self.env["SKOLIT_OUTBOX_POLL_SECONDS"]),
                 "logLevel": self.env["SKOLIT_LOG_LEVEL"], "allowClockOverride": True, "databasePoolMaxSize": 10,
+                "sendersApart": self.worker is not None,
                 "environment": {k: ("…" if "TOKEN" in k else v) for k, v in sorted(self.env.items()) if k.startswith("SKOLIT_NOTIFICATION_")
                                 and not k.endswith(("_URL", "_HOST", "_PORT"))}}
 
@@ -406,7 +426,7 @@ def as_of_for(now: datetime) -> datetime | None:
 
 
 async def one_run(number: int, url: str, sinks_url: str, admin_url: str, city: City, cpu: CpuMeter, service_pid: int,
-                  callbacks: bool = True, critical: bool = False, storm: StormProcess | None = None) -> dict[str, Any]:
+                  callbacks: bool = True, critical: bool = False, storm: StormProcess | None = None, work_pid: int | None = None) -> dict[str, Any]:
     expected = city.expected(critical)
     total = sum(expected.values())
     load_before = [round(x, 2) for x in os.getloadavg()]
@@ -528,6 +548,7 @@ async def one_run(number: int, url: str, sinks_url: str, admin_url: str, city: C
         "retried": retried,
         "cpuSecondsToSinks": CpuMeter.diff(at_sinks, before), "cpuSecondsToSettled": CpuMeter.diff(settled, before),
         "serviceMemoryAtSinks": mem_at_sinks, "serviceMemoryAfter": memory(service_pid),
+        "senderMemoryAfter": memory(work_pid) if work_pid is not None else None,  # the `work` process, with --senders-apart
         "critical": critical, "storm": storm_result,
         "progress": progress,
     }
@@ -604,6 +625,7 @@ def summarise(runs: list[dict[str, Any]], target: float = TARGET_S) -> dict[str,
         "cpuSecondsToSettled": {k: round(statistics.median(r["cpuSecondsToSettled"][k] for r in runs), 1) for k in runs[0]["cpuSecondsToSettled"]},
         "runsMeetingTarget": sum(r["allAtSinksSeconds"] < target for r in runs), "runs": len(runs), "targetSeconds": target,
         "servicePeakRssMiB": max((r["serviceMemoryAfter"]["peakRssMiB"] or 0) for r in runs),
+        "senderPeakRssMiB": max(((r.get("senderMemoryAfter") or {}).get("peakRssMiB") or 0) for r in runs) or None,
         "duplicates": sum(r["duplicates"] for r in runs), "callbackErrors": sum(r["callbackErrors"] for r in runs),
         "neverRecorded": [r["awaitingCallbackForGood"] for r in runs],
     }
@@ -963,6 +985,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="per mode, broadcasts with the read storm (bench/read_storm.py) alongside, alternating with the plain runs")
     parser.add_argument("--storm-rate", type=float, default=1000.0, help="inbox reads per second during a storm run (default 1000)")
     parser.add_argument("--storm-seconds", type=float, default=60.0, help="how long the storm lasts from t0 (default 60)")
+    parser.add_argument("--senders-apart", action="store_true",
+                        help="run the senders and the planner in a `work` process beside the API's (decision 0029), as docker-compose and deploy/k8s do")
     parser.add_argument("--summary-part", default=None,
                         help="also record the figures as this part of docs/benchmarks.{md,json} (bench/summary.py), e.g. cityBroadcast")
     args = parser.parse_args(argv)
@@ -1003,7 +1027,7 @@ def main(argv: list[str] | None = None) -> int:
             sinks = SinksProcess(workdir, callbacks=callbacks)
             sinks.start()
             profile = args.profile.resolve().with_name(f"{args.profile.name}.{key}") if args.profile else None
-            service = NotificationProcess(admin_url, bootstrap, workdir, sinks, profile)
+            service = NotificationProcess(admin_url, bootstrap, workdir, sinks, profile, apart=args.senders_apart)
             service.start()
             service.wait_ready()
             assert service.proc is not None and sinks.proc is not None and broker._proc is not None
@@ -1017,7 +1041,7 @@ def main(argv: list[str] | None = None) -> int:
                       f"{contacts['preferencesSeconds']} s", flush=True)
                 audience = asyncio.run(wait_for_audience(service.url, city))
                 print(f"  audience: {audience['recipients']} recipients, with contact {audience['withContact']}", flush=True)
-            cpu = CpuMeter({"notification": service.proc.pid, "sinks": sinks.proc.pid, "postgres": postmaster_pid(postgres),
+            cpu = CpuMeter({"notification": service.proc.pid, "notification-work": service.work_pid, "sinks": sinks.proc.pid, "postgres": postmaster_pid(postgres),
                             "tansu": broker._proc.pid, "benchmark": os.getpid()})
             for n in range(1, args.baseline_runs + 1):
                 load_before = [round(x, 2) for x in os.getloadavg()]
@@ -1040,7 +1064,7 @@ def main(argv: list[str] | None = None) -> int:
                 plan.insert(min(2 * n - 1, len(plan)), (count + n, storm))
             for n, with_storm in plan:
                 r = asyncio.run(one_run(n, service.url, sinks.url, admin_url, city, cpu, service.proc.pid, callbacks=callbacks,
-                                        critical=args.critical, storm=with_storm))
+                                        critical=args.critical, storm=with_storm, work_pid=service.work_pid))
                 r["callbacks"] = callbacks
                 runs.append(r)
                 if r["storm"]:
