@@ -45,13 +45,17 @@ class SyncWorker:
     def configured(self) -> bool:
         return self.settings.configured
 
-    async def start(self) -> None:
+    async def open(self) -> None:
+        """The gauges and the client, for the routes' syncs on demand where the loop runs in a `work` process."""
         await self._restore_gauges()
+        if self.settings.configured and self.client is None:
+            self.client = Ss12000Client(self.settings)
+
+    async def start(self) -> None:
+        await self.open()
         if not self.settings.configured:
             log.warning("SS 12000 sync not configured (SKOLIT_SS12000_URL is not set): the connector serves its imports only")
             return
-        if self.client is None:
-            self.client = Ss12000Client(self.settings)
         self._task = asyncio.create_task(self._loop(), name="connector-ss12000-sync")
 
     async def stop(self) -> None:
