@@ -441,7 +441,9 @@ def render(data: dict[str, Any]) -> str:
     ]
     for r in data.get("rows") or rows(data):
         lines.append(f"| {r['area']} | {r['figure']} | {r['result']} | {r['spread']} | {r['baseline']} | {r['ratio']} | {r['target']} | {_met(r['met'])} | {r['load']} |")
-    lines += ["", "Load avg at start: the 1-minute load average when each run started (the range over runs). Memory: MiB = 2^20 bytes.", ""]
+    lines += ["", "Load avg at start: the 1-minute load average when each run started (the range over runs). Memory: MiB = 2^20 bytes.", "",
+              "What each city-scale miss (issue 24) means, the profiles taken for it (the whole-city message's, the ingest's and the "
+              "reads' below and there) and what would close it: [docs/benchmarks/issue-24-status.md](benchmarks/issue-24-status.md).", ""]
     if data.get("run"):
         lines += run_section(data["run"])
     for key, fn in (("cityIngest", section_ingest), ("broker", section_broker), ("freshness", section_freshness),
