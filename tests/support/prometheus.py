@@ -62,7 +62,14 @@ def scrape_config(targets: dict[str, str], *, interval: str = "1s") -> dict[str,
     assert len(jobs) == 1, "prometheus.yml has one scrape job named skolit"
     job = jobs[0]
     job["scrape_interval"] = interval
-    by_service = {(static.get("labels") or {}).get("service"): static for static in job["static_configs"]}
+    def key(static: dict[str, Any]) -> str:
+        labels = static.get("labels") or {}
+        return f"{labels.get('service')}/{labels['process']}" if labels.get("process") else str(labels.get("service"))
+
+    # a process of its own (notification's senders, `process: work`, decision 0029) is scraped where the stack runs one:
+    # targets name it "notification/work"; the session stack runs the senders in notification's own process
+    job["static_configs"] = [static for static in job["static_configs"] if "/" not in key(static) or key(static) in targets]
+    by_service = {key(static): static for static in job["static_configs"]}
     assert set(by_service) == set(targets), f"prometheus.yml scrapes {sorted(by_service)}, the stack runs {sorted(targets)}"
     for service, address in targets.items():
         by_service[service]["targets"] = [address]
