@@ -220,28 +220,38 @@ class NotificationProcess(ServiceProcess):
         self.env.update(sinks.env())
         self.profile = profile
         self.worker: _Process | None = None
+        self.work_profile: Path | None = None
         if apart:
             work_port = free_port()
             self.env.update(SKOLIT_NOTIFICATION_WORKERS="elsewhere", SKOLIT_NOTIFICATION_WORK_PORT=str(work_port))
+            # under --profile the work process too, into PATH.work: with the senders apart the API's profile shows the
+            # reads (the storm) and this one the sending
+            self.work_profile = profile.with_name(f"{profile.name}.work") if profile else None
+            run = ["-m", "cProfile", "-o", str(self.work_profile)] if self.work_profile else []
             self.worker = _Process("notification-work", work_port, self.env, workdir / "notification-work.log",
-                                   argv=[sys.executable, "-m", "services.notification", "work"], cwd=ROOT, new_session=True)
+                                   argv=[sys.executable, *run, "-m", "services.notification", "work"], cwd=ROOT, new_session=True)
 
     def start(self) -> None:
         if self.profile is None:
             return super().start()
-        # the same process under cProfile (main thread only); the profile is written on SIGTERM
+        # the same process under cProfile (main thread only); stop() interrupts it so that the profile is written
         super().start([sys.executable, "-m", "cProfile", "-o", str(self.profile), "-m", "services.notification"])
 
     def stop(self) -> None:
         if self.worker is not None:
+            self._interrupt(self.worker.proc if self.work_profile else None)
             stop_process(self.worker.proc, grace=45)
+        self._interrupt(self.proc if self.profile else None)
+        super().stop()
+
+    @staticmethod
+    def _interrupt(proc: subprocess.Popen[bytes] | None) -> None:
         # uvicorn re-raises the SIGTERM it caught once it has shut down, which ends the process before cProfile writes
         # its profile; SIGINT's re-raise is a KeyboardInterrupt instead, which lets it write.
-        if self.profile is not None and self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
+        if proc is not None and proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
             with contextlib.suppress(subprocess.TimeoutExpired):
-                self.proc.wait(timeout=60)
-        super().stop()
+                proc.wait(timeout=60)
 
     def wait_ready(self, timeout: float = 90) -> None:
         self.wait_until(lambda client: client.get("/readyz").status_code == 200, "ready", timeout)
