@@ -35,7 +35,6 @@ from services.catalog.domain import SearchFilters
 from services.notification.access_audit import OWN_DATA, Action
 from services.notification.store import audit as audit_store
 from services.notification.store import messages as message_store
-from services.notification.store import preferences as preference_store
 from services.reporting import cache as reporting_cache
 from services.reporting import store as reporting_store
 from shared.city.replica import district_of
@@ -123,12 +122,11 @@ class SearchFloor:
 async def inbox(conn: asyncpg.Connection, person: UUID, path: str) -> tuple[int, Any]:
     """services/notification/usecases/inbox.py's statements for one's own inbox, in one transaction as unit_of_work has it."""
     async with conn.transaction():
-        setting, _ = await preference_store.preferences(conn, person)
-        rows = await message_store.inbox(conn, person, DEFAULT_LIMIT + 1, 0)
-        await audit_store.record(conn, actor=str(person), roles=["guardian"], action=Action.MESSAGES_READ.value, subject=person,
-                                 subjects=[person], why=OWN_DATA, path=path)
+        rows = await message_store.inbox(conn, person, DEFAULT_LIMIT + 1, 0,
+                                         audit_store.Access(actor=str(person), roles=["guardian"], action=Action.MESSAGES_READ.value, subject=person,
+                                                            subjects=[person], why=OWN_DATA, path=path))
     return 200, {"items": rows[:DEFAULT_LIMIT], "total": rows[0]["total"] if rows else 0, "unread": rows[0]["unread"] if rows else 0,
-                 "language": setting["language"] if setting else "sv"}
+                 "language": (rows[0]["language"] if rows else None) or "sv"}
 
 
 class FloorApp:

@@ -76,9 +76,15 @@ async def log(conn: asyncpg.Connection, request: Request, caller: Principal, act
 async def log_at(conn: asyncpg.Connection, path: str, caller: Principal, action: Action, *, why_code: str,
                  subject: UUID | None = None, subjects: list[UUID] | tuple[UUID, ...] = ()) -> None:
     """``log`` with the path given (a use case has no request)."""
+    await audit_store.record(conn, entry(path, caller, action, why_code=why_code, subject=subject, subjects=subjects))
+
+
+def entry(path: str, caller: Principal, action: Action, *, why_code: str, subject: UUID | None = None,
+          subjects: list[UUID] | tuple[UUID, ...] = ()) -> audit_store.Access:
+    """The row ``log_at`` writes, for a read that writes it in its own statement."""
     everyone = list(dict.fromkeys([*([subject] if subject is not None else []), *subjects]))
-    await audit_store.record(conn, actor=caller.subject, roles=sorted(str(r) for r in caller.roles), action=action.value,
-                             subject=subject, subjects=everyone, why=why_code, path=path)
+    return audit_store.Access(actor=caller.subject, roles=sorted(str(r) for r in caller.roles), action=action.value,
+                              subject=subject, subjects=everyone, why=why_code, path=path)
 
 
 async def log_each(conn: asyncpg.Connection, request: Request, caller: Principal, action: Action, *, why_code: str,

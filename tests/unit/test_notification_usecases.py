@@ -11,7 +11,6 @@ from uuid import UUID, uuid4
 import pytest
 
 from services.notification import domain, usecases
-from services.notification.usecases import inbox as inbox_usecases
 from services.notification.store import messages as message_store
 from services.notification.store import planning as planning_store
 from services.notification.store import preferences as preference_store
@@ -189,30 +188,25 @@ def test_preferences_describe_each_message_type_in_the_readers_language(saved: d
 
 
 def test_the_inbox_counts_unread_over_the_whole_inbox_not_the_page(monkeypatch: pytest.MonkeyPatch) -> None:
-    logged: list[Any] = []
+    logged_rows: list[Any] = []
     now = datetime(2026, 11, 3, 8, 0, tzinfo=UTC)
 
     def row(i: int, read: bool) -> dict[str, Any]:
         return {"id": uuid4(), "message_type": "broadcast", "data": {"subject": f"Meddelande {i}", "body": "Hej", "link": ""}, "critical": False,
-                "created_at": now, "read_at": now if read else None, "school": "Rosengårdsskolan", "total": 5, "unread": 4}
+                "created_at": now, "read_at": now if read else None, "school": "Rosengårdsskolan", "total": 5, "unread": 4, "language": chosen[0]}
 
-    async def inbox(conn: Any, person: UUID, limit: int, offset: int = 0) -> list[dict[str, Any]]:
+    chosen: list[str | None] = [None]  # the recipient's own language (recipient_setting), none yet
+
+    async def inbox(conn: Any, person: UUID, limit: int, offset: int, logged: Any) -> list[dict[str, Any]]:
+        logged_rows.append(logged)  # the read logs itself in its own statement, rows or none
         rows = [row(0, True), row(1, False), row(2, False), row(3, False), row(4, False)]
         return rows[offset: offset + limit]
 
     async def inbox_counts(conn: Any, person: UUID) -> dict[str, int]:
         return {"total": 5, "unread": 4}
 
-    async def preferences(conn: Any, person: UUID) -> tuple[Any, list[Any]]:
-        return None, []
-
-    async def log_at(*args: Any, **kwargs: Any) -> None:
-        logged.append(kwargs["why_code"])
-
     monkeypatch.setattr(message_store, "inbox", inbox)
     monkeypatch.setattr(message_store, "inbox_counts", inbox_counts)
-    monkeypatch.setattr(preference_store, "preferences", preferences)
-    monkeypatch.setattr(inbox_usecases, "log_at", log_at)
     first = run(usecases.read_inbox(FakeUnitOfWork(), SELF, PERSON, page=PageRequest(limit=2, offset=0), reason=None, path="/x"))  # type: ignore[arg-type]
     assert (len(first["items"]), first["unread"], first["total"]) == (2, 4, 5) and first["next"] is not None
     assert [i["read"] for i in first["items"]] == [True, False]  # one unread on the page, four in the inbox
@@ -223,4 +217,7 @@ def test_the_inbox_counts_unread_over_the_whole_inbox_not_the_page(monkeypatch: 
     english = run(usecases.read_inbox(FakeUnitOfWork(), SELF, PERSON, page=PageRequest(limit=1, offset=0), reason=None, path="/x",  # type: ignore[arg-type]
                                       default_lang="en"))
     assert english["items"][0]["language"] == "en"  # no language chosen: the reader's
-    assert logged == ["own-data"] * 4
+    chosen[0] = "en"
+    assert run(usecases.read_inbox(FakeUnitOfWork(), SELF, PERSON, page=PageRequest(limit=1, offset=0), reason=None,  # type: ignore[arg-type]
+                                   path="/x"))["items"][0]["language"] == "en"  # the recipient's choice over the default
+    assert [(r.why, r.action, r.subject, r.subjects, r.path) for r in logged_rows] == [("own-data", "messages.read", PERSON, [PERSON], "/x")] * 5

@@ -4,6 +4,7 @@ data-protection officer through GET /privacy/access-log."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import NamedTuple
 from uuid import UUID
 
 import asyncpg
@@ -11,14 +12,28 @@ import asyncpg
 COLUMNS = "id, at, actor, actor_roles, action, subject, subjects, why_code, path"
 
 
-async def record(conn: asyncpg.Connection, *, actor: str, roles: list[str], action: str, subject: UUID | None,
-                 subjects: list[UUID], why: str, path: str) -> None:
+class Access(NamedTuple):
+    """One access-log row's values, in the order of ``insert_access``'s parameters."""
+
+    actor: str
+    roles: list[str]
+    action: str
+    subject: UUID | None
+    subjects: list[UUID]
+    why: str
+    path: str
+
+
+def insert_access(first: int) -> str:
+    """The INSERT of one ``Access`` with its values as parameters ``$first`` … ``$first+6``: a read that logs itself in
+    its own statement (a CTE) puts its parameters before these."""
+    values = ", ".join(f"${first + i}" for i in range(len(Access._fields)))
+    return f"INSERT INTO personal_data_access (actor, actor_roles, action, subject, subjects, why_code, path) VALUES ({values})"
+
+
+async def record(conn: asyncpg.Connection, access: Access) -> None:
     """One access. ``subjects`` lists every person whose data the answer carried (the subject too)."""
-    await conn.execute(
-        "INSERT INTO personal_data_access (actor, actor_roles, action, subject, subjects, why_code, path)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        actor, roles, action, subject, subjects, why, path,
-    )
+    await conn.execute(insert_access(1), *access)
 
 
 async def record_each(conn: asyncpg.Connection, *, actor: str, roles: list[str], action: str, subjects: list[UUID], why: str,

@@ -6,10 +6,9 @@ from typing import Any
 from uuid import UUID
 
 from services.notification import access, templates
-from services.notification.access_audit import Action, log_at, why
+from services.notification.access_audit import Action, entry, why
 from services.notification.settings import NOTIFICATION
 from services.notification.store import messages as message_store
-from services.notification.store import preferences as preference_store
 from shared.auth import Principal
 from shared.http.pages import PageRequest
 from shared.problems import Problem
@@ -24,15 +23,16 @@ async def read_inbox(uow: UnitOfWork, caller: Principal, person: UUID, *, page: 
     ``total`` count the whole inbox."""
     access.ensure_self_or_admin(caller, person)
     why_code = why(caller, person, reason)
-    setting, _ = await preference_store.preferences(uow.conn, person)
-    rows = await message_store.inbox(uow.conn, person, page.fetch, page.offset)
+    # the page, the recipient's language and the access log's row in one statement: the inbox is what every guardian
+    # opens after a city-wide message (issue 24's read storm)
+    rows = await message_store.inbox(uow.conn, person, page.fetch, page.offset,
+                                     entry(path, caller, Action.MESSAGES_READ, why_code=why_code, subject=person))
     if rows:
         total, unread = rows[0]["total"], rows[0]["unread"]
     else:
         counts = await message_store.inbox_counts(uow.conn, person) if page.offset else None
         total, unread = (counts["total"], counts["unread"]) if counts else (0, 0)
-    await log_at(uow.conn, path, caller, Action.MESSAGES_READ, why_code=why_code, subject=person)
-    language = lang or (setting["language"] if setting else default_lang)
+    language = lang or (rows[0]["language"] if rows else None) or default_lang
 
     def item(r: Any) -> dict[str, Any]:
         subject, body, used = templates.compose(r["message_type"], language, dict(r["data"]), r["school"], NOTIFICATION.web_url)
