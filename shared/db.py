@@ -31,12 +31,34 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         await conn.set_type_codec(typ, schema="pg_catalog", encoder=lambda v: orjson.dumps(v).decode(), decoder=orjson.loads, format="text")
 
 
+async def _back_to_the_pool(conn: asyncpg.Connection) -> None:
+    """What a connection goes through on its way back to the pool: nothing more than asyncpg's own clean-up (an open
+    transaction rolled back, listeners removed). asyncpg's default also sends ``SELECT pg_advisory_unlock_all(); CLOSE
+    ALL; UNLISTEN *; RESET ALL`` — one more round trip on every request (issue 24: a guardian's inbox read was BEGIN,
+    its statement, COMMIT and that). Skolit leaves no session state on a pool connection for it to clear: settings are
+    per transaction (``set_config(..., true)``), cursors live inside transactions, the outbox relay LISTENs on a
+    connection of its own, and the two session advisory locks (migrations, the connector's sync) are let go of by
+    ``unlock``, which closes a connection it could not unlock (decision 0030)."""
+
+
+async def unlock(conn: asyncpg.Connection, key: str) -> None:
+    """Let go of the session advisory lock ``hashtext(key)``. A connection that cannot (cancelled, broken) is closed,
+    which lets go of it too: the pool no longer clears a connection it gets back (``_back_to_the_pool``), so one
+    holding a lock must not go back."""
+    try:
+        await conn.execute("SELECT pg_advisory_unlock(hashtext($1))", key)
+    except BaseException:
+        conn.terminate()
+        raise
+
+
 async def create_pool(database_url: str, service: str, *, min_size: int = 2, max_size: int = 10) -> asyncpg.Pool:
     return await asyncpg.create_pool(
         database_url,
         min_size=min_size,
         max_size=max_size,
         init=_init_connection,
+        reset=_back_to_the_pool,
         server_settings={"search_path": search_path(service), "application_name": f"skolit-{service}"},
         command_timeout=60,
     )

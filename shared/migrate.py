@@ -16,6 +16,8 @@ from pathlib import Path
 
 import asyncpg
 
+from shared.db import unlock
+
 log = logging.getLogger(__name__)
 SHARED_MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -63,5 +65,5 @@ async def migrate(conn: asyncpg.Connection, schema: str, migrations: list[Migrat
             applied_now.append(m.version)
             log.info("applied migration %s to schema %s", m.version, schema)
     finally:
-        await conn.execute("SELECT pg_advisory_unlock(hashtext($1))", "skolit.migrate." + schema)
+        await unlock(conn, "skolit.migrate." + schema)
     return applied_now

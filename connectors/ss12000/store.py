@@ -12,6 +12,7 @@ from uuid import UUID
 import asyncpg
 
 from connectors.ss12000.domain import Responsible, Schooling, relation_type, school_type
+from shared import db
 
 LOCK = "skolit.connector.ss12000.sync"
 
@@ -35,7 +36,7 @@ async def try_lock(conn: asyncpg.Connection) -> bool:
 
 
 async def unlock(conn: asyncpg.Connection) -> None:
-    await conn.execute("SELECT pg_advisory_unlock(hashtext($1))", LOCK)
+    await db.unlock(conn, LOCK)
 
 
 async def resumable_run(conn: asyncpg.Connection) -> asyncpg.Record | None:
