@@ -33,12 +33,13 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
 
 async def _back_to_the_pool(conn: asyncpg.Connection) -> None:
     """What a connection goes through on its way back to the pool: nothing more than asyncpg's own clean-up (an open
-    transaction rolled back, listeners removed). asyncpg's default also sends ``SELECT pg_advisory_unlock_all(); CLOSE
-    ALL; UNLISTEN *; RESET ALL`` — one more round trip on every request (issue 24: a guardian's inbox read was BEGIN,
-    its statement, COMMIT and that). Skolit leaves no session state on a pool connection for it to clear: settings are
-    per transaction (``set_config(..., true)``), cursors live inside transactions, the outbox relay LISTENs on a
-    connection of its own, and the two session advisory locks (migrations, the connector's sync) are let go of by
-    ``unlock``, which closes a connection it could not unlock (decision 0030)."""
+    transaction rolled back, listeners removed). asyncpg's default also sends ``SELECT pg_advisory_unlock_all();
+    CLOSE ALL; UNLISTEN *; RESET ALL`` — one more round trip on every request (issue 24: a guardian's inbox read was
+    BEGIN, its statement, COMMIT and that). Skolit leaves no session state on a pool connection for it to clear:
+    settings are per transaction (``set_config(..., true)``), cursors live inside transactions, the outbox relay
+    keeps the connection it LISTENs on and UNLISTENs before giving it back, and the two session advisory locks
+    (migrations, the connector's sync) are let go of by ``unlock``, which closes a connection it could not unlock
+    (decision 0030)."""
 
 
 async def unlock(conn: asyncpg.Connection, key: str) -> None:
