@@ -59,6 +59,7 @@ from bench import sink_baseline, summary as bench_summary
 from bench.process import ServiceProcess, code_line, machine_line, stop_process, write_json
 from devkit.process import ServiceProcess as _Process
 from bench.read_storm import StormProcess
+from bench.stack import cprofile_top
 from bench.reporting import new_producer, prepare, tansu_version, wire
 from services.notification import domain, messages, store
 from services.notification.usecases.broadcasts import summary as broadcast_summary
@@ -678,11 +679,16 @@ def reading(result: dict[str, Any]) -> list[str]:
         cpu = s["cpuSecondsToSinks"]
         ours = sum(v for k, v in cpu.items() if k != "other processes")
         busy = 100 * (ours + max(0.0, cpu.get("other processes", 0))) / (med * usable)
+        service_cpu = cpu.get("notification", 0) + cpu.get("notification-work", 0)
         out.append(f"CPU seconds from t0 until the last message arrived, {label} (median; {med:.1f} s × {usable} CPUs = {med * usable:.0f} "
                    "CPU-seconds): " + ", ".join(f"{k} {v:.1f}" for k, v in sorted(cpu.items(), key=lambda kv: -kv[1])) +
-                   f"; the machine was {busy:.0f}% busy. The notification service (one Python process, one event loop for the three senders, "
-                   f"the callbacks' HTTP requests and the outbox relay) used {100 * cpu.get('notification', 0) / med:.0f}% of one CPU, "
-                   f"{1000 * cpu.get('notification', 0) / total:.1f} ms per message; the sinks {1000 * cpu.get('sinks', 0) / total:.1f} ms per message.")
+                   f"; the machine was {busy:.0f}% busy. " + (
+                       f"The notification service (its API's process: the callbacks' HTTP requests and its outbox relay; its work process: the "
+                       f"three senders, the planner and their relay) used {100 * service_cpu / med:.0f}% of one CPU in all, "
+                       if "notification-work" in cpu else
+                       f"The notification service (one Python process, one event loop for the three senders, the callbacks' HTTP requests and "
+                       f"the outbox relay) used {100 * service_cpu / med:.0f}% of one CPU, ")
+                   + f"{1000 * service_cpu / total:.1f} ms per message; the sinks {1000 * cpu.get('sinks', 0) / total:.1f} ms per message.")
     cb, nocb = modes.get("callbacks"), modes.get("noCallbacks")
     if cb and nocb:
         out.append(f"The callbacks' share: with them the sinks used {cb['cpuSecondsToSinks'].get('sinks', 0):.0f} CPU-seconds, without them "
@@ -907,6 +913,12 @@ def write_report(result: dict[str, Any], out: Path) -> tuple[Path, Path]:
     lines += ["Rows afterwards: " + ", ".join(f"{k} {v}" for k, v in result["rows"].items()) + ".", "", "## Reading the numbers", ""]
     for paragraph in reading(result):
         lines += [paragraph, ""]
+    if result.get("profile"):
+        lines += ["## Profiles", "", "Each process of the service under cProfile through all of its mode's runs (`--profile`; with "
+                  "`--senders-apart` the work process too): self time per library, then the hottest functions. cProfile counts wall "
+                  "time, so on a full machine a frame is also charged its wait for a CPU: the shares count, not the seconds.", ""]
+        for name, top in result["profile"].items():
+            lines += [f"{name}:", "", "```", *top, "```", ""]
     lines.append(f"Raw per-run figures, with the arrival progress per second: [{json_path.name}]({json_path.name}).")
     md_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return md_path, json_path
@@ -1022,6 +1034,7 @@ def main(argv: list[str] | None = None) -> int:
     runs: list[dict[str, Any]] = []
     baselines: list[dict[str, Any]] = []
     claim_plans: dict[str, Any] = {}
+    profiles: dict[str, list[str]] = {}  # under --profile: each process's cProfile in a few lines (bench.stack.cprofile_top)
     loaded = contacts = audience = None
     try:
         print(f"PostgreSQL and Tansu in {workdir} ...", flush=True)
@@ -1088,6 +1101,9 @@ def main(argv: list[str] | None = None) -> int:
             service_settings = service.settings()
             service.stop()
             sinks.stop()
+            for name, path in (("notification", service.profile), ("notification-work", service.work_profile)):
+                if path is not None:  # written as the process stopped
+                    profiles[f"{name}, {label}"] = cprofile_top(path)
             claim_plans[key] = asyncio.run(claim_plan(admin_url, city))
             print(f"  claim after {label}: {claim_plans[key]['executionMs']} ms, {claim_plans[key]['rowsRemovedByFilter']} rows discarded", flush=True)
         pg = asyncio.run(postgres_facts(admin_url))
@@ -1137,6 +1153,7 @@ def main(argv: list[str] | None = None) -> int:
         # "summary": the mode the issue asks for (with callbacks), or the only one measured — what bench/all.py folds into docs/benchmarks.md
         "summary": modes["callbacks"] or modes["noCallbacks"],
         "modes": modes, "planning": planning, "claimPlans": claim_plans, "deliveryStates": states, "rows": rows, "runs": runs,
+        "profile": profiles,
     }
     md_path, json_path = write_report(result, args.out)
     shown = md_path.relative_to(ROOT) if md_path.is_relative_to(ROOT) else md_path

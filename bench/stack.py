@@ -460,3 +460,47 @@ def profile_top(path: Path, n: int = 15) -> list[str]:
     for name, t in sorted(cumulative.items(), key=lambda kv: -kv[1])[:n]:
         out.append(f"  {t:7.2f} s {100 * t / root.time:5.1f}%  {name}")
     return out
+
+
+#: libraries a cProfile's self time is summed under (bench/broadcast.py --profile), first match wins
+CPROFILE_GROUPS = (
+    ("HTTP client (httpx, httpcore, anyio, sniffio)", ("/httpx/", "/httpcore/", "/anyio/", "/sniffio/")),
+    ("HTTP/1.1 parsing (h11)", ("/h11/",)),
+    ("HTTP server (uvicorn, Starlette, FastAPI)", ("/uvicorn/", "/starlette/", "/fastapi/")),
+    ("SMTP (aiosmtplib, email)", ("/aiosmtplib/", "/email/")),
+    ("asyncpg", ("/asyncpg/",)),
+    ("Kafka (aiokafka, FastStream)", ("/aiokafka/", "/faststream/")),
+    ("pydantic", ("/pydantic",)),
+    ("prometheus_client", ("/prometheus_client/",)),
+    ("asyncio and the standard library", ("/lib/python3",)),
+)
+SKOLIT_GROUP = "Skolit (shared/, services/)"  # a file outside site-packages under shared/ or services/ (of any checkout)
+
+
+def cprofile_top(path: Path, n: int = 12) -> list[str]:
+    """A cProfile file (``python -m cProfile -o``) in a few lines: self time summed per library, then the functions with
+    the most self time. cProfile times wall clock, so on a full machine a frame is also charged the time it waited for a
+    CPU: the shares mean more than the seconds."""
+    import pstats
+
+    try:
+        stats = pstats.Stats(str(path)).stats  # type: ignore[attr-defined]
+    except Exception as exc:  # noqa: BLE001 - a profile is extra information
+        return [f"(no profile: {exc})"]
+    total = sum(v[2] for v in stats.values()) or 1.0
+    groups: dict[str, float] = {}
+    for (file, _line, _fn), v in stats.items():
+        if "site-packages" not in file and ("/shared/" in file or "/services/" in file):
+            group = SKOLIT_GROUP
+        else:
+            group = next((g for g, keys in CPROFILE_GROUPS if any(k in file for k in keys)), "C built-ins and other")
+        groups[group] = groups.get(group, 0.0) + v[2]
+    out = [f"{total:.1f} s of self time (cProfile, wall clock); by library:"]
+    out += [f"  {t:7.1f} s {100 * t / total:5.1f}%  {g}" for g, t in sorted(groups.items(), key=lambda kv: -kv[1])]
+    out.append(f"functions, self time (top {n}):")
+    for (file, line, fn), v in sorted(stats.items(), key=lambda kv: -kv[1][2])[:n]:
+        short = file.split("site-packages/")[-1].split("/lib/python3.11/")[-1]
+        for top in ("/shared/", "/services/"):
+            short = top[1:] + short.split(top, 1)[1] if "site-packages" not in file and top in short else short
+        out.append(f"  {v[2]:7.1f} s {100 * v[2] / total:5.1f}%  {fn}  {short}:{line}  ({v[1]:,} calls)")
+    return out
