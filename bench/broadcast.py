@@ -754,13 +754,34 @@ def city_lines(result: dict[str, Any]) -> list[str]:
     return out
 
 
+def profiled_figure(result: dict[str, Any]) -> str:
+    """A profiled run's figures in a line: slower than the measured ones, so only beside its profile."""
+    parts = []
+    for r in result["runs"]:
+        storm = r.get("storm")
+        line = f"run {r['run']}{' with the read storm' if storm else ''}: all at the sinks after {r['allAtSinksSeconds']:.1f} s"
+        if storm:
+            line += f", reads p99 {_ms(storm.get('p99'))}, {storm.get('errors', 0):,} of {storm.get('requests', 0):,} unanswered"
+        parts.append(line)
+    return "; ".join(parts) + " (under the profiler)"
+
+
+def _ms(value: float | None) -> str:
+    return "–" if value is None else f"{value / 1000:.1f} s" if value >= 10_000 else f"{value:.0f} ms"
+
+
 def record_summary(part: str, result: dict[str, Any], md_path: Path, argv: list[str] | None) -> None:
-    """The figures as a part of docs/benchmarks.{md,json}, with notification's peak memory (VmHWM, the kernel's own)."""
+    """The figures as a part of docs/benchmarks.{md,json}, with notification's peak memory (VmHWM, the kernel's own); a
+    profiled run's go to its "Profiles" section instead (bench/summary.py update_profile), not in place of the part's."""
     s = result["summary"] or {}
+    command = "python -m bench.broadcast " + " ".join(argv if argv is not None else sys.argv[1:])
+    if result["profiled"]:
+        bench_summary.update_profile(part, {"arguments": result["arguments"], "profile": result["profile"], "figure": profiled_figure(result)}, command)
+        return
     peak = max((r["serviceMemoryAfter"]["peakRssMiB"] or 0.0) for r in result["runs"]) if result["runs"] else None
     bench_summary.update(part, {
         "source": str(md_path.relative_to(ROOT)) if md_path.is_relative_to(ROOT) else str(md_path),
-        "command": "python -m bench.broadcast " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "command": command,
         "arguments": result["arguments"], "durationSeconds": result["durationSeconds"], "code": result["code"], "summary": s,
         "runs": [{"run": r["run"], "loadAverageAtStart": r["loadAverageBefore"], "allAtSinksSeconds": r["allAtSinksSeconds"],
                   "storm": bool(r.get("storm")), "callbacks": r["callbacks"]} for r in result["runs"]],

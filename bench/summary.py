@@ -700,6 +700,7 @@ PROFILE_FIGURES = {
     "cityIngest": lambda x: f"ingest {_n(x['eventsPerSecond']['median'])} events/s under the profiler",
     "freshness": lambda x: f"freshness p99 {_n((x.get('p99') or {}).get('median'))} ms at {_n(x.get('headlineRate'))}/s under the profiler",
     "httpReads": lambda x: "p99 under the profiler: " + ", ".join(f"{k} {_n(v['p99']['median'], 1)} ms" for k, v in x["perRead"].items()),
+    "cityBroadcast": lambda x: x["figure"],
 }
 
 
@@ -711,9 +712,10 @@ def section_profiles(data: dict[str, Any]) -> list[str]:
            "Separate runs with the service named running under pyinstrument (`python -m pyinstrument -m services.<name>`, 1 ms sampling, main thread), "
            "which slows it, so their figures are not the measurements above. Self time: where the interpreter was (a `[self]` sample in a "
            "Cython or C call counts for the Python function that made it); the event loop's own time (uvloop: waiting for I/O and its C work) is "
-           "left out of the percentages.", ""]
+           "left out of the percentages. The whole-city message's (bench/broadcast.py `--profile`) is cProfile's instead, of each of "
+           "notification's processes through the runs, summed per library: cProfile counts wall time, so its shares count, not its seconds.", ""]
     for part, x in profiles.items():
-        figure = PROFILE_FIGURES.get(part, lambda _x: "")(x) if x.get("eventsPerSecond") or x.get("perRead") or x.get("p99") else ""
+        figure = PROFILE_FIGURES.get(part, lambda _x: "")(x) if x.get("eventsPerSecond") or x.get("perRead") or x.get("p99") or x.get("figure") else ""
         out += [f"### {part}: `{x['command']}` ({x['measuredAt']}{'; ' + figure if figure else ''})", ""]
         for name, lines in (x.get("profile") or {}).items():
             out += [f"{name}:", "", "```", *lines, "```", ""]
