@@ -26,8 +26,9 @@ NO_QUIET = channels.NO_QUIET
 def quiet_now() -> tuple[dict[str, Any], datetime]:
     """Quiet hours around the present minute, and the moment (city time) they end."""
     local = datetime.now(CITY_TZ).replace(second=0, microsecond=0)
-    start, end = (local - timedelta(hours=1)).time(), (local + timedelta(hours=1)).time()
-    ends = datetime.combine(local.date() + timedelta(days=1 if end < start else 0), end, CITY_TZ)
+    ends = local + timedelta(hours=1)  # the end's next occurrence: the same day, or tomorrow after 23:00 (was: tomorrow
+    # whenever the window wrapped midnight, wrong from 00:00 to 01:00, when it wraps but ends the same day)
+    start, end = (local - timedelta(hours=1)).time(), ends.time()
     return {"quietHours": {"start": start.strftime("%H:%M"), "end": end.strftime("%H:%M")}}, ends
 
 
