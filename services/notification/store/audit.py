@@ -31,9 +31,12 @@ def insert_access(first: int) -> str:
     return f"INSERT INTO personal_data_access (actor, actor_roles, action, subject, subjects, why_code, path) VALUES ({values})"
 
 
+INSERT_ACCESS = insert_access(1)
+
+
 async def record(conn: asyncpg.Connection, access: Access) -> None:
     """One access. ``subjects`` lists every person whose data the answer carried (the subject too)."""
-    await conn.execute(insert_access(1), *access)
+    await conn.execute(INSERT_ACCESS, *access)
 
 
 async def record_each(conn: asyncpg.Connection, *, actor: str, roles: list[str], action: str, subjects: list[UUID], why: str,

@@ -57,21 +57,25 @@ async def log_bypasses(conn: asyncpg.Connection, message_id: UUID, bypasses: lis
     )
 
 
+#: a page of the inbox and the access log's row for reading it, one statement (``inbox``); the INSERT's text is the
+#: access log's own (store/audit.py), its values the parameters after the page's three
+INBOX_LOGGED = (
+    f"WITH logged AS ({audit_store.insert_access(4)})"
+    " SELECT m.id, m.message_type, m.data, m.critical, m.created_at, d.read_at, o.display_name AS school,"
+    " count(*) OVER () AS total, count(*) FILTER (WHERE d.read_at IS NULL) OVER () AS unread,"
+    " (SELECT s.language FROM recipient_setting s WHERE s.person = $1) AS language"
+    " FROM delivery d JOIN message m ON m.id = d.message_id LEFT JOIN organisation o ON o.id = m.school_unit"
+    " WHERE d.person = $1 AND d.channel = 'inapp' ORDER BY m.created_at DESC, m.id LIMIT $2 OFFSET $3"
+)
+
+
 async def inbox(conn: asyncpg.Connection, person: UUID, limit: int, offset: int, logged: audit_store.Access) -> list[asyncpg.Record]:
     """A page of the in-app inbox, newest first, with the read written to the access log in the same statement; each
     row carries ``total`` and ``unread``, counted over the whole inbox (the window runs before LIMIT), and the language
     the recipient chose (``language``, null when none). One round trip for what were four (issue 24: the inbox read
     at 1,000 a second); the log's INSERT runs whether or not the page has rows (PostgreSQL runs a data-modifying CTE
     once, to completion, even when the query does not read it)."""
-    return await conn.fetch(
-        f"WITH logged AS ({audit_store.insert_access(4)})"
-        " SELECT m.id, m.message_type, m.data, m.critical, m.created_at, d.read_at, o.display_name AS school,"
-        " count(*) OVER () AS total, count(*) FILTER (WHERE d.read_at IS NULL) OVER () AS unread,"
-        " (SELECT s.language FROM recipient_setting s WHERE s.person = $1) AS language"
-        " FROM delivery d JOIN message m ON m.id = d.message_id LEFT JOIN organisation o ON o.id = m.school_unit"
-        " WHERE d.person = $1 AND d.channel = 'inapp' ORDER BY m.created_at DESC, m.id LIMIT $2 OFFSET $3",
-        person, limit, offset, *logged,
-    )
+    return await conn.fetch(INBOX_LOGGED, person, limit, offset, *logged)
 
 
 async def inbox_counts(conn: asyncpg.Connection, person: UUID) -> asyncpg.Record:
